@@ -1,0 +1,79 @@
+//go:build !entbootstrap
+
+// The privacy policies live apart from the schemas: they import the
+// generated ent/privacy, which cannot compile before the first generation
+// (see ent/entc.go). Every rule is decided by package access.
+
+package schema
+
+import (
+	"entgo.io/ent"
+
+	"github.com/patientportal/portal/ent/access"
+)
+
+// Policy of the Account.
+func (Account) Policy() ent.Policy { return access.AccountPolicy() }
+
+// Policy of the Membership.
+func (Membership) Policy() ent.Policy { return access.MembershipPolicy() }
+
+// Policy of the Session.
+func (Session) Policy() ent.Policy { return access.SystemPolicy() }
+
+// Policy of the Organisation.
+func (Organisation) Policy() ent.Policy { return access.ReferencePolicy() }
+
+// Policy of the ResearchStudy.
+func (ResearchStudy) Policy() ent.Policy { return access.ReferencePolicy() }
+
+// Policy of the Patient.
+func (Patient) Policy() ent.Policy { return access.PatientPolicy() }
+
+// Policy of the PatientOrganisation.
+func (PatientOrganisation) Policy() ent.Policy { return access.OwnerPolicy() }
+
+// Policy of the Invitation.
+func (Invitation) Policy() ent.Policy { return access.OwnerPolicy() }
+
+// Policy of the ResearchConsent.
+func (ResearchConsent) Policy() ent.Policy { return access.OwnerPolicy() }
+
+// Policy of the AuditEvent.
+func (AuditEvent) Policy() ent.Policy { return access.OwnerPolicy() }
+
+// Policy of the Share.
+func (Share) Policy() ent.Policy { return access.SharePolicy() }
+
+// Policy of the Notification.
+func (Notification) Policy() ent.Policy { return access.NotificationPolicy() }
+
+// Policy of the Appointment.
+func (Appointment) Policy() ent.Policy { return access.RecordPolicy() }
+
+// Policy of the Allergy.
+func (Allergy) Policy() ent.Policy { return access.RecordPolicy() }
+
+// Policy of the Result.
+func (Result) Policy() ent.Policy { return access.RecordPolicy() }
+
+// Policy of the ResultComponent.
+func (ResultComponent) Policy() ent.Policy { return access.RecordPolicy() }
+
+// Policy of the Encounter.
+func (Encounter) Policy() ent.Policy { return access.RecordPolicy() }
+
+// Policy of the Letter.
+func (Letter) Policy() ent.Policy { return access.RecordPolicy() }
+
+// Policy of the Measurement.
+func (Measurement) Policy() ent.Policy { return access.RecordPolicy() }
+
+// Policy of the Symptom.
+func (Symptom) Policy() ent.Policy { return access.RecordPolicy() }
+
+// Policy of the JournalEntry.
+func (JournalEntry) Policy() ent.Policy { return access.RecordPolicy() }
+
+// Policy of the CareResource.
+func (CareResource) Policy() ent.Policy { return access.RecordPolicy() }

@@ -1,0 +1,39 @@
+package pulid
+
+// Types maps each ID prefix to the table of the entity it names. Every
+// schema's IDMixin prefix must be listed here; the schema panics otherwise.
+var Types = map[string]string{
+	"ac": "accounts",
+	"ae": "audit_events",
+	"al": "allergies",
+	"ap": "appointments",
+	"cn": "research_consents",
+	"co": "result_components",
+	"cr": "care_resources",
+	"en": "encounters",
+	"iv": "invitations",
+	"jo": "journal_entries",
+	"lt": "letters",
+	"mb": "memberships",
+	"me": "measurements",
+	"no": "notifications",
+	"og": "organisations",
+	"pt": "patients",
+	"rs": "results",
+	"sh": "shares",
+	"ss": "sessions",
+	"st": "research_studies",
+	"sy": "symptoms",
+}
+
+// TableOf returns the table of the entity a well-formed ID names.
+func TableOf(id ID) (string, error) {
+	if err := id.Validate(); err != nil {
+		return "", err
+	}
+	table, ok := Types[id.Prefix()]
+	if !ok {
+		return "", ErrMalformed
+	}
+	return table, nil
+}

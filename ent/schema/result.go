@@ -1,0 +1,57 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// Result is a test such as a full blood count. Its content is held back
+// from the patient until it is released.
+type Result struct{ ent.Schema }
+
+// Mixin of the Result.
+func (Result) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "rs"}, TimeMixin{}, RecordMixin{Ref: "results"}}
+}
+
+// Fields of the Result.
+func (Result) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").NotEmpty().Annotations(noFilter),
+		field.String("code").Optional().Nillable().Comment("LOINC or SNOMED CT.").Annotations(noFilter),
+		field.Enum("status").Values("PRELIMINARY", "FINAL", "AMENDED").Default("FINAL"),
+		field.Time("taken_at").SchemaType(timeSchemaType).Annotations(entgql.OrderField("TAKEN_AT")),
+		field.Time("reported_at").SchemaType(timeSchemaType).Annotations(entgql.OrderField("REPORTED_AT")),
+		field.Time("release_at").SchemaType(timeSchemaType).Optional().Nillable().
+			Comment("When it is released to the patient if nobody releases it sooner.").
+			Annotations(noFilter),
+		field.Time("released_at").SchemaType(timeSchemaType).Optional().Nillable().Annotations(noFilter),
+		field.Bool("never_release").Default(false).
+			Comment("Some results are never released to patients.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Text("conclusion").Optional().Nillable().Annotations(noFilter),
+		field.String("performing_laboratory").Optional().Nillable().Annotations(noFilter),
+	}
+}
+
+// Edges of the Result.
+func (Result) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("components", ResultComponent.Type).
+			Annotations(entgql.Skip(entgql.SkipWhereInput)),
+	}
+}
+
+// Indexes of the Result.
+func (Result) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("patient_id", "reported_at")}
+}
+
+// Annotations of the Result.
+func (Result) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}

@@ -1,0 +1,15 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrBadInput is wrapped by every error about the shape of the input: a
+// malformed ID, a page size out of range.
+var ErrBadInput = errors.New("bad user input")
+
+// badInput returns an ErrBadInput with a message for the client.
+func badInput(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrBadInput}, args...)...)
+}

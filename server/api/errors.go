@@ -1,0 +1,95 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/patientportal/portal/ent"
+	"github.com/patientportal/portal/ent/access"
+	"github.com/patientportal/portal/ent/privacy"
+	"github.com/patientportal/portal/ent/schema/pulid"
+	"github.com/patientportal/portal/graph"
+	"github.com/patientportal/portal/graph/scalar"
+	"github.com/patientportal/portal/server/auth"
+)
+
+// The stable codes clients read from extensions.code.
+const (
+	CodeUnauthenticated = "UNAUTHENTICATED"
+	CodeForbidden       = "FORBIDDEN"
+	CodeNotFound        = "NOT_FOUND"
+	CodeBadUserInput    = "BAD_USER_INPUT"
+	CodeInternal        = "INTERNAL_SERVER_ERROR"
+)
+
+// classify maps an error to a code and the message the client may read.
+// This is the one place errors become codes; anything it does not know is
+// internal, and its text never leaves the server.
+func classify(err error) (code, message string) {
+	var (
+		validation *ent.ValidationError
+		timeParse  *time.ParseError
+		numError   *strconv.NumError
+		corrupt    base64.CorruptInputError
+	)
+	switch {
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		return CodeUnauthenticated, auth.ErrInvalidCredentials.Error()
+	case errors.Is(err, auth.ErrSignedOut), errors.Is(err, access.ErrNoViewer):
+		return CodeUnauthenticated, "sign in to continue"
+	case errors.Is(err, access.ErrDenied), errors.Is(err, privacy.Deny):
+		return CodeForbidden, "not allowed"
+	case errors.Is(err, graph.ErrBadInput):
+		return CodeBadUserInput, err.Error()
+	case errors.Is(err, scalar.ErrInvalidTime):
+		return CodeBadUserInput, scalar.ErrInvalidTime.Error()
+	case errors.Is(err, pulid.ErrMalformed):
+		return CodeBadUserInput, "malformed ID"
+	case errors.As(err, &validation):
+		return CodeBadUserInput, fmt.Sprintf("invalid value for %s", validation.Name)
+	case errors.As(err, &timeParse):
+		return CodeBadUserInput, "invalid time: use RFC 3339"
+	case errors.As(err, &numError), errors.As(err, &corrupt):
+		return CodeBadUserInput, "invalid value"
+	case ent.IsNotFound(err):
+		return CodeNotFound, "not found"
+	}
+	return CodeInternal, "internal error"
+}
+
+// presentError is gqlgen's error presenter.
+func presentError(ctx context.Context, err error) *gqlerror.Error {
+	var gqlErr *gqlerror.Error
+	if errors.As(err, &gqlErr) && gqlErr.Err == nil {
+		// gqlgen's own errors (parse, validation) already carry a code and
+		// a message about the document, not about data.
+		if _, ok := gqlErr.Extensions["code"]; ok {
+			return gqlErr
+		}
+	}
+	presented := graphql.DefaultErrorPresenter(ctx, err)
+	code, message := classify(err)
+	if code == CodeInternal {
+		slog.ErrorContext(ctx, "internal error", "err", err, "path", presented.Path.String())
+	}
+	return &gqlerror.Error{
+		Message:    message,
+		Path:       presented.Path,
+		Locations:  presented.Locations,
+		Extensions: map[string]any{"code": code},
+	}
+}
+
+// recoverPanic turns a resolver panic into an internal error.
+func recoverPanic(ctx context.Context, p any) error {
+	slog.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p))
+	return errors.New("internal error")
+}

@@ -1,0 +1,100 @@
+// Package app assembles the portal's HTTP service: routes, sessions,
+// browser access and the GraphQL endpoint, over an open store.
+package app
+
+import (
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/rs/cors"
+
+	"github.com/patientportal/portal/ent"
+	"github.com/patientportal/portal/server/api"
+	"github.com/patientportal/portal/server/auth"
+	"github.com/patientportal/portal/server/config"
+)
+
+// App is the assembled service.
+type App struct {
+	// Sessions signs viewers in and resolves them.
+	Sessions *auth.Service
+	handler  http.Handler
+	ready    atomic.Bool
+}
+
+// New assembles the service over client. now is the clock (nil: time.Now).
+func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, error) {
+	sessions, err := auth.New(client, auth.Config{
+		IdleTimeout:    cfg.IdleTimeout,
+		Lifetime:       cfg.SessionLifetime,
+		SecureCookie:   cfg.SecureCookie,
+		AllowedOrigins: cfg.AllowedOrigins,
+		Now:            now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Sessions: sessions}
+	gql := api.NewHandler(client, sessions, api.Config{Introspection: !cfg.Production})
+	browsers := cors.New(cors.Options{
+		AllowedOrigins:   cfg.AllowedOrigins,
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders:   []string{"Authorization", "Content-Type"},
+		AllowCredentials: true,
+		MaxAge:           600,
+	})
+
+	mux := http.NewServeMux()
+	mux.Handle("/query", browsers.Handler(noStore(a.whenReady(sessions.Middleware(gql)))))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !a.ready.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	if !cfg.Production {
+		mux.Handle("GET /{$}", playground.Handler("Patient portal", "/query"))
+	}
+	a.handler = securityHeaders(mux)
+	return a, nil
+}
+
+// SetReady marks the service ready: migrations and demo data are done.
+func (a *App) SetReady() { a.ready.Store(true) }
+
+// ServeHTTP implements http.Handler.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+// whenReady refuses API requests until the store is migrated.
+func (a *App) whenReady(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.ready.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// noStore keeps health data out of every cache.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,94 @@
+// Package config reads the server's configuration once, at start-up, from
+// flags and the environment. Flags win over the environment.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Config is everything the server and its subcommands are configured with.
+type Config struct {
+	// DatabaseURL is sqlite:<path> or mysql://user:pass@host:port/db.
+	DatabaseURL string
+	// Addr is the listen address of the HTTP server.
+	Addr string
+	// Production turns off GraphiQL and introspection.
+	Production bool
+	// Demo loads the demo data into an empty store.
+	Demo bool
+	// AllowedOrigins may call the API from a browser with the session cookie.
+	AllowedOrigins []string
+	// IdleTimeout ends a session unused for this long.
+	IdleTimeout time.Duration
+	// SessionLifetime ends a session this long after sign-in.
+	SessionLifetime time.Duration
+	// SecureCookie marks the session cookie Secure.
+	SecureCookie bool
+}
+
+// Defaults.
+const (
+	DefaultDatabaseURL = "sqlite:portal.db"
+	DefaultAddr        = ":8080"
+)
+
+// Load parses args (without the program and subcommand names) over the
+// environment read through getenv.
+func Load(name string, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	env := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	envDuration := func(key string, def time.Duration) (time.Duration, error) {
+		v := getenv(key)
+		if v == "" {
+			return def, nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", key, err)
+		}
+		return d, nil
+	}
+	var c Config
+	idle, err := envDuration("PORTAL_IDLE_TIMEOUT", 30*time.Minute)
+	if err != nil {
+		return c, err
+	}
+	lifetime, err := envDuration("PORTAL_SESSION_LIFETIME", 12*time.Hour)
+	if err != nil {
+		return c, err
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.DatabaseURL, "database", env("PORTAL_DATABASE_URL", DefaultDatabaseURL),
+		"database: sqlite:<path> or mysql://user:pass@host:port/db (PORTAL_DATABASE_URL)")
+	fs.StringVar(&c.Addr, "addr", env("PORTAL_ADDR", DefaultAddr), "listen address (PORTAL_ADDR)")
+	fs.BoolVar(&c.Production, "production", env("PORTAL_ENV", "development") == "production",
+		"production mode: no GraphiQL, no introspection (PORTAL_ENV=production)")
+	fs.BoolVar(&c.Demo, "demo", false, "load the demo data into an empty store")
+	origins := fs.String("allowed-origins", env("PORTAL_ALLOWED_ORIGINS", ""),
+		"comma-separated browser origins allowed to use the session cookie (PORTAL_ALLOWED_ORIGINS)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", idle, "end sessions unused this long (PORTAL_IDLE_TIMEOUT)")
+	fs.DurationVar(&c.SessionLifetime, "session-lifetime", lifetime, "end sessions this long after sign-in (PORTAL_SESSION_LIFETIME)")
+	fs.BoolVar(&c.SecureCookie, "secure-cookie", env("PORTAL_SECURE_COOKIE", "") == "true",
+		"mark the session cookie Secure, when served over TLS (PORTAL_SECURE_COOKIE=true)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	for _, o := range strings.Split(*origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.AllowedOrigins = append(c.AllowedOrigins, o)
+		}
+	}
+	return c, nil
+}

@@ -1,0 +1,140 @@
+// Command server runs the patient portal: `go run ./server` serves it on the
+// embedded SQLite store, creating, migrating and filling it with demo data
+// on first start. `go run ./server migrate` applies the migrations to the
+// configured database (the way a MySQL store is migrated).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/patientportal/portal/server/app"
+	"github.com/patientportal/portal/server/config"
+	"github.com/patientportal/portal/server/demo"
+	"github.com/patientportal/portal/server/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(stderr, nil)))
+	command := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		command, args = args[0], args[1:]
+	}
+	cfg, err := config.Load(command, args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	switch command {
+	case "serve":
+		return serve(ctx, cfg, stdout)
+	case "migrate":
+		return migrate(ctx, cfg, stdout)
+	default:
+		return fmt.Errorf("unknown command %q (serve, migrate)", command)
+	}
+}
+
+func migrate(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "database migrated")
+	return nil
+}
+
+func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	embedded := st.Dialect == "sqlite3"
+	if embedded {
+		// The embedded store migrates itself; a MySQL store is migrated
+		// explicitly, and the server refuses a schema it does not know.
+		if err := st.Migrate(ctx); err != nil {
+			return err
+		}
+	} else if err := st.CheckVersion(ctx); err != nil {
+		return fmt.Errorf("%w (run `server migrate` first)", err)
+	}
+
+	service, err := app.New(st.Client, cfg, nil)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           service,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "patient portal listening on %s\n", displayURL(ln.Addr()))
+
+	creds, err := demo.Ensure(ctx, st.Client, cfg.Demo || embedded, time.Now())
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
+	if creds != nil {
+		for _, line := range demo.Lines(creds) {
+			fmt.Fprintln(stdout, line)
+		}
+	}
+	service.SetReady()
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// displayURL is the address to open in a browser.
+func displayURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String() + "/"
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}

@@ -1,0 +1,184 @@
+// Package store opens the portal's database, SQLite by default or MySQL
+// (MariaDB) in production, wraps it in an Ent client and applies the
+// versioned migrations embedded in the binary. It is the one place where a
+// database URL becomes a connection; the schema is only ever changed by the
+// migrations under migrations/, never by Ent's auto-migration.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/go-sql-driver/mysql"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+
+	"github.com/patientportal/portal/ent"
+	_ "github.com/patientportal/portal/ent/runtime" // registers privacy policies and hooks
+)
+
+// ErrUnsupportedURL reports a database URL whose scheme or shape the store
+// cannot open.
+var ErrUnsupportedURL = errors.New("store: unsupported database URL")
+
+// sqlitePragmas go in the DSN because modernc applies them to every pooled
+// connection; _txlock=immediate takes the write lock at BEGIN so that
+// read-then-write transactions wait on busy_timeout instead of failing.
+const sqlitePragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)" +
+	"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+
+// Store is an open database with its Ent client.
+type Store struct {
+	// Client is the Ent client; its privacy policies apply to every query.
+	Client *ent.Client
+	// DB is the underlying pool, for migrations and health checks.
+	DB *sql.DB
+	// Dialect is dialect.SQLite or dialect.MySQL.
+	Dialect string
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	counter *StatementCounter
+}
+
+// WithStatementCounter counts every statement the Ent client sends,
+// including those inside transactions.
+func WithStatementCounter(c *StatementCounter) Option {
+	return func(o *options) { o.counter = c }
+}
+
+// Open connects to the database at url, which is either
+// sqlite:<path> (sqlite::memory: for a private in-memory database; a bare
+// file: URI also works) or mysql://user:pass@host:port/db. It does not
+// migrate; call Migrate or CheckVersion next.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	db, dia, err := openDB(url)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: connecting to %s: %w", dia, err)
+	}
+	var drv dialect.Driver = entsql.OpenDB(dia, db)
+	if o.counter != nil {
+		drv = &countingDriver{Driver: drv, n: &o.counter.n}
+	}
+	return &Store{Client: ent.NewClient(ent.Driver(drv)), DB: db, Dialect: dia}, nil
+}
+
+// Close closes the Ent client and the pool beneath it.
+func (s *Store) Close() error {
+	return s.Client.Close()
+}
+
+// openDB picks the driver from the URL scheme.
+func openDB(raw string) (*sql.DB, string, error) {
+	switch {
+	case strings.HasPrefix(raw, "sqlite:"), strings.HasPrefix(raw, "sqlite3:"):
+		path := raw[strings.Index(raw, ":")+1:]
+		if strings.HasPrefix(path, "//") {
+			path = path[2:] // sqlite:///abs/path.db and sqlite://rel.db
+		}
+		return openSQLite(path)
+	case strings.HasPrefix(raw, "file:"):
+		return openSQLite(raw)
+	case strings.HasPrefix(raw, "mysql://"):
+		db, err := openMySQL(raw)
+		return db, dialect.MySQL, err
+	}
+	scheme, _, _ := strings.Cut(raw, ":") // never echo the rest: it may hold a password
+	return nil, "", fmt.Errorf("%w: scheme %q (want sqlite:<path> or mysql://user:pass@host:port/db)", ErrUnsupportedURL, scheme)
+}
+
+func openSQLite(path string) (*sql.DB, string, error) {
+	if path == "" {
+		return nil, "", fmt.Errorf("%w: sqlite URL has no path", ErrUnsupportedURL)
+	}
+	if path == ":memory:" {
+		// A plain :memory: database is private to one connection, so the
+		// pool would see several empty databases. memdb with a unique name
+		// is shared by the pool's connections and by nothing else; it lives
+		// while the pool keeps a connection, which database/sql does by
+		// default.
+		path = "file:/portal-" + rand.Text() + "?vfs=memdb"
+	}
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	db, err := sql.Open("sqlite", path+sep+sqlitePragmas)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: opening sqlite: %w", err)
+	}
+	return db, dialect.SQLite, nil
+}
+
+func openMySQL(raw string) (*sql.DB, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error repeats the URL, password included.
+		return nil, fmt.Errorf("%w: malformed mysql URL", ErrUnsupportedURL)
+	}
+	cfg, err := mysqlConfig(u)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: mysql: %w", err)
+	}
+	db := sql.OpenDB(conn)
+	// Bounded so that a burst of requests queues here rather than
+	// exhausting the server's max_connections; recycled well inside
+	// MariaDB's wait_timeout and any proxy's idle cut-off.
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(10)
+	db.SetConnMaxLifetime(5 * time.Minute)
+	db.SetConnMaxIdleTime(time.Minute)
+	return db, nil
+}
+
+// mysqlConfig translates a mysql://user:pass@host:port/db URL into a
+// go-sql-driver configuration: times in UTC on both sides (the session
+// time zone too, so that NOW() agrees with Go) and a full utf8mb4
+// connection. Query parameters in the URL (tls=true, for example) are
+// passed to the driver and may override these defaults.
+func mysqlConfig(u *url.URL) (*mysql.Config, error) {
+	if u.Host == "" || strings.Trim(u.Path, "/") == "" {
+		return nil, fmt.Errorf("%w: mysql URL needs a host and a database", ErrUnsupportedURL)
+	}
+	q := u.Query()
+	for k, v := range map[string]string{
+		"parseTime": "true",
+		"loc":       "UTC",
+		"time_zone": "'+00:00'",
+		"charset":   "utf8mb4",
+		"collation": "utf8mb4_unicode_ci",
+	} {
+		if !q.Has(k) {
+			q.Set(k, v)
+		}
+	}
+	cfg, err := mysql.ParseDSN("tcp(" + u.Host + ")/" + strings.TrimPrefix(u.Path, "/") + "?" + q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnsupportedURL, err)
+	}
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	return cfg, nil
+}
