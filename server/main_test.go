@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patientportal/portal/server/store/storetest"
+)
+
+// started is a server run in the background, with the lines it printed.
+type started struct {
+	url   string
+	lines []string
+	done  chan error
+	stop  context.CancelFunc
+}
+
+// start runs the server command and waits for it to report ready.
+func start(t *testing.T, args ...string) *started {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	s := &started{done: make(chan error, 1), stop: cancel}
+	go func() {
+		s.done <- run(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, pw, io.Discard)
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-s.done
+	})
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("server exited: %v (printed %q)", <-s.done, s.lines)
+			}
+			s.lines = append(s.lines, line)
+			if u, found := strings.CutPrefix(line, "patient portal listening on "); found {
+				s.url = strings.TrimSuffix(u, "/")
+			}
+		case <-deadline:
+			t.Fatalf("server not ready; printed %q", s.lines)
+		case <-time.After(20 * time.Millisecond):
+			if s.url != "" && get(s.url+"/readyz") == http.StatusOK {
+				go func() {
+					for range lines {
+					}
+				}()
+				return s
+			}
+		}
+	}
+}
+
+func get(url string) int {
+	res, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+var demoLine = regexp.MustCompile(`^demo (organisation .+ ODS code: [A-Z0-9]+|(patient|carer|clinician|admin) \S+@\S+ password: \S{10,})$`)
+
+func TestServeCreatesMigratesAndFillsTheEmbeddedStore(t *testing.T) {
+	db := "sqlite:" + t.TempDir() + "/portal.db"
+	s := start(t, "--database", db)
+	demo := s.lines[1:]
+	if len(demo) < 5 {
+		t.Fatalf("printed %q", s.lines)
+	}
+	for _, l := range demo {
+		if !demoLine.MatchString(l) {
+			t.Errorf("demo line %q is not in the clients' format", l)
+		}
+	}
+	if get(s.url+"/healthz") != http.StatusOK {
+		t.Error("healthz")
+	}
+	if get(s.url+"/") != http.StatusOK {
+		t.Error("development mode serves GraphiQL at /")
+	}
+	s.stop()
+	if err := <-s.done; err != nil {
+		t.Fatal(err)
+	}
+	s.done <- nil
+
+	// A restart keeps the data and prints the same sign-ins again.
+	again := start(t, "--database", db)
+	if strings.Join(again.lines[1:], "\n") != strings.Join(demo, "\n") {
+		t.Errorf("restart printed %q, first start %q", again.lines[1:], demo)
+	}
+}
+
+func TestProductionModeHasNoGraphiQLNorIntrospection(t *testing.T) {
+	s := start(t, "--database", "sqlite:"+t.TempDir()+"/portal.db", "--production")
+	if code := get(s.url + "/"); code != http.StatusNotFound {
+		t.Errorf("GET / = %d in production", code)
+	}
+	res, err := http.Post(s.url+"/query", "application/json", strings.NewReader(`{"query":"{ __schema { types { name } } }"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if strings.Contains(string(body), "Patient") || !strings.Contains(string(body), "errors") {
+		t.Errorf("introspection answered in production: %s", body)
+	}
+}
+
+func TestMySQLStoreMustBeMigratedExplicitly(t *testing.T) {
+	dsn := os.Getenv(storetest.EnvMySQLDSN)
+	if dsn == "" {
+		t.Skipf("needs a MySQL server: set %s (CI sets it)", storetest.EnvMySQLDSN)
+	}
+	url := storetest.MySQLURL(t, dsn)
+	noenv := func(string) string { return "" }
+	err := run(context.Background(), []string{"--database", url, "--addr", "127.0.0.1:0"}, noenv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "migrate") {
+		t.Fatalf("serve on an unmigrated MySQL store: %v", err)
+	}
+	var out strings.Builder
+	if err := run(context.Background(), []string{"migrate", "--database", url}, noenv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, "--database", url)
+	if len(s.lines) != 1 {
+		t.Errorf("demo data loaded silently into MySQL: %q", s.lines)
+	}
+}
