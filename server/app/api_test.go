@@ -196,7 +196,9 @@ func TestNodeRoundTripsEveryType(t *testing.T) {
 		t.Fatalf("no node types: %s", res.raw)
 	}
 	var mb struct {
-		Viewer struct{ Account struct{ Memberships []struct{ ID string } } }
+		Viewer struct {
+			Account struct{ Memberships []struct{ ID string } }
+		}
 	}
 	e.post(clinician, `{ viewer { account { memberships { id } } } }`, nil).decode(t, &mb)
 	if len(mb.Viewer.Account.Memberships) != 1 {
@@ -394,7 +396,7 @@ func TestCategoryFilters(t *testing.T) {
 	f := seed(t, e.store.Client, 12, e.clock.Now()) // two of each category
 	alice := e.signIn(f.Alice.Email, fixturePassword)
 	for where, want := range map[string]int{
-		`{category: MENTAL_HEALTH}`:              2,
+		`{category: MENTAL_HEALTH}`:               2,
 		`{categoryIn: [PRIVATE, RESTRICTED]}`:     4,
 		`{categoryNEQ: GENERAL}`:                  10,
 		`{categoryNotIn: [GENERAL, SOCIAL_CARE]}`: 8,
@@ -488,9 +490,9 @@ func TestDemoDashboard(t *testing.T) {
 						Name       string
 						ReleasedAt *time.Time
 						Components []struct {
-							Name       string
-							Unit       *string
-							Flag       *string
+							Name                                      string
+							Unit                                      *string
+							Flag                                      *string
 							ValueNumeric, ReferenceLow, ReferenceHigh *float64
 						}
 					}
