@@ -2,16 +2,12 @@ package demo
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
 	"github.com/patientportal/portal/ent"
@@ -26,30 +22,20 @@ import (
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/result"
 	"github.com/patientportal/portal/ent/resultcomponent"
-	_ "github.com/patientportal/portal/ent/runtime" // registers privacy policies and hooks
 	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/symptom"
+	"github.com/patientportal/portal/server/store/storetest"
 )
 
 // testNow is a fixed clock in summer time, so the test also checks that
 // Load stores UTC.
 var testNow = time.Date(2026, time.June, 14, 10, 7, 33, 0, time.FixedZone("BST", 3600))
 
-// openStore returns a client on a fresh SQLite file with the schema created.
+// openStore returns a client on a fresh, migrated store (MySQL when
+// PORTAL_TEST_MYSQL_DSN is set).
 func openStore(t *testing.T) *ent.Client {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "portal.db")
-	db, err := sql.Open("sqlite", "file:"+path+
-		"?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := ent.NewClient(ent.Driver(entsql.OpenDB(dialect.SQLite, db)))
-	t.Cleanup(func() { client.Close() })
-	if err := client.Schema.Create(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return client
+	return storetest.Open(t).Client
 }
 
 // load runs Load on a fresh store and returns the client, read as the
