@@ -29,6 +29,8 @@ type Account struct {
 	DisplayName string `json:"display_name,omitempty"`
 	// PasswordHash holds the value of the "password_hash" field.
 	PasswordHash *string `json:"-"`
+	// Identity proofing of password sign-ins: P9 once a trust invitation's date-of-birth check was passed.
+	IdentityLevel account.IdentityLevel `json:"identity_level,omitempty"`
 	// OidcSubject holds the value of the "oidc_subject" field.
 	OidcSubject *string `json:"oidc_subject,omitempty"`
 	// DisabledAt holds the value of the "disabled_at" field.
@@ -93,7 +95,7 @@ func (*Account) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case account.FieldID:
 			values[i] = new(pulid.ID)
-		case account.FieldEmail, account.FieldDisplayName, account.FieldPasswordHash, account.FieldOidcSubject:
+		case account.FieldEmail, account.FieldDisplayName, account.FieldPasswordHash, account.FieldIdentityLevel, account.FieldOidcSubject:
 			values[i] = new(sql.NullString)
 		case account.FieldCreatedAt, account.FieldUpdatedAt, account.FieldDisabledAt:
 			values[i] = new(sql.NullTime)
@@ -148,6 +150,12 @@ func (_m *Account) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.PasswordHash = new(string)
 				*_m.PasswordHash = value.String
+			}
+		case account.FieldIdentityLevel:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field identity_level", values[i])
+			} else if value.Valid {
+				_m.IdentityLevel = account.IdentityLevel(value.String)
 			}
 		case account.FieldOidcSubject:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -227,6 +235,9 @@ func (_m *Account) String() string {
 	builder.WriteString(_m.DisplayName)
 	builder.WriteString(", ")
 	builder.WriteString("password_hash=<sensitive>")
+	builder.WriteString(", ")
+	builder.WriteString("identity_level=")
+	builder.WriteString(fmt.Sprintf("%v", _m.IdentityLevel))
 	builder.WriteString(", ")
 	if v := _m.OidcSubject; v != nil {
 		builder.WriteString("oidc_subject=")

@@ -81,6 +81,20 @@ func (_c *AccountCreate) SetNillablePasswordHash(v *string) *AccountCreate {
 	return _c
 }
 
+// SetIdentityLevel sets the "identity_level" field.
+func (_c *AccountCreate) SetIdentityLevel(v account.IdentityLevel) *AccountCreate {
+	_c.mutation.SetIdentityLevel(v)
+	return _c
+}
+
+// SetNillableIdentityLevel sets the "identity_level" field if the given value is not nil.
+func (_c *AccountCreate) SetNillableIdentityLevel(v *account.IdentityLevel) *AccountCreate {
+	if v != nil {
+		_c.SetIdentityLevel(*v)
+	}
+	return _c
+}
+
 // SetOidcSubject sets the "oidc_subject" field.
 func (_c *AccountCreate) SetOidcSubject(v string) *AccountCreate {
 	_c.mutation.SetOidcSubject(v)
@@ -223,6 +237,10 @@ func (_c *AccountCreate) defaults() error {
 		v := account.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
+	if _, ok := _c.mutation.IdentityLevel(); !ok {
+		v := account.DefaultIdentityLevel
+		_c.mutation.SetIdentityLevel(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if account.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized account.DefaultID (forgotten import ent/runtime?)")
@@ -255,6 +273,14 @@ func (_c *AccountCreate) check() error {
 	if v, ok := _c.mutation.DisplayName(); ok {
 		if err := account.DisplayNameValidator(v); err != nil {
 			return &ValidationError{Name: "display_name", err: fmt.Errorf(`ent: validator failed for field "Account.display_name": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.IdentityLevel(); !ok {
+		return &ValidationError{Name: "identity_level", err: errors.New(`ent: missing required field "Account.identity_level"`)}
+	}
+	if v, ok := _c.mutation.IdentityLevel(); ok {
+		if err := account.IdentityLevelValidator(v); err != nil {
+			return &ValidationError{Name: "identity_level", err: fmt.Errorf(`ent: validator failed for field "Account.identity_level": %w`, err)}
 		}
 	}
 	if v, ok := _c.mutation.ID(); ok {
@@ -317,6 +343,10 @@ func (_c *AccountCreate) createSpec() (*Account, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.PasswordHash(); ok {
 		_spec.SetField(account.FieldPasswordHash, field.TypeString, value)
 		_node.PasswordHash = &value
+	}
+	if value, ok := _c.mutation.IdentityLevel(); ok {
+		_spec.SetField(account.FieldIdentityLevel, field.TypeEnum, value)
+		_node.IdentityLevel = value
 	}
 	if value, ok := _c.mutation.OidcSubject(); ok {
 		_spec.SetField(account.FieldOidcSubject, field.TypeString, value)
@@ -480,6 +510,18 @@ func (u *AccountUpsert) ClearPasswordHash() *AccountUpsert {
 	return u
 }
 
+// SetIdentityLevel sets the "identity_level" field.
+func (u *AccountUpsert) SetIdentityLevel(v account.IdentityLevel) *AccountUpsert {
+	u.Set(account.FieldIdentityLevel, v)
+	return u
+}
+
+// UpdateIdentityLevel sets the "identity_level" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateIdentityLevel() *AccountUpsert {
+	u.SetExcluded(account.FieldIdentityLevel)
+	return u
+}
+
 // SetOidcSubject sets the "oidc_subject" field.
 func (u *AccountUpsert) SetOidcSubject(v string) *AccountUpsert {
 	u.Set(account.FieldOidcSubject, v)
@@ -627,6 +669,20 @@ func (u *AccountUpsertOne) UpdatePasswordHash() *AccountUpsertOne {
 func (u *AccountUpsertOne) ClearPasswordHash() *AccountUpsertOne {
 	return u.Update(func(s *AccountUpsert) {
 		s.ClearPasswordHash()
+	})
+}
+
+// SetIdentityLevel sets the "identity_level" field.
+func (u *AccountUpsertOne) SetIdentityLevel(v account.IdentityLevel) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetIdentityLevel(v)
+	})
+}
+
+// UpdateIdentityLevel sets the "identity_level" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateIdentityLevel() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateIdentityLevel()
 	})
 }
 
@@ -950,6 +1006,20 @@ func (u *AccountUpsertBulk) UpdatePasswordHash() *AccountUpsertBulk {
 func (u *AccountUpsertBulk) ClearPasswordHash() *AccountUpsertBulk {
 	return u.Update(func(s *AccountUpsert) {
 		s.ClearPasswordHash()
+	})
+}
+
+// SetIdentityLevel sets the "identity_level" field.
+func (u *AccountUpsertBulk) SetIdentityLevel(v account.IdentityLevel) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetIdentityLevel(v)
+	})
+}
+
+// UpdateIdentityLevel sets the "identity_level" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateIdentityLevel() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateIdentityLevel()
 	})
 }
 

@@ -86,6 +86,20 @@ func (_u *AccountUpdate) ClearPasswordHash() *AccountUpdate {
 	return _u
 }
 
+// SetIdentityLevel sets the "identity_level" field.
+func (_u *AccountUpdate) SetIdentityLevel(v account.IdentityLevel) *AccountUpdate {
+	_u.mutation.SetIdentityLevel(v)
+	return _u
+}
+
+// SetNillableIdentityLevel sets the "identity_level" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillableIdentityLevel(v *account.IdentityLevel) *AccountUpdate {
+	if v != nil {
+		_u.SetIdentityLevel(*v)
+	}
+	return _u
+}
+
 // SetOidcSubject sets the "oidc_subject" field.
 func (_u *AccountUpdate) SetOidcSubject(v string) *AccountUpdate {
 	_u.mutation.SetOidcSubject(v)
@@ -282,6 +296,11 @@ func (_u *AccountUpdate) check() error {
 			return &ValidationError{Name: "display_name", err: fmt.Errorf(`ent: validator failed for field "Account.display_name": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.IdentityLevel(); ok {
+		if err := account.IdentityLevelValidator(v); err != nil {
+			return &ValidationError{Name: "identity_level", err: fmt.Errorf(`ent: validator failed for field "Account.identity_level": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -311,6 +330,9 @@ func (_u *AccountUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.PasswordHashCleared() {
 		_spec.ClearField(account.FieldPasswordHash, field.TypeString)
+	}
+	if value, ok := _u.mutation.IdentityLevel(); ok {
+		_spec.SetField(account.FieldIdentityLevel, field.TypeEnum, value)
 	}
 	if value, ok := _u.mutation.OidcSubject(); ok {
 		_spec.SetField(account.FieldOidcSubject, field.TypeString, value)
@@ -514,6 +536,20 @@ func (_u *AccountUpdateOne) SetNillablePasswordHash(v *string) *AccountUpdateOne
 // ClearPasswordHash clears the value of the "password_hash" field.
 func (_u *AccountUpdateOne) ClearPasswordHash() *AccountUpdateOne {
 	_u.mutation.ClearPasswordHash()
+	return _u
+}
+
+// SetIdentityLevel sets the "identity_level" field.
+func (_u *AccountUpdateOne) SetIdentityLevel(v account.IdentityLevel) *AccountUpdateOne {
+	_u.mutation.SetIdentityLevel(v)
+	return _u
+}
+
+// SetNillableIdentityLevel sets the "identity_level" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillableIdentityLevel(v *account.IdentityLevel) *AccountUpdateOne {
+	if v != nil {
+		_u.SetIdentityLevel(*v)
+	}
 	return _u
 }
 
@@ -726,6 +762,11 @@ func (_u *AccountUpdateOne) check() error {
 			return &ValidationError{Name: "display_name", err: fmt.Errorf(`ent: validator failed for field "Account.display_name": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.IdentityLevel(); ok {
+		if err := account.IdentityLevelValidator(v); err != nil {
+			return &ValidationError{Name: "identity_level", err: fmt.Errorf(`ent: validator failed for field "Account.identity_level": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -772,6 +813,9 @@ func (_u *AccountUpdateOne) sqlSave(ctx context.Context) (_node *Account, err er
 	}
 	if _u.mutation.PasswordHashCleared() {
 		_spec.ClearField(account.FieldPasswordHash, field.TypeString)
+	}
+	if value, ok := _u.mutation.IdentityLevel(); ok {
+		_spec.SetField(account.FieldIdentityLevel, field.TypeEnum, value)
 	}
 	if value, ok := _u.mutation.OidcSubject(); ok {
 		_spec.SetField(account.FieldOidcSubject, field.TypeString, value)

@@ -21,13 +21,16 @@ import (
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/notification"
+	"github.com/patientportal/portal/ent/oidclogin"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
 	"github.com/patientportal/portal/ent/patientorganisation"
@@ -37,6 +40,7 @@ import (
 	"github.com/patientportal/portal/ent/resultcomponent"
 	"github.com/patientportal/portal/ent/session"
 	"github.com/patientportal/portal/ent/share"
+	"github.com/patientportal/portal/ent/signinthrottle"
 	"github.com/patientportal/portal/ent/symptom"
 
 	stdsql "database/sql"
@@ -57,6 +61,8 @@ type Client struct {
 	AuditEvent *AuditEventClient
 	// CareResource is the client for interacting with the CareResource builders.
 	CareResource *CareResourceClient
+	// EmailChange is the client for interacting with the EmailChange builders.
+	EmailChange *EmailChangeClient
 	// Encounter is the client for interacting with the Encounter builders.
 	Encounter *EncounterClient
 	// Invitation is the client for interacting with the Invitation builders.
@@ -65,12 +71,16 @@ type Client struct {
 	JournalEntry *JournalEntryClient
 	// Letter is the client for interacting with the Letter builders.
 	Letter *LetterClient
+	// MailMessage is the client for interacting with the MailMessage builders.
+	MailMessage *MailMessageClient
 	// Measurement is the client for interacting with the Measurement builders.
 	Measurement *MeasurementClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
 	// Notification is the client for interacting with the Notification builders.
 	Notification *NotificationClient
+	// OIDCLogin is the client for interacting with the OIDCLogin builders.
+	OIDCLogin *OIDCLoginClient
 	// Organisation is the client for interacting with the Organisation builders.
 	Organisation *OrganisationClient
 	// Patient is the client for interacting with the Patient builders.
@@ -89,6 +99,8 @@ type Client struct {
 	Session *SessionClient
 	// Share is the client for interacting with the Share builders.
 	Share *ShareClient
+	// SignInThrottle is the client for interacting with the SignInThrottle builders.
+	SignInThrottle *SignInThrottleClient
 	// Symptom is the client for interacting with the Symptom builders.
 	Symptom *SymptomClient
 }
@@ -107,13 +119,16 @@ func (c *Client) init() {
 	c.Appointment = NewAppointmentClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.CareResource = NewCareResourceClient(c.config)
+	c.EmailChange = NewEmailChangeClient(c.config)
 	c.Encounter = NewEncounterClient(c.config)
 	c.Invitation = NewInvitationClient(c.config)
 	c.JournalEntry = NewJournalEntryClient(c.config)
 	c.Letter = NewLetterClient(c.config)
+	c.MailMessage = NewMailMessageClient(c.config)
 	c.Measurement = NewMeasurementClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
 	c.Notification = NewNotificationClient(c.config)
+	c.OIDCLogin = NewOIDCLoginClient(c.config)
 	c.Organisation = NewOrganisationClient(c.config)
 	c.Patient = NewPatientClient(c.config)
 	c.PatientOrganisation = NewPatientOrganisationClient(c.config)
@@ -123,6 +138,7 @@ func (c *Client) init() {
 	c.ResultComponent = NewResultComponentClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Share = NewShareClient(c.config)
+	c.SignInThrottle = NewSignInThrottleClient(c.config)
 	c.Symptom = NewSymptomClient(c.config)
 }
 
@@ -221,13 +237,16 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Appointment:         NewAppointmentClient(cfg),
 		AuditEvent:          NewAuditEventClient(cfg),
 		CareResource:        NewCareResourceClient(cfg),
+		EmailChange:         NewEmailChangeClient(cfg),
 		Encounter:           NewEncounterClient(cfg),
 		Invitation:          NewInvitationClient(cfg),
 		JournalEntry:        NewJournalEntryClient(cfg),
 		Letter:              NewLetterClient(cfg),
+		MailMessage:         NewMailMessageClient(cfg),
 		Measurement:         NewMeasurementClient(cfg),
 		Membership:          NewMembershipClient(cfg),
 		Notification:        NewNotificationClient(cfg),
+		OIDCLogin:           NewOIDCLoginClient(cfg),
 		Organisation:        NewOrganisationClient(cfg),
 		Patient:             NewPatientClient(cfg),
 		PatientOrganisation: NewPatientOrganisationClient(cfg),
@@ -237,6 +256,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ResultComponent:     NewResultComponentClient(cfg),
 		Session:             NewSessionClient(cfg),
 		Share:               NewShareClient(cfg),
+		SignInThrottle:      NewSignInThrottleClient(cfg),
 		Symptom:             NewSymptomClient(cfg),
 	}, nil
 }
@@ -262,13 +282,16 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Appointment:         NewAppointmentClient(cfg),
 		AuditEvent:          NewAuditEventClient(cfg),
 		CareResource:        NewCareResourceClient(cfg),
+		EmailChange:         NewEmailChangeClient(cfg),
 		Encounter:           NewEncounterClient(cfg),
 		Invitation:          NewInvitationClient(cfg),
 		JournalEntry:        NewJournalEntryClient(cfg),
 		Letter:              NewLetterClient(cfg),
+		MailMessage:         NewMailMessageClient(cfg),
 		Measurement:         NewMeasurementClient(cfg),
 		Membership:          NewMembershipClient(cfg),
 		Notification:        NewNotificationClient(cfg),
+		OIDCLogin:           NewOIDCLoginClient(cfg),
 		Organisation:        NewOrganisationClient(cfg),
 		Patient:             NewPatientClient(cfg),
 		PatientOrganisation: NewPatientOrganisationClient(cfg),
@@ -278,6 +301,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ResultComponent:     NewResultComponentClient(cfg),
 		Session:             NewSessionClient(cfg),
 		Share:               NewShareClient(cfg),
+		SignInThrottle:      NewSignInThrottleClient(cfg),
 		Symptom:             NewSymptomClient(cfg),
 	}, nil
 }
@@ -308,11 +332,12 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Account, c.Allergy, c.Appointment, c.AuditEvent, c.CareResource, c.Encounter,
-		c.Invitation, c.JournalEntry, c.Letter, c.Measurement, c.Membership,
-		c.Notification, c.Organisation, c.Patient, c.PatientOrganisation,
-		c.ResearchConsent, c.ResearchStudy, c.Result, c.ResultComponent, c.Session,
-		c.Share, c.Symptom,
+		c.Account, c.Allergy, c.Appointment, c.AuditEvent, c.CareResource,
+		c.EmailChange, c.Encounter, c.Invitation, c.JournalEntry, c.Letter,
+		c.MailMessage, c.Measurement, c.Membership, c.Notification, c.OIDCLogin,
+		c.Organisation, c.Patient, c.PatientOrganisation, c.ResearchConsent,
+		c.ResearchStudy, c.Result, c.ResultComponent, c.Session, c.Share,
+		c.SignInThrottle, c.Symptom,
 	} {
 		n.Use(hooks...)
 	}
@@ -322,11 +347,12 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Account, c.Allergy, c.Appointment, c.AuditEvent, c.CareResource, c.Encounter,
-		c.Invitation, c.JournalEntry, c.Letter, c.Measurement, c.Membership,
-		c.Notification, c.Organisation, c.Patient, c.PatientOrganisation,
-		c.ResearchConsent, c.ResearchStudy, c.Result, c.ResultComponent, c.Session,
-		c.Share, c.Symptom,
+		c.Account, c.Allergy, c.Appointment, c.AuditEvent, c.CareResource,
+		c.EmailChange, c.Encounter, c.Invitation, c.JournalEntry, c.Letter,
+		c.MailMessage, c.Measurement, c.Membership, c.Notification, c.OIDCLogin,
+		c.Organisation, c.Patient, c.PatientOrganisation, c.ResearchConsent,
+		c.ResearchStudy, c.Result, c.ResultComponent, c.Session, c.Share,
+		c.SignInThrottle, c.Symptom,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -345,6 +371,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditEvent.mutate(ctx, m)
 	case *CareResourceMutation:
 		return c.CareResource.mutate(ctx, m)
+	case *EmailChangeMutation:
+		return c.EmailChange.mutate(ctx, m)
 	case *EncounterMutation:
 		return c.Encounter.mutate(ctx, m)
 	case *InvitationMutation:
@@ -353,12 +381,16 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.JournalEntry.mutate(ctx, m)
 	case *LetterMutation:
 		return c.Letter.mutate(ctx, m)
+	case *MailMessageMutation:
+		return c.MailMessage.mutate(ctx, m)
 	case *MeasurementMutation:
 		return c.Measurement.mutate(ctx, m)
 	case *MembershipMutation:
 		return c.Membership.mutate(ctx, m)
 	case *NotificationMutation:
 		return c.Notification.mutate(ctx, m)
+	case *OIDCLoginMutation:
+		return c.OIDCLogin.mutate(ctx, m)
 	case *OrganisationMutation:
 		return c.Organisation.mutate(ctx, m)
 	case *PatientMutation:
@@ -377,6 +409,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Session.mutate(ctx, m)
 	case *ShareMutation:
 		return c.Share.mutate(ctx, m)
+	case *SignInThrottleMutation:
+		return c.SignInThrottle.mutate(ctx, m)
 	case *SymptomMutation:
 		return c.Symptom.mutate(ctx, m)
 	default:
@@ -1214,6 +1248,140 @@ func (c *CareResourceClient) mutate(ctx context.Context, m *CareResourceMutation
 	}
 }
 
+// EmailChangeClient is a client for the EmailChange schema.
+type EmailChangeClient struct {
+	config
+}
+
+// NewEmailChangeClient returns a client for the EmailChange from the given config.
+func NewEmailChangeClient(c config) *EmailChangeClient {
+	return &EmailChangeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `emailchange.Hooks(f(g(h())))`.
+func (c *EmailChangeClient) Use(hooks ...Hook) {
+	c.hooks.EmailChange = append(c.hooks.EmailChange, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `emailchange.Intercept(f(g(h())))`.
+func (c *EmailChangeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EmailChange = append(c.inters.EmailChange, interceptors...)
+}
+
+// Create returns a builder for creating a EmailChange entity.
+func (c *EmailChangeClient) Create() *EmailChangeCreate {
+	mutation := newEmailChangeMutation(c.config, OpCreate)
+	return &EmailChangeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EmailChange entities.
+func (c *EmailChangeClient) CreateBulk(builders ...*EmailChangeCreate) *EmailChangeCreateBulk {
+	return &EmailChangeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EmailChangeClient) MapCreateBulk(slice any, setFunc func(*EmailChangeCreate, int)) *EmailChangeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EmailChangeCreateBulk{err: fmt.Errorf("calling to EmailChangeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EmailChangeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EmailChangeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EmailChange.
+func (c *EmailChangeClient) Update() *EmailChangeUpdate {
+	mutation := newEmailChangeMutation(c.config, OpUpdate)
+	return &EmailChangeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EmailChangeClient) UpdateOne(_m *EmailChange) *EmailChangeUpdateOne {
+	mutation := newEmailChangeMutation(c.config, OpUpdateOne, withEmailChange(_m))
+	return &EmailChangeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EmailChangeClient) UpdateOneID(id pulid.ID) *EmailChangeUpdateOne {
+	mutation := newEmailChangeMutation(c.config, OpUpdateOne, withEmailChangeID(id))
+	return &EmailChangeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EmailChange.
+func (c *EmailChangeClient) Delete() *EmailChangeDelete {
+	mutation := newEmailChangeMutation(c.config, OpDelete)
+	return &EmailChangeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EmailChangeClient) DeleteOne(_m *EmailChange) *EmailChangeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EmailChangeClient) DeleteOneID(id pulid.ID) *EmailChangeDeleteOne {
+	builder := c.Delete().Where(emailchange.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EmailChangeDeleteOne{builder}
+}
+
+// Query returns a query builder for EmailChange.
+func (c *EmailChangeClient) Query() *EmailChangeQuery {
+	return &EmailChangeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEmailChange},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EmailChange entity by its id.
+func (c *EmailChangeClient) Get(ctx context.Context, id pulid.ID) (*EmailChange, error) {
+	return c.Query().Where(emailchange.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EmailChangeClient) GetX(ctx context.Context, id pulid.ID) *EmailChange {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *EmailChangeClient) Hooks() []Hook {
+	hooks := c.hooks.EmailChange
+	return append(hooks[:len(hooks):len(hooks)], emailchange.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *EmailChangeClient) Interceptors() []Interceptor {
+	return c.inters.EmailChange
+}
+
+func (c *EmailChangeClient) mutate(ctx context.Context, m *EmailChangeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EmailChangeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EmailChangeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EmailChangeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EmailChangeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EmailChange mutation op: %q", m.Op())
+	}
+}
+
 // EncounterClient is a client for the Encounter schema.
 type EncounterClient struct {
 	config
@@ -1878,6 +2046,140 @@ func (c *LetterClient) mutate(ctx context.Context, m *LetterMutation) (Value, er
 	}
 }
 
+// MailMessageClient is a client for the MailMessage schema.
+type MailMessageClient struct {
+	config
+}
+
+// NewMailMessageClient returns a client for the MailMessage from the given config.
+func NewMailMessageClient(c config) *MailMessageClient {
+	return &MailMessageClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `mailmessage.Hooks(f(g(h())))`.
+func (c *MailMessageClient) Use(hooks ...Hook) {
+	c.hooks.MailMessage = append(c.hooks.MailMessage, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `mailmessage.Intercept(f(g(h())))`.
+func (c *MailMessageClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MailMessage = append(c.inters.MailMessage, interceptors...)
+}
+
+// Create returns a builder for creating a MailMessage entity.
+func (c *MailMessageClient) Create() *MailMessageCreate {
+	mutation := newMailMessageMutation(c.config, OpCreate)
+	return &MailMessageCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MailMessage entities.
+func (c *MailMessageClient) CreateBulk(builders ...*MailMessageCreate) *MailMessageCreateBulk {
+	return &MailMessageCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MailMessageClient) MapCreateBulk(slice any, setFunc func(*MailMessageCreate, int)) *MailMessageCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MailMessageCreateBulk{err: fmt.Errorf("calling to MailMessageClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MailMessageCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MailMessageCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MailMessage.
+func (c *MailMessageClient) Update() *MailMessageUpdate {
+	mutation := newMailMessageMutation(c.config, OpUpdate)
+	return &MailMessageUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MailMessageClient) UpdateOne(_m *MailMessage) *MailMessageUpdateOne {
+	mutation := newMailMessageMutation(c.config, OpUpdateOne, withMailMessage(_m))
+	return &MailMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MailMessageClient) UpdateOneID(id pulid.ID) *MailMessageUpdateOne {
+	mutation := newMailMessageMutation(c.config, OpUpdateOne, withMailMessageID(id))
+	return &MailMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MailMessage.
+func (c *MailMessageClient) Delete() *MailMessageDelete {
+	mutation := newMailMessageMutation(c.config, OpDelete)
+	return &MailMessageDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MailMessageClient) DeleteOne(_m *MailMessage) *MailMessageDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MailMessageClient) DeleteOneID(id pulid.ID) *MailMessageDeleteOne {
+	builder := c.Delete().Where(mailmessage.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MailMessageDeleteOne{builder}
+}
+
+// Query returns a query builder for MailMessage.
+func (c *MailMessageClient) Query() *MailMessageQuery {
+	return &MailMessageQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMailMessage},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MailMessage entity by its id.
+func (c *MailMessageClient) Get(ctx context.Context, id pulid.ID) (*MailMessage, error) {
+	return c.Query().Where(mailmessage.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MailMessageClient) GetX(ctx context.Context, id pulid.ID) *MailMessage {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *MailMessageClient) Hooks() []Hook {
+	hooks := c.hooks.MailMessage
+	return append(hooks[:len(hooks):len(hooks)], mailmessage.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *MailMessageClient) Interceptors() []Interceptor {
+	return c.inters.MailMessage
+}
+
+func (c *MailMessageClient) mutate(ctx context.Context, m *MailMessageMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MailMessageCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MailMessageUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MailMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MailMessageDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MailMessage mutation op: %q", m.Op())
+	}
+}
+
 // MeasurementClient is a client for the Measurement schema.
 type MeasurementClient struct {
 	config
@@ -2373,6 +2675,140 @@ func (c *NotificationClient) mutate(ctx context.Context, m *NotificationMutation
 		return (&NotificationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Notification mutation op: %q", m.Op())
+	}
+}
+
+// OIDCLoginClient is a client for the OIDCLogin schema.
+type OIDCLoginClient struct {
+	config
+}
+
+// NewOIDCLoginClient returns a client for the OIDCLogin from the given config.
+func NewOIDCLoginClient(c config) *OIDCLoginClient {
+	return &OIDCLoginClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `oidclogin.Hooks(f(g(h())))`.
+func (c *OIDCLoginClient) Use(hooks ...Hook) {
+	c.hooks.OIDCLogin = append(c.hooks.OIDCLogin, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `oidclogin.Intercept(f(g(h())))`.
+func (c *OIDCLoginClient) Intercept(interceptors ...Interceptor) {
+	c.inters.OIDCLogin = append(c.inters.OIDCLogin, interceptors...)
+}
+
+// Create returns a builder for creating a OIDCLogin entity.
+func (c *OIDCLoginClient) Create() *OIDCLoginCreate {
+	mutation := newOIDCLoginMutation(c.config, OpCreate)
+	return &OIDCLoginCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of OIDCLogin entities.
+func (c *OIDCLoginClient) CreateBulk(builders ...*OIDCLoginCreate) *OIDCLoginCreateBulk {
+	return &OIDCLoginCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *OIDCLoginClient) MapCreateBulk(slice any, setFunc func(*OIDCLoginCreate, int)) *OIDCLoginCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &OIDCLoginCreateBulk{err: fmt.Errorf("calling to OIDCLoginClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*OIDCLoginCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &OIDCLoginCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for OIDCLogin.
+func (c *OIDCLoginClient) Update() *OIDCLoginUpdate {
+	mutation := newOIDCLoginMutation(c.config, OpUpdate)
+	return &OIDCLoginUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *OIDCLoginClient) UpdateOne(_m *OIDCLogin) *OIDCLoginUpdateOne {
+	mutation := newOIDCLoginMutation(c.config, OpUpdateOne, withOIDCLogin(_m))
+	return &OIDCLoginUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *OIDCLoginClient) UpdateOneID(id pulid.ID) *OIDCLoginUpdateOne {
+	mutation := newOIDCLoginMutation(c.config, OpUpdateOne, withOIDCLoginID(id))
+	return &OIDCLoginUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for OIDCLogin.
+func (c *OIDCLoginClient) Delete() *OIDCLoginDelete {
+	mutation := newOIDCLoginMutation(c.config, OpDelete)
+	return &OIDCLoginDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *OIDCLoginClient) DeleteOne(_m *OIDCLogin) *OIDCLoginDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *OIDCLoginClient) DeleteOneID(id pulid.ID) *OIDCLoginDeleteOne {
+	builder := c.Delete().Where(oidclogin.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &OIDCLoginDeleteOne{builder}
+}
+
+// Query returns a query builder for OIDCLogin.
+func (c *OIDCLoginClient) Query() *OIDCLoginQuery {
+	return &OIDCLoginQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeOIDCLogin},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a OIDCLogin entity by its id.
+func (c *OIDCLoginClient) Get(ctx context.Context, id pulid.ID) (*OIDCLogin, error) {
+	return c.Query().Where(oidclogin.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *OIDCLoginClient) GetX(ctx context.Context, id pulid.ID) *OIDCLogin {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *OIDCLoginClient) Hooks() []Hook {
+	hooks := c.hooks.OIDCLogin
+	return append(hooks[:len(hooks):len(hooks)], oidclogin.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *OIDCLoginClient) Interceptors() []Interceptor {
+	return c.inters.OIDCLogin
+}
+
+func (c *OIDCLoginClient) mutate(ctx context.Context, m *OIDCLoginMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&OIDCLoginCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&OIDCLoginUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&OIDCLoginUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&OIDCLoginDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown OIDCLogin mutation op: %q", m.Op())
 	}
 }
 
@@ -4157,6 +4593,140 @@ func (c *ShareClient) mutate(ctx context.Context, m *ShareMutation) (Value, erro
 	}
 }
 
+// SignInThrottleClient is a client for the SignInThrottle schema.
+type SignInThrottleClient struct {
+	config
+}
+
+// NewSignInThrottleClient returns a client for the SignInThrottle from the given config.
+func NewSignInThrottleClient(c config) *SignInThrottleClient {
+	return &SignInThrottleClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `signinthrottle.Hooks(f(g(h())))`.
+func (c *SignInThrottleClient) Use(hooks ...Hook) {
+	c.hooks.SignInThrottle = append(c.hooks.SignInThrottle, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `signinthrottle.Intercept(f(g(h())))`.
+func (c *SignInThrottleClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SignInThrottle = append(c.inters.SignInThrottle, interceptors...)
+}
+
+// Create returns a builder for creating a SignInThrottle entity.
+func (c *SignInThrottleClient) Create() *SignInThrottleCreate {
+	mutation := newSignInThrottleMutation(c.config, OpCreate)
+	return &SignInThrottleCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SignInThrottle entities.
+func (c *SignInThrottleClient) CreateBulk(builders ...*SignInThrottleCreate) *SignInThrottleCreateBulk {
+	return &SignInThrottleCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SignInThrottleClient) MapCreateBulk(slice any, setFunc func(*SignInThrottleCreate, int)) *SignInThrottleCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SignInThrottleCreateBulk{err: fmt.Errorf("calling to SignInThrottleClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SignInThrottleCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SignInThrottleCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SignInThrottle.
+func (c *SignInThrottleClient) Update() *SignInThrottleUpdate {
+	mutation := newSignInThrottleMutation(c.config, OpUpdate)
+	return &SignInThrottleUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SignInThrottleClient) UpdateOne(_m *SignInThrottle) *SignInThrottleUpdateOne {
+	mutation := newSignInThrottleMutation(c.config, OpUpdateOne, withSignInThrottle(_m))
+	return &SignInThrottleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SignInThrottleClient) UpdateOneID(id pulid.ID) *SignInThrottleUpdateOne {
+	mutation := newSignInThrottleMutation(c.config, OpUpdateOne, withSignInThrottleID(id))
+	return &SignInThrottleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SignInThrottle.
+func (c *SignInThrottleClient) Delete() *SignInThrottleDelete {
+	mutation := newSignInThrottleMutation(c.config, OpDelete)
+	return &SignInThrottleDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SignInThrottleClient) DeleteOne(_m *SignInThrottle) *SignInThrottleDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SignInThrottleClient) DeleteOneID(id pulid.ID) *SignInThrottleDeleteOne {
+	builder := c.Delete().Where(signinthrottle.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SignInThrottleDeleteOne{builder}
+}
+
+// Query returns a query builder for SignInThrottle.
+func (c *SignInThrottleClient) Query() *SignInThrottleQuery {
+	return &SignInThrottleQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSignInThrottle},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SignInThrottle entity by its id.
+func (c *SignInThrottleClient) Get(ctx context.Context, id pulid.ID) (*SignInThrottle, error) {
+	return c.Query().Where(signinthrottle.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SignInThrottleClient) GetX(ctx context.Context, id pulid.ID) *SignInThrottle {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *SignInThrottleClient) Hooks() []Hook {
+	hooks := c.hooks.SignInThrottle
+	return append(hooks[:len(hooks):len(hooks)], signinthrottle.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *SignInThrottleClient) Interceptors() []Interceptor {
+	return c.inters.SignInThrottle
+}
+
+func (c *SignInThrottleClient) mutate(ctx context.Context, m *SignInThrottleMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SignInThrottleCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SignInThrottleUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SignInThrottleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SignInThrottleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SignInThrottle mutation op: %q", m.Op())
+	}
+}
+
 // SymptomClient is a client for the Symptom schema.
 type SymptomClient struct {
 	config
@@ -4326,16 +4896,18 @@ func (c *SymptomClient) mutate(ctx context.Context, m *SymptomMutation) (Value, 
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Account, Allergy, Appointment, AuditEvent, CareResource, Encounter, Invitation,
-		JournalEntry, Letter, Measurement, Membership, Notification, Organisation,
-		Patient, PatientOrganisation, ResearchConsent, ResearchStudy, Result,
-		ResultComponent, Session, Share, Symptom []ent.Hook
+		Account, Allergy, Appointment, AuditEvent, CareResource, EmailChange, Encounter,
+		Invitation, JournalEntry, Letter, MailMessage, Measurement, Membership,
+		Notification, OIDCLogin, Organisation, Patient, PatientOrganisation,
+		ResearchConsent, ResearchStudy, Result, ResultComponent, Session, Share,
+		SignInThrottle, Symptom []ent.Hook
 	}
 	inters struct {
-		Account, Allergy, Appointment, AuditEvent, CareResource, Encounter, Invitation,
-		JournalEntry, Letter, Measurement, Membership, Notification, Organisation,
-		Patient, PatientOrganisation, ResearchConsent, ResearchStudy, Result,
-		ResultComponent, Session, Share, Symptom []ent.Interceptor
+		Account, Allergy, Appointment, AuditEvent, CareResource, EmailChange, Encounter,
+		Invitation, JournalEntry, Letter, MailMessage, Measurement, Membership,
+		Notification, OIDCLogin, Organisation, Patient, PatientOrganisation,
+		ResearchConsent, ResearchStudy, Result, ResultComponent, Session, Share,
+		SignInThrottle, Symptom []ent.Interceptor
 	}
 )
 

@@ -17,13 +17,16 @@ import (
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/notification"
+	"github.com/patientportal/portal/ent/oidclogin"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
 	"github.com/patientportal/portal/ent/patientorganisation"
@@ -33,6 +36,7 @@ import (
 	"github.com/patientportal/portal/ent/resultcomponent"
 	"github.com/patientportal/portal/ent/session"
 	"github.com/patientportal/portal/ent/share"
+	"github.com/patientportal/portal/ent/signinthrottle"
 	"github.com/patientportal/portal/ent/symptom"
 )
 
@@ -99,13 +103,16 @@ func checkColumn(t, c string) error {
 			appointment.Table:         appointment.ValidColumn,
 			auditevent.Table:          auditevent.ValidColumn,
 			careresource.Table:        careresource.ValidColumn,
+			emailchange.Table:         emailchange.ValidColumn,
 			encounter.Table:           encounter.ValidColumn,
 			invitation.Table:          invitation.ValidColumn,
 			journalentry.Table:        journalentry.ValidColumn,
 			letter.Table:              letter.ValidColumn,
+			mailmessage.Table:         mailmessage.ValidColumn,
 			measurement.Table:         measurement.ValidColumn,
 			membership.Table:          membership.ValidColumn,
 			notification.Table:        notification.ValidColumn,
+			oidclogin.Table:           oidclogin.ValidColumn,
 			organisation.Table:        organisation.ValidColumn,
 			patient.Table:             patient.ValidColumn,
 			patientorganisation.Table: patientorganisation.ValidColumn,
@@ -115,6 +122,7 @@ func checkColumn(t, c string) error {
 			resultcomponent.Table:     resultcomponent.ValidColumn,
 			session.Table:             session.ValidColumn,
 			share.Table:               share.ValidColumn,
+			signinthrottle.Table:      signinthrottle.ValidColumn,
 			symptom.Table:             symptom.ValidColumn,
 		})
 	})

@@ -8,13 +8,16 @@ import (
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/notification"
+	"github.com/patientportal/portal/ent/oidclogin"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
 	"github.com/patientportal/portal/ent/patientorganisation"
@@ -25,6 +28,7 @@ import (
 	"github.com/patientportal/portal/ent/resultcomponent"
 	"github.com/patientportal/portal/ent/session"
 	"github.com/patientportal/portal/ent/share"
+	"github.com/patientportal/portal/ent/signinthrottle"
 	"github.com/patientportal/portal/ent/symptom"
 
 	"entgo.io/ent/dialect/sql"
@@ -35,7 +39,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 22)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 26)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   account.Table,
@@ -47,13 +51,14 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Account",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			account.FieldCreatedAt:    {Type: field.TypeTime, Column: account.FieldCreatedAt},
-			account.FieldUpdatedAt:    {Type: field.TypeTime, Column: account.FieldUpdatedAt},
-			account.FieldEmail:        {Type: field.TypeString, Column: account.FieldEmail},
-			account.FieldDisplayName:  {Type: field.TypeString, Column: account.FieldDisplayName},
-			account.FieldPasswordHash: {Type: field.TypeString, Column: account.FieldPasswordHash},
-			account.FieldOidcSubject:  {Type: field.TypeString, Column: account.FieldOidcSubject},
-			account.FieldDisabledAt:   {Type: field.TypeTime, Column: account.FieldDisabledAt},
+			account.FieldCreatedAt:     {Type: field.TypeTime, Column: account.FieldCreatedAt},
+			account.FieldUpdatedAt:     {Type: field.TypeTime, Column: account.FieldUpdatedAt},
+			account.FieldEmail:         {Type: field.TypeString, Column: account.FieldEmail},
+			account.FieldDisplayName:   {Type: field.TypeString, Column: account.FieldDisplayName},
+			account.FieldPasswordHash:  {Type: field.TypeString, Column: account.FieldPasswordHash},
+			account.FieldIdentityLevel: {Type: field.TypeEnum, Column: account.FieldIdentityLevel},
+			account.FieldOidcSubject:   {Type: field.TypeString, Column: account.FieldOidcSubject},
+			account.FieldDisabledAt:    {Type: field.TypeTime, Column: account.FieldDisabledAt},
 		},
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
@@ -170,6 +175,25 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   emailchange.Table,
+			Columns: emailchange.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: emailchange.FieldID,
+			},
+		},
+		Type: "EmailChange",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			emailchange.FieldAccountID:   {Type: field.TypeString, Column: emailchange.FieldAccountID},
+			emailchange.FieldNewEmail:    {Type: field.TypeString, Column: emailchange.FieldNewEmail},
+			emailchange.FieldTokenHash:   {Type: field.TypeString, Column: emailchange.FieldTokenHash},
+			emailchange.FieldCreatedAt:   {Type: field.TypeTime, Column: emailchange.FieldCreatedAt},
+			emailchange.FieldExpiresAt:   {Type: field.TypeTime, Column: emailchange.FieldExpiresAt},
+			emailchange.FieldConfirmedAt: {Type: field.TypeTime, Column: emailchange.FieldConfirmedAt},
+		},
+	}
+	graph.Nodes[6] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   encounter.Table,
 			Columns: encounter.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -200,7 +224,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			encounter.FieldSummary:              {Type: field.TypeString, Column: encounter.FieldSummary},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   invitation.Table,
 			Columns: invitation.Columns,
@@ -211,19 +235,23 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Invitation",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			invitation.FieldCreatedAt:      {Type: field.TypeTime, Column: invitation.FieldCreatedAt},
-			invitation.FieldUpdatedAt:      {Type: field.TypeTime, Column: invitation.FieldUpdatedAt},
-			invitation.FieldPatientID:      {Type: field.TypeString, Column: invitation.FieldPatientID},
-			invitation.FieldOrganisationID: {Type: field.TypeString, Column: invitation.FieldOrganisationID},
-			invitation.FieldPurpose:        {Type: field.TypeEnum, Column: invitation.FieldPurpose},
-			invitation.FieldEmail:          {Type: field.TypeString, Column: invitation.FieldEmail},
-			invitation.FieldTokenHash:      {Type: field.TypeString, Column: invitation.FieldTokenHash},
-			invitation.FieldExpiresAt:      {Type: field.TypeTime, Column: invitation.FieldExpiresAt},
-			invitation.FieldAcceptedAt:     {Type: field.TypeTime, Column: invitation.FieldAcceptedAt},
-			invitation.FieldRevokedAt:      {Type: field.TypeTime, Column: invitation.FieldRevokedAt},
+			invitation.FieldCreatedAt:          {Type: field.TypeTime, Column: invitation.FieldCreatedAt},
+			invitation.FieldUpdatedAt:          {Type: field.TypeTime, Column: invitation.FieldUpdatedAt},
+			invitation.FieldPatientID:          {Type: field.TypeString, Column: invitation.FieldPatientID},
+			invitation.FieldOrganisationID:     {Type: field.TypeString, Column: invitation.FieldOrganisationID},
+			invitation.FieldPurpose:            {Type: field.TypeEnum, Column: invitation.FieldPurpose},
+			invitation.FieldEmail:              {Type: field.TypeString, Column: invitation.FieldEmail},
+			invitation.FieldTokenHash:          {Type: field.TypeString, Column: invitation.FieldTokenHash},
+			invitation.FieldInvitedByAccountID: {Type: field.TypeString, Column: invitation.FieldInvitedByAccountID},
+			invitation.FieldSendCount:          {Type: field.TypeInt, Column: invitation.FieldSendCount},
+			invitation.FieldLastSentAt:         {Type: field.TypeTime, Column: invitation.FieldLastSentAt},
+			invitation.FieldFailedChecks:       {Type: field.TypeInt, Column: invitation.FieldFailedChecks},
+			invitation.FieldExpiresAt:          {Type: field.TypeTime, Column: invitation.FieldExpiresAt},
+			invitation.FieldAcceptedAt:         {Type: field.TypeTime, Column: invitation.FieldAcceptedAt},
+			invitation.FieldRevokedAt:          {Type: field.TypeTime, Column: invitation.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   journalentry.Table,
 			Columns: journalentry.Columns,
@@ -247,7 +275,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			journalentry.FieldWrittenAt:            {Type: field.TypeTime, Column: journalentry.FieldWrittenAt},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   letter.Table,
 			Columns: letter.Columns,
@@ -277,7 +305,31 @@ var schemaGraph = func() *sqlgraph.Schema {
 			letter.FieldReadAt:               {Type: field.TypeTime, Column: letter.FieldReadAt},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   mailmessage.Table,
+			Columns: mailmessage.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: mailmessage.FieldID,
+			},
+		},
+		Type: "MailMessage",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			mailmessage.FieldRecipient:     {Type: field.TypeString, Column: mailmessage.FieldRecipient},
+			mailmessage.FieldSubject:       {Type: field.TypeString, Column: mailmessage.FieldSubject},
+			mailmessage.FieldTextBody:      {Type: field.TypeString, Column: mailmessage.FieldTextBody},
+			mailmessage.FieldKind:          {Type: field.TypeString, Column: mailmessage.FieldKind},
+			mailmessage.FieldCreatedAt:     {Type: field.TypeTime, Column: mailmessage.FieldCreatedAt},
+			mailmessage.FieldNextAttemptAt: {Type: field.TypeTime, Column: mailmessage.FieldNextAttemptAt},
+			mailmessage.FieldClaimedUntil:  {Type: field.TypeTime, Column: mailmessage.FieldClaimedUntil},
+			mailmessage.FieldAttempts:      {Type: field.TypeInt, Column: mailmessage.FieldAttempts},
+			mailmessage.FieldSentAt:        {Type: field.TypeTime, Column: mailmessage.FieldSentAt},
+			mailmessage.FieldAbandonedAt:   {Type: field.TypeTime, Column: mailmessage.FieldAbandonedAt},
+			mailmessage.FieldLastError:     {Type: field.TypeString, Column: mailmessage.FieldLastError},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   measurement.Table,
 			Columns: measurement.Columns,
@@ -304,7 +356,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			measurement.FieldDevice:               {Type: field.TypeString, Column: measurement.FieldDevice},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
@@ -322,7 +374,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldRole:           {Type: field.TypeEnum, Column: membership.FieldRole},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notification.Table,
 			Columns: notification.Columns,
@@ -342,7 +394,27 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notification.FieldReadAt:             {Type: field.TypeTime, Column: notification.FieldReadAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   oidclogin.Table,
+			Columns: oidclogin.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: oidclogin.FieldID,
+			},
+		},
+		Type: "OIDCLogin",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			oidclogin.FieldStateHash:    {Type: field.TypeString, Column: oidclogin.FieldStateHash},
+			oidclogin.FieldNonce:        {Type: field.TypeString, Column: oidclogin.FieldNonce},
+			oidclogin.FieldCodeVerifier: {Type: field.TypeString, Column: oidclogin.FieldCodeVerifier},
+			oidclogin.FieldReturnTo:     {Type: field.TypeString, Column: oidclogin.FieldReturnTo},
+			oidclogin.FieldCreatedAt:    {Type: field.TypeTime, Column: oidclogin.FieldCreatedAt},
+			oidclogin.FieldExpiresAt:    {Type: field.TypeTime, Column: oidclogin.FieldExpiresAt},
+			oidclogin.FieldUsedAt:       {Type: field.TypeTime, Column: oidclogin.FieldUsedAt},
+		},
+	}
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   organisation.Table,
 			Columns: organisation.Columns,
@@ -363,7 +435,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			organisation.FieldEmergencyCare:  {Type: field.TypeBool, Column: organisation.FieldEmergencyCare},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patient.Table,
 			Columns: patient.Columns,
@@ -390,7 +462,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			patient.FieldInvitedByOrganisationID: {Type: field.TypeString, Column: patient.FieldInvitedByOrganisationID},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patientorganisation.Table,
 			Columns: patientorganisation.Columns,
@@ -413,7 +485,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			patientorganisation.FieldLinkedAt:        {Type: field.TypeTime, Column: patientorganisation.FieldLinkedAt},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   researchconsent.Table,
 			Columns: researchconsent.Columns,
@@ -432,7 +504,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			researchconsent.FieldWithdrawnAt: {Type: field.TypeTime, Column: researchconsent.FieldWithdrawnAt},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   researchstudy.Table,
 			Columns: researchstudy.Columns,
@@ -452,7 +524,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			researchstudy.FieldPseudonymKey:   {Type: field.TypeBytes, Column: researchstudy.FieldPseudonymKey},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   result.Table,
 			Columns: result.Columns,
@@ -483,7 +555,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			result.FieldPerformingLaboratory: {Type: field.TypeString, Column: result.FieldPerformingLaboratory},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   resultcomponent.Table,
 			Columns: resultcomponent.Columns,
@@ -515,7 +587,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			resultcomponent.FieldFlag:                 {Type: field.TypeEnum, Column: resultcomponent.FieldFlag},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -526,15 +598,17 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Session",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			session.FieldAccountID:  {Type: field.TypeString, Column: session.FieldAccountID},
-			session.FieldTokenHash:  {Type: field.TypeString, Column: session.FieldTokenHash},
-			session.FieldCreatedAt:  {Type: field.TypeTime, Column: session.FieldCreatedAt},
-			session.FieldLastSeenAt: {Type: field.TypeTime, Column: session.FieldLastSeenAt},
-			session.FieldExpiresAt:  {Type: field.TypeTime, Column: session.FieldExpiresAt},
-			session.FieldEndedAt:    {Type: field.TypeTime, Column: session.FieldEndedAt},
+			session.FieldAccountID:     {Type: field.TypeString, Column: session.FieldAccountID},
+			session.FieldTokenHash:     {Type: field.TypeString, Column: session.FieldTokenHash},
+			session.FieldCreatedAt:     {Type: field.TypeTime, Column: session.FieldCreatedAt},
+			session.FieldLastSeenAt:    {Type: field.TypeTime, Column: session.FieldLastSeenAt},
+			session.FieldExpiresAt:     {Type: field.TypeTime, Column: session.FieldExpiresAt},
+			session.FieldIdentityLevel: {Type: field.TypeEnum, Column: session.FieldIdentityLevel},
+			session.FieldMethod:        {Type: field.TypeEnum, Column: session.FieldMethod},
+			session.FieldEndedAt:       {Type: field.TypeTime, Column: session.FieldEndedAt},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   share.Table,
 			Columns: share.Columns,
@@ -560,7 +634,24 @@ var schemaGraph = func() *sqlgraph.Schema {
 			share.FieldRevokedAt:             {Type: field.TypeTime, Column: share.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   signinthrottle.Table,
+			Columns: signinthrottle.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: signinthrottle.FieldID,
+			},
+		},
+		Type: "SignInThrottle",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			signinthrottle.FieldKeyHash:     {Type: field.TypeString, Column: signinthrottle.FieldKeyHash},
+			signinthrottle.FieldFailures:    {Type: field.TypeInt, Column: signinthrottle.FieldFailures},
+			signinthrottle.FieldLockedUntil: {Type: field.TypeTime, Column: signinthrottle.FieldLockedUntil},
+			signinthrottle.FieldUpdatedAt:   {Type: field.TypeTime, Column: signinthrottle.FieldUpdatedAt},
+		},
+	}
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   symptom.Table,
 			Columns: symptom.Columns,
@@ -1439,6 +1530,11 @@ func (f *AccountFilter) WherePasswordHash(p entql.StringP) {
 	f.Where(p.Field(account.FieldPasswordHash))
 }
 
+// WhereIdentityLevel applies the entql string predicate on the identity_level field.
+func (f *AccountFilter) WhereIdentityLevel(p entql.StringP) {
+	f.Where(p.Field(account.FieldIdentityLevel))
+}
+
 // WhereOidcSubject applies the entql string predicate on the oidc_subject field.
 func (f *AccountFilter) WhereOidcSubject(p entql.StringP) {
 	f.Where(p.Field(account.FieldOidcSubject))
@@ -2050,6 +2146,76 @@ func (f *CareResourceFilter) WhereHasSourceOrganisationWith(preds ...predicate.O
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *EmailChangeQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the EmailChangeQuery builder.
+func (_q *EmailChangeQuery) Filter() *EmailChangeFilter {
+	return &EmailChangeFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *EmailChangeMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the EmailChangeMutation builder.
+func (m *EmailChangeMutation) Filter() *EmailChangeFilter {
+	return &EmailChangeFilter{config: m.config, predicateAdder: m}
+}
+
+// EmailChangeFilter provides a generic filtering capability at runtime for EmailChangeQuery.
+type EmailChangeFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *EmailChangeFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *EmailChangeFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(emailchange.FieldID))
+}
+
+// WhereAccountID applies the entql string predicate on the account_id field.
+func (f *EmailChangeFilter) WhereAccountID(p entql.StringP) {
+	f.Where(p.Field(emailchange.FieldAccountID))
+}
+
+// WhereNewEmail applies the entql string predicate on the new_email field.
+func (f *EmailChangeFilter) WhereNewEmail(p entql.StringP) {
+	f.Where(p.Field(emailchange.FieldNewEmail))
+}
+
+// WhereTokenHash applies the entql string predicate on the token_hash field.
+func (f *EmailChangeFilter) WhereTokenHash(p entql.StringP) {
+	f.Where(p.Field(emailchange.FieldTokenHash))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *EmailChangeFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(emailchange.FieldCreatedAt))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *EmailChangeFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(emailchange.FieldExpiresAt))
+}
+
+// WhereConfirmedAt applies the entql time.Time predicate on the confirmed_at field.
+func (f *EmailChangeFilter) WhereConfirmedAt(p entql.TimeP) {
+	f.Where(p.Field(emailchange.FieldConfirmedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *EncounterQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2078,7 +2244,7 @@ type EncounterFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EncounterFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2241,7 +2407,7 @@ type InvitationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *InvitationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2285,6 +2451,26 @@ func (f *InvitationFilter) WhereEmail(p entql.StringP) {
 // WhereTokenHash applies the entql string predicate on the token_hash field.
 func (f *InvitationFilter) WhereTokenHash(p entql.StringP) {
 	f.Where(p.Field(invitation.FieldTokenHash))
+}
+
+// WhereInvitedByAccountID applies the entql string predicate on the invited_by_account_id field.
+func (f *InvitationFilter) WhereInvitedByAccountID(p entql.StringP) {
+	f.Where(p.Field(invitation.FieldInvitedByAccountID))
+}
+
+// WhereSendCount applies the entql int predicate on the send_count field.
+func (f *InvitationFilter) WhereSendCount(p entql.IntP) {
+	f.Where(p.Field(invitation.FieldSendCount))
+}
+
+// WhereLastSentAt applies the entql time.Time predicate on the last_sent_at field.
+func (f *InvitationFilter) WhereLastSentAt(p entql.TimeP) {
+	f.Where(p.Field(invitation.FieldLastSentAt))
+}
+
+// WhereFailedChecks applies the entql int predicate on the failed_checks field.
+func (f *InvitationFilter) WhereFailedChecks(p entql.IntP) {
+	f.Where(p.Field(invitation.FieldFailedChecks))
 }
 
 // WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
@@ -2359,7 +2545,7 @@ type JournalEntryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *JournalEntryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2482,7 +2668,7 @@ type LetterFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LetterFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2607,6 +2793,101 @@ func (f *LetterFilter) WhereHasSourceOrganisationWith(preds ...predicate.Organis
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *MailMessageQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the MailMessageQuery builder.
+func (_q *MailMessageQuery) Filter() *MailMessageFilter {
+	return &MailMessageFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *MailMessageMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the MailMessageMutation builder.
+func (m *MailMessageMutation) Filter() *MailMessageFilter {
+	return &MailMessageFilter{config: m.config, predicateAdder: m}
+}
+
+// MailMessageFilter provides a generic filtering capability at runtime for MailMessageQuery.
+type MailMessageFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *MailMessageFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *MailMessageFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(mailmessage.FieldID))
+}
+
+// WhereRecipient applies the entql string predicate on the recipient field.
+func (f *MailMessageFilter) WhereRecipient(p entql.StringP) {
+	f.Where(p.Field(mailmessage.FieldRecipient))
+}
+
+// WhereSubject applies the entql string predicate on the subject field.
+func (f *MailMessageFilter) WhereSubject(p entql.StringP) {
+	f.Where(p.Field(mailmessage.FieldSubject))
+}
+
+// WhereTextBody applies the entql string predicate on the text_body field.
+func (f *MailMessageFilter) WhereTextBody(p entql.StringP) {
+	f.Where(p.Field(mailmessage.FieldTextBody))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *MailMessageFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(mailmessage.FieldKind))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *MailMessageFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(mailmessage.FieldCreatedAt))
+}
+
+// WhereNextAttemptAt applies the entql time.Time predicate on the next_attempt_at field.
+func (f *MailMessageFilter) WhereNextAttemptAt(p entql.TimeP) {
+	f.Where(p.Field(mailmessage.FieldNextAttemptAt))
+}
+
+// WhereClaimedUntil applies the entql time.Time predicate on the claimed_until field.
+func (f *MailMessageFilter) WhereClaimedUntil(p entql.TimeP) {
+	f.Where(p.Field(mailmessage.FieldClaimedUntil))
+}
+
+// WhereAttempts applies the entql int predicate on the attempts field.
+func (f *MailMessageFilter) WhereAttempts(p entql.IntP) {
+	f.Where(p.Field(mailmessage.FieldAttempts))
+}
+
+// WhereSentAt applies the entql time.Time predicate on the sent_at field.
+func (f *MailMessageFilter) WhereSentAt(p entql.TimeP) {
+	f.Where(p.Field(mailmessage.FieldSentAt))
+}
+
+// WhereAbandonedAt applies the entql time.Time predicate on the abandoned_at field.
+func (f *MailMessageFilter) WhereAbandonedAt(p entql.TimeP) {
+	f.Where(p.Field(mailmessage.FieldAbandonedAt))
+}
+
+// WhereLastError applies the entql string predicate on the last_error field.
+func (f *MailMessageFilter) WhereLastError(p entql.StringP) {
+	f.Where(p.Field(mailmessage.FieldLastError))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *MeasurementQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2635,7 +2916,7 @@ type MeasurementFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MeasurementFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2773,7 +3054,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2866,7 +3147,7 @@ type NotificationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NotificationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2941,6 +3222,81 @@ func (f *NotificationFilter) WhereHasRecipientWith(preds ...predicate.Account) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *OIDCLoginQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the OIDCLoginQuery builder.
+func (_q *OIDCLoginQuery) Filter() *OIDCLoginFilter {
+	return &OIDCLoginFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *OIDCLoginMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the OIDCLoginMutation builder.
+func (m *OIDCLoginMutation) Filter() *OIDCLoginFilter {
+	return &OIDCLoginFilter{config: m.config, predicateAdder: m}
+}
+
+// OIDCLoginFilter provides a generic filtering capability at runtime for OIDCLoginQuery.
+type OIDCLoginFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *OIDCLoginFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *OIDCLoginFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(oidclogin.FieldID))
+}
+
+// WhereStateHash applies the entql string predicate on the state_hash field.
+func (f *OIDCLoginFilter) WhereStateHash(p entql.StringP) {
+	f.Where(p.Field(oidclogin.FieldStateHash))
+}
+
+// WhereNonce applies the entql string predicate on the nonce field.
+func (f *OIDCLoginFilter) WhereNonce(p entql.StringP) {
+	f.Where(p.Field(oidclogin.FieldNonce))
+}
+
+// WhereCodeVerifier applies the entql string predicate on the code_verifier field.
+func (f *OIDCLoginFilter) WhereCodeVerifier(p entql.StringP) {
+	f.Where(p.Field(oidclogin.FieldCodeVerifier))
+}
+
+// WhereReturnTo applies the entql string predicate on the return_to field.
+func (f *OIDCLoginFilter) WhereReturnTo(p entql.StringP) {
+	f.Where(p.Field(oidclogin.FieldReturnTo))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *OIDCLoginFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(oidclogin.FieldCreatedAt))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *OIDCLoginFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(oidclogin.FieldExpiresAt))
+}
+
+// WhereUsedAt applies the entql time.Time predicate on the used_at field.
+func (f *OIDCLoginFilter) WhereUsedAt(p entql.TimeP) {
+	f.Where(p.Field(oidclogin.FieldUsedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *OrganisationQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2969,7 +3325,7 @@ type OrganisationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OrganisationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3091,7 +3447,7 @@ type PatientFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3467,7 +3823,7 @@ type PatientOrganisationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientOrganisationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3550,7 +3906,7 @@ type ResearchConsentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResearchConsentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3648,7 +4004,7 @@ type ResearchStudyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResearchStudyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3751,7 +4107,7 @@ type ResultFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResultFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3923,7 +4279,7 @@ type ResultComponentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResultComponentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4100,7 +4456,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4134,6 +4490,16 @@ func (f *SessionFilter) WhereLastSeenAt(p entql.TimeP) {
 // WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
 func (f *SessionFilter) WhereExpiresAt(p entql.TimeP) {
 	f.Where(p.Field(session.FieldExpiresAt))
+}
+
+// WhereIdentityLevel applies the entql string predicate on the identity_level field.
+func (f *SessionFilter) WhereIdentityLevel(p entql.StringP) {
+	f.Where(p.Field(session.FieldIdentityLevel))
+}
+
+// WhereMethod applies the entql string predicate on the method field.
+func (f *SessionFilter) WhereMethod(p entql.StringP) {
+	f.Where(p.Field(session.FieldMethod))
 }
 
 // WhereEndedAt applies the entql time.Time predicate on the ended_at field.
@@ -4184,7 +4550,7 @@ type ShareFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ShareFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4317,6 +4683,66 @@ func (f *ShareFilter) WhereHasInvitationWith(preds ...predicate.Invitation) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *SignInThrottleQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the SignInThrottleQuery builder.
+func (_q *SignInThrottleQuery) Filter() *SignInThrottleFilter {
+	return &SignInThrottleFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *SignInThrottleMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the SignInThrottleMutation builder.
+func (m *SignInThrottleMutation) Filter() *SignInThrottleFilter {
+	return &SignInThrottleFilter{config: m.config, predicateAdder: m}
+}
+
+// SignInThrottleFilter provides a generic filtering capability at runtime for SignInThrottleQuery.
+type SignInThrottleFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *SignInThrottleFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *SignInThrottleFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(signinthrottle.FieldID))
+}
+
+// WhereKeyHash applies the entql string predicate on the key_hash field.
+func (f *SignInThrottleFilter) WhereKeyHash(p entql.StringP) {
+	f.Where(p.Field(signinthrottle.FieldKeyHash))
+}
+
+// WhereFailures applies the entql int predicate on the failures field.
+func (f *SignInThrottleFilter) WhereFailures(p entql.IntP) {
+	f.Where(p.Field(signinthrottle.FieldFailures))
+}
+
+// WhereLockedUntil applies the entql time.Time predicate on the locked_until field.
+func (f *SignInThrottleFilter) WhereLockedUntil(p entql.TimeP) {
+	f.Where(p.Field(signinthrottle.FieldLockedUntil))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *SignInThrottleFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(signinthrottle.FieldUpdatedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *SymptomQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -4345,7 +4771,7 @@ type SymptomFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SymptomFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -85,6 +85,11 @@ func (_q *AccountQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, account.FieldDisplayName)
 				fieldSeen[account.FieldDisplayName] = struct{}{}
 			}
+		case "identityLevel":
+			if _, ok := fieldSeen[account.FieldIdentityLevel]; !ok {
+				selectedFields = append(selectedFields, account.FieldIdentityLevel)
+				fieldSeen[account.FieldIdentityLevel] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

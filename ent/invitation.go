@@ -34,6 +34,14 @@ type Invitation struct {
 	Email string `json:"email,omitempty"`
 	// TokenHash holds the value of the "token_hash" field.
 	TokenHash string `json:"-"`
+	// InvitedByAccountID holds the value of the "invited_by_account_id" field.
+	InvitedByAccountID *pulid.ID `json:"invited_by_account_id,omitempty"`
+	// SendCount holds the value of the "send_count" field.
+	SendCount int `json:"send_count,omitempty"`
+	// LastSentAt holds the value of the "last_sent_at" field.
+	LastSentAt time.Time `json:"last_sent_at,omitempty"`
+	// Wrong dates of birth given; too many lock the invitation.
+	FailedChecks int `json:"failed_checks,omitempty"`
 	// ExpiresAt holds the value of the "expires_at" field.
 	ExpiresAt time.Time `json:"expires_at,omitempty"`
 	// AcceptedAt holds the value of the "accepted_at" field.
@@ -86,13 +94,15 @@ func (*Invitation) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case invitation.FieldOrganisationID:
+		case invitation.FieldOrganisationID, invitation.FieldInvitedByAccountID:
 			values[i] = &sql.NullScanner{S: new(pulid.ID)}
 		case invitation.FieldID, invitation.FieldPatientID:
 			values[i] = new(pulid.ID)
+		case invitation.FieldSendCount, invitation.FieldFailedChecks:
+			values[i] = new(sql.NullInt64)
 		case invitation.FieldPurpose, invitation.FieldEmail, invitation.FieldTokenHash:
 			values[i] = new(sql.NullString)
-		case invitation.FieldCreatedAt, invitation.FieldUpdatedAt, invitation.FieldExpiresAt, invitation.FieldAcceptedAt, invitation.FieldRevokedAt:
+		case invitation.FieldCreatedAt, invitation.FieldUpdatedAt, invitation.FieldLastSentAt, invitation.FieldExpiresAt, invitation.FieldAcceptedAt, invitation.FieldRevokedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -157,6 +167,31 @@ func (_m *Invitation) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field token_hash", values[i])
 			} else if value.Valid {
 				_m.TokenHash = value.String
+			}
+		case invitation.FieldInvitedByAccountID:
+			if value, ok := values[i].(*sql.NullScanner); !ok {
+				return fmt.Errorf("unexpected type %T for field invited_by_account_id", values[i])
+			} else if value.Valid {
+				_m.InvitedByAccountID = new(pulid.ID)
+				*_m.InvitedByAccountID = *value.S.(*pulid.ID)
+			}
+		case invitation.FieldSendCount:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field send_count", values[i])
+			} else if value.Valid {
+				_m.SendCount = int(value.Int64)
+			}
+		case invitation.FieldLastSentAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field last_sent_at", values[i])
+			} else if value.Valid {
+				_m.LastSentAt = value.Time
+			}
+		case invitation.FieldFailedChecks:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field failed_checks", values[i])
+			} else if value.Valid {
+				_m.FailedChecks = int(value.Int64)
 			}
 		case invitation.FieldExpiresAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -245,6 +280,20 @@ func (_m *Invitation) String() string {
 	builder.WriteString(_m.Email)
 	builder.WriteString(", ")
 	builder.WriteString("token_hash=<sensitive>")
+	builder.WriteString(", ")
+	if v := _m.InvitedByAccountID; v != nil {
+		builder.WriteString("invited_by_account_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("send_count=")
+	builder.WriteString(fmt.Sprintf("%v", _m.SendCount))
+	builder.WriteString(", ")
+	builder.WriteString("last_sent_at=")
+	builder.WriteString(_m.LastSentAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("failed_checks=")
+	builder.WriteString(fmt.Sprintf("%v", _m.FailedChecks))
 	builder.WriteString(", ")
 	builder.WriteString("expires_at=")
 	builder.WriteString(_m.ExpiresAt.Format(time.ANSIC))

@@ -92,6 +92,62 @@ func (_c *InvitationCreate) SetTokenHash(v string) *InvitationCreate {
 	return _c
 }
 
+// SetInvitedByAccountID sets the "invited_by_account_id" field.
+func (_c *InvitationCreate) SetInvitedByAccountID(v pulid.ID) *InvitationCreate {
+	_c.mutation.SetInvitedByAccountID(v)
+	return _c
+}
+
+// SetNillableInvitedByAccountID sets the "invited_by_account_id" field if the given value is not nil.
+func (_c *InvitationCreate) SetNillableInvitedByAccountID(v *pulid.ID) *InvitationCreate {
+	if v != nil {
+		_c.SetInvitedByAccountID(*v)
+	}
+	return _c
+}
+
+// SetSendCount sets the "send_count" field.
+func (_c *InvitationCreate) SetSendCount(v int) *InvitationCreate {
+	_c.mutation.SetSendCount(v)
+	return _c
+}
+
+// SetNillableSendCount sets the "send_count" field if the given value is not nil.
+func (_c *InvitationCreate) SetNillableSendCount(v *int) *InvitationCreate {
+	if v != nil {
+		_c.SetSendCount(*v)
+	}
+	return _c
+}
+
+// SetLastSentAt sets the "last_sent_at" field.
+func (_c *InvitationCreate) SetLastSentAt(v time.Time) *InvitationCreate {
+	_c.mutation.SetLastSentAt(v)
+	return _c
+}
+
+// SetNillableLastSentAt sets the "last_sent_at" field if the given value is not nil.
+func (_c *InvitationCreate) SetNillableLastSentAt(v *time.Time) *InvitationCreate {
+	if v != nil {
+		_c.SetLastSentAt(*v)
+	}
+	return _c
+}
+
+// SetFailedChecks sets the "failed_checks" field.
+func (_c *InvitationCreate) SetFailedChecks(v int) *InvitationCreate {
+	_c.mutation.SetFailedChecks(v)
+	return _c
+}
+
+// SetNillableFailedChecks sets the "failed_checks" field if the given value is not nil.
+func (_c *InvitationCreate) SetNillableFailedChecks(v *int) *InvitationCreate {
+	if v != nil {
+		_c.SetFailedChecks(*v)
+	}
+	return _c
+}
+
 // SetExpiresAt sets the "expires_at" field.
 func (_c *InvitationCreate) SetExpiresAt(v time.Time) *InvitationCreate {
 	_c.mutation.SetExpiresAt(v)
@@ -201,6 +257,21 @@ func (_c *InvitationCreate) defaults() error {
 		v := invitation.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
+	if _, ok := _c.mutation.SendCount(); !ok {
+		v := invitation.DefaultSendCount
+		_c.mutation.SetSendCount(v)
+	}
+	if _, ok := _c.mutation.LastSentAt(); !ok {
+		if invitation.DefaultLastSentAt == nil {
+			return fmt.Errorf("ent: uninitialized invitation.DefaultLastSentAt (forgotten import ent/runtime?)")
+		}
+		v := invitation.DefaultLastSentAt()
+		_c.mutation.SetLastSentAt(v)
+	}
+	if _, ok := _c.mutation.FailedChecks(); !ok {
+		v := invitation.DefaultFailedChecks
+		_c.mutation.SetFailedChecks(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if invitation.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized invitation.DefaultID (forgotten import ent/runtime?)")
@@ -255,6 +326,20 @@ func (_c *InvitationCreate) check() error {
 		if err := invitation.TokenHashValidator(v); err != nil {
 			return &ValidationError{Name: "token_hash", err: fmt.Errorf(`ent: validator failed for field "Invitation.token_hash": %w`, err)}
 		}
+	}
+	if v, ok := _c.mutation.InvitedByAccountID(); ok {
+		if err := v.Validate(); err != nil {
+			return &ValidationError{Name: "invited_by_account_id", err: fmt.Errorf(`ent: validator failed for field "Invitation.invited_by_account_id": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.SendCount(); !ok {
+		return &ValidationError{Name: "send_count", err: errors.New(`ent: missing required field "Invitation.send_count"`)}
+	}
+	if _, ok := _c.mutation.LastSentAt(); !ok {
+		return &ValidationError{Name: "last_sent_at", err: errors.New(`ent: missing required field "Invitation.last_sent_at"`)}
+	}
+	if _, ok := _c.mutation.FailedChecks(); !ok {
+		return &ValidationError{Name: "failed_checks", err: errors.New(`ent: missing required field "Invitation.failed_checks"`)}
 	}
 	if _, ok := _c.mutation.ExpiresAt(); !ok {
 		return &ValidationError{Name: "expires_at", err: errors.New(`ent: missing required field "Invitation.expires_at"`)}
@@ -322,6 +407,22 @@ func (_c *InvitationCreate) createSpec() (*Invitation, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.TokenHash(); ok {
 		_spec.SetField(invitation.FieldTokenHash, field.TypeString, value)
 		_node.TokenHash = value
+	}
+	if value, ok := _c.mutation.InvitedByAccountID(); ok {
+		_spec.SetField(invitation.FieldInvitedByAccountID, field.TypeString, value)
+		_node.InvitedByAccountID = &value
+	}
+	if value, ok := _c.mutation.SendCount(); ok {
+		_spec.SetField(invitation.FieldSendCount, field.TypeInt, value)
+		_node.SendCount = value
+	}
+	if value, ok := _c.mutation.LastSentAt(); ok {
+		_spec.SetField(invitation.FieldLastSentAt, field.TypeTime, value)
+		_node.LastSentAt = value
+	}
+	if value, ok := _c.mutation.FailedChecks(); ok {
+		_spec.SetField(invitation.FieldFailedChecks, field.TypeInt, value)
+		_node.FailedChecks = value
 	}
 	if value, ok := _c.mutation.ExpiresAt(); ok {
 		_spec.SetField(invitation.FieldExpiresAt, field.TypeTime, value)
@@ -484,6 +585,72 @@ func (u *InvitationUpsert) SetTokenHash(v string) *InvitationUpsert {
 // UpdateTokenHash sets the "token_hash" field to the value that was provided on create.
 func (u *InvitationUpsert) UpdateTokenHash() *InvitationUpsert {
 	u.SetExcluded(invitation.FieldTokenHash)
+	return u
+}
+
+// SetInvitedByAccountID sets the "invited_by_account_id" field.
+func (u *InvitationUpsert) SetInvitedByAccountID(v pulid.ID) *InvitationUpsert {
+	u.Set(invitation.FieldInvitedByAccountID, v)
+	return u
+}
+
+// UpdateInvitedByAccountID sets the "invited_by_account_id" field to the value that was provided on create.
+func (u *InvitationUpsert) UpdateInvitedByAccountID() *InvitationUpsert {
+	u.SetExcluded(invitation.FieldInvitedByAccountID)
+	return u
+}
+
+// ClearInvitedByAccountID clears the value of the "invited_by_account_id" field.
+func (u *InvitationUpsert) ClearInvitedByAccountID() *InvitationUpsert {
+	u.SetNull(invitation.FieldInvitedByAccountID)
+	return u
+}
+
+// SetSendCount sets the "send_count" field.
+func (u *InvitationUpsert) SetSendCount(v int) *InvitationUpsert {
+	u.Set(invitation.FieldSendCount, v)
+	return u
+}
+
+// UpdateSendCount sets the "send_count" field to the value that was provided on create.
+func (u *InvitationUpsert) UpdateSendCount() *InvitationUpsert {
+	u.SetExcluded(invitation.FieldSendCount)
+	return u
+}
+
+// AddSendCount adds v to the "send_count" field.
+func (u *InvitationUpsert) AddSendCount(v int) *InvitationUpsert {
+	u.Add(invitation.FieldSendCount, v)
+	return u
+}
+
+// SetLastSentAt sets the "last_sent_at" field.
+func (u *InvitationUpsert) SetLastSentAt(v time.Time) *InvitationUpsert {
+	u.Set(invitation.FieldLastSentAt, v)
+	return u
+}
+
+// UpdateLastSentAt sets the "last_sent_at" field to the value that was provided on create.
+func (u *InvitationUpsert) UpdateLastSentAt() *InvitationUpsert {
+	u.SetExcluded(invitation.FieldLastSentAt)
+	return u
+}
+
+// SetFailedChecks sets the "failed_checks" field.
+func (u *InvitationUpsert) SetFailedChecks(v int) *InvitationUpsert {
+	u.Set(invitation.FieldFailedChecks, v)
+	return u
+}
+
+// UpdateFailedChecks sets the "failed_checks" field to the value that was provided on create.
+func (u *InvitationUpsert) UpdateFailedChecks() *InvitationUpsert {
+	u.SetExcluded(invitation.FieldFailedChecks)
+	return u
+}
+
+// AddFailedChecks adds v to the "failed_checks" field.
+func (u *InvitationUpsert) AddFailedChecks(v int) *InvitationUpsert {
+	u.Add(invitation.FieldFailedChecks, v)
 	return u
 }
 
@@ -663,6 +830,83 @@ func (u *InvitationUpsertOne) SetTokenHash(v string) *InvitationUpsertOne {
 func (u *InvitationUpsertOne) UpdateTokenHash() *InvitationUpsertOne {
 	return u.Update(func(s *InvitationUpsert) {
 		s.UpdateTokenHash()
+	})
+}
+
+// SetInvitedByAccountID sets the "invited_by_account_id" field.
+func (u *InvitationUpsertOne) SetInvitedByAccountID(v pulid.ID) *InvitationUpsertOne {
+	return u.Update(func(s *InvitationUpsert) {
+		s.SetInvitedByAccountID(v)
+	})
+}
+
+// UpdateInvitedByAccountID sets the "invited_by_account_id" field to the value that was provided on create.
+func (u *InvitationUpsertOne) UpdateInvitedByAccountID() *InvitationUpsertOne {
+	return u.Update(func(s *InvitationUpsert) {
+		s.UpdateInvitedByAccountID()
+	})
+}
+
+// ClearInvitedByAccountID clears the value of the "invited_by_account_id" field.
+func (u *InvitationUpsertOne) ClearInvitedByAccountID() *InvitationUpsertOne {
+	return u.Update(func(s *InvitationUpsert) {
+		s.ClearInvitedByAccountID()
+	})
+}
+
+// SetSendCount sets the "send_count" field.
+func (u *InvitationUpsertOne) SetSendCount(v int) *InvitationUpsertOne {
+	return u.Update(func(s *InvitationUpsert) {
+		s.SetSendCount(v)
+	})
+}
+
+// AddSendCount adds v to the "send_count" field.
+func (u *InvitationUpsertOne) AddSendCount(v int) *InvitationUpsertOne {
+	return u.Update(func(s *InvitationUpsert) {
+		s.AddSendCount(v)
+	})
+}
+
+// UpdateSendCount sets the "send_count" field to the value that was provided on create.
+func (u *InvitationUpsertOne) UpdateSendCount() *InvitationUpsertOne {
+	return u.Update(func(s *InvitationUpsert) {
+		s.UpdateSendCount()
+	})
+}
+
+// SetLastSentAt sets the "last_sent_at" field.
+func (u *InvitationUpsertOne) SetLastSentAt(v time.Time) *InvitationUpsertOne {
+	return u.Update(func(s *InvitationUpsert) {
+		s.SetLastSentAt(v)
+	})
+}
+
+// UpdateLastSentAt sets the "last_sent_at" field to the value that was provided on create.
+func (u *InvitationUpsertOne) UpdateLastSentAt() *InvitationUpsertOne {
+	return u.Update(func(s *InvitationUpsert) {
+		s.UpdateLastSentAt()
+	})
+}
+
+// SetFailedChecks sets the "failed_checks" field.
+func (u *InvitationUpsertOne) SetFailedChecks(v int) *InvitationUpsertOne {
+	return u.Update(func(s *InvitationUpsert) {
+		s.SetFailedChecks(v)
+	})
+}
+
+// AddFailedChecks adds v to the "failed_checks" field.
+func (u *InvitationUpsertOne) AddFailedChecks(v int) *InvitationUpsertOne {
+	return u.Update(func(s *InvitationUpsert) {
+		s.AddFailedChecks(v)
+	})
+}
+
+// UpdateFailedChecks sets the "failed_checks" field to the value that was provided on create.
+func (u *InvitationUpsertOne) UpdateFailedChecks() *InvitationUpsertOne {
+	return u.Update(func(s *InvitationUpsert) {
+		s.UpdateFailedChecks()
 	})
 }
 
@@ -1017,6 +1261,83 @@ func (u *InvitationUpsertBulk) SetTokenHash(v string) *InvitationUpsertBulk {
 func (u *InvitationUpsertBulk) UpdateTokenHash() *InvitationUpsertBulk {
 	return u.Update(func(s *InvitationUpsert) {
 		s.UpdateTokenHash()
+	})
+}
+
+// SetInvitedByAccountID sets the "invited_by_account_id" field.
+func (u *InvitationUpsertBulk) SetInvitedByAccountID(v pulid.ID) *InvitationUpsertBulk {
+	return u.Update(func(s *InvitationUpsert) {
+		s.SetInvitedByAccountID(v)
+	})
+}
+
+// UpdateInvitedByAccountID sets the "invited_by_account_id" field to the value that was provided on create.
+func (u *InvitationUpsertBulk) UpdateInvitedByAccountID() *InvitationUpsertBulk {
+	return u.Update(func(s *InvitationUpsert) {
+		s.UpdateInvitedByAccountID()
+	})
+}
+
+// ClearInvitedByAccountID clears the value of the "invited_by_account_id" field.
+func (u *InvitationUpsertBulk) ClearInvitedByAccountID() *InvitationUpsertBulk {
+	return u.Update(func(s *InvitationUpsert) {
+		s.ClearInvitedByAccountID()
+	})
+}
+
+// SetSendCount sets the "send_count" field.
+func (u *InvitationUpsertBulk) SetSendCount(v int) *InvitationUpsertBulk {
+	return u.Update(func(s *InvitationUpsert) {
+		s.SetSendCount(v)
+	})
+}
+
+// AddSendCount adds v to the "send_count" field.
+func (u *InvitationUpsertBulk) AddSendCount(v int) *InvitationUpsertBulk {
+	return u.Update(func(s *InvitationUpsert) {
+		s.AddSendCount(v)
+	})
+}
+
+// UpdateSendCount sets the "send_count" field to the value that was provided on create.
+func (u *InvitationUpsertBulk) UpdateSendCount() *InvitationUpsertBulk {
+	return u.Update(func(s *InvitationUpsert) {
+		s.UpdateSendCount()
+	})
+}
+
+// SetLastSentAt sets the "last_sent_at" field.
+func (u *InvitationUpsertBulk) SetLastSentAt(v time.Time) *InvitationUpsertBulk {
+	return u.Update(func(s *InvitationUpsert) {
+		s.SetLastSentAt(v)
+	})
+}
+
+// UpdateLastSentAt sets the "last_sent_at" field to the value that was provided on create.
+func (u *InvitationUpsertBulk) UpdateLastSentAt() *InvitationUpsertBulk {
+	return u.Update(func(s *InvitationUpsert) {
+		s.UpdateLastSentAt()
+	})
+}
+
+// SetFailedChecks sets the "failed_checks" field.
+func (u *InvitationUpsertBulk) SetFailedChecks(v int) *InvitationUpsertBulk {
+	return u.Update(func(s *InvitationUpsert) {
+		s.SetFailedChecks(v)
+	})
+}
+
+// AddFailedChecks adds v to the "failed_checks" field.
+func (u *InvitationUpsertBulk) AddFailedChecks(v int) *InvitationUpsertBulk {
+	return u.Update(func(s *InvitationUpsert) {
+		s.AddFailedChecks(v)
+	})
+}
+
+// UpdateFailedChecks sets the "failed_checks" field to the value that was provided on create.
+func (u *InvitationUpsertBulk) UpdateFailedChecks() *InvitationUpsertBulk {
+	return u.Update(func(s *InvitationUpsert) {
+		s.UpdateFailedChecks()
 	})
 }
 

@@ -98,6 +98,82 @@ func (_u *InvitationUpdate) SetNillableTokenHash(v *string) *InvitationUpdate {
 	return _u
 }
 
+// SetInvitedByAccountID sets the "invited_by_account_id" field.
+func (_u *InvitationUpdate) SetInvitedByAccountID(v pulid.ID) *InvitationUpdate {
+	_u.mutation.SetInvitedByAccountID(v)
+	return _u
+}
+
+// SetNillableInvitedByAccountID sets the "invited_by_account_id" field if the given value is not nil.
+func (_u *InvitationUpdate) SetNillableInvitedByAccountID(v *pulid.ID) *InvitationUpdate {
+	if v != nil {
+		_u.SetInvitedByAccountID(*v)
+	}
+	return _u
+}
+
+// ClearInvitedByAccountID clears the value of the "invited_by_account_id" field.
+func (_u *InvitationUpdate) ClearInvitedByAccountID() *InvitationUpdate {
+	_u.mutation.ClearInvitedByAccountID()
+	return _u
+}
+
+// SetSendCount sets the "send_count" field.
+func (_u *InvitationUpdate) SetSendCount(v int) *InvitationUpdate {
+	_u.mutation.ResetSendCount()
+	_u.mutation.SetSendCount(v)
+	return _u
+}
+
+// SetNillableSendCount sets the "send_count" field if the given value is not nil.
+func (_u *InvitationUpdate) SetNillableSendCount(v *int) *InvitationUpdate {
+	if v != nil {
+		_u.SetSendCount(*v)
+	}
+	return _u
+}
+
+// AddSendCount adds value to the "send_count" field.
+func (_u *InvitationUpdate) AddSendCount(v int) *InvitationUpdate {
+	_u.mutation.AddSendCount(v)
+	return _u
+}
+
+// SetLastSentAt sets the "last_sent_at" field.
+func (_u *InvitationUpdate) SetLastSentAt(v time.Time) *InvitationUpdate {
+	_u.mutation.SetLastSentAt(v)
+	return _u
+}
+
+// SetNillableLastSentAt sets the "last_sent_at" field if the given value is not nil.
+func (_u *InvitationUpdate) SetNillableLastSentAt(v *time.Time) *InvitationUpdate {
+	if v != nil {
+		_u.SetLastSentAt(*v)
+	}
+	return _u
+}
+
+// SetFailedChecks sets the "failed_checks" field.
+func (_u *InvitationUpdate) SetFailedChecks(v int) *InvitationUpdate {
+	_u.mutation.ResetFailedChecks()
+	_u.mutation.SetFailedChecks(v)
+	return _u
+}
+
+// SetNillableFailedChecks sets the "failed_checks" field if the given value is not nil.
+func (_u *InvitationUpdate) SetNillableFailedChecks(v *int) *InvitationUpdate {
+	if v != nil {
+		_u.SetFailedChecks(*v)
+	}
+	return _u
+}
+
+// AddFailedChecks adds value to the "failed_checks" field.
+func (_u *InvitationUpdate) AddFailedChecks(v int) *InvitationUpdate {
+	_u.mutation.AddFailedChecks(v)
+	return _u
+}
+
 // SetExpiresAt sets the "expires_at" field.
 func (_u *InvitationUpdate) SetExpiresAt(v time.Time) *InvitationUpdate {
 	_u.mutation.SetExpiresAt(v)
@@ -232,6 +308,11 @@ func (_u *InvitationUpdate) check() error {
 			return &ValidationError{Name: "token_hash", err: fmt.Errorf(`ent: validator failed for field "Invitation.token_hash": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.InvitedByAccountID(); ok {
+		if err := v.Validate(); err != nil {
+			return &ValidationError{Name: "invited_by_account_id", err: fmt.Errorf(`ent: validator failed for field "Invitation.invited_by_account_id": %w`, err)}
+		}
+	}
 	if _u.mutation.PatientCleared() && len(_u.mutation.PatientIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Invitation.patient"`)
 	}
@@ -261,6 +342,27 @@ func (_u *InvitationUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	}
 	if value, ok := _u.mutation.TokenHash(); ok {
 		_spec.SetField(invitation.FieldTokenHash, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.InvitedByAccountID(); ok {
+		_spec.SetField(invitation.FieldInvitedByAccountID, field.TypeString, value)
+	}
+	if _u.mutation.InvitedByAccountIDCleared() {
+		_spec.ClearField(invitation.FieldInvitedByAccountID, field.TypeString)
+	}
+	if value, ok := _u.mutation.SendCount(); ok {
+		_spec.SetField(invitation.FieldSendCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedSendCount(); ok {
+		_spec.AddField(invitation.FieldSendCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.LastSentAt(); ok {
+		_spec.SetField(invitation.FieldLastSentAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.FailedChecks(); ok {
+		_spec.SetField(invitation.FieldFailedChecks, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedFailedChecks(); ok {
+		_spec.AddField(invitation.FieldFailedChecks, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.ExpiresAt(); ok {
 		_spec.SetField(invitation.FieldExpiresAt, field.TypeTime, value)
@@ -391,6 +493,82 @@ func (_u *InvitationUpdateOne) SetNillableTokenHash(v *string) *InvitationUpdate
 	if v != nil {
 		_u.SetTokenHash(*v)
 	}
+	return _u
+}
+
+// SetInvitedByAccountID sets the "invited_by_account_id" field.
+func (_u *InvitationUpdateOne) SetInvitedByAccountID(v pulid.ID) *InvitationUpdateOne {
+	_u.mutation.SetInvitedByAccountID(v)
+	return _u
+}
+
+// SetNillableInvitedByAccountID sets the "invited_by_account_id" field if the given value is not nil.
+func (_u *InvitationUpdateOne) SetNillableInvitedByAccountID(v *pulid.ID) *InvitationUpdateOne {
+	if v != nil {
+		_u.SetInvitedByAccountID(*v)
+	}
+	return _u
+}
+
+// ClearInvitedByAccountID clears the value of the "invited_by_account_id" field.
+func (_u *InvitationUpdateOne) ClearInvitedByAccountID() *InvitationUpdateOne {
+	_u.mutation.ClearInvitedByAccountID()
+	return _u
+}
+
+// SetSendCount sets the "send_count" field.
+func (_u *InvitationUpdateOne) SetSendCount(v int) *InvitationUpdateOne {
+	_u.mutation.ResetSendCount()
+	_u.mutation.SetSendCount(v)
+	return _u
+}
+
+// SetNillableSendCount sets the "send_count" field if the given value is not nil.
+func (_u *InvitationUpdateOne) SetNillableSendCount(v *int) *InvitationUpdateOne {
+	if v != nil {
+		_u.SetSendCount(*v)
+	}
+	return _u
+}
+
+// AddSendCount adds value to the "send_count" field.
+func (_u *InvitationUpdateOne) AddSendCount(v int) *InvitationUpdateOne {
+	_u.mutation.AddSendCount(v)
+	return _u
+}
+
+// SetLastSentAt sets the "last_sent_at" field.
+func (_u *InvitationUpdateOne) SetLastSentAt(v time.Time) *InvitationUpdateOne {
+	_u.mutation.SetLastSentAt(v)
+	return _u
+}
+
+// SetNillableLastSentAt sets the "last_sent_at" field if the given value is not nil.
+func (_u *InvitationUpdateOne) SetNillableLastSentAt(v *time.Time) *InvitationUpdateOne {
+	if v != nil {
+		_u.SetLastSentAt(*v)
+	}
+	return _u
+}
+
+// SetFailedChecks sets the "failed_checks" field.
+func (_u *InvitationUpdateOne) SetFailedChecks(v int) *InvitationUpdateOne {
+	_u.mutation.ResetFailedChecks()
+	_u.mutation.SetFailedChecks(v)
+	return _u
+}
+
+// SetNillableFailedChecks sets the "failed_checks" field if the given value is not nil.
+func (_u *InvitationUpdateOne) SetNillableFailedChecks(v *int) *InvitationUpdateOne {
+	if v != nil {
+		_u.SetFailedChecks(*v)
+	}
+	return _u
+}
+
+// AddFailedChecks adds value to the "failed_checks" field.
+func (_u *InvitationUpdateOne) AddFailedChecks(v int) *InvitationUpdateOne {
+	_u.mutation.AddFailedChecks(v)
 	return _u
 }
 
@@ -541,6 +719,11 @@ func (_u *InvitationUpdateOne) check() error {
 			return &ValidationError{Name: "token_hash", err: fmt.Errorf(`ent: validator failed for field "Invitation.token_hash": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.InvitedByAccountID(); ok {
+		if err := v.Validate(); err != nil {
+			return &ValidationError{Name: "invited_by_account_id", err: fmt.Errorf(`ent: validator failed for field "Invitation.invited_by_account_id": %w`, err)}
+		}
+	}
 	if _u.mutation.PatientCleared() && len(_u.mutation.PatientIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Invitation.patient"`)
 	}
@@ -587,6 +770,27 @@ func (_u *InvitationUpdateOne) sqlSave(ctx context.Context) (_node *Invitation, 
 	}
 	if value, ok := _u.mutation.TokenHash(); ok {
 		_spec.SetField(invitation.FieldTokenHash, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.InvitedByAccountID(); ok {
+		_spec.SetField(invitation.FieldInvitedByAccountID, field.TypeString, value)
+	}
+	if _u.mutation.InvitedByAccountIDCleared() {
+		_spec.ClearField(invitation.FieldInvitedByAccountID, field.TypeString)
+	}
+	if value, ok := _u.mutation.SendCount(); ok {
+		_spec.SetField(invitation.FieldSendCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedSendCount(); ok {
+		_spec.AddField(invitation.FieldSendCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.LastSentAt(); ok {
+		_spec.SetField(invitation.FieldLastSentAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.FailedChecks(); ok {
+		_spec.SetField(invitation.FieldFailedChecks, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedFailedChecks(); ok {
+		_spec.AddField(invitation.FieldFailedChecks, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.ExpiresAt(); ok {
 		_spec.SetField(invitation.FieldExpiresAt, field.TypeTime, value)

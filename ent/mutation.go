@@ -16,13 +16,16 @@ import (
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/notification"
+	"github.com/patientportal/portal/ent/oidclogin"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
 	"github.com/patientportal/portal/ent/patientorganisation"
@@ -35,6 +38,7 @@ import (
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/session"
 	"github.com/patientportal/portal/ent/share"
+	"github.com/patientportal/portal/ent/signinthrottle"
 	"github.com/patientportal/portal/ent/symptom"
 )
 
@@ -52,13 +56,16 @@ const (
 	TypeAppointment         = "Appointment"
 	TypeAuditEvent          = "AuditEvent"
 	TypeCareResource        = "CareResource"
+	TypeEmailChange         = "EmailChange"
 	TypeEncounter           = "Encounter"
 	TypeInvitation          = "Invitation"
 	TypeJournalEntry        = "JournalEntry"
 	TypeLetter              = "Letter"
+	TypeMailMessage         = "MailMessage"
 	TypeMeasurement         = "Measurement"
 	TypeMembership          = "Membership"
 	TypeNotification        = "Notification"
+	TypeOIDCLogin           = "OIDCLogin"
 	TypeOrganisation        = "Organisation"
 	TypePatient             = "Patient"
 	TypePatientOrganisation = "PatientOrganisation"
@@ -68,6 +75,7 @@ const (
 	TypeResultComponent     = "ResultComponent"
 	TypeSession             = "Session"
 	TypeShare               = "Share"
+	TypeSignInThrottle      = "SignInThrottle"
 	TypeSymptom             = "Symptom"
 )
 
@@ -82,6 +90,7 @@ type AccountMutation struct {
 	email              *string
 	display_name       *string
 	password_hash      *string
+	identity_level     *account.IdentityLevel
 	oidc_subject       *string
 	disabled_at        *time.Time
 	clearedFields      map[string]struct{}
@@ -395,6 +404,42 @@ func (m *AccountMutation) ResetPasswordHash() {
 	delete(m.clearedFields, account.FieldPasswordHash)
 }
 
+// SetIdentityLevel sets the "identity_level" field.
+func (m *AccountMutation) SetIdentityLevel(al account.IdentityLevel) {
+	m.identity_level = &al
+}
+
+// IdentityLevel returns the value of the "identity_level" field in the mutation.
+func (m *AccountMutation) IdentityLevel() (r account.IdentityLevel, exists bool) {
+	v := m.identity_level
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIdentityLevel returns the old "identity_level" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldIdentityLevel(ctx context.Context) (v account.IdentityLevel, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIdentityLevel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIdentityLevel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIdentityLevel: %w", err)
+	}
+	return oldValue.IdentityLevel, nil
+}
+
+// ResetIdentityLevel resets all changes to the "identity_level" field.
+func (m *AccountMutation) ResetIdentityLevel() {
+	m.identity_level = nil
+}
+
 // SetOidcSubject sets the "oidc_subject" field.
 func (m *AccountMutation) SetOidcSubject(s string) {
 	m.oidc_subject = &s
@@ -674,7 +719,7 @@ func (m *AccountMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AccountMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.created_at != nil {
 		fields = append(fields, account.FieldCreatedAt)
 	}
@@ -689,6 +734,9 @@ func (m *AccountMutation) Fields() []string {
 	}
 	if m.password_hash != nil {
 		fields = append(fields, account.FieldPasswordHash)
+	}
+	if m.identity_level != nil {
+		fields = append(fields, account.FieldIdentityLevel)
 	}
 	if m.oidc_subject != nil {
 		fields = append(fields, account.FieldOidcSubject)
@@ -714,6 +762,8 @@ func (m *AccountMutation) Field(name string) (ent.Value, bool) {
 		return m.DisplayName()
 	case account.FieldPasswordHash:
 		return m.PasswordHash()
+	case account.FieldIdentityLevel:
+		return m.IdentityLevel()
 	case account.FieldOidcSubject:
 		return m.OidcSubject()
 	case account.FieldDisabledAt:
@@ -737,6 +787,8 @@ func (m *AccountMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldDisplayName(ctx)
 	case account.FieldPasswordHash:
 		return m.OldPasswordHash(ctx)
+	case account.FieldIdentityLevel:
+		return m.OldIdentityLevel(ctx)
 	case account.FieldOidcSubject:
 		return m.OldOidcSubject(ctx)
 	case account.FieldDisabledAt:
@@ -784,6 +836,13 @@ func (m *AccountMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPasswordHash(v)
+		return nil
+	case account.FieldIdentityLevel:
+		v, ok := value.(account.IdentityLevel)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIdentityLevel(v)
 		return nil
 	case account.FieldOidcSubject:
 		v, ok := value.(string)
@@ -883,6 +942,9 @@ func (m *AccountMutation) ResetField(name string) error {
 		return nil
 	case account.FieldPasswordHash:
 		m.ResetPasswordHash()
+		return nil
+	case account.FieldIdentityLevel:
+		m.ResetIdentityLevel()
 		return nil
 	case account.FieldOidcSubject:
 		m.ResetOidcSubject()
@@ -6475,6 +6537,630 @@ func (m *CareResourceMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown CareResource edge %s", name)
 }
 
+// EmailChangeMutation represents an operation that mutates the EmailChange nodes in the graph.
+type EmailChangeMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *pulid.ID
+	account_id    *pulid.ID
+	new_email     *string
+	token_hash    *string
+	created_at    *time.Time
+	expires_at    *time.Time
+	confirmed_at  *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*EmailChange, error)
+	predicates    []predicate.EmailChange
+}
+
+var _ ent.Mutation = (*EmailChangeMutation)(nil)
+
+// emailchangeOption allows management of the mutation configuration using functional options.
+type emailchangeOption func(*EmailChangeMutation)
+
+// newEmailChangeMutation creates new mutation for the EmailChange entity.
+func newEmailChangeMutation(c config, op Op, opts ...emailchangeOption) *EmailChangeMutation {
+	m := &EmailChangeMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEmailChange,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEmailChangeID sets the ID field of the mutation.
+func withEmailChangeID(id pulid.ID) emailchangeOption {
+	return func(m *EmailChangeMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *EmailChange
+		)
+		m.oldValue = func(ctx context.Context) (*EmailChange, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().EmailChange.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEmailChange sets the old EmailChange of the mutation.
+func withEmailChange(node *EmailChange) emailchangeOption {
+	return func(m *EmailChangeMutation) {
+		m.oldValue = func(context.Context) (*EmailChange, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EmailChangeMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EmailChangeMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of EmailChange entities.
+func (m *EmailChangeMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EmailChangeMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EmailChangeMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().EmailChange.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *EmailChangeMutation) SetAccountID(pu pulid.ID) {
+	m.account_id = &pu
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *EmailChangeMutation) AccountID() (r pulid.ID, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the EmailChange entity.
+// If the EmailChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailChangeMutation) OldAccountID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *EmailChangeMutation) ResetAccountID() {
+	m.account_id = nil
+}
+
+// SetNewEmail sets the "new_email" field.
+func (m *EmailChangeMutation) SetNewEmail(s string) {
+	m.new_email = &s
+}
+
+// NewEmail returns the value of the "new_email" field in the mutation.
+func (m *EmailChangeMutation) NewEmail() (r string, exists bool) {
+	v := m.new_email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNewEmail returns the old "new_email" field's value of the EmailChange entity.
+// If the EmailChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailChangeMutation) OldNewEmail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNewEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNewEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNewEmail: %w", err)
+	}
+	return oldValue.NewEmail, nil
+}
+
+// ResetNewEmail resets all changes to the "new_email" field.
+func (m *EmailChangeMutation) ResetNewEmail() {
+	m.new_email = nil
+}
+
+// SetTokenHash sets the "token_hash" field.
+func (m *EmailChangeMutation) SetTokenHash(s string) {
+	m.token_hash = &s
+}
+
+// TokenHash returns the value of the "token_hash" field in the mutation.
+func (m *EmailChangeMutation) TokenHash() (r string, exists bool) {
+	v := m.token_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTokenHash returns the old "token_hash" field's value of the EmailChange entity.
+// If the EmailChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailChangeMutation) OldTokenHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTokenHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTokenHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTokenHash: %w", err)
+	}
+	return oldValue.TokenHash, nil
+}
+
+// ResetTokenHash resets all changes to the "token_hash" field.
+func (m *EmailChangeMutation) ResetTokenHash() {
+	m.token_hash = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *EmailChangeMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *EmailChangeMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the EmailChange entity.
+// If the EmailChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailChangeMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *EmailChangeMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *EmailChangeMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *EmailChangeMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the EmailChange entity.
+// If the EmailChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailChangeMutation) OldExpiresAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *EmailChangeMutation) ResetExpiresAt() {
+	m.expires_at = nil
+}
+
+// SetConfirmedAt sets the "confirmed_at" field.
+func (m *EmailChangeMutation) SetConfirmedAt(t time.Time) {
+	m.confirmed_at = &t
+}
+
+// ConfirmedAt returns the value of the "confirmed_at" field in the mutation.
+func (m *EmailChangeMutation) ConfirmedAt() (r time.Time, exists bool) {
+	v := m.confirmed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConfirmedAt returns the old "confirmed_at" field's value of the EmailChange entity.
+// If the EmailChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailChangeMutation) OldConfirmedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConfirmedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConfirmedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConfirmedAt: %w", err)
+	}
+	return oldValue.ConfirmedAt, nil
+}
+
+// ClearConfirmedAt clears the value of the "confirmed_at" field.
+func (m *EmailChangeMutation) ClearConfirmedAt() {
+	m.confirmed_at = nil
+	m.clearedFields[emailchange.FieldConfirmedAt] = struct{}{}
+}
+
+// ConfirmedAtCleared returns if the "confirmed_at" field was cleared in this mutation.
+func (m *EmailChangeMutation) ConfirmedAtCleared() bool {
+	_, ok := m.clearedFields[emailchange.FieldConfirmedAt]
+	return ok
+}
+
+// ResetConfirmedAt resets all changes to the "confirmed_at" field.
+func (m *EmailChangeMutation) ResetConfirmedAt() {
+	m.confirmed_at = nil
+	delete(m.clearedFields, emailchange.FieldConfirmedAt)
+}
+
+// Where appends a list predicates to the EmailChangeMutation builder.
+func (m *EmailChangeMutation) Where(ps ...predicate.EmailChange) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EmailChangeMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EmailChangeMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.EmailChange, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EmailChangeMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EmailChangeMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (EmailChange).
+func (m *EmailChangeMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EmailChangeMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.account_id != nil {
+		fields = append(fields, emailchange.FieldAccountID)
+	}
+	if m.new_email != nil {
+		fields = append(fields, emailchange.FieldNewEmail)
+	}
+	if m.token_hash != nil {
+		fields = append(fields, emailchange.FieldTokenHash)
+	}
+	if m.created_at != nil {
+		fields = append(fields, emailchange.FieldCreatedAt)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, emailchange.FieldExpiresAt)
+	}
+	if m.confirmed_at != nil {
+		fields = append(fields, emailchange.FieldConfirmedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EmailChangeMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case emailchange.FieldAccountID:
+		return m.AccountID()
+	case emailchange.FieldNewEmail:
+		return m.NewEmail()
+	case emailchange.FieldTokenHash:
+		return m.TokenHash()
+	case emailchange.FieldCreatedAt:
+		return m.CreatedAt()
+	case emailchange.FieldExpiresAt:
+		return m.ExpiresAt()
+	case emailchange.FieldConfirmedAt:
+		return m.ConfirmedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EmailChangeMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case emailchange.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case emailchange.FieldNewEmail:
+		return m.OldNewEmail(ctx)
+	case emailchange.FieldTokenHash:
+		return m.OldTokenHash(ctx)
+	case emailchange.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case emailchange.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	case emailchange.FieldConfirmedAt:
+		return m.OldConfirmedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown EmailChange field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EmailChangeMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case emailchange.FieldAccountID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case emailchange.FieldNewEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNewEmail(v)
+		return nil
+	case emailchange.FieldTokenHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTokenHash(v)
+		return nil
+	case emailchange.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case emailchange.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	case emailchange.FieldConfirmedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConfirmedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EmailChange field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EmailChangeMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EmailChangeMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EmailChangeMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown EmailChange numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EmailChangeMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(emailchange.FieldConfirmedAt) {
+		fields = append(fields, emailchange.FieldConfirmedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EmailChangeMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EmailChangeMutation) ClearField(name string) error {
+	switch name {
+	case emailchange.FieldConfirmedAt:
+		m.ClearConfirmedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown EmailChange nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EmailChangeMutation) ResetField(name string) error {
+	switch name {
+	case emailchange.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case emailchange.FieldNewEmail:
+		m.ResetNewEmail()
+		return nil
+	case emailchange.FieldTokenHash:
+		m.ResetTokenHash()
+		return nil
+	case emailchange.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case emailchange.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	case emailchange.FieldConfirmedAt:
+		m.ResetConfirmedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown EmailChange field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EmailChangeMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EmailChangeMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EmailChangeMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EmailChangeMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EmailChangeMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EmailChangeMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EmailChangeMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown EmailChange unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EmailChangeMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown EmailChange edge %s", name)
+}
+
 // EncounterMutation represents an operation that mutates the Encounter nodes in the graph.
 type EncounterMutation struct {
 	config
@@ -8113,25 +8799,31 @@ func (m *EncounterMutation) ResetEdge(name string) error {
 // InvitationMutation represents an operation that mutates the Invitation nodes in the graph.
 type InvitationMutation struct {
 	config
-	op                  Op
-	typ                 string
-	id                  *pulid.ID
-	created_at          *time.Time
-	updated_at          *time.Time
-	purpose             *invitation.Purpose
-	email               *string
-	token_hash          *string
-	expires_at          *time.Time
-	accepted_at         *time.Time
-	revoked_at          *time.Time
-	clearedFields       map[string]struct{}
-	patient             *pulid.ID
-	clearedpatient      bool
-	organisation        *pulid.ID
-	clearedorganisation bool
-	done                bool
-	oldValue            func(context.Context) (*Invitation, error)
-	predicates          []predicate.Invitation
+	op                    Op
+	typ                   string
+	id                    *pulid.ID
+	created_at            *time.Time
+	updated_at            *time.Time
+	purpose               *invitation.Purpose
+	email                 *string
+	token_hash            *string
+	invited_by_account_id *pulid.ID
+	send_count            *int
+	addsend_count         *int
+	last_sent_at          *time.Time
+	failed_checks         *int
+	addfailed_checks      *int
+	expires_at            *time.Time
+	accepted_at           *time.Time
+	revoked_at            *time.Time
+	clearedFields         map[string]struct{}
+	patient               *pulid.ID
+	clearedpatient        bool
+	organisation          *pulid.ID
+	clearedorganisation   bool
+	done                  bool
+	oldValue              func(context.Context) (*Invitation, error)
+	predicates            []predicate.Invitation
 }
 
 var _ ent.Mutation = (*InvitationMutation)(nil)
@@ -8503,6 +9195,203 @@ func (m *InvitationMutation) ResetTokenHash() {
 	m.token_hash = nil
 }
 
+// SetInvitedByAccountID sets the "invited_by_account_id" field.
+func (m *InvitationMutation) SetInvitedByAccountID(pu pulid.ID) {
+	m.invited_by_account_id = &pu
+}
+
+// InvitedByAccountID returns the value of the "invited_by_account_id" field in the mutation.
+func (m *InvitationMutation) InvitedByAccountID() (r pulid.ID, exists bool) {
+	v := m.invited_by_account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInvitedByAccountID returns the old "invited_by_account_id" field's value of the Invitation entity.
+// If the Invitation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvitationMutation) OldInvitedByAccountID(ctx context.Context) (v *pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInvitedByAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInvitedByAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInvitedByAccountID: %w", err)
+	}
+	return oldValue.InvitedByAccountID, nil
+}
+
+// ClearInvitedByAccountID clears the value of the "invited_by_account_id" field.
+func (m *InvitationMutation) ClearInvitedByAccountID() {
+	m.invited_by_account_id = nil
+	m.clearedFields[invitation.FieldInvitedByAccountID] = struct{}{}
+}
+
+// InvitedByAccountIDCleared returns if the "invited_by_account_id" field was cleared in this mutation.
+func (m *InvitationMutation) InvitedByAccountIDCleared() bool {
+	_, ok := m.clearedFields[invitation.FieldInvitedByAccountID]
+	return ok
+}
+
+// ResetInvitedByAccountID resets all changes to the "invited_by_account_id" field.
+func (m *InvitationMutation) ResetInvitedByAccountID() {
+	m.invited_by_account_id = nil
+	delete(m.clearedFields, invitation.FieldInvitedByAccountID)
+}
+
+// SetSendCount sets the "send_count" field.
+func (m *InvitationMutation) SetSendCount(i int) {
+	m.send_count = &i
+	m.addsend_count = nil
+}
+
+// SendCount returns the value of the "send_count" field in the mutation.
+func (m *InvitationMutation) SendCount() (r int, exists bool) {
+	v := m.send_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSendCount returns the old "send_count" field's value of the Invitation entity.
+// If the Invitation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvitationMutation) OldSendCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSendCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSendCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSendCount: %w", err)
+	}
+	return oldValue.SendCount, nil
+}
+
+// AddSendCount adds i to the "send_count" field.
+func (m *InvitationMutation) AddSendCount(i int) {
+	if m.addsend_count != nil {
+		*m.addsend_count += i
+	} else {
+		m.addsend_count = &i
+	}
+}
+
+// AddedSendCount returns the value that was added to the "send_count" field in this mutation.
+func (m *InvitationMutation) AddedSendCount() (r int, exists bool) {
+	v := m.addsend_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSendCount resets all changes to the "send_count" field.
+func (m *InvitationMutation) ResetSendCount() {
+	m.send_count = nil
+	m.addsend_count = nil
+}
+
+// SetLastSentAt sets the "last_sent_at" field.
+func (m *InvitationMutation) SetLastSentAt(t time.Time) {
+	m.last_sent_at = &t
+}
+
+// LastSentAt returns the value of the "last_sent_at" field in the mutation.
+func (m *InvitationMutation) LastSentAt() (r time.Time, exists bool) {
+	v := m.last_sent_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastSentAt returns the old "last_sent_at" field's value of the Invitation entity.
+// If the Invitation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvitationMutation) OldLastSentAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastSentAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastSentAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastSentAt: %w", err)
+	}
+	return oldValue.LastSentAt, nil
+}
+
+// ResetLastSentAt resets all changes to the "last_sent_at" field.
+func (m *InvitationMutation) ResetLastSentAt() {
+	m.last_sent_at = nil
+}
+
+// SetFailedChecks sets the "failed_checks" field.
+func (m *InvitationMutation) SetFailedChecks(i int) {
+	m.failed_checks = &i
+	m.addfailed_checks = nil
+}
+
+// FailedChecks returns the value of the "failed_checks" field in the mutation.
+func (m *InvitationMutation) FailedChecks() (r int, exists bool) {
+	v := m.failed_checks
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailedChecks returns the old "failed_checks" field's value of the Invitation entity.
+// If the Invitation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvitationMutation) OldFailedChecks(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailedChecks is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailedChecks requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailedChecks: %w", err)
+	}
+	return oldValue.FailedChecks, nil
+}
+
+// AddFailedChecks adds i to the "failed_checks" field.
+func (m *InvitationMutation) AddFailedChecks(i int) {
+	if m.addfailed_checks != nil {
+		*m.addfailed_checks += i
+	} else {
+		m.addfailed_checks = &i
+	}
+}
+
+// AddedFailedChecks returns the value that was added to the "failed_checks" field in this mutation.
+func (m *InvitationMutation) AddedFailedChecks() (r int, exists bool) {
+	v := m.addfailed_checks
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFailedChecks resets all changes to the "failed_checks" field.
+func (m *InvitationMutation) ResetFailedChecks() {
+	m.failed_checks = nil
+	m.addfailed_checks = nil
+}
+
 // SetExpiresAt sets the "expires_at" field.
 func (m *InvitationMutation) SetExpiresAt(t time.Time) {
 	m.expires_at = &t
@@ -8725,7 +9614,7 @@ func (m *InvitationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *InvitationMutation) Fields() []string {
-	fields := make([]string, 0, 10)
+	fields := make([]string, 0, 14)
 	if m.created_at != nil {
 		fields = append(fields, invitation.FieldCreatedAt)
 	}
@@ -8746,6 +9635,18 @@ func (m *InvitationMutation) Fields() []string {
 	}
 	if m.token_hash != nil {
 		fields = append(fields, invitation.FieldTokenHash)
+	}
+	if m.invited_by_account_id != nil {
+		fields = append(fields, invitation.FieldInvitedByAccountID)
+	}
+	if m.send_count != nil {
+		fields = append(fields, invitation.FieldSendCount)
+	}
+	if m.last_sent_at != nil {
+		fields = append(fields, invitation.FieldLastSentAt)
+	}
+	if m.failed_checks != nil {
+		fields = append(fields, invitation.FieldFailedChecks)
 	}
 	if m.expires_at != nil {
 		fields = append(fields, invitation.FieldExpiresAt)
@@ -8778,6 +9679,14 @@ func (m *InvitationMutation) Field(name string) (ent.Value, bool) {
 		return m.Email()
 	case invitation.FieldTokenHash:
 		return m.TokenHash()
+	case invitation.FieldInvitedByAccountID:
+		return m.InvitedByAccountID()
+	case invitation.FieldSendCount:
+		return m.SendCount()
+	case invitation.FieldLastSentAt:
+		return m.LastSentAt()
+	case invitation.FieldFailedChecks:
+		return m.FailedChecks()
 	case invitation.FieldExpiresAt:
 		return m.ExpiresAt()
 	case invitation.FieldAcceptedAt:
@@ -8807,6 +9716,14 @@ func (m *InvitationMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldEmail(ctx)
 	case invitation.FieldTokenHash:
 		return m.OldTokenHash(ctx)
+	case invitation.FieldInvitedByAccountID:
+		return m.OldInvitedByAccountID(ctx)
+	case invitation.FieldSendCount:
+		return m.OldSendCount(ctx)
+	case invitation.FieldLastSentAt:
+		return m.OldLastSentAt(ctx)
+	case invitation.FieldFailedChecks:
+		return m.OldFailedChecks(ctx)
 	case invitation.FieldExpiresAt:
 		return m.OldExpiresAt(ctx)
 	case invitation.FieldAcceptedAt:
@@ -8871,6 +9788,34 @@ func (m *InvitationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetTokenHash(v)
 		return nil
+	case invitation.FieldInvitedByAccountID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInvitedByAccountID(v)
+		return nil
+	case invitation.FieldSendCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSendCount(v)
+		return nil
+	case invitation.FieldLastSentAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastSentAt(v)
+		return nil
+	case invitation.FieldFailedChecks:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailedChecks(v)
+		return nil
 	case invitation.FieldExpiresAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -8899,13 +9844,26 @@ func (m *InvitationMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *InvitationMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addsend_count != nil {
+		fields = append(fields, invitation.FieldSendCount)
+	}
+	if m.addfailed_checks != nil {
+		fields = append(fields, invitation.FieldFailedChecks)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *InvitationMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case invitation.FieldSendCount:
+		return m.AddedSendCount()
+	case invitation.FieldFailedChecks:
+		return m.AddedFailedChecks()
+	}
 	return nil, false
 }
 
@@ -8914,6 +9872,20 @@ func (m *InvitationMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *InvitationMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case invitation.FieldSendCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSendCount(v)
+		return nil
+	case invitation.FieldFailedChecks:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFailedChecks(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Invitation numeric field %s", name)
 }
@@ -8924,6 +9896,9 @@ func (m *InvitationMutation) ClearedFields() []string {
 	var fields []string
 	if m.FieldCleared(invitation.FieldOrganisationID) {
 		fields = append(fields, invitation.FieldOrganisationID)
+	}
+	if m.FieldCleared(invitation.FieldInvitedByAccountID) {
+		fields = append(fields, invitation.FieldInvitedByAccountID)
 	}
 	if m.FieldCleared(invitation.FieldAcceptedAt) {
 		fields = append(fields, invitation.FieldAcceptedAt)
@@ -8947,6 +9922,9 @@ func (m *InvitationMutation) ClearField(name string) error {
 	switch name {
 	case invitation.FieldOrganisationID:
 		m.ClearOrganisationID()
+		return nil
+	case invitation.FieldInvitedByAccountID:
+		m.ClearInvitedByAccountID()
 		return nil
 	case invitation.FieldAcceptedAt:
 		m.ClearAcceptedAt()
@@ -8982,6 +9960,18 @@ func (m *InvitationMutation) ResetField(name string) error {
 		return nil
 	case invitation.FieldTokenHash:
 		m.ResetTokenHash()
+		return nil
+	case invitation.FieldInvitedByAccountID:
+		m.ResetInvitedByAccountID()
+		return nil
+	case invitation.FieldSendCount:
+		m.ResetSendCount()
+		return nil
+	case invitation.FieldLastSentAt:
+		m.ResetLastSentAt()
+		return nil
+	case invitation.FieldFailedChecks:
+		m.ResetFailedChecks()
 		return nil
 	case invitation.FieldExpiresAt:
 		m.ResetExpiresAt()
@@ -11663,6 +12653,993 @@ func (m *LetterMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Letter edge %s", name)
+}
+
+// MailMessageMutation represents an operation that mutates the MailMessage nodes in the graph.
+type MailMessageMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *pulid.ID
+	recipient       *string
+	subject         *string
+	text_body       *string
+	kind            *string
+	created_at      *time.Time
+	next_attempt_at *time.Time
+	claimed_until   *time.Time
+	attempts        *int
+	addattempts     *int
+	sent_at         *time.Time
+	abandoned_at    *time.Time
+	last_error      *string
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*MailMessage, error)
+	predicates      []predicate.MailMessage
+}
+
+var _ ent.Mutation = (*MailMessageMutation)(nil)
+
+// mailmessageOption allows management of the mutation configuration using functional options.
+type mailmessageOption func(*MailMessageMutation)
+
+// newMailMessageMutation creates new mutation for the MailMessage entity.
+func newMailMessageMutation(c config, op Op, opts ...mailmessageOption) *MailMessageMutation {
+	m := &MailMessageMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMailMessage,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMailMessageID sets the ID field of the mutation.
+func withMailMessageID(id pulid.ID) mailmessageOption {
+	return func(m *MailMessageMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MailMessage
+		)
+		m.oldValue = func(ctx context.Context) (*MailMessage, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MailMessage.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMailMessage sets the old MailMessage of the mutation.
+func withMailMessage(node *MailMessage) mailmessageOption {
+	return func(m *MailMessageMutation) {
+		m.oldValue = func(context.Context) (*MailMessage, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MailMessageMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MailMessageMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of MailMessage entities.
+func (m *MailMessageMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MailMessageMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MailMessageMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MailMessage.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetRecipient sets the "recipient" field.
+func (m *MailMessageMutation) SetRecipient(s string) {
+	m.recipient = &s
+}
+
+// Recipient returns the value of the "recipient" field in the mutation.
+func (m *MailMessageMutation) Recipient() (r string, exists bool) {
+	v := m.recipient
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecipient returns the old "recipient" field's value of the MailMessage entity.
+// If the MailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailMessageMutation) OldRecipient(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecipient is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecipient requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecipient: %w", err)
+	}
+	return oldValue.Recipient, nil
+}
+
+// ResetRecipient resets all changes to the "recipient" field.
+func (m *MailMessageMutation) ResetRecipient() {
+	m.recipient = nil
+}
+
+// SetSubject sets the "subject" field.
+func (m *MailMessageMutation) SetSubject(s string) {
+	m.subject = &s
+}
+
+// Subject returns the value of the "subject" field in the mutation.
+func (m *MailMessageMutation) Subject() (r string, exists bool) {
+	v := m.subject
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubject returns the old "subject" field's value of the MailMessage entity.
+// If the MailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailMessageMutation) OldSubject(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubject is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubject requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubject: %w", err)
+	}
+	return oldValue.Subject, nil
+}
+
+// ResetSubject resets all changes to the "subject" field.
+func (m *MailMessageMutation) ResetSubject() {
+	m.subject = nil
+}
+
+// SetTextBody sets the "text_body" field.
+func (m *MailMessageMutation) SetTextBody(s string) {
+	m.text_body = &s
+}
+
+// TextBody returns the value of the "text_body" field in the mutation.
+func (m *MailMessageMutation) TextBody() (r string, exists bool) {
+	v := m.text_body
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTextBody returns the old "text_body" field's value of the MailMessage entity.
+// If the MailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailMessageMutation) OldTextBody(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTextBody is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTextBody requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTextBody: %w", err)
+	}
+	return oldValue.TextBody, nil
+}
+
+// ResetTextBody resets all changes to the "text_body" field.
+func (m *MailMessageMutation) ResetTextBody() {
+	m.text_body = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *MailMessageMutation) SetKind(s string) {
+	m.kind = &s
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *MailMessageMutation) Kind() (r string, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the MailMessage entity.
+// If the MailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailMessageMutation) OldKind(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *MailMessageMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *MailMessageMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *MailMessageMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the MailMessage entity.
+// If the MailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailMessageMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *MailMessageMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetNextAttemptAt sets the "next_attempt_at" field.
+func (m *MailMessageMutation) SetNextAttemptAt(t time.Time) {
+	m.next_attempt_at = &t
+}
+
+// NextAttemptAt returns the value of the "next_attempt_at" field in the mutation.
+func (m *MailMessageMutation) NextAttemptAt() (r time.Time, exists bool) {
+	v := m.next_attempt_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNextAttemptAt returns the old "next_attempt_at" field's value of the MailMessage entity.
+// If the MailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailMessageMutation) OldNextAttemptAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNextAttemptAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNextAttemptAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNextAttemptAt: %w", err)
+	}
+	return oldValue.NextAttemptAt, nil
+}
+
+// ResetNextAttemptAt resets all changes to the "next_attempt_at" field.
+func (m *MailMessageMutation) ResetNextAttemptAt() {
+	m.next_attempt_at = nil
+}
+
+// SetClaimedUntil sets the "claimed_until" field.
+func (m *MailMessageMutation) SetClaimedUntil(t time.Time) {
+	m.claimed_until = &t
+}
+
+// ClaimedUntil returns the value of the "claimed_until" field in the mutation.
+func (m *MailMessageMutation) ClaimedUntil() (r time.Time, exists bool) {
+	v := m.claimed_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClaimedUntil returns the old "claimed_until" field's value of the MailMessage entity.
+// If the MailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailMessageMutation) OldClaimedUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClaimedUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClaimedUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClaimedUntil: %w", err)
+	}
+	return oldValue.ClaimedUntil, nil
+}
+
+// ClearClaimedUntil clears the value of the "claimed_until" field.
+func (m *MailMessageMutation) ClearClaimedUntil() {
+	m.claimed_until = nil
+	m.clearedFields[mailmessage.FieldClaimedUntil] = struct{}{}
+}
+
+// ClaimedUntilCleared returns if the "claimed_until" field was cleared in this mutation.
+func (m *MailMessageMutation) ClaimedUntilCleared() bool {
+	_, ok := m.clearedFields[mailmessage.FieldClaimedUntil]
+	return ok
+}
+
+// ResetClaimedUntil resets all changes to the "claimed_until" field.
+func (m *MailMessageMutation) ResetClaimedUntil() {
+	m.claimed_until = nil
+	delete(m.clearedFields, mailmessage.FieldClaimedUntil)
+}
+
+// SetAttempts sets the "attempts" field.
+func (m *MailMessageMutation) SetAttempts(i int) {
+	m.attempts = &i
+	m.addattempts = nil
+}
+
+// Attempts returns the value of the "attempts" field in the mutation.
+func (m *MailMessageMutation) Attempts() (r int, exists bool) {
+	v := m.attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttempts returns the old "attempts" field's value of the MailMessage entity.
+// If the MailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailMessageMutation) OldAttempts(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttempts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttempts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttempts: %w", err)
+	}
+	return oldValue.Attempts, nil
+}
+
+// AddAttempts adds i to the "attempts" field.
+func (m *MailMessageMutation) AddAttempts(i int) {
+	if m.addattempts != nil {
+		*m.addattempts += i
+	} else {
+		m.addattempts = &i
+	}
+}
+
+// AddedAttempts returns the value that was added to the "attempts" field in this mutation.
+func (m *MailMessageMutation) AddedAttempts() (r int, exists bool) {
+	v := m.addattempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAttempts resets all changes to the "attempts" field.
+func (m *MailMessageMutation) ResetAttempts() {
+	m.attempts = nil
+	m.addattempts = nil
+}
+
+// SetSentAt sets the "sent_at" field.
+func (m *MailMessageMutation) SetSentAt(t time.Time) {
+	m.sent_at = &t
+}
+
+// SentAt returns the value of the "sent_at" field in the mutation.
+func (m *MailMessageMutation) SentAt() (r time.Time, exists bool) {
+	v := m.sent_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSentAt returns the old "sent_at" field's value of the MailMessage entity.
+// If the MailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailMessageMutation) OldSentAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSentAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSentAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSentAt: %w", err)
+	}
+	return oldValue.SentAt, nil
+}
+
+// ClearSentAt clears the value of the "sent_at" field.
+func (m *MailMessageMutation) ClearSentAt() {
+	m.sent_at = nil
+	m.clearedFields[mailmessage.FieldSentAt] = struct{}{}
+}
+
+// SentAtCleared returns if the "sent_at" field was cleared in this mutation.
+func (m *MailMessageMutation) SentAtCleared() bool {
+	_, ok := m.clearedFields[mailmessage.FieldSentAt]
+	return ok
+}
+
+// ResetSentAt resets all changes to the "sent_at" field.
+func (m *MailMessageMutation) ResetSentAt() {
+	m.sent_at = nil
+	delete(m.clearedFields, mailmessage.FieldSentAt)
+}
+
+// SetAbandonedAt sets the "abandoned_at" field.
+func (m *MailMessageMutation) SetAbandonedAt(t time.Time) {
+	m.abandoned_at = &t
+}
+
+// AbandonedAt returns the value of the "abandoned_at" field in the mutation.
+func (m *MailMessageMutation) AbandonedAt() (r time.Time, exists bool) {
+	v := m.abandoned_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAbandonedAt returns the old "abandoned_at" field's value of the MailMessage entity.
+// If the MailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailMessageMutation) OldAbandonedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAbandonedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAbandonedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAbandonedAt: %w", err)
+	}
+	return oldValue.AbandonedAt, nil
+}
+
+// ClearAbandonedAt clears the value of the "abandoned_at" field.
+func (m *MailMessageMutation) ClearAbandonedAt() {
+	m.abandoned_at = nil
+	m.clearedFields[mailmessage.FieldAbandonedAt] = struct{}{}
+}
+
+// AbandonedAtCleared returns if the "abandoned_at" field was cleared in this mutation.
+func (m *MailMessageMutation) AbandonedAtCleared() bool {
+	_, ok := m.clearedFields[mailmessage.FieldAbandonedAt]
+	return ok
+}
+
+// ResetAbandonedAt resets all changes to the "abandoned_at" field.
+func (m *MailMessageMutation) ResetAbandonedAt() {
+	m.abandoned_at = nil
+	delete(m.clearedFields, mailmessage.FieldAbandonedAt)
+}
+
+// SetLastError sets the "last_error" field.
+func (m *MailMessageMutation) SetLastError(s string) {
+	m.last_error = &s
+}
+
+// LastError returns the value of the "last_error" field in the mutation.
+func (m *MailMessageMutation) LastError() (r string, exists bool) {
+	v := m.last_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastError returns the old "last_error" field's value of the MailMessage entity.
+// If the MailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailMessageMutation) OldLastError(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastError: %w", err)
+	}
+	return oldValue.LastError, nil
+}
+
+// ClearLastError clears the value of the "last_error" field.
+func (m *MailMessageMutation) ClearLastError() {
+	m.last_error = nil
+	m.clearedFields[mailmessage.FieldLastError] = struct{}{}
+}
+
+// LastErrorCleared returns if the "last_error" field was cleared in this mutation.
+func (m *MailMessageMutation) LastErrorCleared() bool {
+	_, ok := m.clearedFields[mailmessage.FieldLastError]
+	return ok
+}
+
+// ResetLastError resets all changes to the "last_error" field.
+func (m *MailMessageMutation) ResetLastError() {
+	m.last_error = nil
+	delete(m.clearedFields, mailmessage.FieldLastError)
+}
+
+// Where appends a list predicates to the MailMessageMutation builder.
+func (m *MailMessageMutation) Where(ps ...predicate.MailMessage) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MailMessageMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MailMessageMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MailMessage, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MailMessageMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MailMessageMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MailMessage).
+func (m *MailMessageMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MailMessageMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.recipient != nil {
+		fields = append(fields, mailmessage.FieldRecipient)
+	}
+	if m.subject != nil {
+		fields = append(fields, mailmessage.FieldSubject)
+	}
+	if m.text_body != nil {
+		fields = append(fields, mailmessage.FieldTextBody)
+	}
+	if m.kind != nil {
+		fields = append(fields, mailmessage.FieldKind)
+	}
+	if m.created_at != nil {
+		fields = append(fields, mailmessage.FieldCreatedAt)
+	}
+	if m.next_attempt_at != nil {
+		fields = append(fields, mailmessage.FieldNextAttemptAt)
+	}
+	if m.claimed_until != nil {
+		fields = append(fields, mailmessage.FieldClaimedUntil)
+	}
+	if m.attempts != nil {
+		fields = append(fields, mailmessage.FieldAttempts)
+	}
+	if m.sent_at != nil {
+		fields = append(fields, mailmessage.FieldSentAt)
+	}
+	if m.abandoned_at != nil {
+		fields = append(fields, mailmessage.FieldAbandonedAt)
+	}
+	if m.last_error != nil {
+		fields = append(fields, mailmessage.FieldLastError)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MailMessageMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case mailmessage.FieldRecipient:
+		return m.Recipient()
+	case mailmessage.FieldSubject:
+		return m.Subject()
+	case mailmessage.FieldTextBody:
+		return m.TextBody()
+	case mailmessage.FieldKind:
+		return m.Kind()
+	case mailmessage.FieldCreatedAt:
+		return m.CreatedAt()
+	case mailmessage.FieldNextAttemptAt:
+		return m.NextAttemptAt()
+	case mailmessage.FieldClaimedUntil:
+		return m.ClaimedUntil()
+	case mailmessage.FieldAttempts:
+		return m.Attempts()
+	case mailmessage.FieldSentAt:
+		return m.SentAt()
+	case mailmessage.FieldAbandonedAt:
+		return m.AbandonedAt()
+	case mailmessage.FieldLastError:
+		return m.LastError()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MailMessageMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case mailmessage.FieldRecipient:
+		return m.OldRecipient(ctx)
+	case mailmessage.FieldSubject:
+		return m.OldSubject(ctx)
+	case mailmessage.FieldTextBody:
+		return m.OldTextBody(ctx)
+	case mailmessage.FieldKind:
+		return m.OldKind(ctx)
+	case mailmessage.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case mailmessage.FieldNextAttemptAt:
+		return m.OldNextAttemptAt(ctx)
+	case mailmessage.FieldClaimedUntil:
+		return m.OldClaimedUntil(ctx)
+	case mailmessage.FieldAttempts:
+		return m.OldAttempts(ctx)
+	case mailmessage.FieldSentAt:
+		return m.OldSentAt(ctx)
+	case mailmessage.FieldAbandonedAt:
+		return m.OldAbandonedAt(ctx)
+	case mailmessage.FieldLastError:
+		return m.OldLastError(ctx)
+	}
+	return nil, fmt.Errorf("unknown MailMessage field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MailMessageMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case mailmessage.FieldRecipient:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecipient(v)
+		return nil
+	case mailmessage.FieldSubject:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubject(v)
+		return nil
+	case mailmessage.FieldTextBody:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTextBody(v)
+		return nil
+	case mailmessage.FieldKind:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case mailmessage.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case mailmessage.FieldNextAttemptAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNextAttemptAt(v)
+		return nil
+	case mailmessage.FieldClaimedUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClaimedUntil(v)
+		return nil
+	case mailmessage.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttempts(v)
+		return nil
+	case mailmessage.FieldSentAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSentAt(v)
+		return nil
+	case mailmessage.FieldAbandonedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAbandonedAt(v)
+		return nil
+	case mailmessage.FieldLastError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastError(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MailMessage field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MailMessageMutation) AddedFields() []string {
+	var fields []string
+	if m.addattempts != nil {
+		fields = append(fields, mailmessage.FieldAttempts)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MailMessageMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case mailmessage.FieldAttempts:
+		return m.AddedAttempts()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MailMessageMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case mailmessage.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAttempts(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MailMessage numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MailMessageMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(mailmessage.FieldClaimedUntil) {
+		fields = append(fields, mailmessage.FieldClaimedUntil)
+	}
+	if m.FieldCleared(mailmessage.FieldSentAt) {
+		fields = append(fields, mailmessage.FieldSentAt)
+	}
+	if m.FieldCleared(mailmessage.FieldAbandonedAt) {
+		fields = append(fields, mailmessage.FieldAbandonedAt)
+	}
+	if m.FieldCleared(mailmessage.FieldLastError) {
+		fields = append(fields, mailmessage.FieldLastError)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MailMessageMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MailMessageMutation) ClearField(name string) error {
+	switch name {
+	case mailmessage.FieldClaimedUntil:
+		m.ClearClaimedUntil()
+		return nil
+	case mailmessage.FieldSentAt:
+		m.ClearSentAt()
+		return nil
+	case mailmessage.FieldAbandonedAt:
+		m.ClearAbandonedAt()
+		return nil
+	case mailmessage.FieldLastError:
+		m.ClearLastError()
+		return nil
+	}
+	return fmt.Errorf("unknown MailMessage nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MailMessageMutation) ResetField(name string) error {
+	switch name {
+	case mailmessage.FieldRecipient:
+		m.ResetRecipient()
+		return nil
+	case mailmessage.FieldSubject:
+		m.ResetSubject()
+		return nil
+	case mailmessage.FieldTextBody:
+		m.ResetTextBody()
+		return nil
+	case mailmessage.FieldKind:
+		m.ResetKind()
+		return nil
+	case mailmessage.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case mailmessage.FieldNextAttemptAt:
+		m.ResetNextAttemptAt()
+		return nil
+	case mailmessage.FieldClaimedUntil:
+		m.ResetClaimedUntil()
+		return nil
+	case mailmessage.FieldAttempts:
+		m.ResetAttempts()
+		return nil
+	case mailmessage.FieldSentAt:
+		m.ResetSentAt()
+		return nil
+	case mailmessage.FieldAbandonedAt:
+		m.ResetAbandonedAt()
+		return nil
+	case mailmessage.FieldLastError:
+		m.ResetLastError()
+		return nil
+	}
+	return fmt.Errorf("unknown MailMessage field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MailMessageMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MailMessageMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MailMessageMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MailMessageMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MailMessageMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MailMessageMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MailMessageMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown MailMessage unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MailMessageMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown MailMessage edge %s", name)
 }
 
 // MeasurementMutation represents an operation that mutates the Measurement nodes in the graph.
@@ -14423,6 +16400,703 @@ func (m *NotificationMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Notification edge %s", name)
+}
+
+// OIDCLoginMutation represents an operation that mutates the OIDCLogin nodes in the graph.
+type OIDCLoginMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *pulid.ID
+	state_hash    *string
+	nonce         *string
+	code_verifier *string
+	return_to     *string
+	created_at    *time.Time
+	expires_at    *time.Time
+	used_at       *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*OIDCLogin, error)
+	predicates    []predicate.OIDCLogin
+}
+
+var _ ent.Mutation = (*OIDCLoginMutation)(nil)
+
+// oidcloginOption allows management of the mutation configuration using functional options.
+type oidcloginOption func(*OIDCLoginMutation)
+
+// newOIDCLoginMutation creates new mutation for the OIDCLogin entity.
+func newOIDCLoginMutation(c config, op Op, opts ...oidcloginOption) *OIDCLoginMutation {
+	m := &OIDCLoginMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeOIDCLogin,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withOIDCLoginID sets the ID field of the mutation.
+func withOIDCLoginID(id pulid.ID) oidcloginOption {
+	return func(m *OIDCLoginMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *OIDCLogin
+		)
+		m.oldValue = func(ctx context.Context) (*OIDCLogin, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().OIDCLogin.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withOIDCLogin sets the old OIDCLogin of the mutation.
+func withOIDCLogin(node *OIDCLogin) oidcloginOption {
+	return func(m *OIDCLoginMutation) {
+		m.oldValue = func(context.Context) (*OIDCLogin, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m OIDCLoginMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m OIDCLoginMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of OIDCLogin entities.
+func (m *OIDCLoginMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *OIDCLoginMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *OIDCLoginMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().OIDCLogin.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStateHash sets the "state_hash" field.
+func (m *OIDCLoginMutation) SetStateHash(s string) {
+	m.state_hash = &s
+}
+
+// StateHash returns the value of the "state_hash" field in the mutation.
+func (m *OIDCLoginMutation) StateHash() (r string, exists bool) {
+	v := m.state_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStateHash returns the old "state_hash" field's value of the OIDCLogin entity.
+// If the OIDCLogin object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OIDCLoginMutation) OldStateHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStateHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStateHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStateHash: %w", err)
+	}
+	return oldValue.StateHash, nil
+}
+
+// ResetStateHash resets all changes to the "state_hash" field.
+func (m *OIDCLoginMutation) ResetStateHash() {
+	m.state_hash = nil
+}
+
+// SetNonce sets the "nonce" field.
+func (m *OIDCLoginMutation) SetNonce(s string) {
+	m.nonce = &s
+}
+
+// Nonce returns the value of the "nonce" field in the mutation.
+func (m *OIDCLoginMutation) Nonce() (r string, exists bool) {
+	v := m.nonce
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNonce returns the old "nonce" field's value of the OIDCLogin entity.
+// If the OIDCLogin object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OIDCLoginMutation) OldNonce(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNonce is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNonce requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNonce: %w", err)
+	}
+	return oldValue.Nonce, nil
+}
+
+// ResetNonce resets all changes to the "nonce" field.
+func (m *OIDCLoginMutation) ResetNonce() {
+	m.nonce = nil
+}
+
+// SetCodeVerifier sets the "code_verifier" field.
+func (m *OIDCLoginMutation) SetCodeVerifier(s string) {
+	m.code_verifier = &s
+}
+
+// CodeVerifier returns the value of the "code_verifier" field in the mutation.
+func (m *OIDCLoginMutation) CodeVerifier() (r string, exists bool) {
+	v := m.code_verifier
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCodeVerifier returns the old "code_verifier" field's value of the OIDCLogin entity.
+// If the OIDCLogin object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OIDCLoginMutation) OldCodeVerifier(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCodeVerifier is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCodeVerifier requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCodeVerifier: %w", err)
+	}
+	return oldValue.CodeVerifier, nil
+}
+
+// ResetCodeVerifier resets all changes to the "code_verifier" field.
+func (m *OIDCLoginMutation) ResetCodeVerifier() {
+	m.code_verifier = nil
+}
+
+// SetReturnTo sets the "return_to" field.
+func (m *OIDCLoginMutation) SetReturnTo(s string) {
+	m.return_to = &s
+}
+
+// ReturnTo returns the value of the "return_to" field in the mutation.
+func (m *OIDCLoginMutation) ReturnTo() (r string, exists bool) {
+	v := m.return_to
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReturnTo returns the old "return_to" field's value of the OIDCLogin entity.
+// If the OIDCLogin object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OIDCLoginMutation) OldReturnTo(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReturnTo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReturnTo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReturnTo: %w", err)
+	}
+	return oldValue.ReturnTo, nil
+}
+
+// ClearReturnTo clears the value of the "return_to" field.
+func (m *OIDCLoginMutation) ClearReturnTo() {
+	m.return_to = nil
+	m.clearedFields[oidclogin.FieldReturnTo] = struct{}{}
+}
+
+// ReturnToCleared returns if the "return_to" field was cleared in this mutation.
+func (m *OIDCLoginMutation) ReturnToCleared() bool {
+	_, ok := m.clearedFields[oidclogin.FieldReturnTo]
+	return ok
+}
+
+// ResetReturnTo resets all changes to the "return_to" field.
+func (m *OIDCLoginMutation) ResetReturnTo() {
+	m.return_to = nil
+	delete(m.clearedFields, oidclogin.FieldReturnTo)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *OIDCLoginMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *OIDCLoginMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the OIDCLogin entity.
+// If the OIDCLogin object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OIDCLoginMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *OIDCLoginMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *OIDCLoginMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *OIDCLoginMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the OIDCLogin entity.
+// If the OIDCLogin object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OIDCLoginMutation) OldExpiresAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *OIDCLoginMutation) ResetExpiresAt() {
+	m.expires_at = nil
+}
+
+// SetUsedAt sets the "used_at" field.
+func (m *OIDCLoginMutation) SetUsedAt(t time.Time) {
+	m.used_at = &t
+}
+
+// UsedAt returns the value of the "used_at" field in the mutation.
+func (m *OIDCLoginMutation) UsedAt() (r time.Time, exists bool) {
+	v := m.used_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUsedAt returns the old "used_at" field's value of the OIDCLogin entity.
+// If the OIDCLogin object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OIDCLoginMutation) OldUsedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUsedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUsedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUsedAt: %w", err)
+	}
+	return oldValue.UsedAt, nil
+}
+
+// ClearUsedAt clears the value of the "used_at" field.
+func (m *OIDCLoginMutation) ClearUsedAt() {
+	m.used_at = nil
+	m.clearedFields[oidclogin.FieldUsedAt] = struct{}{}
+}
+
+// UsedAtCleared returns if the "used_at" field was cleared in this mutation.
+func (m *OIDCLoginMutation) UsedAtCleared() bool {
+	_, ok := m.clearedFields[oidclogin.FieldUsedAt]
+	return ok
+}
+
+// ResetUsedAt resets all changes to the "used_at" field.
+func (m *OIDCLoginMutation) ResetUsedAt() {
+	m.used_at = nil
+	delete(m.clearedFields, oidclogin.FieldUsedAt)
+}
+
+// Where appends a list predicates to the OIDCLoginMutation builder.
+func (m *OIDCLoginMutation) Where(ps ...predicate.OIDCLogin) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the OIDCLoginMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *OIDCLoginMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.OIDCLogin, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *OIDCLoginMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *OIDCLoginMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (OIDCLogin).
+func (m *OIDCLoginMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *OIDCLoginMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.state_hash != nil {
+		fields = append(fields, oidclogin.FieldStateHash)
+	}
+	if m.nonce != nil {
+		fields = append(fields, oidclogin.FieldNonce)
+	}
+	if m.code_verifier != nil {
+		fields = append(fields, oidclogin.FieldCodeVerifier)
+	}
+	if m.return_to != nil {
+		fields = append(fields, oidclogin.FieldReturnTo)
+	}
+	if m.created_at != nil {
+		fields = append(fields, oidclogin.FieldCreatedAt)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, oidclogin.FieldExpiresAt)
+	}
+	if m.used_at != nil {
+		fields = append(fields, oidclogin.FieldUsedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *OIDCLoginMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case oidclogin.FieldStateHash:
+		return m.StateHash()
+	case oidclogin.FieldNonce:
+		return m.Nonce()
+	case oidclogin.FieldCodeVerifier:
+		return m.CodeVerifier()
+	case oidclogin.FieldReturnTo:
+		return m.ReturnTo()
+	case oidclogin.FieldCreatedAt:
+		return m.CreatedAt()
+	case oidclogin.FieldExpiresAt:
+		return m.ExpiresAt()
+	case oidclogin.FieldUsedAt:
+		return m.UsedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *OIDCLoginMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case oidclogin.FieldStateHash:
+		return m.OldStateHash(ctx)
+	case oidclogin.FieldNonce:
+		return m.OldNonce(ctx)
+	case oidclogin.FieldCodeVerifier:
+		return m.OldCodeVerifier(ctx)
+	case oidclogin.FieldReturnTo:
+		return m.OldReturnTo(ctx)
+	case oidclogin.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case oidclogin.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	case oidclogin.FieldUsedAt:
+		return m.OldUsedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown OIDCLogin field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *OIDCLoginMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case oidclogin.FieldStateHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStateHash(v)
+		return nil
+	case oidclogin.FieldNonce:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNonce(v)
+		return nil
+	case oidclogin.FieldCodeVerifier:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCodeVerifier(v)
+		return nil
+	case oidclogin.FieldReturnTo:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReturnTo(v)
+		return nil
+	case oidclogin.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case oidclogin.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	case oidclogin.FieldUsedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUsedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown OIDCLogin field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *OIDCLoginMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *OIDCLoginMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *OIDCLoginMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown OIDCLogin numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *OIDCLoginMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(oidclogin.FieldReturnTo) {
+		fields = append(fields, oidclogin.FieldReturnTo)
+	}
+	if m.FieldCleared(oidclogin.FieldUsedAt) {
+		fields = append(fields, oidclogin.FieldUsedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *OIDCLoginMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *OIDCLoginMutation) ClearField(name string) error {
+	switch name {
+	case oidclogin.FieldReturnTo:
+		m.ClearReturnTo()
+		return nil
+	case oidclogin.FieldUsedAt:
+		m.ClearUsedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown OIDCLogin nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *OIDCLoginMutation) ResetField(name string) error {
+	switch name {
+	case oidclogin.FieldStateHash:
+		m.ResetStateHash()
+		return nil
+	case oidclogin.FieldNonce:
+		m.ResetNonce()
+		return nil
+	case oidclogin.FieldCodeVerifier:
+		m.ResetCodeVerifier()
+		return nil
+	case oidclogin.FieldReturnTo:
+		m.ResetReturnTo()
+		return nil
+	case oidclogin.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case oidclogin.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	case oidclogin.FieldUsedAt:
+		m.ResetUsedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown OIDCLogin field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *OIDCLoginMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *OIDCLoginMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *OIDCLoginMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *OIDCLoginMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *OIDCLoginMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *OIDCLoginMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *OIDCLoginMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown OIDCLogin unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *OIDCLoginMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown OIDCLogin edge %s", name)
 }
 
 // OrganisationMutation represents an operation that mutates the Organisation nodes in the graph.
@@ -23439,6 +26113,8 @@ type SessionMutation struct {
 	created_at     *time.Time
 	last_seen_at   *time.Time
 	expires_at     *time.Time
+	identity_level *session.IdentityLevel
+	method         *session.Method
 	ended_at       *time.Time
 	clearedFields  map[string]struct{}
 	account        *pulid.ID
@@ -23732,6 +26408,78 @@ func (m *SessionMutation) ResetExpiresAt() {
 	m.expires_at = nil
 }
 
+// SetIdentityLevel sets the "identity_level" field.
+func (m *SessionMutation) SetIdentityLevel(sl session.IdentityLevel) {
+	m.identity_level = &sl
+}
+
+// IdentityLevel returns the value of the "identity_level" field in the mutation.
+func (m *SessionMutation) IdentityLevel() (r session.IdentityLevel, exists bool) {
+	v := m.identity_level
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIdentityLevel returns the old "identity_level" field's value of the Session entity.
+// If the Session object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SessionMutation) OldIdentityLevel(ctx context.Context) (v session.IdentityLevel, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIdentityLevel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIdentityLevel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIdentityLevel: %w", err)
+	}
+	return oldValue.IdentityLevel, nil
+}
+
+// ResetIdentityLevel resets all changes to the "identity_level" field.
+func (m *SessionMutation) ResetIdentityLevel() {
+	m.identity_level = nil
+}
+
+// SetMethod sets the "method" field.
+func (m *SessionMutation) SetMethod(s session.Method) {
+	m.method = &s
+}
+
+// Method returns the value of the "method" field in the mutation.
+func (m *SessionMutation) Method() (r session.Method, exists bool) {
+	v := m.method
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMethod returns the old "method" field's value of the Session entity.
+// If the Session object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SessionMutation) OldMethod(ctx context.Context) (v session.Method, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMethod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMethod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMethod: %w", err)
+	}
+	return oldValue.Method, nil
+}
+
+// ResetMethod resets all changes to the "method" field.
+func (m *SessionMutation) ResetMethod() {
+	m.method = nil
+}
+
 // SetEndedAt sets the "ended_at" field.
 func (m *SessionMutation) SetEndedAt(t time.Time) {
 	m.ended_at = &t
@@ -23842,7 +26590,7 @@ func (m *SessionMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *SessionMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 8)
 	if m.account != nil {
 		fields = append(fields, session.FieldAccountID)
 	}
@@ -23857,6 +26605,12 @@ func (m *SessionMutation) Fields() []string {
 	}
 	if m.expires_at != nil {
 		fields = append(fields, session.FieldExpiresAt)
+	}
+	if m.identity_level != nil {
+		fields = append(fields, session.FieldIdentityLevel)
+	}
+	if m.method != nil {
+		fields = append(fields, session.FieldMethod)
 	}
 	if m.ended_at != nil {
 		fields = append(fields, session.FieldEndedAt)
@@ -23879,6 +26633,10 @@ func (m *SessionMutation) Field(name string) (ent.Value, bool) {
 		return m.LastSeenAt()
 	case session.FieldExpiresAt:
 		return m.ExpiresAt()
+	case session.FieldIdentityLevel:
+		return m.IdentityLevel()
+	case session.FieldMethod:
+		return m.Method()
 	case session.FieldEndedAt:
 		return m.EndedAt()
 	}
@@ -23900,6 +26658,10 @@ func (m *SessionMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldLastSeenAt(ctx)
 	case session.FieldExpiresAt:
 		return m.OldExpiresAt(ctx)
+	case session.FieldIdentityLevel:
+		return m.OldIdentityLevel(ctx)
+	case session.FieldMethod:
+		return m.OldMethod(ctx)
 	case session.FieldEndedAt:
 		return m.OldEndedAt(ctx)
 	}
@@ -23945,6 +26707,20 @@ func (m *SessionMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetExpiresAt(v)
+		return nil
+	case session.FieldIdentityLevel:
+		v, ok := value.(session.IdentityLevel)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIdentityLevel(v)
+		return nil
+	case session.FieldMethod:
+		v, ok := value.(session.Method)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMethod(v)
 		return nil
 	case session.FieldEndedAt:
 		v, ok := value.(time.Time)
@@ -24025,6 +26801,12 @@ func (m *SessionMutation) ResetField(name string) error {
 		return nil
 	case session.FieldExpiresAt:
 		m.ResetExpiresAt()
+		return nil
+	case session.FieldIdentityLevel:
+		m.ResetIdentityLevel()
+		return nil
+	case session.FieldMethod:
+		m.ResetMethod()
 		return nil
 	case session.FieldEndedAt:
 		m.ResetEndedAt()
@@ -25394,6 +28176,558 @@ func (m *ShareMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Share edge %s", name)
+}
+
+// SignInThrottleMutation represents an operation that mutates the SignInThrottle nodes in the graph.
+type SignInThrottleMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *pulid.ID
+	key_hash      *string
+	failures      *int
+	addfailures   *int
+	locked_until  *time.Time
+	updated_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*SignInThrottle, error)
+	predicates    []predicate.SignInThrottle
+}
+
+var _ ent.Mutation = (*SignInThrottleMutation)(nil)
+
+// signinthrottleOption allows management of the mutation configuration using functional options.
+type signinthrottleOption func(*SignInThrottleMutation)
+
+// newSignInThrottleMutation creates new mutation for the SignInThrottle entity.
+func newSignInThrottleMutation(c config, op Op, opts ...signinthrottleOption) *SignInThrottleMutation {
+	m := &SignInThrottleMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSignInThrottle,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSignInThrottleID sets the ID field of the mutation.
+func withSignInThrottleID(id pulid.ID) signinthrottleOption {
+	return func(m *SignInThrottleMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *SignInThrottle
+		)
+		m.oldValue = func(ctx context.Context) (*SignInThrottle, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().SignInThrottle.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSignInThrottle sets the old SignInThrottle of the mutation.
+func withSignInThrottle(node *SignInThrottle) signinthrottleOption {
+	return func(m *SignInThrottleMutation) {
+		m.oldValue = func(context.Context) (*SignInThrottle, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SignInThrottleMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SignInThrottleMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of SignInThrottle entities.
+func (m *SignInThrottleMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SignInThrottleMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SignInThrottleMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().SignInThrottle.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetKeyHash sets the "key_hash" field.
+func (m *SignInThrottleMutation) SetKeyHash(s string) {
+	m.key_hash = &s
+}
+
+// KeyHash returns the value of the "key_hash" field in the mutation.
+func (m *SignInThrottleMutation) KeyHash() (r string, exists bool) {
+	v := m.key_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKeyHash returns the old "key_hash" field's value of the SignInThrottle entity.
+// If the SignInThrottle object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SignInThrottleMutation) OldKeyHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKeyHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKeyHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKeyHash: %w", err)
+	}
+	return oldValue.KeyHash, nil
+}
+
+// ResetKeyHash resets all changes to the "key_hash" field.
+func (m *SignInThrottleMutation) ResetKeyHash() {
+	m.key_hash = nil
+}
+
+// SetFailures sets the "failures" field.
+func (m *SignInThrottleMutation) SetFailures(i int) {
+	m.failures = &i
+	m.addfailures = nil
+}
+
+// Failures returns the value of the "failures" field in the mutation.
+func (m *SignInThrottleMutation) Failures() (r int, exists bool) {
+	v := m.failures
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailures returns the old "failures" field's value of the SignInThrottle entity.
+// If the SignInThrottle object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SignInThrottleMutation) OldFailures(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailures is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailures requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailures: %w", err)
+	}
+	return oldValue.Failures, nil
+}
+
+// AddFailures adds i to the "failures" field.
+func (m *SignInThrottleMutation) AddFailures(i int) {
+	if m.addfailures != nil {
+		*m.addfailures += i
+	} else {
+		m.addfailures = &i
+	}
+}
+
+// AddedFailures returns the value that was added to the "failures" field in this mutation.
+func (m *SignInThrottleMutation) AddedFailures() (r int, exists bool) {
+	v := m.addfailures
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFailures resets all changes to the "failures" field.
+func (m *SignInThrottleMutation) ResetFailures() {
+	m.failures = nil
+	m.addfailures = nil
+}
+
+// SetLockedUntil sets the "locked_until" field.
+func (m *SignInThrottleMutation) SetLockedUntil(t time.Time) {
+	m.locked_until = &t
+}
+
+// LockedUntil returns the value of the "locked_until" field in the mutation.
+func (m *SignInThrottleMutation) LockedUntil() (r time.Time, exists bool) {
+	v := m.locked_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLockedUntil returns the old "locked_until" field's value of the SignInThrottle entity.
+// If the SignInThrottle object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SignInThrottleMutation) OldLockedUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLockedUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLockedUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLockedUntil: %w", err)
+	}
+	return oldValue.LockedUntil, nil
+}
+
+// ClearLockedUntil clears the value of the "locked_until" field.
+func (m *SignInThrottleMutation) ClearLockedUntil() {
+	m.locked_until = nil
+	m.clearedFields[signinthrottle.FieldLockedUntil] = struct{}{}
+}
+
+// LockedUntilCleared returns if the "locked_until" field was cleared in this mutation.
+func (m *SignInThrottleMutation) LockedUntilCleared() bool {
+	_, ok := m.clearedFields[signinthrottle.FieldLockedUntil]
+	return ok
+}
+
+// ResetLockedUntil resets all changes to the "locked_until" field.
+func (m *SignInThrottleMutation) ResetLockedUntil() {
+	m.locked_until = nil
+	delete(m.clearedFields, signinthrottle.FieldLockedUntil)
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *SignInThrottleMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *SignInThrottleMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the SignInThrottle entity.
+// If the SignInThrottle object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SignInThrottleMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *SignInThrottleMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// Where appends a list predicates to the SignInThrottleMutation builder.
+func (m *SignInThrottleMutation) Where(ps ...predicate.SignInThrottle) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SignInThrottleMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SignInThrottleMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.SignInThrottle, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SignInThrottleMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SignInThrottleMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (SignInThrottle).
+func (m *SignInThrottleMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SignInThrottleMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.key_hash != nil {
+		fields = append(fields, signinthrottle.FieldKeyHash)
+	}
+	if m.failures != nil {
+		fields = append(fields, signinthrottle.FieldFailures)
+	}
+	if m.locked_until != nil {
+		fields = append(fields, signinthrottle.FieldLockedUntil)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, signinthrottle.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SignInThrottleMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case signinthrottle.FieldKeyHash:
+		return m.KeyHash()
+	case signinthrottle.FieldFailures:
+		return m.Failures()
+	case signinthrottle.FieldLockedUntil:
+		return m.LockedUntil()
+	case signinthrottle.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SignInThrottleMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case signinthrottle.FieldKeyHash:
+		return m.OldKeyHash(ctx)
+	case signinthrottle.FieldFailures:
+		return m.OldFailures(ctx)
+	case signinthrottle.FieldLockedUntil:
+		return m.OldLockedUntil(ctx)
+	case signinthrottle.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown SignInThrottle field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SignInThrottleMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case signinthrottle.FieldKeyHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKeyHash(v)
+		return nil
+	case signinthrottle.FieldFailures:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailures(v)
+		return nil
+	case signinthrottle.FieldLockedUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLockedUntil(v)
+		return nil
+	case signinthrottle.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SignInThrottle field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SignInThrottleMutation) AddedFields() []string {
+	var fields []string
+	if m.addfailures != nil {
+		fields = append(fields, signinthrottle.FieldFailures)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SignInThrottleMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case signinthrottle.FieldFailures:
+		return m.AddedFailures()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SignInThrottleMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case signinthrottle.FieldFailures:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFailures(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SignInThrottle numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SignInThrottleMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(signinthrottle.FieldLockedUntil) {
+		fields = append(fields, signinthrottle.FieldLockedUntil)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SignInThrottleMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SignInThrottleMutation) ClearField(name string) error {
+	switch name {
+	case signinthrottle.FieldLockedUntil:
+		m.ClearLockedUntil()
+		return nil
+	}
+	return fmt.Errorf("unknown SignInThrottle nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SignInThrottleMutation) ResetField(name string) error {
+	switch name {
+	case signinthrottle.FieldKeyHash:
+		m.ResetKeyHash()
+		return nil
+	case signinthrottle.FieldFailures:
+		m.ResetFailures()
+		return nil
+	case signinthrottle.FieldLockedUntil:
+		m.ResetLockedUntil()
+		return nil
+	case signinthrottle.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown SignInThrottle field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SignInThrottleMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SignInThrottleMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SignInThrottleMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SignInThrottleMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SignInThrottleMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SignInThrottleMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SignInThrottleMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown SignInThrottle unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SignInThrottleMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown SignInThrottle edge %s", name)
 }
 
 // SymptomMutation represents an operation that mutates the Symptom nodes in the graph.

@@ -29,6 +29,10 @@ type Session struct {
 	LastSeenAt time.Time `json:"last_seen_at,omitempty"`
 	// Absolute end of the session.
 	ExpiresAt time.Time `json:"expires_at,omitempty"`
+	// What this sign-in proved; P9 opens clinical data.
+	IdentityLevel session.IdentityLevel `json:"identity_level,omitempty"`
+	// Method holds the value of the "method" field.
+	Method session.Method `json:"method,omitempty"`
 	// EndedAt holds the value of the "ended_at" field.
 	EndedAt *time.Time `json:"ended_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -66,7 +70,7 @@ func (*Session) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case session.FieldID, session.FieldAccountID:
 			values[i] = new(pulid.ID)
-		case session.FieldTokenHash:
+		case session.FieldTokenHash, session.FieldIdentityLevel, session.FieldMethod:
 			values[i] = new(sql.NullString)
 		case session.FieldCreatedAt, session.FieldLastSeenAt, session.FieldExpiresAt, session.FieldEndedAt:
 			values[i] = new(sql.NullTime)
@@ -120,6 +124,18 @@ func (_m *Session) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field expires_at", values[i])
 			} else if value.Valid {
 				_m.ExpiresAt = value.Time
+			}
+		case session.FieldIdentityLevel:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field identity_level", values[i])
+			} else if value.Valid {
+				_m.IdentityLevel = session.IdentityLevel(value.String)
+			}
+		case session.FieldMethod:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field method", values[i])
+			} else if value.Valid {
+				_m.Method = session.Method(value.String)
 			}
 		case session.FieldEndedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -182,6 +198,12 @@ func (_m *Session) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("expires_at=")
 	builder.WriteString(_m.ExpiresAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("identity_level=")
+	builder.WriteString(fmt.Sprintf("%v", _m.IdentityLevel))
+	builder.WriteString(", ")
+	builder.WriteString("method=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Method))
 	builder.WriteString(", ")
 	if v := _m.EndedAt; v != nil {
 		builder.WriteString("ended_at=")

@@ -71,6 +71,34 @@ func (_c *SessionCreate) SetExpiresAt(v time.Time) *SessionCreate {
 	return _c
 }
 
+// SetIdentityLevel sets the "identity_level" field.
+func (_c *SessionCreate) SetIdentityLevel(v session.IdentityLevel) *SessionCreate {
+	_c.mutation.SetIdentityLevel(v)
+	return _c
+}
+
+// SetNillableIdentityLevel sets the "identity_level" field if the given value is not nil.
+func (_c *SessionCreate) SetNillableIdentityLevel(v *session.IdentityLevel) *SessionCreate {
+	if v != nil {
+		_c.SetIdentityLevel(*v)
+	}
+	return _c
+}
+
+// SetMethod sets the "method" field.
+func (_c *SessionCreate) SetMethod(v session.Method) *SessionCreate {
+	_c.mutation.SetMethod(v)
+	return _c
+}
+
+// SetNillableMethod sets the "method" field if the given value is not nil.
+func (_c *SessionCreate) SetNillableMethod(v *session.Method) *SessionCreate {
+	if v != nil {
+		_c.SetMethod(*v)
+	}
+	return _c
+}
+
 // SetEndedAt sets the "ended_at" field.
 func (_c *SessionCreate) SetEndedAt(v time.Time) *SessionCreate {
 	_c.mutation.SetEndedAt(v)
@@ -155,6 +183,14 @@ func (_c *SessionCreate) defaults() error {
 		v := session.DefaultLastSeenAt()
 		_c.mutation.SetLastSeenAt(v)
 	}
+	if _, ok := _c.mutation.IdentityLevel(); !ok {
+		v := session.DefaultIdentityLevel
+		_c.mutation.SetIdentityLevel(v)
+	}
+	if _, ok := _c.mutation.Method(); !ok {
+		v := session.DefaultMethod
+		_c.mutation.SetMethod(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if session.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized session.DefaultID (forgotten import ent/runtime?)")
@@ -191,6 +227,22 @@ func (_c *SessionCreate) check() error {
 	}
 	if _, ok := _c.mutation.ExpiresAt(); !ok {
 		return &ValidationError{Name: "expires_at", err: errors.New(`ent: missing required field "Session.expires_at"`)}
+	}
+	if _, ok := _c.mutation.IdentityLevel(); !ok {
+		return &ValidationError{Name: "identity_level", err: errors.New(`ent: missing required field "Session.identity_level"`)}
+	}
+	if v, ok := _c.mutation.IdentityLevel(); ok {
+		if err := session.IdentityLevelValidator(v); err != nil {
+			return &ValidationError{Name: "identity_level", err: fmt.Errorf(`ent: validator failed for field "Session.identity_level": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Method(); !ok {
+		return &ValidationError{Name: "method", err: errors.New(`ent: missing required field "Session.method"`)}
+	}
+	if v, ok := _c.mutation.Method(); ok {
+		if err := session.MethodValidator(v); err != nil {
+			return &ValidationError{Name: "method", err: fmt.Errorf(`ent: validator failed for field "Session.method": %w`, err)}
+		}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := v.Validate(); err != nil {
@@ -251,6 +303,14 @@ func (_c *SessionCreate) createSpec() (*Session, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ExpiresAt(); ok {
 		_spec.SetField(session.FieldExpiresAt, field.TypeTime, value)
 		_node.ExpiresAt = value
+	}
+	if value, ok := _c.mutation.IdentityLevel(); ok {
+		_spec.SetField(session.FieldIdentityLevel, field.TypeEnum, value)
+		_node.IdentityLevel = value
+	}
+	if value, ok := _c.mutation.Method(); ok {
+		_spec.SetField(session.FieldMethod, field.TypeEnum, value)
+		_node.Method = value
 	}
 	if value, ok := _c.mutation.EndedAt(); ok {
 		_spec.SetField(session.FieldEndedAt, field.TypeTime, value)
@@ -334,6 +394,30 @@ func (u *SessionUpsert) SetLastSeenAt(v time.Time) *SessionUpsert {
 // UpdateLastSeenAt sets the "last_seen_at" field to the value that was provided on create.
 func (u *SessionUpsert) UpdateLastSeenAt() *SessionUpsert {
 	u.SetExcluded(session.FieldLastSeenAt)
+	return u
+}
+
+// SetIdentityLevel sets the "identity_level" field.
+func (u *SessionUpsert) SetIdentityLevel(v session.IdentityLevel) *SessionUpsert {
+	u.Set(session.FieldIdentityLevel, v)
+	return u
+}
+
+// UpdateIdentityLevel sets the "identity_level" field to the value that was provided on create.
+func (u *SessionUpsert) UpdateIdentityLevel() *SessionUpsert {
+	u.SetExcluded(session.FieldIdentityLevel)
+	return u
+}
+
+// SetMethod sets the "method" field.
+func (u *SessionUpsert) SetMethod(v session.Method) *SessionUpsert {
+	u.Set(session.FieldMethod, v)
+	return u
+}
+
+// UpdateMethod sets the "method" field to the value that was provided on create.
+func (u *SessionUpsert) UpdateMethod() *SessionUpsert {
+	u.SetExcluded(session.FieldMethod)
 	return u
 }
 
@@ -426,6 +510,34 @@ func (u *SessionUpsertOne) SetLastSeenAt(v time.Time) *SessionUpsertOne {
 func (u *SessionUpsertOne) UpdateLastSeenAt() *SessionUpsertOne {
 	return u.Update(func(s *SessionUpsert) {
 		s.UpdateLastSeenAt()
+	})
+}
+
+// SetIdentityLevel sets the "identity_level" field.
+func (u *SessionUpsertOne) SetIdentityLevel(v session.IdentityLevel) *SessionUpsertOne {
+	return u.Update(func(s *SessionUpsert) {
+		s.SetIdentityLevel(v)
+	})
+}
+
+// UpdateIdentityLevel sets the "identity_level" field to the value that was provided on create.
+func (u *SessionUpsertOne) UpdateIdentityLevel() *SessionUpsertOne {
+	return u.Update(func(s *SessionUpsert) {
+		s.UpdateIdentityLevel()
+	})
+}
+
+// SetMethod sets the "method" field.
+func (u *SessionUpsertOne) SetMethod(v session.Method) *SessionUpsertOne {
+	return u.Update(func(s *SessionUpsert) {
+		s.SetMethod(v)
+	})
+}
+
+// UpdateMethod sets the "method" field to the value that was provided on create.
+func (u *SessionUpsertOne) UpdateMethod() *SessionUpsertOne {
+	return u.Update(func(s *SessionUpsert) {
+		s.UpdateMethod()
 	})
 }
 
@@ -688,6 +800,34 @@ func (u *SessionUpsertBulk) SetLastSeenAt(v time.Time) *SessionUpsertBulk {
 func (u *SessionUpsertBulk) UpdateLastSeenAt() *SessionUpsertBulk {
 	return u.Update(func(s *SessionUpsert) {
 		s.UpdateLastSeenAt()
+	})
+}
+
+// SetIdentityLevel sets the "identity_level" field.
+func (u *SessionUpsertBulk) SetIdentityLevel(v session.IdentityLevel) *SessionUpsertBulk {
+	return u.Update(func(s *SessionUpsert) {
+		s.SetIdentityLevel(v)
+	})
+}
+
+// UpdateIdentityLevel sets the "identity_level" field to the value that was provided on create.
+func (u *SessionUpsertBulk) UpdateIdentityLevel() *SessionUpsertBulk {
+	return u.Update(func(s *SessionUpsert) {
+		s.UpdateIdentityLevel()
+	})
+}
+
+// SetMethod sets the "method" field.
+func (u *SessionUpsertBulk) SetMethod(v session.Method) *SessionUpsertBulk {
+	return u.Update(func(s *SessionUpsert) {
+		s.SetMethod(v)
+	})
+}
+
+// UpdateMethod sets the "method" field to the value that was provided on create.
+func (u *SessionUpsertBulk) UpdateMethod() *SessionUpsertBulk {
+	return u.Update(func(s *SessionUpsert) {
+		s.UpdateMethod()
 	})
 }
 

@@ -42,6 +42,34 @@ func (_u *SessionUpdate) SetNillableLastSeenAt(v *time.Time) *SessionUpdate {
 	return _u
 }
 
+// SetIdentityLevel sets the "identity_level" field.
+func (_u *SessionUpdate) SetIdentityLevel(v session.IdentityLevel) *SessionUpdate {
+	_u.mutation.SetIdentityLevel(v)
+	return _u
+}
+
+// SetNillableIdentityLevel sets the "identity_level" field if the given value is not nil.
+func (_u *SessionUpdate) SetNillableIdentityLevel(v *session.IdentityLevel) *SessionUpdate {
+	if v != nil {
+		_u.SetIdentityLevel(*v)
+	}
+	return _u
+}
+
+// SetMethod sets the "method" field.
+func (_u *SessionUpdate) SetMethod(v session.Method) *SessionUpdate {
+	_u.mutation.SetMethod(v)
+	return _u
+}
+
+// SetNillableMethod sets the "method" field if the given value is not nil.
+func (_u *SessionUpdate) SetNillableMethod(v *session.Method) *SessionUpdate {
+	if v != nil {
+		_u.SetMethod(*v)
+	}
+	return _u
+}
+
 // SetEndedAt sets the "ended_at" field.
 func (_u *SessionUpdate) SetEndedAt(v time.Time) *SessionUpdate {
 	_u.mutation.SetEndedAt(v)
@@ -96,6 +124,16 @@ func (_u *SessionUpdate) ExecX(ctx context.Context) {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *SessionUpdate) check() error {
+	if v, ok := _u.mutation.IdentityLevel(); ok {
+		if err := session.IdentityLevelValidator(v); err != nil {
+			return &ValidationError{Name: "identity_level", err: fmt.Errorf(`ent: validator failed for field "Session.identity_level": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Method(); ok {
+		if err := session.MethodValidator(v); err != nil {
+			return &ValidationError{Name: "method", err: fmt.Errorf(`ent: validator failed for field "Session.method": %w`, err)}
+		}
+	}
 	if _u.mutation.AccountCleared() && len(_u.mutation.AccountIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Session.account"`)
 	}
@@ -116,6 +154,12 @@ func (_u *SessionUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.LastSeenAt(); ok {
 		_spec.SetField(session.FieldLastSeenAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.IdentityLevel(); ok {
+		_spec.SetField(session.FieldIdentityLevel, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.Method(); ok {
+		_spec.SetField(session.FieldMethod, field.TypeEnum, value)
 	}
 	if value, ok := _u.mutation.EndedAt(); ok {
 		_spec.SetField(session.FieldEndedAt, field.TypeTime, value)
@@ -153,6 +197,34 @@ func (_u *SessionUpdateOne) SetLastSeenAt(v time.Time) *SessionUpdateOne {
 func (_u *SessionUpdateOne) SetNillableLastSeenAt(v *time.Time) *SessionUpdateOne {
 	if v != nil {
 		_u.SetLastSeenAt(*v)
+	}
+	return _u
+}
+
+// SetIdentityLevel sets the "identity_level" field.
+func (_u *SessionUpdateOne) SetIdentityLevel(v session.IdentityLevel) *SessionUpdateOne {
+	_u.mutation.SetIdentityLevel(v)
+	return _u
+}
+
+// SetNillableIdentityLevel sets the "identity_level" field if the given value is not nil.
+func (_u *SessionUpdateOne) SetNillableIdentityLevel(v *session.IdentityLevel) *SessionUpdateOne {
+	if v != nil {
+		_u.SetIdentityLevel(*v)
+	}
+	return _u
+}
+
+// SetMethod sets the "method" field.
+func (_u *SessionUpdateOne) SetMethod(v session.Method) *SessionUpdateOne {
+	_u.mutation.SetMethod(v)
+	return _u
+}
+
+// SetNillableMethod sets the "method" field if the given value is not nil.
+func (_u *SessionUpdateOne) SetNillableMethod(v *session.Method) *SessionUpdateOne {
+	if v != nil {
+		_u.SetMethod(*v)
 	}
 	return _u
 }
@@ -224,6 +296,16 @@ func (_u *SessionUpdateOne) ExecX(ctx context.Context) {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *SessionUpdateOne) check() error {
+	if v, ok := _u.mutation.IdentityLevel(); ok {
+		if err := session.IdentityLevelValidator(v); err != nil {
+			return &ValidationError{Name: "identity_level", err: fmt.Errorf(`ent: validator failed for field "Session.identity_level": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Method(); ok {
+		if err := session.MethodValidator(v); err != nil {
+			return &ValidationError{Name: "method", err: fmt.Errorf(`ent: validator failed for field "Session.method": %w`, err)}
+		}
+	}
 	if _u.mutation.AccountCleared() && len(_u.mutation.AccountIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Session.account"`)
 	}
@@ -261,6 +343,12 @@ func (_u *SessionUpdateOne) sqlSave(ctx context.Context) (_node *Session, err er
 	}
 	if value, ok := _u.mutation.LastSeenAt(); ok {
 		_spec.SetField(session.FieldLastSeenAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.IdentityLevel(); ok {
+		_spec.SetField(session.FieldIdentityLevel, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.Method(); ok {
+		_spec.SetField(session.FieldMethod, field.TypeEnum, value)
 	}
 	if value, ok := _u.mutation.EndedAt(); ok {
 		_spec.SetField(session.FieldEndedAt, field.TypeTime, value)

@@ -24,6 +24,8 @@ type Tx struct {
 	AuditEvent *AuditEventClient
 	// CareResource is the client for interacting with the CareResource builders.
 	CareResource *CareResourceClient
+	// EmailChange is the client for interacting with the EmailChange builders.
+	EmailChange *EmailChangeClient
 	// Encounter is the client for interacting with the Encounter builders.
 	Encounter *EncounterClient
 	// Invitation is the client for interacting with the Invitation builders.
@@ -32,12 +34,16 @@ type Tx struct {
 	JournalEntry *JournalEntryClient
 	// Letter is the client for interacting with the Letter builders.
 	Letter *LetterClient
+	// MailMessage is the client for interacting with the MailMessage builders.
+	MailMessage *MailMessageClient
 	// Measurement is the client for interacting with the Measurement builders.
 	Measurement *MeasurementClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
 	// Notification is the client for interacting with the Notification builders.
 	Notification *NotificationClient
+	// OIDCLogin is the client for interacting with the OIDCLogin builders.
+	OIDCLogin *OIDCLoginClient
 	// Organisation is the client for interacting with the Organisation builders.
 	Organisation *OrganisationClient
 	// Patient is the client for interacting with the Patient builders.
@@ -56,6 +62,8 @@ type Tx struct {
 	Session *SessionClient
 	// Share is the client for interacting with the Share builders.
 	Share *ShareClient
+	// SignInThrottle is the client for interacting with the SignInThrottle builders.
+	SignInThrottle *SignInThrottleClient
 	// Symptom is the client for interacting with the Symptom builders.
 	Symptom *SymptomClient
 
@@ -194,13 +202,16 @@ func (tx *Tx) init() {
 	tx.Appointment = NewAppointmentClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.CareResource = NewCareResourceClient(tx.config)
+	tx.EmailChange = NewEmailChangeClient(tx.config)
 	tx.Encounter = NewEncounterClient(tx.config)
 	tx.Invitation = NewInvitationClient(tx.config)
 	tx.JournalEntry = NewJournalEntryClient(tx.config)
 	tx.Letter = NewLetterClient(tx.config)
+	tx.MailMessage = NewMailMessageClient(tx.config)
 	tx.Measurement = NewMeasurementClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.Notification = NewNotificationClient(tx.config)
+	tx.OIDCLogin = NewOIDCLoginClient(tx.config)
 	tx.Organisation = NewOrganisationClient(tx.config)
 	tx.Patient = NewPatientClient(tx.config)
 	tx.PatientOrganisation = NewPatientOrganisationClient(tx.config)
@@ -210,6 +221,7 @@ func (tx *Tx) init() {
 	tx.ResultComponent = NewResultComponentClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Share = NewShareClient(tx.config)
+	tx.SignInThrottle = NewSignInThrottleClient(tx.config)
 	tx.Symptom = NewSymptomClient(tx.config)
 }
 

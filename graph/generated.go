@@ -18,6 +18,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
+	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/encounter"
@@ -58,12 +59,13 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	Account struct {
-		CreatedAt   func(childComplexity int) int
-		DisplayName func(childComplexity int) int
-		Email       func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Memberships func(childComplexity int) int
-		UpdatedAt   func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		DisplayName   func(childComplexity int) int
+		Email         func(childComplexity int) int
+		ID            func(childComplexity int) int
+		IdentityLevel func(childComplexity int) int
+		Memberships   func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
 	}
 
 	Allergy struct {
@@ -557,6 +559,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.ID(childComplexity), true
+	case "Account.identityLevel":
+		if e.ComplexityRoot.Account.IdentityLevel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.IdentityLevel(childComplexity), true
 	case "Account.memberships":
 		if e.ComplexityRoot.Account.Memberships == nil {
 			break
@@ -2591,6 +2599,8 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_email(ctx, field)
 	case "displayName":
 		return ec.fieldContext_Account_displayName(ctx, field)
+	case "identityLevel":
+		return ec.fieldContext_Account_identityLevel(ctx, field)
 	case "memberships":
 		return ec.fieldContext_Account_memberships(ctx, field)
 	}
@@ -4348,6 +4358,29 @@ func (ec *executionContext) _Account_displayName(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Account_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
+}
+
+func (ec *executionContext) _Account_identityLevel(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_identityLevel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IdentityLevel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v account.IdentityLevel) graphql.Marshaler {
+			return ec.marshalNAccountIdentityLevel2githubᚗcomᚋpatientportalᚋportalᚋentᚋaccountᚐIdentityLevel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_identityLevel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Account", field, false, false, "AccountIdentityLevel")
 }
 
 func (ec *executionContext) _Account_memberships(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
@@ -17654,6 +17687,11 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "identityLevel":
+			out.Values[i] = ec._Account_identityLevel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "memberships":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -20878,6 +20916,16 @@ func (ec *executionContext) marshalNAccount2ᚖgithubᚗcomᚋpatientportalᚋpo
 		return graphql.Null
 	}
 	return ec._Account(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAccountIdentityLevel2githubᚗcomᚋpatientportalᚋportalᚋentᚋaccountᚐIdentityLevel(ctx context.Context, v any) (account.IdentityLevel, error) {
+	var res account.IdentityLevel
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAccountIdentityLevel2githubᚗcomᚋpatientportalᚋportalᚋentᚋaccountᚐIdentityLevel(ctx context.Context, sel ast.SelectionSet, v account.IdentityLevel) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNAccountOrderField2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAccountOrderField(ctx context.Context, v any) (*ent.AccountOrderField, error) {

@@ -192,3 +192,8 @@ func ownedBy(col string) privacy.Policy {
 		Mutation: systemWrites,
 	}
 }
+
+// SessionPolicy lets a viewer list only their own sessions.
+func SessionPolicy() privacy.Policy {
+	return ownedBy("account_id")
+}

@@ -3,6 +3,9 @@
 package account
 
 import (
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"entgo.io/ent"
@@ -26,6 +29,8 @@ const (
 	FieldDisplayName = "display_name"
 	// FieldPasswordHash holds the string denoting the password_hash field in the database.
 	FieldPasswordHash = "password_hash"
+	// FieldIdentityLevel holds the string denoting the identity_level field in the database.
+	FieldIdentityLevel = "identity_level"
 	// FieldOidcSubject holds the string denoting the oidc_subject field in the database.
 	FieldOidcSubject = "oidc_subject"
 	// FieldDisabledAt holds the string denoting the disabled_at field in the database.
@@ -69,6 +74,7 @@ var Columns = []string{
 	FieldEmail,
 	FieldDisplayName,
 	FieldPasswordHash,
+	FieldIdentityLevel,
 	FieldOidcSubject,
 	FieldDisabledAt,
 }
@@ -105,6 +111,33 @@ var (
 	DefaultID func() pulid.ID
 )
 
+// IdentityLevel defines the type for the "identity_level" enum field.
+type IdentityLevel string
+
+// IdentityLevelP0 is the default value of the IdentityLevel enum.
+const DefaultIdentityLevel = IdentityLevelP0
+
+// IdentityLevel values.
+const (
+	IdentityLevelP0 IdentityLevel = "P0"
+	IdentityLevelP5 IdentityLevel = "P5"
+	IdentityLevelP9 IdentityLevel = "P9"
+)
+
+func (il IdentityLevel) String() string {
+	return string(il)
+}
+
+// IdentityLevelValidator is a validator for the "identity_level" field enum values. It is called by the builders before save.
+func IdentityLevelValidator(il IdentityLevel) error {
+	switch il {
+	case IdentityLevelP0, IdentityLevelP5, IdentityLevelP9:
+		return nil
+	default:
+		return fmt.Errorf("account: invalid enum value for identity_level field: %q", il)
+	}
+}
+
 // OrderOption defines the ordering options for the Account queries.
 type OrderOption func(*sql.Selector)
 
@@ -136,6 +169,11 @@ func ByDisplayName(opts ...sql.OrderTermOption) OrderOption {
 // ByPasswordHash orders the results by the password_hash field.
 func ByPasswordHash(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPasswordHash, opts...).ToFunc()
+}
+
+// ByIdentityLevel orders the results by the identity_level field.
+func ByIdentityLevel(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldIdentityLevel, opts...).ToFunc()
 }
 
 // ByOidcSubject orders the results by the oidc_subject field.
@@ -202,4 +240,22 @@ func newSessionsStep() *sqlgraph.Step {
 		sqlgraph.To(SessionsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, SessionsTable, SessionsColumn),
 	)
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e IdentityLevel) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *IdentityLevel) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = IdentityLevel(str)
+	if err := IdentityLevelValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid IdentityLevel", str)
+	}
+	return nil
 }

@@ -376,6 +376,26 @@ func PasswordHashContainsFold(v string) predicate.Account {
 	return predicate.Account(sql.FieldContainsFold(FieldPasswordHash, v))
 }
 
+// IdentityLevelEQ applies the EQ predicate on the "identity_level" field.
+func IdentityLevelEQ(v IdentityLevel) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldIdentityLevel, v))
+}
+
+// IdentityLevelNEQ applies the NEQ predicate on the "identity_level" field.
+func IdentityLevelNEQ(v IdentityLevel) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldIdentityLevel, v))
+}
+
+// IdentityLevelIn applies the In predicate on the "identity_level" field.
+func IdentityLevelIn(vs ...IdentityLevel) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldIdentityLevel, vs...))
+}
+
+// IdentityLevelNotIn applies the NotIn predicate on the "identity_level" field.
+func IdentityLevelNotIn(vs ...IdentityLevel) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldIdentityLevel, vs...))
+}
+
 // OidcSubjectEQ applies the EQ predicate on the "oidc_subject" field.
 func OidcSubjectEQ(v string) predicate.Account {
 	return predicate.Account(sql.FieldEQ(FieldOidcSubject, v))

@@ -69,6 +69,18 @@ func (f CareResourceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CareResourceMutation", m)
 }
 
+// The EmailChangeFunc type is an adapter to allow the use of ordinary
+// function as EmailChange mutator.
+type EmailChangeFunc func(context.Context, *ent.EmailChangeMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f EmailChangeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.EmailChangeMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EmailChangeMutation", m)
+}
+
 // The EncounterFunc type is an adapter to allow the use of ordinary
 // function as Encounter mutator.
 type EncounterFunc func(context.Context, *ent.EncounterMutation) (ent.Value, error)
@@ -117,6 +129,18 @@ func (f LetterFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LetterMutation", m)
 }
 
+// The MailMessageFunc type is an adapter to allow the use of ordinary
+// function as MailMessage mutator.
+type MailMessageFunc func(context.Context, *ent.MailMessageMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MailMessageFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MailMessageMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MailMessageMutation", m)
+}
+
 // The MeasurementFunc type is an adapter to allow the use of ordinary
 // function as Measurement mutator.
 type MeasurementFunc func(context.Context, *ent.MeasurementMutation) (ent.Value, error)
@@ -151,6 +175,18 @@ func (f NotificationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.NotificationMutation", m)
+}
+
+// The OIDCLoginFunc type is an adapter to allow the use of ordinary
+// function as OIDCLogin mutator.
+type OIDCLoginFunc func(context.Context, *ent.OIDCLoginMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f OIDCLoginFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.OIDCLoginMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OIDCLoginMutation", m)
 }
 
 // The OrganisationFunc type is an adapter to allow the use of ordinary
@@ -259,6 +295,18 @@ func (f ShareFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ShareMutation", m)
+}
+
+// The SignInThrottleFunc type is an adapter to allow the use of ordinary
+// function as SignInThrottle mutator.
+type SignInThrottleFunc func(context.Context, *ent.SignInThrottleMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SignInThrottleFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SignInThrottleMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SignInThrottleMutation", m)
 }
 
 // The SymptomFunc type is an adapter to allow the use of ordinary

@@ -13,13 +13,16 @@ import (
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/notification"
+	"github.com/patientportal/portal/ent/oidclogin"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
 	"github.com/patientportal/portal/ent/patientorganisation"
@@ -30,6 +33,7 @@ import (
 	"github.com/patientportal/portal/ent/resultcomponent"
 	"github.com/patientportal/portal/ent/session"
 	"github.com/patientportal/portal/ent/share"
+	"github.com/patientportal/portal/ent/signinthrottle"
 	"github.com/patientportal/portal/ent/symptom"
 )
 
@@ -224,6 +228,33 @@ func (f TraverseCareResource) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.CareResourceQuery", q)
 }
 
+// The EmailChangeFunc type is an adapter to allow the use of ordinary function as a Querier.
+type EmailChangeFunc func(context.Context, *ent.EmailChangeQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f EmailChangeFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.EmailChangeQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.EmailChangeQuery", q)
+}
+
+// The TraverseEmailChange type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseEmailChange func(context.Context, *ent.EmailChangeQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseEmailChange) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseEmailChange) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EmailChangeQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.EmailChangeQuery", q)
+}
+
 // The EncounterFunc type is an adapter to allow the use of ordinary function as a Querier.
 type EncounterFunc func(context.Context, *ent.EncounterQuery) (ent.Value, error)
 
@@ -332,6 +363,33 @@ func (f TraverseLetter) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.LetterQuery", q)
 }
 
+// The MailMessageFunc type is an adapter to allow the use of ordinary function as a Querier.
+type MailMessageFunc func(context.Context, *ent.MailMessageQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f MailMessageFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.MailMessageQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.MailMessageQuery", q)
+}
+
+// The TraverseMailMessage type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseMailMessage func(context.Context, *ent.MailMessageQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseMailMessage) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseMailMessage) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MailMessageQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.MailMessageQuery", q)
+}
+
 // The MeasurementFunc type is an adapter to allow the use of ordinary function as a Querier.
 type MeasurementFunc func(context.Context, *ent.MeasurementQuery) (ent.Value, error)
 
@@ -411,6 +469,33 @@ func (f TraverseNotification) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.NotificationQuery", q)
+}
+
+// The OIDCLoginFunc type is an adapter to allow the use of ordinary function as a Querier.
+type OIDCLoginFunc func(context.Context, *ent.OIDCLoginQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f OIDCLoginFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.OIDCLoginQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.OIDCLoginQuery", q)
+}
+
+// The TraverseOIDCLogin type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseOIDCLogin func(context.Context, *ent.OIDCLoginQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseOIDCLogin) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseOIDCLogin) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.OIDCLoginQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.OIDCLoginQuery", q)
 }
 
 // The OrganisationFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -656,6 +741,33 @@ func (f TraverseShare) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.ShareQuery", q)
 }
 
+// The SignInThrottleFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SignInThrottleFunc func(context.Context, *ent.SignInThrottleQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f SignInThrottleFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.SignInThrottleQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.SignInThrottleQuery", q)
+}
+
+// The TraverseSignInThrottle type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSignInThrottle func(context.Context, *ent.SignInThrottleQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSignInThrottle) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSignInThrottle) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SignInThrottleQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.SignInThrottleQuery", q)
+}
+
 // The SymptomFunc type is an adapter to allow the use of ordinary function as a Querier.
 type SymptomFunc func(context.Context, *ent.SymptomQuery) (ent.Value, error)
 
@@ -696,6 +808,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AuditEventQuery, predicate.AuditEvent, auditevent.OrderOption]{typ: ent.TypeAuditEvent, tq: q}, nil
 	case *ent.CareResourceQuery:
 		return &query[*ent.CareResourceQuery, predicate.CareResource, careresource.OrderOption]{typ: ent.TypeCareResource, tq: q}, nil
+	case *ent.EmailChangeQuery:
+		return &query[*ent.EmailChangeQuery, predicate.EmailChange, emailchange.OrderOption]{typ: ent.TypeEmailChange, tq: q}, nil
 	case *ent.EncounterQuery:
 		return &query[*ent.EncounterQuery, predicate.Encounter, encounter.OrderOption]{typ: ent.TypeEncounter, tq: q}, nil
 	case *ent.InvitationQuery:
@@ -704,12 +818,16 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.JournalEntryQuery, predicate.JournalEntry, journalentry.OrderOption]{typ: ent.TypeJournalEntry, tq: q}, nil
 	case *ent.LetterQuery:
 		return &query[*ent.LetterQuery, predicate.Letter, letter.OrderOption]{typ: ent.TypeLetter, tq: q}, nil
+	case *ent.MailMessageQuery:
+		return &query[*ent.MailMessageQuery, predicate.MailMessage, mailmessage.OrderOption]{typ: ent.TypeMailMessage, tq: q}, nil
 	case *ent.MeasurementQuery:
 		return &query[*ent.MeasurementQuery, predicate.Measurement, measurement.OrderOption]{typ: ent.TypeMeasurement, tq: q}, nil
 	case *ent.MembershipQuery:
 		return &query[*ent.MembershipQuery, predicate.Membership, membership.OrderOption]{typ: ent.TypeMembership, tq: q}, nil
 	case *ent.NotificationQuery:
 		return &query[*ent.NotificationQuery, predicate.Notification, notification.OrderOption]{typ: ent.TypeNotification, tq: q}, nil
+	case *ent.OIDCLoginQuery:
+		return &query[*ent.OIDCLoginQuery, predicate.OIDCLogin, oidclogin.OrderOption]{typ: ent.TypeOIDCLogin, tq: q}, nil
 	case *ent.OrganisationQuery:
 		return &query[*ent.OrganisationQuery, predicate.Organisation, organisation.OrderOption]{typ: ent.TypeOrganisation, tq: q}, nil
 	case *ent.PatientQuery:
@@ -728,6 +846,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.SessionQuery, predicate.Session, session.OrderOption]{typ: ent.TypeSession, tq: q}, nil
 	case *ent.ShareQuery:
 		return &query[*ent.ShareQuery, predicate.Share, share.OrderOption]{typ: ent.TypeShare, tq: q}, nil
+	case *ent.SignInThrottleQuery:
+		return &query[*ent.SignInThrottleQuery, predicate.SignInThrottle, signinthrottle.OrderOption]{typ: ent.TypeSignInThrottle, tq: q}, nil
 	case *ent.SymptomQuery:
 		return &query[*ent.SymptomQuery, predicate.Symptom, symptom.OrderOption]{typ: ent.TypeSymptom, tq: q}, nil
 	default:

@@ -33,6 +33,14 @@ const (
 	FieldEmail = "email"
 	// FieldTokenHash holds the string denoting the token_hash field in the database.
 	FieldTokenHash = "token_hash"
+	// FieldInvitedByAccountID holds the string denoting the invited_by_account_id field in the database.
+	FieldInvitedByAccountID = "invited_by_account_id"
+	// FieldSendCount holds the string denoting the send_count field in the database.
+	FieldSendCount = "send_count"
+	// FieldLastSentAt holds the string denoting the last_sent_at field in the database.
+	FieldLastSentAt = "last_sent_at"
+	// FieldFailedChecks holds the string denoting the failed_checks field in the database.
+	FieldFailedChecks = "failed_checks"
 	// FieldExpiresAt holds the string denoting the expires_at field in the database.
 	FieldExpiresAt = "expires_at"
 	// FieldAcceptedAt holds the string denoting the accepted_at field in the database.
@@ -71,6 +79,10 @@ var Columns = []string{
 	FieldPurpose,
 	FieldEmail,
 	FieldTokenHash,
+	FieldInvitedByAccountID,
+	FieldSendCount,
+	FieldLastSentAt,
+	FieldFailedChecks,
 	FieldExpiresAt,
 	FieldAcceptedAt,
 	FieldRevokedAt,
@@ -104,6 +116,12 @@ var (
 	EmailValidator func(string) error
 	// TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
 	TokenHashValidator func(string) error
+	// DefaultSendCount holds the default value on creation for the "send_count" field.
+	DefaultSendCount int
+	// DefaultLastSentAt holds the default value on creation for the "last_sent_at" field.
+	DefaultLastSentAt func() time.Time
+	// DefaultFailedChecks holds the default value on creation for the "failed_checks" field.
+	DefaultFailedChecks int
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() pulid.ID
 )
@@ -172,6 +190,26 @@ func ByEmail(opts ...sql.OrderTermOption) OrderOption {
 // ByTokenHash orders the results by the token_hash field.
 func ByTokenHash(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldTokenHash, opts...).ToFunc()
+}
+
+// ByInvitedByAccountID orders the results by the invited_by_account_id field.
+func ByInvitedByAccountID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldInvitedByAccountID, opts...).ToFunc()
+}
+
+// BySendCount orders the results by the send_count field.
+func BySendCount(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSendCount, opts...).ToFunc()
+}
+
+// ByLastSentAt orders the results by the last_sent_at field.
+func ByLastSentAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLastSentAt, opts...).ToFunc()
+}
+
+// ByFailedChecks orders the results by the failed_checks field.
+func ByFailedChecks(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFailedChecks, opts...).ToFunc()
 }
 
 // ByExpiresAt orders the results by the expires_at field.

@@ -86,6 +86,26 @@ func TokenHash(v string) predicate.Invitation {
 	return predicate.Invitation(sql.FieldEQ(FieldTokenHash, v))
 }
 
+// InvitedByAccountID applies equality check predicate on the "invited_by_account_id" field. It's identical to InvitedByAccountIDEQ.
+func InvitedByAccountID(v pulid.ID) predicate.Invitation {
+	return predicate.Invitation(sql.FieldEQ(FieldInvitedByAccountID, v))
+}
+
+// SendCount applies equality check predicate on the "send_count" field. It's identical to SendCountEQ.
+func SendCount(v int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldEQ(FieldSendCount, v))
+}
+
+// LastSentAt applies equality check predicate on the "last_sent_at" field. It's identical to LastSentAtEQ.
+func LastSentAt(v time.Time) predicate.Invitation {
+	return predicate.Invitation(sql.FieldEQ(FieldLastSentAt, v))
+}
+
+// FailedChecks applies equality check predicate on the "failed_checks" field. It's identical to FailedChecksEQ.
+func FailedChecks(v int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldEQ(FieldFailedChecks, v))
+}
+
 // ExpiresAt applies equality check predicate on the "expires_at" field. It's identical to ExpiresAtEQ.
 func ExpiresAt(v time.Time) predicate.Invitation {
 	return predicate.Invitation(sql.FieldEQ(FieldExpiresAt, v))
@@ -479,6 +499,206 @@ func TokenHashEqualFold(v string) predicate.Invitation {
 // TokenHashContainsFold applies the ContainsFold predicate on the "token_hash" field.
 func TokenHashContainsFold(v string) predicate.Invitation {
 	return predicate.Invitation(sql.FieldContainsFold(FieldTokenHash, v))
+}
+
+// InvitedByAccountIDEQ applies the EQ predicate on the "invited_by_account_id" field.
+func InvitedByAccountIDEQ(v pulid.ID) predicate.Invitation {
+	return predicate.Invitation(sql.FieldEQ(FieldInvitedByAccountID, v))
+}
+
+// InvitedByAccountIDNEQ applies the NEQ predicate on the "invited_by_account_id" field.
+func InvitedByAccountIDNEQ(v pulid.ID) predicate.Invitation {
+	return predicate.Invitation(sql.FieldNEQ(FieldInvitedByAccountID, v))
+}
+
+// InvitedByAccountIDIn applies the In predicate on the "invited_by_account_id" field.
+func InvitedByAccountIDIn(vs ...pulid.ID) predicate.Invitation {
+	return predicate.Invitation(sql.FieldIn(FieldInvitedByAccountID, vs...))
+}
+
+// InvitedByAccountIDNotIn applies the NotIn predicate on the "invited_by_account_id" field.
+func InvitedByAccountIDNotIn(vs ...pulid.ID) predicate.Invitation {
+	return predicate.Invitation(sql.FieldNotIn(FieldInvitedByAccountID, vs...))
+}
+
+// InvitedByAccountIDGT applies the GT predicate on the "invited_by_account_id" field.
+func InvitedByAccountIDGT(v pulid.ID) predicate.Invitation {
+	return predicate.Invitation(sql.FieldGT(FieldInvitedByAccountID, v))
+}
+
+// InvitedByAccountIDGTE applies the GTE predicate on the "invited_by_account_id" field.
+func InvitedByAccountIDGTE(v pulid.ID) predicate.Invitation {
+	return predicate.Invitation(sql.FieldGTE(FieldInvitedByAccountID, v))
+}
+
+// InvitedByAccountIDLT applies the LT predicate on the "invited_by_account_id" field.
+func InvitedByAccountIDLT(v pulid.ID) predicate.Invitation {
+	return predicate.Invitation(sql.FieldLT(FieldInvitedByAccountID, v))
+}
+
+// InvitedByAccountIDLTE applies the LTE predicate on the "invited_by_account_id" field.
+func InvitedByAccountIDLTE(v pulid.ID) predicate.Invitation {
+	return predicate.Invitation(sql.FieldLTE(FieldInvitedByAccountID, v))
+}
+
+// InvitedByAccountIDContains applies the Contains predicate on the "invited_by_account_id" field.
+func InvitedByAccountIDContains(v pulid.ID) predicate.Invitation {
+	vc := string(v)
+	return predicate.Invitation(sql.FieldContains(FieldInvitedByAccountID, vc))
+}
+
+// InvitedByAccountIDHasPrefix applies the HasPrefix predicate on the "invited_by_account_id" field.
+func InvitedByAccountIDHasPrefix(v pulid.ID) predicate.Invitation {
+	vc := string(v)
+	return predicate.Invitation(sql.FieldHasPrefix(FieldInvitedByAccountID, vc))
+}
+
+// InvitedByAccountIDHasSuffix applies the HasSuffix predicate on the "invited_by_account_id" field.
+func InvitedByAccountIDHasSuffix(v pulid.ID) predicate.Invitation {
+	vc := string(v)
+	return predicate.Invitation(sql.FieldHasSuffix(FieldInvitedByAccountID, vc))
+}
+
+// InvitedByAccountIDIsNil applies the IsNil predicate on the "invited_by_account_id" field.
+func InvitedByAccountIDIsNil() predicate.Invitation {
+	return predicate.Invitation(sql.FieldIsNull(FieldInvitedByAccountID))
+}
+
+// InvitedByAccountIDNotNil applies the NotNil predicate on the "invited_by_account_id" field.
+func InvitedByAccountIDNotNil() predicate.Invitation {
+	return predicate.Invitation(sql.FieldNotNull(FieldInvitedByAccountID))
+}
+
+// InvitedByAccountIDEqualFold applies the EqualFold predicate on the "invited_by_account_id" field.
+func InvitedByAccountIDEqualFold(v pulid.ID) predicate.Invitation {
+	vc := string(v)
+	return predicate.Invitation(sql.FieldEqualFold(FieldInvitedByAccountID, vc))
+}
+
+// InvitedByAccountIDContainsFold applies the ContainsFold predicate on the "invited_by_account_id" field.
+func InvitedByAccountIDContainsFold(v pulid.ID) predicate.Invitation {
+	vc := string(v)
+	return predicate.Invitation(sql.FieldContainsFold(FieldInvitedByAccountID, vc))
+}
+
+// SendCountEQ applies the EQ predicate on the "send_count" field.
+func SendCountEQ(v int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldEQ(FieldSendCount, v))
+}
+
+// SendCountNEQ applies the NEQ predicate on the "send_count" field.
+func SendCountNEQ(v int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldNEQ(FieldSendCount, v))
+}
+
+// SendCountIn applies the In predicate on the "send_count" field.
+func SendCountIn(vs ...int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldIn(FieldSendCount, vs...))
+}
+
+// SendCountNotIn applies the NotIn predicate on the "send_count" field.
+func SendCountNotIn(vs ...int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldNotIn(FieldSendCount, vs...))
+}
+
+// SendCountGT applies the GT predicate on the "send_count" field.
+func SendCountGT(v int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldGT(FieldSendCount, v))
+}
+
+// SendCountGTE applies the GTE predicate on the "send_count" field.
+func SendCountGTE(v int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldGTE(FieldSendCount, v))
+}
+
+// SendCountLT applies the LT predicate on the "send_count" field.
+func SendCountLT(v int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldLT(FieldSendCount, v))
+}
+
+// SendCountLTE applies the LTE predicate on the "send_count" field.
+func SendCountLTE(v int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldLTE(FieldSendCount, v))
+}
+
+// LastSentAtEQ applies the EQ predicate on the "last_sent_at" field.
+func LastSentAtEQ(v time.Time) predicate.Invitation {
+	return predicate.Invitation(sql.FieldEQ(FieldLastSentAt, v))
+}
+
+// LastSentAtNEQ applies the NEQ predicate on the "last_sent_at" field.
+func LastSentAtNEQ(v time.Time) predicate.Invitation {
+	return predicate.Invitation(sql.FieldNEQ(FieldLastSentAt, v))
+}
+
+// LastSentAtIn applies the In predicate on the "last_sent_at" field.
+func LastSentAtIn(vs ...time.Time) predicate.Invitation {
+	return predicate.Invitation(sql.FieldIn(FieldLastSentAt, vs...))
+}
+
+// LastSentAtNotIn applies the NotIn predicate on the "last_sent_at" field.
+func LastSentAtNotIn(vs ...time.Time) predicate.Invitation {
+	return predicate.Invitation(sql.FieldNotIn(FieldLastSentAt, vs...))
+}
+
+// LastSentAtGT applies the GT predicate on the "last_sent_at" field.
+func LastSentAtGT(v time.Time) predicate.Invitation {
+	return predicate.Invitation(sql.FieldGT(FieldLastSentAt, v))
+}
+
+// LastSentAtGTE applies the GTE predicate on the "last_sent_at" field.
+func LastSentAtGTE(v time.Time) predicate.Invitation {
+	return predicate.Invitation(sql.FieldGTE(FieldLastSentAt, v))
+}
+
+// LastSentAtLT applies the LT predicate on the "last_sent_at" field.
+func LastSentAtLT(v time.Time) predicate.Invitation {
+	return predicate.Invitation(sql.FieldLT(FieldLastSentAt, v))
+}
+
+// LastSentAtLTE applies the LTE predicate on the "last_sent_at" field.
+func LastSentAtLTE(v time.Time) predicate.Invitation {
+	return predicate.Invitation(sql.FieldLTE(FieldLastSentAt, v))
+}
+
+// FailedChecksEQ applies the EQ predicate on the "failed_checks" field.
+func FailedChecksEQ(v int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldEQ(FieldFailedChecks, v))
+}
+
+// FailedChecksNEQ applies the NEQ predicate on the "failed_checks" field.
+func FailedChecksNEQ(v int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldNEQ(FieldFailedChecks, v))
+}
+
+// FailedChecksIn applies the In predicate on the "failed_checks" field.
+func FailedChecksIn(vs ...int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldIn(FieldFailedChecks, vs...))
+}
+
+// FailedChecksNotIn applies the NotIn predicate on the "failed_checks" field.
+func FailedChecksNotIn(vs ...int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldNotIn(FieldFailedChecks, vs...))
+}
+
+// FailedChecksGT applies the GT predicate on the "failed_checks" field.
+func FailedChecksGT(v int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldGT(FieldFailedChecks, v))
+}
+
+// FailedChecksGTE applies the GTE predicate on the "failed_checks" field.
+func FailedChecksGTE(v int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldGTE(FieldFailedChecks, v))
+}
+
+// FailedChecksLT applies the LT predicate on the "failed_checks" field.
+func FailedChecksLT(v int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldLT(FieldFailedChecks, v))
+}
+
+// FailedChecksLTE applies the LTE predicate on the "failed_checks" field.
+func FailedChecksLTE(v int) predicate.Invitation {
+	return predicate.Invitation(sql.FieldLTE(FieldFailedChecks, v))
 }
 
 // ExpiresAtEQ applies the EQ predicate on the "expires_at" field.

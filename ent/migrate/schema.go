@@ -16,6 +16,7 @@ var (
 		{Name: "email", Type: field.TypeString, Unique: true, Size: 254},
 		{Name: "display_name", Type: field.TypeString},
 		{Name: "password_hash", Type: field.TypeString, Nullable: true},
+		{Name: "identity_level", Type: field.TypeEnum, Enums: []string{"P0", "P5", "P9"}, Default: "P0"},
 		{Name: "oidc_subject", Type: field.TypeString, Unique: true, Nullable: true},
 		{Name: "disabled_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 	}
@@ -243,6 +244,29 @@ var (
 			},
 		},
 	}
+	// EmailChangesColumns holds the columns for the "email_changes" table.
+	EmailChangesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "account_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "new_email", Type: field.TypeString, Size: 254},
+		{Name: "token_hash", Type: field.TypeString, Unique: true, SchemaType: map[string]string{"mysql": "char(64)"}},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "expires_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "confirmed_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+	}
+	// EmailChangesTable holds the schema information for the "email_changes" table.
+	EmailChangesTable = &schema.Table{
+		Name:       "email_changes",
+		Columns:    EmailChangesColumns,
+		PrimaryKey: []*schema.Column{EmailChangesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "emailchange_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{EmailChangesColumns[1]},
+			},
+		},
+	}
 	// EncountersColumns holds the columns for the "encounters" table.
 	EncountersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
@@ -311,6 +335,10 @@ var (
 		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"REGISTRATION", "SHARE"}},
 		{Name: "email", Type: field.TypeString, Size: 254},
 		{Name: "token_hash", Type: field.TypeString, Unique: true, SchemaType: map[string]string{"mysql": "char(64)"}},
+		{Name: "invited_by_account_id", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "send_count", Type: field.TypeInt, Default: 1},
+		{Name: "last_sent_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "failed_checks", Type: field.TypeInt, Default: 0},
 		{Name: "expires_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "accepted_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "revoked_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
@@ -325,13 +353,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "invitations_organisations_organisation",
-				Columns:    []*schema.Column{InvitationsColumns[9]},
+				Columns:    []*schema.Column{InvitationsColumns[13]},
 				RefColumns: []*schema.Column{OrganisationsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "invitations_patients_invitations",
-				Columns:    []*schema.Column{InvitationsColumns[10]},
+				Columns:    []*schema.Column{InvitationsColumns[14]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -340,7 +368,7 @@ var (
 			{
 				Name:    "invitation_patient_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{InvitationsColumns[10], InvitationsColumns[1]},
+				Columns: []*schema.Column{InvitationsColumns[14], InvitationsColumns[1]},
 			},
 			{
 				Name:    "invitation_email",
@@ -456,6 +484,34 @@ var (
 				Name:    "letter_patient_id_sent_at",
 				Unique:  false,
 				Columns: []*schema.Column{LettersColumns[17], LettersColumns[9]},
+			},
+		},
+	}
+	// MailMessagesColumns holds the columns for the "mail_messages" table.
+	MailMessagesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "recipient", Type: field.TypeString, Size: 254},
+		{Name: "subject", Type: field.TypeString},
+		{Name: "text_body", Type: field.TypeString, Size: 2147483647},
+		{Name: "kind", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "next_attempt_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "claimed_until", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "sent_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "abandoned_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "last_error", Type: field.TypeString, Nullable: true, Size: 2147483647},
+	}
+	// MailMessagesTable holds the schema information for the "mail_messages" table.
+	MailMessagesTable = &schema.Table{
+		Name:       "mail_messages",
+		Columns:    MailMessagesColumns,
+		PrimaryKey: []*schema.Column{MailMessagesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "mailmessage_sent_at_abandoned_at_next_attempt_at",
+				Unique:  false,
+				Columns: []*schema.Column{MailMessagesColumns[9], MailMessagesColumns[10], MailMessagesColumns[6]},
 			},
 		},
 	}
@@ -597,6 +653,23 @@ var (
 				Columns: []*schema.Column{NotificationsColumns[7], NotificationsColumns[2]},
 			},
 		},
+	}
+	// OidcLoginsColumns holds the columns for the "oidc_logins" table.
+	OidcLoginsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "state_hash", Type: field.TypeString, Unique: true, SchemaType: map[string]string{"mysql": "char(64)"}},
+		{Name: "nonce", Type: field.TypeString},
+		{Name: "code_verifier", Type: field.TypeString},
+		{Name: "return_to", Type: field.TypeString, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "expires_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "used_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+	}
+	// OidcLoginsTable holds the schema information for the "oidc_logins" table.
+	OidcLoginsTable = &schema.Table{
+		Name:       "oidc_logins",
+		Columns:    OidcLoginsColumns,
+		PrimaryKey: []*schema.Column{OidcLoginsColumns[0]},
 	}
 	// OrganisationsColumns holds the columns for the "organisations" table.
 	OrganisationsColumns = []*schema.Column{
@@ -899,6 +972,8 @@ var (
 		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "last_seen_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "expires_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "identity_level", Type: field.TypeEnum, Enums: []string{"P0", "P5", "P9"}, Default: "P0"},
+		{Name: "method", Type: field.TypeEnum, Enums: []string{"PASSWORD", "NHS_LOGIN"}, Default: "PASSWORD"},
 		{Name: "ended_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "account_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
 	}
@@ -910,7 +985,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "sessions_accounts_sessions",
-				Columns:    []*schema.Column{SessionsColumns[6]},
+				Columns:    []*schema.Column{SessionsColumns[8]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -919,7 +994,7 @@ var (
 			{
 				Name:    "session_account_id_ended_at",
 				Unique:  false,
-				Columns: []*schema.Column{SessionsColumns[6], SessionsColumns[5]},
+				Columns: []*schema.Column{SessionsColumns[8], SessionsColumns[7]},
 			},
 		},
 	}
@@ -989,6 +1064,20 @@ var (
 			},
 		},
 	}
+	// SignInThrottlesColumns holds the columns for the "sign_in_throttles" table.
+	SignInThrottlesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "key_hash", Type: field.TypeString, Unique: true, SchemaType: map[string]string{"mysql": "char(64)"}},
+		{Name: "failures", Type: field.TypeInt, Default: 0},
+		{Name: "locked_until", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+	}
+	// SignInThrottlesTable holds the schema information for the "sign_in_throttles" table.
+	SignInThrottlesTable = &schema.Table{
+		Name:       "sign_in_throttles",
+		Columns:    SignInThrottlesColumns,
+		PrimaryKey: []*schema.Column{SignInThrottlesColumns[0]},
+	}
 	// SymptomsColumns holds the columns for the "symptoms" table.
 	SymptomsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
@@ -1049,13 +1138,16 @@ var (
 		AppointmentsTable,
 		AuditEventsTable,
 		CareResourcesTable,
+		EmailChangesTable,
 		EncountersTable,
 		InvitationsTable,
 		JournalEntriesTable,
 		LettersTable,
+		MailMessagesTable,
 		MeasurementsTable,
 		MembershipsTable,
 		NotificationsTable,
+		OidcLoginsTable,
 		OrganisationsTable,
 		PatientsTable,
 		PatientOrganisationsTable,
@@ -1065,6 +1157,7 @@ var (
 		ResultComponentsTable,
 		SessionsTable,
 		SharesTable,
+		SignInThrottlesTable,
 		SymptomsTable,
 	}
 )

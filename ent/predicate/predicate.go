@@ -21,6 +21,9 @@ type AuditEvent func(*sql.Selector)
 // CareResource is the predicate function for careresource builders.
 type CareResource func(*sql.Selector)
 
+// EmailChange is the predicate function for emailchange builders.
+type EmailChange func(*sql.Selector)
+
 // Encounter is the predicate function for encounter builders.
 type Encounter func(*sql.Selector)
 
@@ -33,6 +36,9 @@ type JournalEntry func(*sql.Selector)
 // Letter is the predicate function for letter builders.
 type Letter func(*sql.Selector)
 
+// MailMessage is the predicate function for mailmessage builders.
+type MailMessage func(*sql.Selector)
+
 // Measurement is the predicate function for measurement builders.
 type Measurement func(*sql.Selector)
 
@@ -41,6 +47,9 @@ type Membership func(*sql.Selector)
 
 // Notification is the predicate function for notification builders.
 type Notification func(*sql.Selector)
+
+// OIDCLogin is the predicate function for oidclogin builders.
+type OIDCLogin func(*sql.Selector)
 
 // Organisation is the predicate function for organisation builders.
 type Organisation func(*sql.Selector)
@@ -68,6 +77,9 @@ type Session func(*sql.Selector)
 
 // Share is the predicate function for share builders.
 type Share func(*sql.Selector)
+
+// SignInThrottle is the predicate function for signinthrottle builders.
+type SignInThrottle func(*sql.Selector)
 
 // Symptom is the predicate function for symptom builders.
 type Symptom func(*sql.Selector)

@@ -231,6 +231,30 @@ func (f CareResourceMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CareResourceMutation", m)
 }
 
+// The EmailChangeQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type EmailChangeQueryRuleFunc func(context.Context, *ent.EmailChangeQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f EmailChangeQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EmailChangeQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.EmailChangeQuery", q)
+}
+
+// The EmailChangeMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type EmailChangeMutationRuleFunc func(context.Context, *ent.EmailChangeMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f EmailChangeMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.EmailChangeMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.EmailChangeMutation", m)
+}
+
 // The EncounterQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type EncounterQueryRuleFunc func(context.Context, *ent.EncounterQuery) error
@@ -327,6 +351,30 @@ func (f LetterMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.LetterMutation", m)
 }
 
+// The MailMessageQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type MailMessageQueryRuleFunc func(context.Context, *ent.MailMessageQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f MailMessageQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MailMessageQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.MailMessageQuery", q)
+}
+
+// The MailMessageMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type MailMessageMutationRuleFunc func(context.Context, *ent.MailMessageMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f MailMessageMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.MailMessageMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MailMessageMutation", m)
+}
+
 // The MeasurementQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type MeasurementQueryRuleFunc func(context.Context, *ent.MeasurementQuery) error
@@ -397,6 +445,30 @@ func (f NotificationMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.NotificationMutation", m)
+}
+
+// The OIDCLoginQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type OIDCLoginQueryRuleFunc func(context.Context, *ent.OIDCLoginQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f OIDCLoginQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.OIDCLoginQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.OIDCLoginQuery", q)
+}
+
+// The OIDCLoginMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type OIDCLoginMutationRuleFunc func(context.Context, *ent.OIDCLoginMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f OIDCLoginMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.OIDCLoginMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.OIDCLoginMutation", m)
 }
 
 // The OrganisationQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -615,6 +687,30 @@ func (f ShareMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation)
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ShareMutation", m)
 }
 
+// The SignInThrottleQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type SignInThrottleQueryRuleFunc func(context.Context, *ent.SignInThrottleQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f SignInThrottleQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SignInThrottleQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.SignInThrottleQuery", q)
+}
+
+// The SignInThrottleMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type SignInThrottleMutationRuleFunc func(context.Context, *ent.SignInThrottleMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f SignInThrottleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.SignInThrottleMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SignInThrottleMutation", m)
+}
+
 // The SymptomQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type SymptomQueryRuleFunc func(context.Context, *ent.SymptomQuery) error
@@ -684,6 +780,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.CareResourceQuery:
 		return q.Filter(), nil
+	case *ent.EmailChangeQuery:
+		return q.Filter(), nil
 	case *ent.EncounterQuery:
 		return q.Filter(), nil
 	case *ent.InvitationQuery:
@@ -692,11 +790,15 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.LetterQuery:
 		return q.Filter(), nil
+	case *ent.MailMessageQuery:
+		return q.Filter(), nil
 	case *ent.MeasurementQuery:
 		return q.Filter(), nil
 	case *ent.MembershipQuery:
 		return q.Filter(), nil
 	case *ent.NotificationQuery:
+		return q.Filter(), nil
+	case *ent.OIDCLoginQuery:
 		return q.Filter(), nil
 	case *ent.OrganisationQuery:
 		return q.Filter(), nil
@@ -715,6 +817,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 	case *ent.SessionQuery:
 		return q.Filter(), nil
 	case *ent.ShareQuery:
+		return q.Filter(), nil
+	case *ent.SignInThrottleQuery:
 		return q.Filter(), nil
 	case *ent.SymptomQuery:
 		return q.Filter(), nil
@@ -735,6 +839,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.CareResourceMutation:
 		return m.Filter(), nil
+	case *ent.EmailChangeMutation:
+		return m.Filter(), nil
 	case *ent.EncounterMutation:
 		return m.Filter(), nil
 	case *ent.InvitationMutation:
@@ -743,11 +849,15 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.LetterMutation:
 		return m.Filter(), nil
+	case *ent.MailMessageMutation:
+		return m.Filter(), nil
 	case *ent.MeasurementMutation:
 		return m.Filter(), nil
 	case *ent.MembershipMutation:
 		return m.Filter(), nil
 	case *ent.NotificationMutation:
+		return m.Filter(), nil
+	case *ent.OIDCLoginMutation:
 		return m.Filter(), nil
 	case *ent.OrganisationMutation:
 		return m.Filter(), nil
@@ -766,6 +876,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.SessionMutation:
 		return m.Filter(), nil
 	case *ent.ShareMutation:
+		return m.Filter(), nil
+	case *ent.SignInThrottleMutation:
 		return m.Filter(), nil
 	case *ent.SymptomMutation:
 		return m.Filter(), nil

@@ -11,13 +11,16 @@ import (
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/notification"
+	"github.com/patientportal/portal/ent/oidclogin"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
 	"github.com/patientportal/portal/ent/patientorganisation"
@@ -29,6 +32,7 @@ import (
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/session"
 	"github.com/patientportal/portal/ent/share"
+	"github.com/patientportal/portal/ent/signinthrottle"
 	"github.com/patientportal/portal/ent/symptom"
 
 	"entgo.io/ent"
@@ -235,6 +239,50 @@ func init() {
 	careresourceDescID := careresourceMixinFields0[0].Descriptor()
 	// careresource.DefaultID holds the default value on creation for the id field.
 	careresource.DefaultID = careresourceDescID.Default.(func() pulid.ID)
+	emailchangeMixin := schema.EmailChange{}.Mixin()
+	emailchange.Policy = privacy.NewPolicies(schema.EmailChange{})
+	emailchange.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := emailchange.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	emailchangeMixinFields0 := emailchangeMixin[0].Fields()
+	_ = emailchangeMixinFields0
+	emailchangeFields := schema.EmailChange{}.Fields()
+	_ = emailchangeFields
+	// emailchangeDescNewEmail is the schema descriptor for new_email field.
+	emailchangeDescNewEmail := emailchangeFields[1].Descriptor()
+	// emailchange.NewEmailValidator is a validator for the "new_email" field. It is called by the builders before save.
+	emailchange.NewEmailValidator = func() func(string) error {
+		validators := emailchangeDescNewEmail.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(new_email string) error {
+			for _, fn := range fns {
+				if err := fn(new_email); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// emailchangeDescTokenHash is the schema descriptor for token_hash field.
+	emailchangeDescTokenHash := emailchangeFields[2].Descriptor()
+	// emailchange.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	emailchange.TokenHashValidator = emailchangeDescTokenHash.Validators[0].(func(string) error)
+	// emailchangeDescCreatedAt is the schema descriptor for created_at field.
+	emailchangeDescCreatedAt := emailchangeFields[3].Descriptor()
+	// emailchange.DefaultCreatedAt holds the default value on creation for the created_at field.
+	emailchange.DefaultCreatedAt = emailchangeDescCreatedAt.Default.(func() time.Time)
+	// emailchangeDescID is the schema descriptor for id field.
+	emailchangeDescID := emailchangeMixinFields0[0].Descriptor()
+	// emailchange.DefaultID holds the default value on creation for the id field.
+	emailchange.DefaultID = emailchangeDescID.Default.(func() pulid.ID)
 	encounterMixin := schema.Encounter{}.Mixin()
 	encounter.Policy = privacy.NewPolicies(schema.Encounter{})
 	encounter.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -315,6 +363,18 @@ func init() {
 	invitationDescTokenHash := invitationFields[4].Descriptor()
 	// invitation.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
 	invitation.TokenHashValidator = invitationDescTokenHash.Validators[0].(func(string) error)
+	// invitationDescSendCount is the schema descriptor for send_count field.
+	invitationDescSendCount := invitationFields[6].Descriptor()
+	// invitation.DefaultSendCount holds the default value on creation for the send_count field.
+	invitation.DefaultSendCount = invitationDescSendCount.Default.(int)
+	// invitationDescLastSentAt is the schema descriptor for last_sent_at field.
+	invitationDescLastSentAt := invitationFields[7].Descriptor()
+	// invitation.DefaultLastSentAt holds the default value on creation for the last_sent_at field.
+	invitation.DefaultLastSentAt = invitationDescLastSentAt.Default.(func() time.Time)
+	// invitationDescFailedChecks is the schema descriptor for failed_checks field.
+	invitationDescFailedChecks := invitationFields[8].Descriptor()
+	// invitation.DefaultFailedChecks holds the default value on creation for the failed_checks field.
+	invitation.DefaultFailedChecks = invitationDescFailedChecks.Default.(int)
 	// invitationDescID is the schema descriptor for id field.
 	invitationDescID := invitationMixinFields0[0].Descriptor()
 	// invitation.DefaultID holds the default value on creation for the id field.
@@ -391,6 +451,62 @@ func init() {
 	letterDescID := letterMixinFields0[0].Descriptor()
 	// letter.DefaultID holds the default value on creation for the id field.
 	letter.DefaultID = letterDescID.Default.(func() pulid.ID)
+	mailmessageMixin := schema.MailMessage{}.Mixin()
+	mailmessage.Policy = privacy.NewPolicies(schema.MailMessage{})
+	mailmessage.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := mailmessage.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	mailmessageMixinFields0 := mailmessageMixin[0].Fields()
+	_ = mailmessageMixinFields0
+	mailmessageFields := schema.MailMessage{}.Fields()
+	_ = mailmessageFields
+	// mailmessageDescRecipient is the schema descriptor for recipient field.
+	mailmessageDescRecipient := mailmessageFields[0].Descriptor()
+	// mailmessage.RecipientValidator is a validator for the "recipient" field. It is called by the builders before save.
+	mailmessage.RecipientValidator = func() func(string) error {
+		validators := mailmessageDescRecipient.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(recipient string) error {
+			for _, fn := range fns {
+				if err := fn(recipient); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// mailmessageDescSubject is the schema descriptor for subject field.
+	mailmessageDescSubject := mailmessageFields[1].Descriptor()
+	// mailmessage.SubjectValidator is a validator for the "subject" field. It is called by the builders before save.
+	mailmessage.SubjectValidator = mailmessageDescSubject.Validators[0].(func(string) error)
+	// mailmessageDescKind is the schema descriptor for kind field.
+	mailmessageDescKind := mailmessageFields[3].Descriptor()
+	// mailmessage.KindValidator is a validator for the "kind" field. It is called by the builders before save.
+	mailmessage.KindValidator = mailmessageDescKind.Validators[0].(func(string) error)
+	// mailmessageDescCreatedAt is the schema descriptor for created_at field.
+	mailmessageDescCreatedAt := mailmessageFields[4].Descriptor()
+	// mailmessage.DefaultCreatedAt holds the default value on creation for the created_at field.
+	mailmessage.DefaultCreatedAt = mailmessageDescCreatedAt.Default.(func() time.Time)
+	// mailmessageDescNextAttemptAt is the schema descriptor for next_attempt_at field.
+	mailmessageDescNextAttemptAt := mailmessageFields[5].Descriptor()
+	// mailmessage.DefaultNextAttemptAt holds the default value on creation for the next_attempt_at field.
+	mailmessage.DefaultNextAttemptAt = mailmessageDescNextAttemptAt.Default.(func() time.Time)
+	// mailmessageDescAttempts is the schema descriptor for attempts field.
+	mailmessageDescAttempts := mailmessageFields[7].Descriptor()
+	// mailmessage.DefaultAttempts holds the default value on creation for the attempts field.
+	mailmessage.DefaultAttempts = mailmessageDescAttempts.Default.(int)
+	// mailmessageDescID is the schema descriptor for id field.
+	mailmessageDescID := mailmessageMixinFields0[0].Descriptor()
+	// mailmessage.DefaultID holds the default value on creation for the id field.
+	mailmessage.DefaultID = mailmessageDescID.Default.(func() pulid.ID)
 	measurementMixin := schema.Measurement{}.Mixin()
 	measurement.Policy = privacy.NewPolicies(schema.Measurement{})
 	measurement.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -483,6 +599,40 @@ func init() {
 	notificationDescID := notificationMixinFields0[0].Descriptor()
 	// notification.DefaultID holds the default value on creation for the id field.
 	notification.DefaultID = notificationDescID.Default.(func() pulid.ID)
+	oidcloginMixin := schema.OIDCLogin{}.Mixin()
+	oidclogin.Policy = privacy.NewPolicies(schema.OIDCLogin{})
+	oidclogin.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := oidclogin.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	oidcloginMixinFields0 := oidcloginMixin[0].Fields()
+	_ = oidcloginMixinFields0
+	oidcloginFields := schema.OIDCLogin{}.Fields()
+	_ = oidcloginFields
+	// oidcloginDescStateHash is the schema descriptor for state_hash field.
+	oidcloginDescStateHash := oidcloginFields[0].Descriptor()
+	// oidclogin.StateHashValidator is a validator for the "state_hash" field. It is called by the builders before save.
+	oidclogin.StateHashValidator = oidcloginDescStateHash.Validators[0].(func(string) error)
+	// oidcloginDescNonce is the schema descriptor for nonce field.
+	oidcloginDescNonce := oidcloginFields[1].Descriptor()
+	// oidclogin.NonceValidator is a validator for the "nonce" field. It is called by the builders before save.
+	oidclogin.NonceValidator = oidcloginDescNonce.Validators[0].(func(string) error)
+	// oidcloginDescCodeVerifier is the schema descriptor for code_verifier field.
+	oidcloginDescCodeVerifier := oidcloginFields[2].Descriptor()
+	// oidclogin.CodeVerifierValidator is a validator for the "code_verifier" field. It is called by the builders before save.
+	oidclogin.CodeVerifierValidator = oidcloginDescCodeVerifier.Validators[0].(func(string) error)
+	// oidcloginDescCreatedAt is the schema descriptor for created_at field.
+	oidcloginDescCreatedAt := oidcloginFields[4].Descriptor()
+	// oidclogin.DefaultCreatedAt holds the default value on creation for the created_at field.
+	oidclogin.DefaultCreatedAt = oidcloginDescCreatedAt.Default.(func() time.Time)
+	// oidcloginDescID is the schema descriptor for id field.
+	oidcloginDescID := oidcloginMixinFields0[0].Descriptor()
+	// oidclogin.DefaultID holds the default value on creation for the id field.
+	oidclogin.DefaultID = oidcloginDescID.Default.(func() pulid.ID)
 	organisationMixin := schema.Organisation{}.Mixin()
 	organisation.Policy = privacy.NewPolicies(schema.Organisation{})
 	organisation.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -828,6 +978,38 @@ func init() {
 	shareDescID := shareMixinFields0[0].Descriptor()
 	// share.DefaultID holds the default value on creation for the id field.
 	share.DefaultID = shareDescID.Default.(func() pulid.ID)
+	signinthrottleMixin := schema.SignInThrottle{}.Mixin()
+	signinthrottle.Policy = privacy.NewPolicies(schema.SignInThrottle{})
+	signinthrottle.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := signinthrottle.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	signinthrottleMixinFields0 := signinthrottleMixin[0].Fields()
+	_ = signinthrottleMixinFields0
+	signinthrottleFields := schema.SignInThrottle{}.Fields()
+	_ = signinthrottleFields
+	// signinthrottleDescKeyHash is the schema descriptor for key_hash field.
+	signinthrottleDescKeyHash := signinthrottleFields[0].Descriptor()
+	// signinthrottle.KeyHashValidator is a validator for the "key_hash" field. It is called by the builders before save.
+	signinthrottle.KeyHashValidator = signinthrottleDescKeyHash.Validators[0].(func(string) error)
+	// signinthrottleDescFailures is the schema descriptor for failures field.
+	signinthrottleDescFailures := signinthrottleFields[1].Descriptor()
+	// signinthrottle.DefaultFailures holds the default value on creation for the failures field.
+	signinthrottle.DefaultFailures = signinthrottleDescFailures.Default.(int)
+	// signinthrottleDescUpdatedAt is the schema descriptor for updated_at field.
+	signinthrottleDescUpdatedAt := signinthrottleFields[3].Descriptor()
+	// signinthrottle.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	signinthrottle.DefaultUpdatedAt = signinthrottleDescUpdatedAt.Default.(func() time.Time)
+	// signinthrottle.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	signinthrottle.UpdateDefaultUpdatedAt = signinthrottleDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// signinthrottleDescID is the schema descriptor for id field.
+	signinthrottleDescID := signinthrottleMixinFields0[0].Descriptor()
+	// signinthrottle.DefaultID holds the default value on creation for the id field.
+	signinthrottle.DefaultID = signinthrottleDescID.Default.(func() pulid.ID)
 	symptomMixin := schema.Symptom{}.Mixin()
 	symptom.Policy = privacy.NewPolicies(schema.Symptom{})
 	symptom.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -26,6 +26,9 @@ func (Account) Fields() []ent.Field {
 		field.String("display_name").NotEmpty().Annotations(noFilter),
 		field.String("password_hash").Optional().Nillable().Sensitive().
 			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Enum("identity_level").Values("P0", "P5", "P9").Default("P0").
+			Comment("Identity proofing of password sign-ins: P9 once a trust invitation's date-of-birth check was passed.").
+			Annotations(entgql.Skip(entgql.SkipWhereInput, entgql.SkipOrderField)),
 		field.String("oidc_subject").Optional().Nillable().Unique().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("disabled_at").SchemaType(timeSchemaType).Optional().Nillable().

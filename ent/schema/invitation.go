@@ -31,6 +31,13 @@ func (Invitation) Fields() []ent.Field {
 		field.String("token_hash").NotEmpty().Unique().Sensitive().
 			SchemaType(map[string]string{"mysql": "char(64)"}).
 			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("invited_by_account_id").GoType(pulid.ID("")).SchemaType(idSchemaType).Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Int("send_count").Default(1).Annotations(noFilter),
+		field.Time("last_sent_at").SchemaType(timeSchemaType).Default(now).Annotations(noFilter),
+		field.Int("failed_checks").Default(0).
+			Comment("Wrong dates of birth given; too many lock the invitation.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("expires_at").SchemaType(timeSchemaType).Annotations(noFilter),
 		field.Time("accepted_at").SchemaType(timeSchemaType).Optional().Nillable().Annotations(noFilter),
 		field.Time("revoked_at").SchemaType(timeSchemaType).Optional().Nillable().Annotations(noFilter),

@@ -19,7 +19,7 @@ func (Account) Policy() ent.Policy { return access.AccountPolicy() }
 func (Membership) Policy() ent.Policy { return access.MembershipPolicy() }
 
 // Policy of the Session.
-func (Session) Policy() ent.Policy { return access.SystemPolicy() }
+func (Session) Policy() ent.Policy { return access.SessionPolicy() }
 
 // Policy of the Organisation.
 func (Organisation) Policy() ent.Policy { return access.ReferencePolicy() }
@@ -77,3 +77,15 @@ func (JournalEntry) Policy() ent.Policy { return access.RecordPolicy() }
 
 // Policy of the CareResource.
 func (CareResource) Policy() ent.Policy { return access.RecordPolicy() }
+
+// Policy of the MailMessage.
+func (MailMessage) Policy() ent.Policy { return access.SystemPolicy() }
+
+// Policy of the EmailChange.
+func (EmailChange) Policy() ent.Policy { return access.SystemPolicy() }
+
+// Policy of the SignInThrottle.
+func (SignInThrottle) Policy() ent.Policy { return access.SystemPolicy() }
+
+// Policy of the OIDCLogin.
+func (OIDCLogin) Policy() ent.Policy { return access.SystemPolicy() }

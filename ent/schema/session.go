@@ -27,6 +27,9 @@ func (Session) Fields() []ent.Field {
 		field.Time("created_at").SchemaType(timeSchemaType).Default(now).Immutable(),
 		field.Time("last_seen_at").SchemaType(timeSchemaType).Default(now),
 		field.Time("expires_at").SchemaType(timeSchemaType).Immutable().Comment("Absolute end of the session."),
+		field.Enum("identity_level").Values("P0", "P5", "P9").Default("P0").
+			Comment("What this sign-in proved; P9 opens clinical data."),
+		field.Enum("method").Values("PASSWORD", "NHS_LOGIN").Default("PASSWORD"),
 		field.Time("ended_at").SchemaType(timeSchemaType).Optional().Nillable(),
 	}
 }
@@ -44,7 +47,8 @@ func (Session) Indexes() []ent.Index {
 	return []ent.Index{index.Fields("account_id", "ended_at")}
 }
 
-// Annotations of the Session: never part of the API.
+// Annotations of the Session: listed to its owner through Viewer.sessions,
+// never as a node.
 func (Session) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }

@@ -3,6 +3,9 @@
 package session
 
 import (
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"entgo.io/ent"
@@ -26,6 +29,10 @@ const (
 	FieldLastSeenAt = "last_seen_at"
 	// FieldExpiresAt holds the string denoting the expires_at field in the database.
 	FieldExpiresAt = "expires_at"
+	// FieldIdentityLevel holds the string denoting the identity_level field in the database.
+	FieldIdentityLevel = "identity_level"
+	// FieldMethod holds the string denoting the method field in the database.
+	FieldMethod = "method"
 	// FieldEndedAt holds the string denoting the ended_at field in the database.
 	FieldEndedAt = "ended_at"
 	// EdgeAccount holds the string denoting the account edge name in mutations.
@@ -49,6 +56,8 @@ var Columns = []string{
 	FieldCreatedAt,
 	FieldLastSeenAt,
 	FieldExpiresAt,
+	FieldIdentityLevel,
+	FieldMethod,
 	FieldEndedAt,
 }
 
@@ -79,6 +88,59 @@ var (
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() pulid.ID
 )
+
+// IdentityLevel defines the type for the "identity_level" enum field.
+type IdentityLevel string
+
+// IdentityLevelP0 is the default value of the IdentityLevel enum.
+const DefaultIdentityLevel = IdentityLevelP0
+
+// IdentityLevel values.
+const (
+	IdentityLevelP0 IdentityLevel = "P0"
+	IdentityLevelP5 IdentityLevel = "P5"
+	IdentityLevelP9 IdentityLevel = "P9"
+)
+
+func (il IdentityLevel) String() string {
+	return string(il)
+}
+
+// IdentityLevelValidator is a validator for the "identity_level" field enum values. It is called by the builders before save.
+func IdentityLevelValidator(il IdentityLevel) error {
+	switch il {
+	case IdentityLevelP0, IdentityLevelP5, IdentityLevelP9:
+		return nil
+	default:
+		return fmt.Errorf("session: invalid enum value for identity_level field: %q", il)
+	}
+}
+
+// Method defines the type for the "method" enum field.
+type Method string
+
+// MethodPASSWORD is the default value of the Method enum.
+const DefaultMethod = MethodPASSWORD
+
+// Method values.
+const (
+	MethodPASSWORD  Method = "PASSWORD"
+	MethodNHS_LOGIN Method = "NHS_LOGIN"
+)
+
+func (m Method) String() string {
+	return string(m)
+}
+
+// MethodValidator is a validator for the "method" field enum values. It is called by the builders before save.
+func MethodValidator(m Method) error {
+	switch m {
+	case MethodPASSWORD, MethodNHS_LOGIN:
+		return nil
+	default:
+		return fmt.Errorf("session: invalid enum value for method field: %q", m)
+	}
+}
 
 // OrderOption defines the ordering options for the Session queries.
 type OrderOption func(*sql.Selector)
@@ -113,6 +175,16 @@ func ByExpiresAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldExpiresAt, opts...).ToFunc()
 }
 
+// ByIdentityLevel orders the results by the identity_level field.
+func ByIdentityLevel(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldIdentityLevel, opts...).ToFunc()
+}
+
+// ByMethod orders the results by the method field.
+func ByMethod(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldMethod, opts...).ToFunc()
+}
+
 // ByEndedAt orders the results by the ended_at field.
 func ByEndedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldEndedAt, opts...).ToFunc()
@@ -130,4 +202,40 @@ func newAccountStep() *sqlgraph.Step {
 		sqlgraph.To(AccountInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, true, AccountTable, AccountColumn),
 	)
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e IdentityLevel) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *IdentityLevel) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = IdentityLevel(str)
+	if err := IdentityLevelValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid IdentityLevel", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e Method) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *Method) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = Method(str)
+	if err := MethodValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid Method", str)
+	}
+	return nil
 }

@@ -341,6 +341,46 @@ func ExpiresAtLTE(v time.Time) predicate.Session {
 	return predicate.Session(sql.FieldLTE(FieldExpiresAt, v))
 }
 
+// IdentityLevelEQ applies the EQ predicate on the "identity_level" field.
+func IdentityLevelEQ(v IdentityLevel) predicate.Session {
+	return predicate.Session(sql.FieldEQ(FieldIdentityLevel, v))
+}
+
+// IdentityLevelNEQ applies the NEQ predicate on the "identity_level" field.
+func IdentityLevelNEQ(v IdentityLevel) predicate.Session {
+	return predicate.Session(sql.FieldNEQ(FieldIdentityLevel, v))
+}
+
+// IdentityLevelIn applies the In predicate on the "identity_level" field.
+func IdentityLevelIn(vs ...IdentityLevel) predicate.Session {
+	return predicate.Session(sql.FieldIn(FieldIdentityLevel, vs...))
+}
+
+// IdentityLevelNotIn applies the NotIn predicate on the "identity_level" field.
+func IdentityLevelNotIn(vs ...IdentityLevel) predicate.Session {
+	return predicate.Session(sql.FieldNotIn(FieldIdentityLevel, vs...))
+}
+
+// MethodEQ applies the EQ predicate on the "method" field.
+func MethodEQ(v Method) predicate.Session {
+	return predicate.Session(sql.FieldEQ(FieldMethod, v))
+}
+
+// MethodNEQ applies the NEQ predicate on the "method" field.
+func MethodNEQ(v Method) predicate.Session {
+	return predicate.Session(sql.FieldNEQ(FieldMethod, v))
+}
+
+// MethodIn applies the In predicate on the "method" field.
+func MethodIn(vs ...Method) predicate.Session {
+	return predicate.Session(sql.FieldIn(FieldMethod, vs...))
+}
+
+// MethodNotIn applies the NotIn predicate on the "method" field.
+func MethodNotIn(vs ...Method) predicate.Session {
+	return predicate.Session(sql.FieldNotIn(FieldMethod, vs...))
+}
+
 // EndedAtEQ applies the EQ predicate on the "ended_at" field.
 func EndedAtEQ(v time.Time) predicate.Session {
 	return predicate.Session(sql.FieldEQ(FieldEndedAt, v))
