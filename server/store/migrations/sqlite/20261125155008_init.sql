@@ -1,6 +1,6 @@
 -- +goose Up
 -- create "accounts" table
-CREATE TABLE `accounts` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `email` text NOT NULL, `display_name` text NOT NULL, `password_hash` text NULL, `oidc_subject` text NULL, `disabled_at` datetime NULL, PRIMARY KEY (`id`));
+CREATE TABLE `accounts` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `email` text NOT NULL, `display_name` text NOT NULL, `password_hash` text NULL, `identity_level` text NOT NULL DEFAULT ('P0'), `oidc_subject` text NULL, `disabled_at` datetime NULL, PRIMARY KEY (`id`));
 -- create index "accounts_email_key" to table: "accounts"
 CREATE UNIQUE INDEX `accounts_email_key` ON `accounts` (`email`);
 -- create index "accounts_oidc_subject_key" to table: "accounts"
@@ -37,6 +37,12 @@ CREATE INDEX `careresource_patient_id_category` ON `care_resources` (`patient_id
 CREATE UNIQUE INDEX `careresource_source_organisatio_c42b53b03c0e108b34a4270b81e8dd58` ON `care_resources` (`source_organisation_id`, `external_system`, `external_value`);
 -- create index "careresource_patient_id_assigned_at" to table: "care_resources"
 CREATE INDEX `careresource_patient_id_assigned_at` ON `care_resources` (`patient_id`, `assigned_at`);
+-- create "email_changes" table
+CREATE TABLE `email_changes` (`id` text NOT NULL, `account_id` text NOT NULL, `new_email` text NOT NULL, `token_hash` text NOT NULL, `created_at` datetime NOT NULL, `expires_at` datetime NOT NULL, `confirmed_at` datetime NULL, PRIMARY KEY (`id`));
+-- create index "email_changes_token_hash_key" to table: "email_changes"
+CREATE UNIQUE INDEX `email_changes_token_hash_key` ON `email_changes` (`token_hash`);
+-- create index "emailchange_account_id" to table: "email_changes"
+CREATE INDEX `emailchange_account_id` ON `email_changes` (`account_id`);
 -- create "encounters" table
 CREATE TABLE `encounters` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL DEFAULT ('RESTRICTED'), `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `kind` text NOT NULL, `status` text NOT NULL, `started_at` datetime NOT NULL, `seen_at` datetime NULL, `ended_at` datetime NULL, `site` text NULL, `ward` text NULL, `specialty` text NULL, `clinic_code` text NULL, `presenting_complaint` text NULL, `summary` text NULL, `source_organisation_id` text NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `encounters_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL, CONSTRAINT `encounters_patients_encounters` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
 -- create index "encounter_patient_id_category" to table: "encounters"
@@ -46,7 +52,7 @@ CREATE UNIQUE INDEX `encounter_source_organisation_id_external_system_external_v
 -- create index "encounter_patient_id_started_at" to table: "encounters"
 CREATE INDEX `encounter_patient_id_started_at` ON `encounters` (`patient_id`, `started_at`);
 -- create "invitations" table
-CREATE TABLE `invitations` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `purpose` text NOT NULL, `email` text NOT NULL, `token_hash` text NOT NULL, `expires_at` datetime NOT NULL, `accepted_at` datetime NULL, `revoked_at` datetime NULL, `organisation_id` text NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `invitations_organisations_organisation` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL, CONSTRAINT `invitations_patients_invitations` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
+CREATE TABLE `invitations` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `purpose` text NOT NULL, `email` text NOT NULL, `token_hash` text NOT NULL, `invited_by_account_id` text NULL, `send_count` integer NOT NULL DEFAULT (1), `last_sent_at` datetime NOT NULL, `failed_checks` integer NOT NULL DEFAULT (0), `expires_at` datetime NOT NULL, `accepted_at` datetime NULL, `revoked_at` datetime NULL, `organisation_id` text NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `invitations_organisations_organisation` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL, CONSTRAINT `invitations_patients_invitations` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
 -- create index "invitations_token_hash_key" to table: "invitations"
 CREATE UNIQUE INDEX `invitations_token_hash_key` ON `invitations` (`token_hash`);
 -- create index "invitation_patient_id_created_at" to table: "invitations"
@@ -69,6 +75,10 @@ CREATE INDEX `letter_patient_id_category` ON `letters` (`patient_id`, `category`
 CREATE UNIQUE INDEX `letter_source_organisation_id_external_system_external_value` ON `letters` (`source_organisation_id`, `external_system`, `external_value`);
 -- create index "letter_patient_id_sent_at" to table: "letters"
 CREATE INDEX `letter_patient_id_sent_at` ON `letters` (`patient_id`, `sent_at`);
+-- create "mail_messages" table
+CREATE TABLE `mail_messages` (`id` text NOT NULL, `recipient` text NOT NULL, `subject` text NOT NULL, `text_body` text NOT NULL, `kind` text NOT NULL, `created_at` datetime NOT NULL, `next_attempt_at` datetime NOT NULL, `claimed_until` datetime NULL, `attempts` integer NOT NULL DEFAULT (0), `sent_at` datetime NULL, `abandoned_at` datetime NULL, `last_error` text NULL, PRIMARY KEY (`id`));
+-- create index "mailmessage_sent_at_abandoned_at_next_attempt_at" to table: "mail_messages"
+CREATE INDEX `mailmessage_sent_at_abandoned_at_next_attempt_at` ON `mail_messages` (`sent_at`, `abandoned_at`, `next_attempt_at`);
 -- create "measurements" table
 CREATE TABLE `measurements` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL DEFAULT ('RESTRICTED'), `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `type` text NOT NULL, `measured_at` datetime NOT NULL, `value` real NOT NULL, `value2` real NULL, `unit` text NOT NULL, `device` text NOT NULL DEFAULT (''), `source_organisation_id` text NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `measurements_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL, CONSTRAINT `measurements_patients_measurements` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
 -- create index "measurement_patient_id_category" to table: "measurements"
@@ -89,6 +99,10 @@ CREATE TABLE `notifications` (`id` text NOT NULL, `kind` text NOT NULL, `categor
 CREATE INDEX `notification_recipient_account_id_created_at` ON `notifications` (`recipient_account_id`, `created_at`);
 -- create index "notification_patient_id_category" to table: "notifications"
 CREATE INDEX `notification_patient_id_category` ON `notifications` (`patient_id`, `category`);
+-- create "oidc_logins" table
+CREATE TABLE `oidc_logins` (`id` text NOT NULL, `state_hash` text NOT NULL, `nonce` text NOT NULL, `code_verifier` text NOT NULL, `return_to` text NULL, `created_at` datetime NOT NULL, `expires_at` datetime NOT NULL, `used_at` datetime NULL, PRIMARY KEY (`id`));
+-- create index "oidc_logins_state_hash_key" to table: "oidc_logins"
+CREATE UNIQUE INDEX `oidc_logins_state_hash_key` ON `oidc_logins` (`state_hash`);
 -- create "organisations" table
 CREATE TABLE `organisations` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `ods_code` text NOT NULL, `name` text NOT NULL, `kind` text NOT NULL, `logo_url` text NULL, `welcome_message` text NULL, `emergency_care` bool NOT NULL DEFAULT (false), PRIMARY KEY (`id`));
 -- create index "organisations_ods_code_key" to table: "organisations"
@@ -132,7 +146,7 @@ CREATE INDEX `resultcomponent_patient_id_code` ON `result_components` (`patient_
 -- create index "resultcomponent_result_id" to table: "result_components"
 CREATE INDEX `resultcomponent_result_id` ON `result_components` (`result_id`);
 -- create "sessions" table
-CREATE TABLE `sessions` (`id` text NOT NULL, `token_hash` text NOT NULL, `created_at` datetime NOT NULL, `last_seen_at` datetime NOT NULL, `expires_at` datetime NOT NULL, `ended_at` datetime NULL, `account_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `sessions_accounts_sessions` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION);
+CREATE TABLE `sessions` (`id` text NOT NULL, `token_hash` text NOT NULL, `created_at` datetime NOT NULL, `last_seen_at` datetime NOT NULL, `expires_at` datetime NOT NULL, `identity_level` text NOT NULL DEFAULT ('P0'), `method` text NOT NULL DEFAULT ('PASSWORD'), `ended_at` datetime NULL, `account_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `sessions_accounts_sessions` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION);
 -- create index "sessions_token_hash_key" to table: "sessions"
 CREATE UNIQUE INDEX `sessions_token_hash_key` ON `sessions` (`token_hash`);
 -- create index "session_account_id_ended_at" to table: "sessions"
@@ -145,6 +159,10 @@ CREATE INDEX `share_patient_id_revoked_at` ON `shares` (`patient_id`, `revoked_a
 CREATE INDEX `share_grantee_account_id_revoked_at` ON `shares` (`grantee_account_id`, `revoked_at`);
 -- create index "share_grantee_organisation_id_revoked_at" to table: "shares"
 CREATE INDEX `share_grantee_organisation_id_revoked_at` ON `shares` (`grantee_organisation_id`, `revoked_at`);
+-- create "sign_in_throttles" table
+CREATE TABLE `sign_in_throttles` (`id` text NOT NULL, `key_hash` text NOT NULL, `failures` integer NOT NULL DEFAULT (0), `locked_until` datetime NULL, `updated_at` datetime NOT NULL, PRIMARY KEY (`id`));
+-- create index "sign_in_throttles_key_hash_key" to table: "sign_in_throttles"
+CREATE UNIQUE INDEX `sign_in_throttles_key_hash_key` ON `sign_in_throttles` (`key_hash`);
 -- create "symptoms" table
 CREATE TABLE `symptoms` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL DEFAULT ('RESTRICTED'), `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `name` text NOT NULL, `severity` integer NOT NULL, `occurred_at` datetime NOT NULL, `notes` text NULL, `patient_id` text NOT NULL, `source_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `symptoms_patients_symptoms` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `symptoms_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
 -- create index "symptom_patient_id_category" to table: "symptoms"
@@ -163,6 +181,10 @@ DROP INDEX `symptom_source_organisation_id_external_system_external_value`;
 DROP INDEX `symptom_patient_id_category`;
 -- reverse: create "symptoms" table
 DROP TABLE `symptoms`;
+-- reverse: create index "sign_in_throttles_key_hash_key" to table: "sign_in_throttles"
+DROP INDEX `sign_in_throttles_key_hash_key`;
+-- reverse: create "sign_in_throttles" table
+DROP TABLE `sign_in_throttles`;
 -- reverse: create index "share_grantee_organisation_id_revoked_at" to table: "shares"
 DROP INDEX `share_grantee_organisation_id_revoked_at`;
 -- reverse: create index "share_grantee_account_id_revoked_at" to table: "shares"
@@ -219,6 +241,10 @@ DROP TABLE `patients`;
 DROP INDEX `organisations_ods_code_key`;
 -- reverse: create "organisations" table
 DROP TABLE `organisations`;
+-- reverse: create index "oidc_logins_state_hash_key" to table: "oidc_logins"
+DROP INDEX `oidc_logins_state_hash_key`;
+-- reverse: create "oidc_logins" table
+DROP TABLE `oidc_logins`;
 -- reverse: create index "notification_patient_id_category" to table: "notifications"
 DROP INDEX `notification_patient_id_category`;
 -- reverse: create index "notification_recipient_account_id_created_at" to table: "notifications"
@@ -239,6 +265,10 @@ DROP INDEX `measurement_source_organisation_697dbfb0b23dc3b3d6d79eb666f0f0b0`;
 DROP INDEX `measurement_patient_id_category`;
 -- reverse: create "measurements" table
 DROP TABLE `measurements`;
+-- reverse: create index "mailmessage_sent_at_abandoned_at_next_attempt_at" to table: "mail_messages"
+DROP INDEX `mailmessage_sent_at_abandoned_at_next_attempt_at`;
+-- reverse: create "mail_messages" table
+DROP TABLE `mail_messages`;
 -- reverse: create index "letter_patient_id_sent_at" to table: "letters"
 DROP INDEX `letter_patient_id_sent_at`;
 -- reverse: create index "letter_source_organisation_id_external_system_external_value" to table: "letters"
@@ -271,6 +301,12 @@ DROP INDEX `encounter_source_organisation_id_external_system_external_value`;
 DROP INDEX `encounter_patient_id_category`;
 -- reverse: create "encounters" table
 DROP TABLE `encounters`;
+-- reverse: create index "emailchange_account_id" to table: "email_changes"
+DROP INDEX `emailchange_account_id`;
+-- reverse: create index "email_changes_token_hash_key" to table: "email_changes"
+DROP INDEX `email_changes_token_hash_key`;
+-- reverse: create "email_changes" table
+DROP TABLE `email_changes`;
 -- reverse: create index "careresource_patient_id_assigned_at" to table: "care_resources"
 DROP INDEX `careresource_patient_id_assigned_at`;
 -- reverse: create index "careresource_source_organisatio_c42b53b03c0e108b34a4270b81e8dd58" to table: "care_resources"
