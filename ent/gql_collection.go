@@ -16,6 +16,7 @@ import (
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/encounter"
+	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
 	"github.com/patientportal/portal/ent/measurement"
@@ -943,6 +944,147 @@ func newEncounterPaginateArgs(rv map[string]any) *encounterPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*EncounterWhereInput); ok {
 		args.opts = append(args.opts, WithEncounterFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *InvitationQuery) CollectFields(ctx context.Context, satisfies ...string) (*InvitationQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *InvitationQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(invitation.Columns))
+		selectedFields = []string{invitation.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "organisation":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganisationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organisationImplementors)...); err != nil {
+				return err
+			}
+			_q.withOrganisation = query
+			if _, ok := fieldSeen[invitation.FieldOrganisationID]; !ok {
+				selectedFields = append(selectedFields, invitation.FieldOrganisationID)
+				fieldSeen[invitation.FieldOrganisationID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[invitation.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, invitation.FieldCreatedAt)
+				fieldSeen[invitation.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[invitation.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, invitation.FieldUpdatedAt)
+				fieldSeen[invitation.FieldUpdatedAt] = struct{}{}
+			}
+		case "purpose":
+			if _, ok := fieldSeen[invitation.FieldPurpose]; !ok {
+				selectedFields = append(selectedFields, invitation.FieldPurpose)
+				fieldSeen[invitation.FieldPurpose] = struct{}{}
+			}
+		case "email":
+			if _, ok := fieldSeen[invitation.FieldEmail]; !ok {
+				selectedFields = append(selectedFields, invitation.FieldEmail)
+				fieldSeen[invitation.FieldEmail] = struct{}{}
+			}
+		case "sendCount":
+			if _, ok := fieldSeen[invitation.FieldSendCount]; !ok {
+				selectedFields = append(selectedFields, invitation.FieldSendCount)
+				fieldSeen[invitation.FieldSendCount] = struct{}{}
+			}
+		case "lastSentAt":
+			if _, ok := fieldSeen[invitation.FieldLastSentAt]; !ok {
+				selectedFields = append(selectedFields, invitation.FieldLastSentAt)
+				fieldSeen[invitation.FieldLastSentAt] = struct{}{}
+			}
+		case "expiresAt":
+			if _, ok := fieldSeen[invitation.FieldExpiresAt]; !ok {
+				selectedFields = append(selectedFields, invitation.FieldExpiresAt)
+				fieldSeen[invitation.FieldExpiresAt] = struct{}{}
+			}
+		case "acceptedAt":
+			if _, ok := fieldSeen[invitation.FieldAcceptedAt]; !ok {
+				selectedFields = append(selectedFields, invitation.FieldAcceptedAt)
+				fieldSeen[invitation.FieldAcceptedAt] = struct{}{}
+			}
+		case "revokedAt":
+			if _, ok := fieldSeen[invitation.FieldRevokedAt]; !ok {
+				selectedFields = append(selectedFields, invitation.FieldRevokedAt)
+				fieldSeen[invitation.FieldRevokedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type invitationPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []InvitationPaginateOption
+}
+
+func newInvitationPaginateArgs(rv map[string]any) *invitationPaginateArgs {
+	args := &invitationPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &InvitationOrder{Field: &InvitationOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithInvitationOrder(order))
+			}
+		case *InvitationOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithInvitationOrder(v))
+			}
+		}
 	}
 	return args
 }

@@ -84,6 +84,14 @@ func (_m *Encounter) SourceOrganisation(ctx context.Context) (*Organisation, err
 	return result, MaskNotFound(err)
 }
 
+func (_m *Invitation) Organisation(ctx context.Context) (*Organisation, error) {
+	result, err := _m.Edges.OrganisationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryOrganisation().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *JournalEntry) Patient(ctx context.Context) (*Patient, error) {
 	result, err := _m.Edges.PatientOrErr()
 	if IsNotLoaded(err) {

@@ -15,6 +15,7 @@ import (
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/encounter"
+	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
 	"github.com/patientportal/portal/ent/measurement"
@@ -64,6 +65,11 @@ var encounterImplementors = []string{"Encounter", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Encounter) IsNode() {}
+
+var invitationImplementors = []string{"Invitation", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Invitation) IsNode() {}
 
 var journalentryImplementors = []string{"JournalEntry", "Node"}
 
@@ -257,6 +263,19 @@ func (c *Client) noder(ctx context.Context, table string, id pulid.ID) (Noder, e
 			Where(encounter.ID(uid))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, encounterImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case invitation.Table:
+		var uid pulid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.Invitation.Query().
+			Where(invitation.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, invitationImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -574,6 +593,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []pulid.ID) ([]No
 		query := c.Encounter.Query().
 			Where(encounter.IDIn(ids...))
 		query, err := query.CollectFields(ctx, encounterImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case invitation.Table:
+		query := c.Invitation.Query().
+			Where(invitation.IDIn(ids...))
+		query, err := query.CollectFields(ctx, invitationImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -64,7 +64,7 @@ type InvitationEdges struct {
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [2]bool
 	// totalCount holds the count of the edges above.
-	totalCount [2]map[string]int
+	totalCount [1]map[string]int
 }
 
 // PatientOrErr returns the Patient value or an error if the edge

@@ -17,7 +17,7 @@ import (
 
 // SignIn is the resolver for the signIn field.
 func (r *mutationResolver) SignIn(ctx context.Context, input model.SignInInput) (*model.SignInPayload, error) {
-	token, account, err := r.Sessions.SignIn(ctx, input.Email, input.Password)
+	token, account, err := r.Identity.SignIn(ctx, input.Email, input.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -26,7 +26,59 @@ func (r *mutationResolver) SignIn(ctx context.Context, input model.SignInInput) 
 
 // SignOut is the resolver for the signOut field.
 func (r *mutationResolver) SignOut(ctx context.Context) (bool, error) {
-	if err := r.Sessions.SignOut(ctx); err != nil {
+	if err := r.Identity.SignOut(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (r *mutationResolver) InvitePatient(ctx context.Context, input model.InvitePatientInput) (*ent.Invitation, error) {
+	return r.Identity.InvitePatient(ctx, input.OrganisationID, input.NhsNumber, input.DateOfBirth, input.Email)
+}
+
+func (r *mutationResolver) InvitePatients(ctx context.Context, input model.InvitePatientsInput) (*model.BulkInvitationReport, error) {
+	return r.Identity.InvitePatients(ctx, input.OrganisationID, input.CSV)
+}
+
+func (r *mutationResolver) ResendInvitation(ctx context.Context, id pulid.ID) (*ent.Invitation, error) {
+	return r.Identity.ResendInvitation(ctx, id)
+}
+
+func (r *mutationResolver) RevokeInvitation(ctx context.Context, id pulid.ID) (*ent.Invitation, error) {
+	return r.Identity.RevokeInvitation(ctx, id)
+}
+
+func (r *mutationResolver) AcceptInvitation(ctx context.Context, input model.AcceptInvitationInput) (*model.SignInPayload, error) {
+	token, account, err := r.Identity.AcceptInvitation(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	return &model.SignInPayload{Token: token, Account: account}, nil
+}
+
+func (r *mutationResolver) ChangePassword(ctx context.Context, input model.ChangePasswordInput) (bool, error) {
+	if err := r.Identity.ChangePassword(ctx, input.CurrentPassword, input.NewPassword); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (r *mutationResolver) RequestEmailChange(ctx context.Context, input model.RequestEmailChangeInput) (bool, error) {
+	if err := r.Identity.RequestEmailChange(ctx, input.NewEmail, input.Password); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (r *mutationResolver) ConfirmEmailChange(ctx context.Context, token string) (bool, error) {
+	if err := r.Identity.ConfirmEmailChange(ctx, token); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (r *mutationResolver) EndSession(ctx context.Context, id pulid.ID) (bool, error) {
+	if err := r.Identity.EndSession(ctx, id); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -40,6 +92,14 @@ func (r *queryResolver) Viewer(ctx context.Context) (*access.Viewer, error) {
 // Patient is the resolver for the patient field.
 func (r *queryResolver) Patient(ctx context.Context, id pulid.ID) (*ent.Patient, error) {
 	return r.patient(ctx, id)
+}
+
+func (r *queryResolver) Invitation(ctx context.Context, token string) (*model.InvitationPreview, error) {
+	return r.Identity.PreviewInvitation(ctx, token)
+}
+
+func (r *sessionResolver) Current(ctx context.Context, obj *ent.Session) (bool, error) {
+	return obj.ID == access.FromContext(ctx).SessionID, nil
 }
 
 // Categories is the resolver for the categories field.
@@ -57,11 +117,18 @@ func (r *viewerResolver) Patients(ctx context.Context, obj *access.Viewer) ([]*e
 	return r.viewerPatients(ctx, obj)
 }
 
+func (r *viewerResolver) Sessions(ctx context.Context, obj *access.Viewer) ([]*ent.Session, error) {
+	return r.Identity.Sessions(ctx)
+}
+
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
+
+func (r *Resolver) Session() SessionResolver { return &sessionResolver{r} }
 
 func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 
 type (
 	mutationResolver struct{ *Resolver }
+	sessionResolver  struct{ *Resolver }
 	viewerResolver   struct{ *Resolver }
 )

@@ -21,6 +21,7 @@ import (
 	"github.com/patientportal/portal/server/app"
 	"github.com/patientportal/portal/server/config"
 	"github.com/patientportal/portal/server/demo"
+	"github.com/patientportal/portal/server/mail"
 	"github.com/patientportal/portal/server/store"
 )
 
@@ -113,6 +114,18 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		}
 	}
 	service.SetReady()
+
+	sender, err := mail.New(cfg.Mail)
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
+	worker := &mail.Worker{Client: st.Client, Sender: sender}
+	go func() {
+		if err := worker.Run(ctx, 5*time.Second); err != nil && !errors.Is(err, context.Canceled) {
+			slog.Error("mail worker stopped", "err", err)
+		}
+	}()
 
 	select {
 	case err := <-served:

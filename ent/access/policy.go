@@ -17,6 +17,10 @@ var ErrDenied = errors.New("access denied")
 // ErrNoViewer is returned for any query made without a viewer.
 var ErrNoViewer = errors.New("no viewer")
 
+// ErrIdentityLevelTooLow is returned when a patient whose sign-in proved
+// less than P9 asks for their own clinical data.
+var ErrIdentityLevelTooLow = errors.New("identity not verified to the level clinical data needs")
+
 // SystemContext returns a context in which the service itself acts: signing
 // in, resolving viewers, loading demo data. It bypasses every policy, so it
 // never carries a request's reads.
@@ -59,10 +63,11 @@ func in[T ~string](col string, values []T) entql.P {
 }
 
 // recordPredicate matches the items the viewer may see: a plain predicate
-// on (patient_id, category) so the database uses its index.
+// on (patient_id, category) so the database uses its index. The viewer's own
+// record counts only at identity level P9.
 func recordPredicate(v *Viewer) entql.P {
 	var ps []entql.P
-	if own := v.OwnPatientIDs(); len(own) > 0 {
+	if own := v.OwnPatientIDs(); len(own) > 0 && v.IdentityLevel == IdentityVerified {
 		ps = append(ps, in(colPatientID, own))
 	}
 	for _, g := range v.Grants {
@@ -98,10 +103,25 @@ var systemWrites = privacy.MutationPolicy{privacy.AlwaysDenyRule()}
 // RecordPolicy guards the clinical and patient-recorded items.
 func RecordPolicy() privacy.Policy {
 	return privacy.Policy{
-		Query:    privacy.QueryPolicy{filter(recordPredicate), privacy.AlwaysDenyRule()},
+		Query:    privacy.QueryPolicy{identityLevelRule, filter(recordPredicate), privacy.AlwaysDenyRule()},
 		Mutation: systemWrites,
 	}
 }
+
+// identityLevelRule tells a patient signed in below P9, who holds no other
+// grant, why their clinical data is closed, rather than showing it empty.
+var identityLevelRule = privacy.QueryRuleFunc(func(ctx context.Context, _ entgo.Query) error {
+	v := FromContext(ctx)
+	if v == nil || v.IdentityLevel == IdentityVerified || len(v.OwnPatientIDs()) == 0 {
+		return privacy.Skip
+	}
+	for _, g := range v.Grants {
+		if !g.Owner {
+			return privacy.Skip
+		}
+	}
+	return privacy.Denyf("%w", ErrIdentityLevelTooLow)
+})
 
 // PatientPolicy guards patient records: visible to whoever holds a grant.
 func PatientPolicy() privacy.Policy {
@@ -119,6 +139,20 @@ func OwnerPolicy() privacy.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{filter(func(v *Viewer) entql.P {
 			return in(colPatientID, v.OwnPatientIDs())
+		}), privacy.AlwaysDenyRule()},
+		Mutation: systemWrites,
+	}
+}
+
+// InvitationPolicy guards invitations: the patient sees those of their
+// record, an organisation's admins those their organisation sent.
+func InvitationPolicy() privacy.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{filter(func(v *Viewer) entql.P {
+			return or([]entql.P{
+				in(colPatientID, v.OwnPatientIDs()),
+				in("organisation_id", v.OrganisationsWithRole(RoleAdmin)),
+			})
 		}), privacy.AlwaysDenyRule()},
 		Mutation: systemWrites,
 	}

@@ -23,6 +23,49 @@ type Viewer struct {
 	Grants []Grant
 	// Memberships are the viewer's roles at organisations.
 	Memberships []Membership
+	// IdentityLevel is what the session's sign-in proved: "P9" opens the
+	// viewer's own clinical data; below it only demographics and settings.
+	IdentityLevel string
+}
+
+// IdentityVerified is the identity proofing level that opens clinical data.
+const IdentityVerified = "P9"
+
+// Role names of memberships.
+const (
+	RoleClinician      = "CLINICIAN"
+	RoleAdmin          = "ADMIN"
+	RoleAnalyst        = "ANALYST"
+	RoleResearcher     = "RESEARCHER"
+	RoleIntegration    = "INTEGRATION"
+	RolePrivacyOfficer = "PRIVACY_OFFICER"
+)
+
+// HasRole reports whether v holds role at the organisation.
+func (v *Viewer) HasRole(organisation pulid.ID, role string) bool {
+	if v == nil {
+		return false
+	}
+	for _, m := range v.Memberships {
+		if m.OrganisationID == organisation && m.Role == role {
+			return true
+		}
+	}
+	return false
+}
+
+// OrganisationsWithRole returns the organisations at which v holds role.
+func (v *Viewer) OrganisationsWithRole(role string) []pulid.ID {
+	if v == nil {
+		return nil
+	}
+	var ids []pulid.ID
+	for _, m := range v.Memberships {
+		if m.Role == role {
+			ids = append(ids, m.OrganisationID)
+		}
+	}
+	return ids
 }
 
 // Grant is access to one patient record for a set of categories.

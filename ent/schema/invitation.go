@@ -48,7 +48,7 @@ func (Invitation) Fields() []ent.Field {
 func (Invitation) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("patient", Patient.Type).Ref("invitations").Field("patient_id").
-			Unique().Required().Immutable(),
+			Unique().Required().Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 		edge.To("organisation", Organisation.Type).Field("organisation_id").Unique(),
 	}
 }
@@ -61,7 +61,8 @@ func (Invitation) Indexes() []ent.Index {
 	}
 }
 
-// Annotations of the Invitation.
+// Annotations of the Invitation: a node the inviting side manages (resend,
+// revoke); its token is never exposed.
 func (Invitation) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+	return []schema.Annotation{entgql.Skip(entgql.SkipWhereInput)}
 }

@@ -34,7 +34,7 @@ func (Patient) Policy() ent.Policy { return access.PatientPolicy() }
 func (PatientOrganisation) Policy() ent.Policy { return access.OwnerPolicy() }
 
 // Policy of the Invitation.
-func (Invitation) Policy() ent.Policy { return access.OwnerPolicy() }
+func (Invitation) Policy() ent.Policy { return access.InvitationPolicy() }
 
 // Policy of the ResearchConsent.
 func (ResearchConsent) Policy() ent.Policy { return access.OwnerPolicy() }

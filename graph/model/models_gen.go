@@ -3,8 +3,81 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
 	"github.com/patientportal/portal/ent"
+	"github.com/patientportal/portal/ent/invitation"
+	"github.com/patientportal/portal/ent/schema/pulid"
 )
+
+type AcceptInvitationInput struct {
+	Token string `json:"token"`
+	// YYYY-MM-DD; checked against the record for a registration.
+	DateOfBirth *string `json:"dateOfBirth,omitempty"`
+	// The new account's password (at least 10 characters, not a common one),
+	// or the existing account's password when the email already has one.
+	Password string `json:"password"`
+	// The name shown for a new account; defaults to the record's given name.
+	DisplayName *string `json:"displayName,omitempty"`
+}
+
+// The branding of an organisation, shown before sign-in.
+type Branding struct {
+	Name           string  `json:"name"`
+	LogoURL        *string `json:"logoURL,omitempty"`
+	WelcomeMessage *string `json:"welcomeMessage,omitempty"`
+}
+
+type BulkInvitationReport struct {
+	Invited int                  `json:"invited"`
+	Refused int                  `json:"refused"`
+	Rows    []*BulkInvitationRow `json:"rows"`
+}
+
+type BulkInvitationRow struct {
+	// The line of the CSV, counting the header as line 1.
+	Line   int                  `json:"line"`
+	Status BulkInvitationStatus `json:"status"`
+	// Why the row was refused.
+	Reason *string `json:"reason,omitempty"`
+}
+
+type ChangePasswordInput struct {
+	CurrentPassword string `json:"currentPassword"`
+	NewPassword     string `json:"newPassword"`
+}
+
+type InvitationPreview struct {
+	Purpose invitation.Purpose `json:"purpose"`
+	// Who invited: the portal shows their logo and welcome message.
+	Organisation *Branding `json:"organisation,omitempty"`
+	ExpiresAt    time.Time `json:"expiresAt"`
+	// Whether accepting asks for the date of birth (registration does).
+	NeedsDateOfBirth bool `json:"needsDateOfBirth"`
+}
+
+type InvitePatientInput struct {
+	OrganisationID pulid.ID `json:"organisationId"`
+	NhsNumber      string   `json:"nhsNumber"`
+	// YYYY-MM-DD.
+	DateOfBirth string `json:"dateOfBirth"`
+	Email       string `json:"email"`
+}
+
+type InvitePatientsInput struct {
+	OrganisationID pulid.ID `json:"organisationId"`
+	// CSV with the header nhs_number,date_of_birth,email (dates YYYY-MM-DD).
+	CSV string `json:"csv"`
+}
+
+type RequestEmailChangeInput struct {
+	NewEmail string `json:"newEmail"`
+	Password string `json:"password"`
+}
 
 type SignInInput struct {
 	Email    string `json:"email"`
@@ -16,4 +89,59 @@ type SignInPayload struct {
 	// also receive it as an HttpOnly cookie.
 	Token   string       `json:"token"`
 	Account *ent.Account `json:"account"`
+}
+
+type BulkInvitationStatus string
+
+const (
+	BulkInvitationStatusInvited BulkInvitationStatus = "INVITED"
+	BulkInvitationStatusRefused BulkInvitationStatus = "REFUSED"
+)
+
+var AllBulkInvitationStatus = []BulkInvitationStatus{
+	BulkInvitationStatusInvited,
+	BulkInvitationStatusRefused,
+}
+
+func (e BulkInvitationStatus) IsValid() bool {
+	switch e {
+	case BulkInvitationStatusInvited, BulkInvitationStatusRefused:
+		return true
+	}
+	return false
+}
+
+func (e BulkInvitationStatus) String() string {
+	return string(e)
+}
+
+func (e *BulkInvitationStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = BulkInvitationStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid BulkInvitationStatus", str)
+	}
+	return nil
+}
+
+func (e BulkInvitationStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *BulkInvitationStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e BulkInvitationStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

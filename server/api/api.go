@@ -24,8 +24,8 @@ type Config struct {
 
 // NewHandler returns the GraphQL HTTP handler. The viewer must already be in
 // each request's context (see package auth).
-func NewHandler(client *ent.Client, sessions graph.Sessions, cfg Config) http.Handler {
-	srv := handler.New(graph.NewSchema(&graph.Resolver{Client: client, Sessions: sessions}))
+func NewHandler(client *ent.Client, identity graph.Identity, cfg Config) http.Handler {
+	srv := handler.New(graph.NewSchema(&graph.Resolver{Client: client, Identity: identity}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})

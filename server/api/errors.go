@@ -28,6 +28,10 @@ const (
 	CodeNotFound        = "NOT_FOUND"
 	CodeBadUserInput    = "BAD_USER_INPUT"
 	CodeInternal        = "INTERNAL_SERVER_ERROR"
+	CodeAgeRestricted   = "AGE_RESTRICTED"
+	CodeEmailInUse      = "EMAIL_IN_USE"
+	CodeConflict        = "CONFLICT"
+	CodeIdentityLevel   = "IDENTITY_LEVEL_TOO_LOW"
 )
 
 // classify maps an error to a code and the message the client may read.
@@ -45,6 +49,24 @@ func classify(err error) (code, message string) {
 		return CodeUnauthenticated, auth.ErrInvalidCredentials.Error()
 	case errors.Is(err, auth.ErrSignedOut), errors.Is(err, access.ErrNoViewer):
 		return CodeUnauthenticated, "sign in to continue"
+	case errors.Is(err, access.ErrIdentityLevelTooLow):
+		return CodeIdentityLevel, "verify your identity with NHS login (P9) to see clinical data"
+	case errors.Is(err, auth.ErrAgeRestricted):
+		return CodeAgeRestricted, auth.ErrAgeRestricted.Error()
+	case errors.Is(err, auth.ErrEmailInUse):
+		return CodeEmailInUse, auth.ErrEmailInUse.Error()
+	case errors.Is(err, auth.ErrAlreadyRegistered):
+		return CodeConflict, auth.ErrAlreadyRegistered.Error()
+	case errors.Is(err, auth.ErrInvitationInvalid):
+		return CodeNotFound, auth.ErrInvitationInvalid.Error()
+	case errors.Is(err, auth.ErrPatientNotFound):
+		return CodeNotFound, auth.ErrPatientNotFound.Error()
+	case errors.Is(err, auth.ErrDetailsMismatch):
+		return CodeBadUserInput, auth.ErrDetailsMismatch.Error()
+	case errors.Is(err, auth.ErrWeakPassword):
+		return CodeBadUserInput, auth.ErrWeakPassword.Error()
+	case errors.Is(err, auth.ErrInvalidInput):
+		return CodeBadUserInput, err.Error()
 	case errors.Is(err, access.ErrDenied), errors.Is(err, privacy.Deny):
 		return CodeForbidden, "not allowed"
 	case errors.Is(err, graph.ErrBadInput):

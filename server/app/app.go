@@ -31,6 +31,7 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		Lifetime:       cfg.SessionLifetime,
 		SecureCookie:   cfg.SecureCookie,
 		AllowedOrigins: cfg.AllowedOrigins,
+		PublicURL:      cfg.PublicURL,
 		Now:            now,
 	})
 	if err != nil {

@@ -8,8 +8,10 @@ import (
 
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
+	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/encounter"
+	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/notification"
@@ -65,6 +67,8 @@ func seed(t testing.TB, client *ent.Client, perList int, now time.Time) *fixture
 		return person{Email: email, AccountID: acc.ID}
 	}
 	newPatient := func(p *person, given, nhs string) {
+		// Registered through an invitation's date-of-birth check: P9.
+		must(client.Account.UpdateOneID(p.AccountID).SetIdentityLevel(account.IdentityLevelP9).Exec(ctx))
 		pt, err := client.Patient.Create().SetAccountID(p.AccountID).SetGivenName(given).
 			SetFamilyName("Example").SetNhsNumber(nhs).
 			SetDateOfBirth(time.Date(1980, 5, 17, 0, 0, 0, 0, time.UTC)).
@@ -103,6 +107,11 @@ func seed(t testing.TB, client *ent.Client, perList int, now time.Time) *fixture
 		SetActorAccountID(f.Carer.AccountID).SetAction("READ").Save(ctx)
 	must(err)
 	f.AliceNodes["AuditEvent"] = []pulid.ID{ae.ID}
+	iv, err := client.Invitation.Create().SetPatientID(f.Alice.PatientID).SetOrganisationID(org.ID).
+		SetPurpose(invitation.PurposeREGISTRATION).SetEmail(f.Alice.Email).SetTokenHash("used-" + string(f.Alice.PatientID)).
+		SetAcceptedAt(now).SetExpiresAt(now).Save(ctx)
+	must(err)
+	f.AliceNodes["Invitation"] = []pulid.ID{iv.ID}
 	study, err := client.ResearchStudy.Create().SetOrganisationID(org.ID).SetTitle("Diabetes study").
 		SetPseudonymKey(make([]byte, 32)).Save(ctx)
 	must(err)

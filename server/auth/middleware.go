@@ -124,7 +124,7 @@ func (s *Service) Resolve(ctx context.Context, token string) (*access.Viewer, er
 			return nil, err
 		}
 	}
-	v := &access.Viewer{AccountID: acc.ID, SessionID: sess.ID}
+	v := &access.Viewer{AccountID: acc.ID, SessionID: sess.ID, IdentityLevel: string(sess.IdentityLevel)}
 	own, err := s.client.Patient.Query().Where(patient.AccountID(acc.ID)).IDs(sys)
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/patientportal/portal/ent/access"
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/schema/pulid"
+	"github.com/patientportal/portal/ent/session"
 )
 
 // ErrInvalidCredentials is the one answer to a wrong password and to an
@@ -42,6 +43,8 @@ type Config struct {
 	// AllowedOrigins may send cookie-authenticated requests besides the
 	// server's own origin.
 	AllowedOrigins []string
+	// PublicURL is where the portal is reached, for links in emails.
+	PublicURL string
 	// Now is the clock; tests inject their own.
 	Now func() time.Time
 }
@@ -53,6 +56,7 @@ type Service struct {
 	// dummyHash is checked against when the email is unknown, so that both
 	// failures do the same work.
 	dummyHash string
+	limits    addressLimits
 }
 
 // New returns a Service over client.
@@ -66,6 +70,10 @@ func New(client *ent.Client, cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://localhost:8080"
+	}
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	dummy, err := HashPassword("not a real password, only for timing")
 	if err != nil {
 		return nil, err
@@ -81,32 +89,65 @@ func NormaliseEmail(email string) string {
 }
 
 // SignIn checks email and password and starts a session. The token is
-// returned and, for browsers, set as a cookie on the response.
+// returned and, for browsers, set as a cookie on the response. Every
+// refusal (wrong password, unknown email, lockout, rate limit) is the same
+// ErrInvalidCredentials after the same hashing work.
 func (s *Service) SignIn(ctx context.Context, email, password string) (string, *ent.Account, error) {
 	sys := access.SystemContext(ctx)
+	addr := clientAddress(ctx)
+	wait, allowed := s.limits.wait(addr, s.now())
+	if wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return "", nil, ctx.Err()
+		}
+	}
+	locked, err := s.lockedOut(sys, email, addr)
+	if err != nil {
+		return "", nil, err
+	}
 	acc, err := s.client.Account.Query().
 		Where(account.Email(NormaliseEmail(email)), account.DisabledAtIsNil()).
 		Only(sys)
-	switch {
-	case ent.IsNotFound(err):
-		_, _ = checkPassword(s.dummyHash, password)
-		s.audit(sys, nil, "SIGN_IN_FAILED", clientAddress(ctx))
-		return "", nil, ErrInvalidCredentials
-	case err != nil:
+	if err != nil && !ent.IsNotFound(err) {
 		return "", nil, err
 	}
 	hash := s.dummyHash
-	if acc.PasswordHash != nil {
+	if acc != nil && acc.PasswordHash != nil {
 		hash = *acc.PasswordHash
 	}
-	ok, err := checkPassword(hash, password)
-	if err != nil || !ok || acc.PasswordHash == nil {
-		s.audit(sys, &acc.ID, "SIGN_IN_FAILED", clientAddress(ctx))
+	match, _ := checkPassword(hash, password)
+	if !allowed || locked || acc == nil || acc.PasswordHash == nil || !match {
+		var id *pulid.ID
+		if acc != nil {
+			id = &acc.ID
+		}
+		if allowed && !locked {
+			if err := s.recordFailure(sys, email, addr); err != nil {
+				return "", nil, err
+			}
+		}
+		s.audit(sys, id, "SIGN_IN_FAILED", addr)
 		return "", nil, ErrInvalidCredentials
 	}
-	token, err := newToken()
+	if err := s.recordSuccess(sys, email, addr); err != nil {
+		return "", nil, err
+	}
+	token, err := s.startSession(ctx, acc, session.IdentityLevel(acc.IdentityLevel), session.MethodPASSWORD)
 	if err != nil {
 		return "", nil, err
+	}
+	return token, acc, nil
+}
+
+// startSession creates a session for acc, sets the browser cookie and
+// records the sign-in.
+func (s *Service) startSession(ctx context.Context, acc *ent.Account, level session.IdentityLevel, method session.Method) (string, error) {
+	sys := access.SystemContext(ctx)
+	token, err := newToken()
+	if err != nil {
+		return "", err
 	}
 	now := s.now()
 	if _, err := s.client.Session.Create().
@@ -115,14 +156,16 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (string, *
 		SetCreatedAt(now).
 		SetLastSeenAt(now).
 		SetExpiresAt(now.Add(s.cfg.Lifetime)).
+		SetIdentityLevel(level).
+		SetMethod(method).
 		Save(sys); err != nil {
-		return "", nil, err
+		return "", err
 	}
 	s.audit(sys, &acc.ID, "SIGN_IN", clientAddress(ctx))
 	if w := responseFrom(ctx); w != nil {
 		http.SetCookie(w, s.cookie(token, now.Add(s.cfg.Lifetime)))
 	}
-	return token, acc, nil
+	return token, nil
 }
 
 // SignOut ends the request's session at once and clears the cookie.

@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/patientportal/portal/server/mail"
 )
 
 // Config is everything the server and its subcommands are configured with.
@@ -28,6 +31,28 @@ type Config struct {
 	SessionLifetime time.Duration
 	// SecureCookie marks the session cookie Secure.
 	SecureCookie bool
+	// PublicURL is where people reach the portal, for links in emails.
+	PublicURL string
+	// Mail configures outgoing email (see package mail for each variable).
+	Mail mail.Config
+	// NHSLogin configures sign-in with NHS login; off when Issuer is empty.
+	NHSLogin NHSLogin
+}
+
+// NHSLogin is the OpenID Connect client registration with NHS login.
+type NHSLogin struct {
+	// Issuer is the OpenID provider's issuer URL.
+	Issuer string
+	// ClientID is the portal's client id there.
+	ClientID string
+	// ClientSecret authenticates the client when no private key is given.
+	ClientSecret string
+	// PrivateKeyFile is a PEM RSA key for private_key_jwt authentication.
+	PrivateKeyFile string
+	// KeyID is the key's id registered with the provider.
+	KeyID string
+	// RedirectURL is the portal's callback, e.g. https://portal.example/auth/nhs/callback.
+	RedirectURL string
 }
 
 // Defaults.
@@ -79,6 +104,29 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	fs.DurationVar(&c.SessionLifetime, "session-lifetime", lifetime, "end sessions this long after sign-in (PORTAL_SESSION_LIFETIME)")
 	fs.BoolVar(&c.SecureCookie, "secure-cookie", env("PORTAL_SECURE_COOKIE", "") == "true",
 		"mark the session cookie Secure, when served over TLS (PORTAL_SECURE_COOKIE=true)")
+	fs.StringVar(&c.PublicURL, "public-url", env("PORTAL_PUBLIC_URL", "http://localhost:8080"),
+		"where people reach the portal, for links in emails (PORTAL_PUBLIC_URL)")
+	c.Mail.Host = getenv("PORTAL_SMTP_HOST")
+	if p := getenv("PORTAL_SMTP_PORT"); p != "" {
+		port, err := strconv.Atoi(p)
+		if err != nil {
+			return c, fmt.Errorf("PORTAL_SMTP_PORT: %w", err)
+		}
+		c.Mail.Port = port
+	}
+	c.Mail.Security = getenv("PORTAL_SMTP_SECURITY")
+	c.Mail.Username = getenv("PORTAL_SMTP_USERNAME")
+	c.Mail.Password = getenv("PORTAL_SMTP_PASSWORD")
+	c.Mail.From = env("PORTAL_MAIL_FROM", "Patient portal <no-reply@localhost>")
+	c.Mail.OutboxDir = env("PORTAL_OUTBOX_DIR", "outbox")
+	c.NHSLogin = NHSLogin{
+		Issuer:         getenv("PORTAL_NHS_LOGIN_ISSUER"),
+		ClientID:       getenv("PORTAL_NHS_LOGIN_CLIENT_ID"),
+		ClientSecret:   getenv("PORTAL_NHS_LOGIN_CLIENT_SECRET"),
+		PrivateKeyFile: getenv("PORTAL_NHS_LOGIN_PRIVATE_KEY_FILE"),
+		KeyID:          getenv("PORTAL_NHS_LOGIN_KEY_ID"),
+		RedirectURL:    getenv("PORTAL_NHS_LOGIN_REDIRECT_URL"),
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"strings"
 
+	"github.com/patientportal/portal/ent/account"
+
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/membership"
@@ -98,9 +100,14 @@ func (l *loader) organisations(ctx context.Context) error {
 func (l *loader) accountsAndRoles(ctx context.Context) error {
 	for _, p := range people {
 		email := strings.ToLower(p.Email)
-		a, err := l.tx.Account.Create().SetEmail(email).SetDisplayName(p.name).
-			SetPasswordHash(l.hashes[p.Email]).SetCreatedAt(l.now).SetUpdatedAt(l.now).
-			Save(ctx)
+		create := l.tx.Account.Create().SetEmail(email).SetDisplayName(p.name).
+			SetPasswordHash(l.hashes[p.Email]).SetCreatedAt(l.now).SetUpdatedAt(l.now)
+		if p.Email == patientPerson.Email {
+			// Registered through the trust's invitation with the date-of-birth
+			// check, which counts as P9.
+			create.SetIdentityLevel(account.IdentityLevelP9)
+		}
+		a, err := create.Save(ctx)
 		if err != nil {
 			return err
 		}
