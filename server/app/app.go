@@ -3,7 +3,10 @@
 package app
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/patientportal/portal/server/api"
 	"github.com/patientportal/portal/server/auth"
 	"github.com/patientportal/portal/server/config"
+	"github.com/patientportal/portal/server/nhslogin"
 )
 
 // App is the assembled service.
@@ -62,8 +66,39 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 	if !cfg.Production {
 		mux.Handle("GET /{$}", playground.Handler("Patient portal", "/query"))
 	}
+	if cfg.NHSLogin.Issuer != "" {
+		nhs, err := newNHSLogin(client, cfg.NHSLogin, now, sessions)
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("/auth/nhs/", nhs.Handler())
+	}
 	a.handler = securityHeaders(mux)
 	return a, nil
+}
+
+// newNHSLogin connects to NHS login (discovery happens here, at start-up).
+func newNHSLogin(client *ent.Client, cfg config.NHSLogin, now func() time.Time, sessions *auth.Service) (*nhslogin.Provider, error) {
+	nc := nhslogin.Config{
+		Issuer:       cfg.Issuer,
+		ClientID:     cfg.ClientID,
+		RedirectURL:  cfg.RedirectURL,
+		ClientSecret: cfg.ClientSecret,
+		KeyID:        cfg.KeyID,
+	}
+	if cfg.PrivateKeyFile != "" {
+		key, err := os.ReadFile(cfg.PrivateKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("NHS login private key: %w", err)
+		}
+		nc.PrivateKeyPEM = key
+	}
+	if now == nil {
+		now = time.Now
+	}
+	// The context outlives start-up: go-oidc fetches rotated signing keys
+	// with it. The package's HTTP client bounds each request instead.
+	return nhslogin.New(context.Background(), nc, client, now, sessions.CompleteNHSLogin)
 }
 
 // SetReady marks the service ready: migrations and demo data are done.

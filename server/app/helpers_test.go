@@ -45,16 +45,28 @@ func (c *clock) Advance(d time.Duration) {
 
 func newEnv(t testing.TB) *testEnv {
 	t.Helper()
+	return newEnvWith(t, func(string) config.Config { return config.Config{} })
+}
+
+// newEnvWith starts the portal with the configuration configure returns
+// for the server's URL.
+func newEnvWith(t testing.TB, configure func(url string) config.Config) *testEnv {
+	t.Helper()
 	counter := &store.StatementCounter{}
 	st := storetest.Open(t, store.WithStatementCounter(counter))
 	clk := &clock{now: time.Now().UTC()}
-	a, err := app.New(st.Client, config.Config{}, clk.Now)
+	var handler http.Handler
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handler.ServeHTTP(w, r)
+	}))
+	srv.Start()
+	t.Cleanup(srv.Close)
+	a, err := app.New(st.Client, configure(srv.URL), clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.SetReady()
-	srv := httptest.NewServer(a)
-	t.Cleanup(srv.Close)
+	handler = a
 	return &testEnv{t: t, store: st, server: srv, counter: counter, clock: clk}
 }
 

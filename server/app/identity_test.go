@@ -447,3 +447,50 @@ func TestEmailsCarryNoClinicalContentNorInternalIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestInvitationsCanBeResentAndRevoked(t *testing.T) {
+	e := newEnv(t)
+	f := seed(t, e.store.Client, 1, e.clock.Now())
+	adminToken := admin(t, e, f)
+	newcomer(t, e, f, "9990000034", adultDOB)
+	var inv struct{ InvitePatient struct{ ID string } }
+	e.post(adminToken, inviteMutation, map[string]any{"org": f.OrgID, "nhs": "9990000034", "dob": "1990-03-04", "email": "nina@example.org"}).decode(t, &inv)
+	first := tokenIn(t, e, "nina@example.org")
+
+	e.clock.Advance(13 * 24 * time.Hour)
+	adminToken = e.signIn(f.Clinician.Email, fixturePassword)
+	res := e.post(adminToken, `mutation($id: ID!) { resendInvitation(id: $id) { sendCount expiresAt } }`, map[string]any{"id": inv.InvitePatient.ID})
+	if !strings.Contains(string(res.Data), `"sendCount":2`) {
+		t.Fatalf("resend: %s", res.raw)
+	}
+	second := tokenIn(t, e, "nina@example.org")
+	preview := `query($t: String!) { invitation(token: $t) { purpose } }`
+	if got := e.post("", preview, map[string]any{"t": first}); string(got.Data) != `{"invitation":null}` {
+		t.Errorf("the first link still works: %s", got.raw)
+	}
+	// Resending gave 14 more days: the second link outlives the first's expiry.
+	e.clock.Advance(2 * 24 * time.Hour)
+	if got := e.post("", preview, map[string]any{"t": second}); string(got.Data) != `{"invitation":{"purpose":"REGISTRATION"}}` {
+		t.Errorf("the second link: %s", got.raw)
+	}
+	// A patient of the trust cannot manage the trust's invitations.
+	alice := e.signIn(f.Alice.Email, fixturePassword)
+	if got := e.post(alice, `mutation($id: ID!) { revokeInvitation(id: $id) { revokedAt } }`, map[string]any{"id": inv.InvitePatient.ID}); !slices.Equal(got.codes(), []string{"NOT_FOUND"}) {
+		t.Errorf("patient revoked: %s", got.raw)
+	}
+	adminToken = e.signIn(f.Clinician.Email, fixturePassword)
+	if got := e.post(adminToken, `mutation($id: ID!) { revokeInvitation(id: $id) { revokedAt } }`, map[string]any{"id": inv.InvitePatient.ID}); len(got.Errors) > 0 {
+		t.Fatalf("revoke: %s", got.raw)
+	}
+	if got := e.post("", acceptMutation, map[string]any{"token": second, "dob": "1990-03-04", "password": "a sound passphrase 42"}); !slices.Equal(got.codes(), []string{"NOT_FOUND"}) {
+		t.Errorf("accepting a revoked invitation: %s", got.raw)
+	}
+	// After 14 days unresent, an invitation expires.
+	newcomer(t, e, f, "9990000042", adultDOB)
+	e.post(adminToken, inviteMutation, map[string]any{"org": f.OrgID, "nhs": "9990000042", "dob": "1990-03-04", "email": "late@example.org"})
+	late := tokenIn(t, e, "late@example.org")
+	e.clock.Advance(14*24*time.Hour + time.Minute)
+	if got := e.post("", acceptMutation, map[string]any{"token": late, "dob": "1990-03-04", "password": "a sound passphrase 42"}); !slices.Equal(got.codes(), []string{"NOT_FOUND"}) {
+		t.Errorf("accepting an expired invitation: %s", got.raw)
+	}
+}

@@ -25,6 +25,7 @@ type requestKey struct{}
 type request struct {
 	w    http.ResponseWriter
 	addr string
+	tls  bool
 }
 
 func responseFrom(ctx context.Context) http.ResponseWriter {
@@ -32,6 +33,12 @@ func responseFrom(ctx context.Context) http.ResponseWriter {
 		return r.w
 	}
 	return nil
+}
+
+// overTLS reports whether the request came over TLS: its cookie is Secure.
+func overTLS(ctx context.Context) bool {
+	r, ok := ctx.Value(requestKey{}).(*request)
+	return ok && r.tls
 }
 
 func clientAddress(ctx context.Context) string {
@@ -46,11 +53,7 @@ func clientAddress(ctx context.Context) string {
 // session goes on signed out.
 func (s *Service) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		addr, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			addr = r.RemoteAddr
-		}
-		ctx := context.WithValue(r.Context(), requestKey{}, &request{w: w, addr: addr})
+		ctx := s.withRequest(w, r)
 		if token := s.token(r); token != "" {
 			v, err := s.Resolve(ctx, token)
 			if err != nil {
@@ -64,6 +67,16 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// withRequest returns the request's context carrying what sign-in and
+// sign-out need from the exchange.
+func (s *Service) withRequest(w http.ResponseWriter, r *http.Request) context.Context {
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		addr = r.RemoteAddr
+	}
+	return context.WithValue(r.Context(), requestKey{}, &request{w: w, addr: addr, tls: r.TLS != nil})
 }
 
 // token returns the request's session token. A cookie counts only on a

@@ -163,7 +163,7 @@ func (s *Service) startSession(ctx context.Context, acc *ent.Account, level sess
 	}
 	s.audit(sys, &acc.ID, "SIGN_IN", clientAddress(ctx))
 	if w := responseFrom(ctx); w != nil {
-		http.SetCookie(w, s.cookie(token, now.Add(s.cfg.Lifetime)))
+		http.SetCookie(w, s.cookie(ctx, token, now.Add(s.cfg.Lifetime)))
 	}
 	return token, nil
 }
@@ -180,21 +180,21 @@ func (s *Service) SignOut(ctx context.Context) error {
 	}
 	s.audit(sys, &v.AccountID, "SIGN_OUT", clientAddress(ctx))
 	if w := responseFrom(ctx); w != nil {
-		c := s.cookie("", time.Unix(0, 0))
+		c := s.cookie(ctx, "", time.Unix(0, 0))
 		c.MaxAge = -1
 		http.SetCookie(w, c)
 	}
 	return nil
 }
 
-func (s *Service) cookie(value string, expires time.Time) *http.Cookie {
+func (s *Service) cookie(ctx context.Context, value string, expires time.Time) *http.Cookie {
 	return &http.Cookie{
 		Name:     CookieName,
 		Value:    value,
 		Path:     "/",
 		Expires:  expires,
 		HttpOnly: true,
-		Secure:   s.cfg.SecureCookie,
+		Secure:   s.cfg.SecureCookie || overTLS(ctx),
 		SameSite: http.SameSiteStrictMode,
 	}
 }

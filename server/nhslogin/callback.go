@@ -21,7 +21,7 @@ const maxParam = 2048
 
 // Messages a refused browser sees: nothing about which check failed.
 const (
-	refusedMessage   = "Sign-in with NHS login did not complete. Please try again."
+	refusedMessage     = "Sign-in with NHS login did not complete. Please try again."
 	malformedMessage   = "This sign-in link is not valid."
 	unavailableMessage = "Sign-in is unavailable. Please try again later."
 )

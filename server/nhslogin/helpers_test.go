@@ -70,6 +70,7 @@ type harness struct {
 	opClock *clock
 	rpClock *clock
 	rp      *httptest.Server
+	portal  *nhslogin.Provider
 	client  *ent.Client
 	browser *http.Client
 	logs    *syncBuffer
@@ -119,6 +120,7 @@ func newHarness(t *testing.T, auth clientAuth) *harness {
 	if err != nil {
 		t.Fatalf("nhslogin.New: %v", err)
 	}
+	h.portal = p
 	mux := http.NewServeMux()
 	mux.Handle("/auth/nhs/", p.Handler())
 	handler = mux

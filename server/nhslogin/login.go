@@ -1,11 +1,13 @@
 package nhslogin
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/patientportal/portal/ent/access"
+	"github.com/patientportal/portal/ent/oidclogin"
 )
 
 // loginLifetime is how long a started login may take to come back.
@@ -33,6 +36,13 @@ const maxAssertion = 8 << 10
 // login starts the authorisation code flow: it stores the state, nonce and
 // PKCE verifier and sends the browser to NHS login.
 func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
+	// The pattern also matches HEAD, which link checkers send; it must not
+	// store a login.
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "Method not allowed.", http.StatusMethodNotAllowed)
+		return
+	}
 	ctx := r.Context()
 	state, nonce := randomToken(), randomToken()
 	verifier := oauth2.GenerateVerifier()
@@ -82,6 +92,20 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	p.log.InfoContext(ctx, "nhslogin: login started", "login", string(row.ID))
 	http.Redirect(w, r, p.oauth.AuthCodeURL(state, opts...), http.StatusFound)
+}
+
+// DeleteExpired removes the stored logins that can no longer complete and
+// returns how many it removed. A replay of a deleted login's state is
+// still refused, as unknown. Call it now and then: anyone may start a
+// login.
+func (p *Provider) DeleteExpired(ctx context.Context) (int, error) {
+	n, err := p.client.OIDCLogin.Delete().
+		Where(oidclogin.ExpiresAtLTE(p.now().UTC())).
+		Exec(access.SystemContext(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("nhslogin: deleting expired logins: %w", err)
+	}
+	return n, nil
 }
 
 func (p *Provider) vectorsOfTrust() []string {

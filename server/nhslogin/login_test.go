@@ -5,7 +5,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/patientportal/portal/ent/access"
 	"github.com/patientportal/portal/server/nhslogin"
 	"github.com/patientportal/portal/server/nhslogin/nhslogintest"
 )
@@ -136,5 +138,46 @@ func TestNHSAppAssertedLoginIdentity(t *testing.T) {
 					q.Get("asserted_login_identity"), q.Get("prompt"), tt.wantPassed)
 			}
 		})
+	}
+}
+
+func TestDeleteExpired(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, registeredKey)
+	h.login(nil)
+	h.rpClock.Advance(5 * time.Minute)
+	h.login(nil)
+	h.rpClock.Advance(5 * time.Minute) // the first login has just expired
+
+	n, err := h.portal.DeleteExpired(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("deleted %d logins, want 1", n)
+	}
+	left, err := h.client.OIDCLogin.Query().Count(access.SystemContext(t.Context()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left != 1 {
+		t.Errorf("%d logins left, want 1", left)
+	}
+}
+
+func TestLoginAnswersOnlyGET(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, registeredKey)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodHead, h.rp.URL+nhslogin.LoginPath, nil)
+	resp, err := h.browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("HEAD: status %d, want 405", resp.StatusCode)
+	}
+	if n, _ := h.client.OIDCLogin.Query().Count(access.SystemContext(t.Context())); n != 0 {
+		t.Errorf("HEAD stored %d logins", n)
 	}
 }

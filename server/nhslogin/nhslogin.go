@@ -27,17 +27,23 @@ import (
 	"github.com/patientportal/portal/ent"
 )
 
-// Paths the handler serves; the RedirectURL must end with CallbackPath.
+// Paths the handler serves.
 const (
-	LoginPath    = "/auth/nhs/login"
+	// LoginPath starts a sign-in; ?return_to= names a local path for
+	// afterwards.
+	LoginPath = "/auth/nhs/login"
+	// CallbackPath is where NHS login sends the browser back; the
+	// RedirectURL ends with it.
 	CallbackPath = "/auth/nhs/callback"
 )
 
-// Identity levels from NHS login's vectors of trust: P9 is a fully
-// verified identity, P5 a low-level one, P0 none.
+// Identity levels from NHS login's vectors of trust.
 const (
+	// LevelP0 is an identity NHS login has not verified.
 	LevelP0 = "P0"
+	// LevelP5 is a low-level verified identity.
 	LevelP5 = "P5"
+	// LevelP9 is a fully verified identity.
 	LevelP9 = "P9"
 )
 
@@ -49,18 +55,35 @@ var DefaultScopes = []string{oidc.ScopeOpenID, "profile", "email"}
 var DefaultVectorsOfTrust = []string{"P9.Cp.Cd", "P9.Cp.Ck", "P9.Cm", "P5.Cp.Cd", "P5.Cp.Ck", "P5.Cm"}
 
 // Reasons a sign-in is refused. The browser only ever sees a generic
-// message; these go to the log and to callers' errors.Is checks.
+// message; these go to the log.
 var (
-	ErrConfig        = errors.New("nhslogin: invalid configuration")
-	ErrMalformed     = errors.New("nhslogin: malformed callback")
+	// ErrConfig reports a Config that New cannot use.
+	ErrConfig = errors.New("nhslogin: invalid configuration")
+	// ErrMalformed reports a callback without a state or a code (HTTP 400).
+	ErrMalformed = errors.New("nhslogin: malformed callback")
+	// ErrProviderError reports a callback carrying an OAuth error, such as
+	// a patient declining to share their details.
 	ErrProviderError = errors.New("nhslogin: provider returned an error")
+	// ErrStateMismatch reports a callback in a browser other than the one
+	// that started the login.
 	ErrStateMismatch = errors.New("nhslogin: state does not match this browser")
-	ErrStateUnknown  = errors.New("nhslogin: unknown state")
-	ErrStateExpired  = errors.New("nhslogin: login expired")
-	ErrReplayed      = errors.New("nhslogin: login already used")
+	// ErrStateUnknown reports a state no stored login has.
+	ErrStateUnknown = errors.New("nhslogin: unknown state")
+	// ErrStateExpired reports a login older than ten minutes.
+	ErrStateExpired = errors.New("nhslogin: login expired")
+	// ErrReplayed reports a login that has already been used.
+	ErrReplayed = errors.New("nhslogin: login already used")
+	// ErrTokenExchange reports a token endpoint that refused the code, the
+	// PKCE verifier or the client's authentication.
 	ErrTokenExchange = errors.New("nhslogin: code exchange failed")
-	ErrTokenInvalid  = errors.New("nhslogin: ID token invalid")
+	// ErrTokenInvalid reports an ID token that is missing or fails
+	// signature, issuer, audience or expiry checks.
+	ErrTokenInvalid = errors.New("nhslogin: ID token invalid")
+	// ErrNonceMismatch reports an ID token for another authorisation
+	// request.
 	ErrNonceMismatch = errors.New("nhslogin: nonce mismatch")
+	// ErrClaimsInvalid reports an ID token with no subject or with a
+	// malformed NHS number or birth date.
 	ErrClaimsInvalid = errors.New("nhslogin: ID token claims invalid")
 )
 

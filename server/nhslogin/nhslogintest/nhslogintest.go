@@ -28,9 +28,13 @@ import (
 
 // Endpoint paths on the provider.
 const (
+	// AuthorizePath is the authorisation endpoint.
 	AuthorizePath = "/authorize"
-	TokenPath     = "/token"
-	JWKSPath      = "/jwks"
+	// TokenPath is the token endpoint, and a client assertion's audience
+	// is the issuer followed by it.
+	TokenPath = "/token"
+	// JWKSPath serves the provider's signing key.
+	JWKSPath = "/jwks"
 )
 
 // IDTokenLifetime is how long an ID token lives unless ExpiresIn says
@@ -51,10 +55,14 @@ type Claims map[string]any
 // when PublicKey is set, with a private_key_jwt signed by the matching
 // private key.
 type Client struct {
-	ID          string
+	// ID is the client_id.
+	ID string
+	// RedirectURI is the one redirect_uri the client may use.
 	RedirectURI string
-	Secret      string
-	PublicKey   *rsa.PublicKey
+	// Secret is the client secret; empty for a private_key_jwt client.
+	Secret string
+	// PublicKey verifies the client's assertions; nil for a secret client.
+	PublicKey *rsa.PublicKey
 }
 
 // Option configures New.
