@@ -494,3 +494,21 @@ func TestInvitationsCanBeResentAndRevoked(t *testing.T) {
 		t.Errorf("accepting an expired invitation: %s", got.raw)
 	}
 }
+
+func TestFiveWrongDatesOfBirthLockTheInvitation(t *testing.T) {
+	e := newEnv(t)
+	f := seed(t, e.store.Client, 1, e.clock.Now())
+	adminToken := admin(t, e, f)
+	newcomer(t, e, f, "9990000034", adultDOB)
+	e.post(adminToken, inviteMutation, map[string]any{"org": f.OrgID, "nhs": "9990000034", "dob": "1990-03-04", "email": "nina@example.org"})
+	token := tokenIn(t, e, "nina@example.org")
+	for i := range 5 {
+		got := e.post("", acceptMutation, map[string]any{"token": token, "dob": "1990-03-1" + string(rune('0'+i)), "password": "a sound passphrase 42"})
+		if !slices.Equal(got.codes(), []string{"BAD_USER_INPUT"}) {
+			t.Fatalf("try %d: %s", i, got.raw)
+		}
+	}
+	if got := e.post("", acceptMutation, map[string]any{"token": token, "dob": "1990-03-04", "password": "a sound passphrase 42"}); !slices.Equal(got.codes(), []string{"NOT_FOUND"}) {
+		t.Errorf("right date after five wrong ones: %s", got.raw)
+	}
+}
