@@ -20,6 +20,7 @@ import (
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/auditevent"
+	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
@@ -41,6 +42,7 @@ import (
 	"github.com/patientportal/portal/ent/session"
 	"github.com/patientportal/portal/ent/share"
 	"github.com/patientportal/portal/ent/signinthrottle"
+	"github.com/patientportal/portal/ent/specialtyrule"
 	"github.com/patientportal/portal/ent/symptom"
 
 	stdsql "database/sql"
@@ -59,6 +61,8 @@ type Client struct {
 	Appointment *AppointmentClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// BreakGlass is the client for interacting with the BreakGlass builders.
+	BreakGlass *BreakGlassClient
 	// CareResource is the client for interacting with the CareResource builders.
 	CareResource *CareResourceClient
 	// EmailChange is the client for interacting with the EmailChange builders.
@@ -101,6 +105,8 @@ type Client struct {
 	Share *ShareClient
 	// SignInThrottle is the client for interacting with the SignInThrottle builders.
 	SignInThrottle *SignInThrottleClient
+	// SpecialtyRule is the client for interacting with the SpecialtyRule builders.
+	SpecialtyRule *SpecialtyRuleClient
 	// Symptom is the client for interacting with the Symptom builders.
 	Symptom *SymptomClient
 }
@@ -118,6 +124,7 @@ func (c *Client) init() {
 	c.Allergy = NewAllergyClient(c.config)
 	c.Appointment = NewAppointmentClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
+	c.BreakGlass = NewBreakGlassClient(c.config)
 	c.CareResource = NewCareResourceClient(c.config)
 	c.EmailChange = NewEmailChangeClient(c.config)
 	c.Encounter = NewEncounterClient(c.config)
@@ -139,6 +146,7 @@ func (c *Client) init() {
 	c.Session = NewSessionClient(c.config)
 	c.Share = NewShareClient(c.config)
 	c.SignInThrottle = NewSignInThrottleClient(c.config)
+	c.SpecialtyRule = NewSpecialtyRuleClient(c.config)
 	c.Symptom = NewSymptomClient(c.config)
 }
 
@@ -236,6 +244,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Allergy:             NewAllergyClient(cfg),
 		Appointment:         NewAppointmentClient(cfg),
 		AuditEvent:          NewAuditEventClient(cfg),
+		BreakGlass:          NewBreakGlassClient(cfg),
 		CareResource:        NewCareResourceClient(cfg),
 		EmailChange:         NewEmailChangeClient(cfg),
 		Encounter:           NewEncounterClient(cfg),
@@ -257,6 +266,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Session:             NewSessionClient(cfg),
 		Share:               NewShareClient(cfg),
 		SignInThrottle:      NewSignInThrottleClient(cfg),
+		SpecialtyRule:       NewSpecialtyRuleClient(cfg),
 		Symptom:             NewSymptomClient(cfg),
 	}, nil
 }
@@ -281,6 +291,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Allergy:             NewAllergyClient(cfg),
 		Appointment:         NewAppointmentClient(cfg),
 		AuditEvent:          NewAuditEventClient(cfg),
+		BreakGlass:          NewBreakGlassClient(cfg),
 		CareResource:        NewCareResourceClient(cfg),
 		EmailChange:         NewEmailChangeClient(cfg),
 		Encounter:           NewEncounterClient(cfg),
@@ -302,6 +313,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Session:             NewSessionClient(cfg),
 		Share:               NewShareClient(cfg),
 		SignInThrottle:      NewSignInThrottleClient(cfg),
+		SpecialtyRule:       NewSpecialtyRuleClient(cfg),
 		Symptom:             NewSymptomClient(cfg),
 	}, nil
 }
@@ -332,12 +344,12 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Account, c.Allergy, c.Appointment, c.AuditEvent, c.CareResource,
+		c.Account, c.Allergy, c.Appointment, c.AuditEvent, c.BreakGlass, c.CareResource,
 		c.EmailChange, c.Encounter, c.Invitation, c.JournalEntry, c.Letter,
 		c.MailMessage, c.Measurement, c.Membership, c.Notification, c.OIDCLogin,
 		c.Organisation, c.Patient, c.PatientOrganisation, c.ResearchConsent,
 		c.ResearchStudy, c.Result, c.ResultComponent, c.Session, c.Share,
-		c.SignInThrottle, c.Symptom,
+		c.SignInThrottle, c.SpecialtyRule, c.Symptom,
 	} {
 		n.Use(hooks...)
 	}
@@ -347,12 +359,12 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Account, c.Allergy, c.Appointment, c.AuditEvent, c.CareResource,
+		c.Account, c.Allergy, c.Appointment, c.AuditEvent, c.BreakGlass, c.CareResource,
 		c.EmailChange, c.Encounter, c.Invitation, c.JournalEntry, c.Letter,
 		c.MailMessage, c.Measurement, c.Membership, c.Notification, c.OIDCLogin,
 		c.Organisation, c.Patient, c.PatientOrganisation, c.ResearchConsent,
 		c.ResearchStudy, c.Result, c.ResultComponent, c.Session, c.Share,
-		c.SignInThrottle, c.Symptom,
+		c.SignInThrottle, c.SpecialtyRule, c.Symptom,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -369,6 +381,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Appointment.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
+	case *BreakGlassMutation:
+		return c.BreakGlass.mutate(ctx, m)
 	case *CareResourceMutation:
 		return c.CareResource.mutate(ctx, m)
 	case *EmailChangeMutation:
@@ -411,6 +425,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Share.mutate(ctx, m)
 	case *SignInThrottleMutation:
 		return c.SignInThrottle.mutate(ctx, m)
+	case *SpecialtyRuleMutation:
+		return c.SpecialtyRule.mutate(ctx, m)
 	case *SymptomMutation:
 		return c.Symptom.mutate(ctx, m)
 	default:
@@ -748,7 +764,8 @@ func (c *AllergyClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *AllergyClient) Interceptors() []Interceptor {
-	return c.inters.Allergy
+	inters := c.inters.Allergy
+	return append(inters[:len(inters):len(inters)], allergy.Interceptors[:]...)
 }
 
 func (c *AllergyClient) mutate(ctx context.Context, m *AllergyMutation) (Value, error) {
@@ -914,7 +931,8 @@ func (c *AppointmentClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *AppointmentClient) Interceptors() []Interceptor {
-	return c.inters.Appointment
+	inters := c.inters.Appointment
+	return append(inters[:len(inters):len(inters)], appointment.Interceptors[:]...)
 }
 
 func (c *AppointmentClient) mutate(ctx context.Context, m *AppointmentMutation) (Value, error) {
@@ -1082,6 +1100,156 @@ func (c *AuditEventClient) mutate(ctx context.Context, m *AuditEventMutation) (V
 	}
 }
 
+// BreakGlassClient is a client for the BreakGlass schema.
+type BreakGlassClient struct {
+	config
+}
+
+// NewBreakGlassClient returns a client for the BreakGlass from the given config.
+func NewBreakGlassClient(c config) *BreakGlassClient {
+	return &BreakGlassClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `breakglass.Hooks(f(g(h())))`.
+func (c *BreakGlassClient) Use(hooks ...Hook) {
+	c.hooks.BreakGlass = append(c.hooks.BreakGlass, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `breakglass.Intercept(f(g(h())))`.
+func (c *BreakGlassClient) Intercept(interceptors ...Interceptor) {
+	c.inters.BreakGlass = append(c.inters.BreakGlass, interceptors...)
+}
+
+// Create returns a builder for creating a BreakGlass entity.
+func (c *BreakGlassClient) Create() *BreakGlassCreate {
+	mutation := newBreakGlassMutation(c.config, OpCreate)
+	return &BreakGlassCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of BreakGlass entities.
+func (c *BreakGlassClient) CreateBulk(builders ...*BreakGlassCreate) *BreakGlassCreateBulk {
+	return &BreakGlassCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BreakGlassClient) MapCreateBulk(slice any, setFunc func(*BreakGlassCreate, int)) *BreakGlassCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BreakGlassCreateBulk{err: fmt.Errorf("calling to BreakGlassClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BreakGlassCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BreakGlassCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for BreakGlass.
+func (c *BreakGlassClient) Update() *BreakGlassUpdate {
+	mutation := newBreakGlassMutation(c.config, OpUpdate)
+	return &BreakGlassUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BreakGlassClient) UpdateOne(_m *BreakGlass) *BreakGlassUpdateOne {
+	mutation := newBreakGlassMutation(c.config, OpUpdateOne, withBreakGlass(_m))
+	return &BreakGlassUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BreakGlassClient) UpdateOneID(id pulid.ID) *BreakGlassUpdateOne {
+	mutation := newBreakGlassMutation(c.config, OpUpdateOne, withBreakGlassID(id))
+	return &BreakGlassUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for BreakGlass.
+func (c *BreakGlassClient) Delete() *BreakGlassDelete {
+	mutation := newBreakGlassMutation(c.config, OpDelete)
+	return &BreakGlassDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BreakGlassClient) DeleteOne(_m *BreakGlass) *BreakGlassDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BreakGlassClient) DeleteOneID(id pulid.ID) *BreakGlassDeleteOne {
+	builder := c.Delete().Where(breakglass.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BreakGlassDeleteOne{builder}
+}
+
+// Query returns a query builder for BreakGlass.
+func (c *BreakGlassClient) Query() *BreakGlassQuery {
+	return &BreakGlassQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBreakGlass},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a BreakGlass entity by its id.
+func (c *BreakGlassClient) Get(ctx context.Context, id pulid.ID) (*BreakGlass, error) {
+	return c.Query().Where(breakglass.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BreakGlassClient) GetX(ctx context.Context, id pulid.ID) *BreakGlass {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPatient queries the patient edge of a BreakGlass.
+func (c *BreakGlassClient) QueryPatient(_m *BreakGlass) *PatientQuery {
+	query := (&PatientClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(breakglass.Table, breakglass.FieldID, id),
+			sqlgraph.To(patient.Table, patient.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, breakglass.PatientTable, breakglass.PatientColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *BreakGlassClient) Hooks() []Hook {
+	hooks := c.hooks.BreakGlass
+	return append(hooks[:len(hooks):len(hooks)], breakglass.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *BreakGlassClient) Interceptors() []Interceptor {
+	return c.inters.BreakGlass
+}
+
+func (c *BreakGlassClient) mutate(ctx context.Context, m *BreakGlassMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BreakGlassCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BreakGlassUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BreakGlassUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BreakGlassDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown BreakGlass mutation op: %q", m.Op())
+	}
+}
+
 // CareResourceClient is a client for the CareResource schema.
 type CareResourceClient struct {
 	config
@@ -1230,7 +1398,8 @@ func (c *CareResourceClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *CareResourceClient) Interceptors() []Interceptor {
-	return c.inters.CareResource
+	inters := c.inters.CareResource
+	return append(inters[:len(inters):len(inters)], careresource.Interceptors[:]...)
 }
 
 func (c *CareResourceClient) mutate(ctx context.Context, m *CareResourceMutation) (Value, error) {
@@ -1530,7 +1699,8 @@ func (c *EncounterClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *EncounterClient) Interceptors() []Interceptor {
-	return c.inters.Encounter
+	inters := c.inters.Encounter
+	return append(inters[:len(inters):len(inters)], encounter.Interceptors[:]...)
 }
 
 func (c *EncounterClient) mutate(ctx context.Context, m *EncounterMutation) (Value, error) {
@@ -1862,7 +2032,8 @@ func (c *JournalEntryClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *JournalEntryClient) Interceptors() []Interceptor {
-	return c.inters.JournalEntry
+	inters := c.inters.JournalEntry
+	return append(inters[:len(inters):len(inters)], journalentry.Interceptors[:]...)
 }
 
 func (c *JournalEntryClient) mutate(ctx context.Context, m *JournalEntryMutation) (Value, error) {
@@ -2028,7 +2199,8 @@ func (c *LetterClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *LetterClient) Interceptors() []Interceptor {
-	return c.inters.Letter
+	inters := c.inters.Letter
+	return append(inters[:len(inters):len(inters)], letter.Interceptors[:]...)
 }
 
 func (c *LetterClient) mutate(ctx context.Context, m *LetterMutation) (Value, error) {
@@ -2328,7 +2500,8 @@ func (c *MeasurementClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *MeasurementClient) Interceptors() []Interceptor {
-	return c.inters.Measurement
+	inters := c.inters.Measurement
+	return append(inters[:len(inters):len(inters)], measurement.Interceptors[:]...)
 }
 
 func (c *MeasurementClient) mutate(ctx context.Context, m *MeasurementMutation) (Value, error) {
@@ -3390,6 +3563,22 @@ func (c *PatientClient) QueryAuditEvents(_m *Patient) *AuditEventQuery {
 	return query
 }
 
+// QueryBreakGlasses queries the break_glasses edge of a Patient.
+func (c *PatientClient) QueryBreakGlasses(_m *Patient) *BreakGlassQuery {
+	query := (&BreakGlassClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(patient.Table, patient.FieldID, id),
+			sqlgraph.To(breakglass.Table, breakglass.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, patient.BreakGlassesTable, patient.BreakGlassesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryOrganisationLinks queries the organisation_links edge of a Patient.
 func (c *PatientClient) QueryOrganisationLinks(_m *Patient) *PatientOrganisationQuery {
 	query := (&PatientOrganisationClient{config: c.config}).Query()
@@ -3414,7 +3603,8 @@ func (c *PatientClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *PatientClient) Interceptors() []Interceptor {
-	return c.inters.Patient
+	inters := c.inters.Patient
+	return append(inters[:len(inters):len(inters)], patient.Interceptors[:]...)
 }
 
 func (c *PatientClient) mutate(ctx context.Context, m *PatientMutation) (Value, error) {
@@ -4045,7 +4235,8 @@ func (c *ResultClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *ResultClient) Interceptors() []Interceptor {
-	return c.inters.Result
+	inters := c.inters.Result
+	return append(inters[:len(inters):len(inters)], result.Interceptors[:]...)
 }
 
 func (c *ResultClient) mutate(ctx context.Context, m *ResultMutation) (Value, error) {
@@ -4227,7 +4418,8 @@ func (c *ResultComponentClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *ResultComponentClient) Interceptors() []Interceptor {
-	return c.inters.ResultComponent
+	inters := c.inters.ResultComponent
+	return append(inters[:len(inters):len(inters)], resultcomponent.Interceptors[:]...)
 }
 
 func (c *ResultComponentClient) mutate(ctx context.Context, m *ResultComponentMutation) (Value, error) {
@@ -4727,6 +4919,140 @@ func (c *SignInThrottleClient) mutate(ctx context.Context, m *SignInThrottleMuta
 	}
 }
 
+// SpecialtyRuleClient is a client for the SpecialtyRule schema.
+type SpecialtyRuleClient struct {
+	config
+}
+
+// NewSpecialtyRuleClient returns a client for the SpecialtyRule from the given config.
+func NewSpecialtyRuleClient(c config) *SpecialtyRuleClient {
+	return &SpecialtyRuleClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `specialtyrule.Hooks(f(g(h())))`.
+func (c *SpecialtyRuleClient) Use(hooks ...Hook) {
+	c.hooks.SpecialtyRule = append(c.hooks.SpecialtyRule, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `specialtyrule.Intercept(f(g(h())))`.
+func (c *SpecialtyRuleClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SpecialtyRule = append(c.inters.SpecialtyRule, interceptors...)
+}
+
+// Create returns a builder for creating a SpecialtyRule entity.
+func (c *SpecialtyRuleClient) Create() *SpecialtyRuleCreate {
+	mutation := newSpecialtyRuleMutation(c.config, OpCreate)
+	return &SpecialtyRuleCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SpecialtyRule entities.
+func (c *SpecialtyRuleClient) CreateBulk(builders ...*SpecialtyRuleCreate) *SpecialtyRuleCreateBulk {
+	return &SpecialtyRuleCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SpecialtyRuleClient) MapCreateBulk(slice any, setFunc func(*SpecialtyRuleCreate, int)) *SpecialtyRuleCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SpecialtyRuleCreateBulk{err: fmt.Errorf("calling to SpecialtyRuleClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SpecialtyRuleCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SpecialtyRuleCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SpecialtyRule.
+func (c *SpecialtyRuleClient) Update() *SpecialtyRuleUpdate {
+	mutation := newSpecialtyRuleMutation(c.config, OpUpdate)
+	return &SpecialtyRuleUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SpecialtyRuleClient) UpdateOne(_m *SpecialtyRule) *SpecialtyRuleUpdateOne {
+	mutation := newSpecialtyRuleMutation(c.config, OpUpdateOne, withSpecialtyRule(_m))
+	return &SpecialtyRuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SpecialtyRuleClient) UpdateOneID(id pulid.ID) *SpecialtyRuleUpdateOne {
+	mutation := newSpecialtyRuleMutation(c.config, OpUpdateOne, withSpecialtyRuleID(id))
+	return &SpecialtyRuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SpecialtyRule.
+func (c *SpecialtyRuleClient) Delete() *SpecialtyRuleDelete {
+	mutation := newSpecialtyRuleMutation(c.config, OpDelete)
+	return &SpecialtyRuleDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SpecialtyRuleClient) DeleteOne(_m *SpecialtyRule) *SpecialtyRuleDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SpecialtyRuleClient) DeleteOneID(id pulid.ID) *SpecialtyRuleDeleteOne {
+	builder := c.Delete().Where(specialtyrule.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SpecialtyRuleDeleteOne{builder}
+}
+
+// Query returns a query builder for SpecialtyRule.
+func (c *SpecialtyRuleClient) Query() *SpecialtyRuleQuery {
+	return &SpecialtyRuleQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSpecialtyRule},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SpecialtyRule entity by its id.
+func (c *SpecialtyRuleClient) Get(ctx context.Context, id pulid.ID) (*SpecialtyRule, error) {
+	return c.Query().Where(specialtyrule.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SpecialtyRuleClient) GetX(ctx context.Context, id pulid.ID) *SpecialtyRule {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *SpecialtyRuleClient) Hooks() []Hook {
+	hooks := c.hooks.SpecialtyRule
+	return append(hooks[:len(hooks):len(hooks)], specialtyrule.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *SpecialtyRuleClient) Interceptors() []Interceptor {
+	return c.inters.SpecialtyRule
+}
+
+func (c *SpecialtyRuleClient) mutate(ctx context.Context, m *SpecialtyRuleMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SpecialtyRuleCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SpecialtyRuleUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SpecialtyRuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SpecialtyRuleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SpecialtyRule mutation op: %q", m.Op())
+	}
+}
+
 // SymptomClient is a client for the Symptom schema.
 type SymptomClient struct {
 	config
@@ -4875,7 +5201,8 @@ func (c *SymptomClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *SymptomClient) Interceptors() []Interceptor {
-	return c.inters.Symptom
+	inters := c.inters.Symptom
+	return append(inters[:len(inters):len(inters)], symptom.Interceptors[:]...)
 }
 
 func (c *SymptomClient) mutate(ctx context.Context, m *SymptomMutation) (Value, error) {
@@ -4896,18 +5223,18 @@ func (c *SymptomClient) mutate(ctx context.Context, m *SymptomMutation) (Value, 
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Account, Allergy, Appointment, AuditEvent, CareResource, EmailChange, Encounter,
-		Invitation, JournalEntry, Letter, MailMessage, Measurement, Membership,
-		Notification, OIDCLogin, Organisation, Patient, PatientOrganisation,
-		ResearchConsent, ResearchStudy, Result, ResultComponent, Session, Share,
-		SignInThrottle, Symptom []ent.Hook
+		Account, Allergy, Appointment, AuditEvent, BreakGlass, CareResource,
+		EmailChange, Encounter, Invitation, JournalEntry, Letter, MailMessage,
+		Measurement, Membership, Notification, OIDCLogin, Organisation, Patient,
+		PatientOrganisation, ResearchConsent, ResearchStudy, Result, ResultComponent,
+		Session, Share, SignInThrottle, SpecialtyRule, Symptom []ent.Hook
 	}
 	inters struct {
-		Account, Allergy, Appointment, AuditEvent, CareResource, EmailChange, Encounter,
-		Invitation, JournalEntry, Letter, MailMessage, Measurement, Membership,
-		Notification, OIDCLogin, Organisation, Patient, PatientOrganisation,
-		ResearchConsent, ResearchStudy, Result, ResultComponent, Session, Share,
-		SignInThrottle, Symptom []ent.Interceptor
+		Account, Allergy, Appointment, AuditEvent, BreakGlass, CareResource,
+		EmailChange, Encounter, Invitation, JournalEntry, Letter, MailMessage,
+		Measurement, Membership, Notification, OIDCLogin, Organisation, Patient,
+		PatientOrganisation, ResearchConsent, ResearchStudy, Result, ResultComponent,
+		Session, Share, SignInThrottle, SpecialtyRule, Symptom []ent.Interceptor
 	}
 )
 

@@ -16,6 +16,7 @@ import (
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/auditevent"
+	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
@@ -37,6 +38,7 @@ import (
 	"github.com/patientportal/portal/ent/session"
 	"github.com/patientportal/portal/ent/share"
 	"github.com/patientportal/portal/ent/signinthrottle"
+	"github.com/patientportal/portal/ent/specialtyrule"
 	"github.com/patientportal/portal/ent/symptom"
 )
 
@@ -102,6 +104,7 @@ func checkColumn(t, c string) error {
 			allergy.Table:             allergy.ValidColumn,
 			appointment.Table:         appointment.ValidColumn,
 			auditevent.Table:          auditevent.ValidColumn,
+			breakglass.Table:          breakglass.ValidColumn,
 			careresource.Table:        careresource.ValidColumn,
 			emailchange.Table:         emailchange.ValidColumn,
 			encounter.Table:           encounter.ValidColumn,
@@ -123,6 +126,7 @@ func checkColumn(t, c string) error {
 			session.Table:             session.ValidColumn,
 			share.Table:               share.ValidColumn,
 			signinthrottle.Table:      signinthrottle.ValidColumn,
+			specialtyrule.Table:       specialtyrule.ValidColumn,
 			symptom.Table:             symptom.ValidColumn,
 		})
 	})

@@ -43,6 +43,7 @@ func main() {
 	}
 	opts := []entc.Option{
 		entc.Extensions(ex),
+		entc.TemplateDir("./ent/template"),
 		entc.FeatureNames("privacy", "entql", "intercept", "sql/upsert", "sql/versioned-migration", "sql/execquery"),
 	}
 	if bootstrap {

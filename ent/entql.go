@@ -7,6 +7,7 @@ import (
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/auditevent"
+	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
@@ -29,6 +30,7 @@ import (
 	"github.com/patientportal/portal/ent/session"
 	"github.com/patientportal/portal/ent/share"
 	"github.com/patientportal/portal/ent/signinthrottle"
+	"github.com/patientportal/portal/ent/specialtyrule"
 	"github.com/patientportal/portal/ent/symptom"
 
 	"entgo.io/ent/dialect/sql"
@@ -39,7 +41,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 26)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 28)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   account.Table,
@@ -147,6 +149,25 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   breakglass.Table,
+			Columns: breakglass.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: breakglass.FieldID,
+			},
+		},
+		Type: "BreakGlass",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			breakglass.FieldPatientID:      {Type: field.TypeString, Column: breakglass.FieldPatientID},
+			breakglass.FieldAccountID:      {Type: field.TypeString, Column: breakglass.FieldAccountID},
+			breakglass.FieldOrganisationID: {Type: field.TypeString, Column: breakglass.FieldOrganisationID},
+			breakglass.FieldReason:         {Type: field.TypeString, Column: breakglass.FieldReason},
+			breakglass.FieldStartedAt:      {Type: field.TypeTime, Column: breakglass.FieldStartedAt},
+			breakglass.FieldExpiresAt:      {Type: field.TypeTime, Column: breakglass.FieldExpiresAt},
+		},
+	}
+	graph.Nodes[5] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   careresource.Table,
 			Columns: careresource.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -173,7 +194,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			careresource.FieldCompletedAt:          {Type: field.TypeTime, Column: careresource.FieldCompletedAt},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   emailchange.Table,
 			Columns: emailchange.Columns,
@@ -192,7 +213,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			emailchange.FieldConfirmedAt: {Type: field.TypeTime, Column: emailchange.FieldConfirmedAt},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   encounter.Table,
 			Columns: encounter.Columns,
@@ -224,7 +245,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			encounter.FieldSummary:              {Type: field.TypeString, Column: encounter.FieldSummary},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   invitation.Table,
 			Columns: invitation.Columns,
@@ -251,7 +272,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			invitation.FieldRevokedAt:          {Type: field.TypeTime, Column: invitation.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   journalentry.Table,
 			Columns: journalentry.Columns,
@@ -275,7 +296,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			journalentry.FieldWrittenAt:            {Type: field.TypeTime, Column: journalentry.FieldWrittenAt},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   letter.Table,
 			Columns: letter.Columns,
@@ -305,7 +326,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			letter.FieldReadAt:               {Type: field.TypeTime, Column: letter.FieldReadAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   mailmessage.Table,
 			Columns: mailmessage.Columns,
@@ -329,7 +350,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			mailmessage.FieldLastError:     {Type: field.TypeString, Column: mailmessage.FieldLastError},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   measurement.Table,
 			Columns: measurement.Columns,
@@ -356,7 +377,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			measurement.FieldDevice:               {Type: field.TypeString, Column: measurement.FieldDevice},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
@@ -374,7 +395,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldRole:           {Type: field.TypeEnum, Column: membership.FieldRole},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notification.Table,
 			Columns: notification.Columns,
@@ -394,7 +415,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notification.FieldReadAt:             {Type: field.TypeTime, Column: notification.FieldReadAt},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   oidclogin.Table,
 			Columns: oidclogin.Columns,
@@ -414,7 +435,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			oidclogin.FieldUsedAt:       {Type: field.TypeTime, Column: oidclogin.FieldUsedAt},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   organisation.Table,
 			Columns: organisation.Columns,
@@ -435,7 +456,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			organisation.FieldEmergencyCare:  {Type: field.TypeBool, Column: organisation.FieldEmergencyCare},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patient.Table,
 			Columns: patient.Columns,
@@ -446,23 +467,25 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Patient",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			patient.FieldCreatedAt:               {Type: field.TypeTime, Column: patient.FieldCreatedAt},
-			patient.FieldUpdatedAt:               {Type: field.TypeTime, Column: patient.FieldUpdatedAt},
-			patient.FieldAccountID:               {Type: field.TypeString, Column: patient.FieldAccountID},
-			patient.FieldNhsNumber:               {Type: field.TypeString, Column: patient.FieldNhsNumber},
-			patient.FieldGivenName:               {Type: field.TypeString, Column: patient.FieldGivenName},
-			patient.FieldFamilyName:              {Type: field.TypeString, Column: patient.FieldFamilyName},
-			patient.FieldDateOfBirth:             {Type: field.TypeTime, Column: patient.FieldDateOfBirth},
-			patient.FieldAddressLine1:            {Type: field.TypeString, Column: patient.FieldAddressLine1},
-			patient.FieldAddressLine2:            {Type: field.TypeString, Column: patient.FieldAddressLine2},
-			patient.FieldTown:                    {Type: field.TypeString, Column: patient.FieldTown},
-			patient.FieldPostcode:                {Type: field.TypeString, Column: patient.FieldPostcode},
-			patient.FieldPhone:                   {Type: field.TypeString, Column: patient.FieldPhone},
-			patient.FieldEmail:                   {Type: field.TypeString, Column: patient.FieldEmail},
-			patient.FieldInvitedByOrganisationID: {Type: field.TypeString, Column: patient.FieldInvitedByOrganisationID},
+			patient.FieldCreatedAt:                       {Type: field.TypeTime, Column: patient.FieldCreatedAt},
+			patient.FieldUpdatedAt:                       {Type: field.TypeTime, Column: patient.FieldUpdatedAt},
+			patient.FieldAccountID:                       {Type: field.TypeString, Column: patient.FieldAccountID},
+			patient.FieldNhsNumber:                       {Type: field.TypeString, Column: patient.FieldNhsNumber},
+			patient.FieldGivenName:                       {Type: field.TypeString, Column: patient.FieldGivenName},
+			patient.FieldFamilyName:                      {Type: field.TypeString, Column: patient.FieldFamilyName},
+			patient.FieldDateOfBirth:                     {Type: field.TypeTime, Column: patient.FieldDateOfBirth},
+			patient.FieldAddressLine1:                    {Type: field.TypeString, Column: patient.FieldAddressLine1},
+			patient.FieldAddressLine2:                    {Type: field.TypeString, Column: patient.FieldAddressLine2},
+			patient.FieldTown:                            {Type: field.TypeString, Column: patient.FieldTown},
+			patient.FieldPostcode:                        {Type: field.TypeString, Column: patient.FieldPostcode},
+			patient.FieldPhone:                           {Type: field.TypeString, Column: patient.FieldPhone},
+			patient.FieldEmail:                           {Type: field.TypeString, Column: patient.FieldEmail},
+			patient.FieldSharingDisabledAt:               {Type: field.TypeTime, Column: patient.FieldSharingDisabledAt},
+			patient.FieldSharingDisabledByOrganisationID: {Type: field.TypeString, Column: patient.FieldSharingDisabledByOrganisationID},
+			patient.FieldInvitedByOrganisationID:         {Type: field.TypeString, Column: patient.FieldInvitedByOrganisationID},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patientorganisation.Table,
 			Columns: patientorganisation.Columns,
@@ -485,7 +508,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			patientorganisation.FieldLinkedAt:        {Type: field.TypeTime, Column: patientorganisation.FieldLinkedAt},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   researchconsent.Table,
 			Columns: researchconsent.Columns,
@@ -504,7 +527,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			researchconsent.FieldWithdrawnAt: {Type: field.TypeTime, Column: researchconsent.FieldWithdrawnAt},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   researchstudy.Table,
 			Columns: researchstudy.Columns,
@@ -524,7 +547,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			researchstudy.FieldPseudonymKey:   {Type: field.TypeBytes, Column: researchstudy.FieldPseudonymKey},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   result.Table,
 			Columns: result.Columns,
@@ -551,11 +574,12 @@ var schemaGraph = func() *sqlgraph.Schema {
 			result.FieldReleaseAt:            {Type: field.TypeTime, Column: result.FieldReleaseAt},
 			result.FieldReleasedAt:           {Type: field.TypeTime, Column: result.FieldReleasedAt},
 			result.FieldNeverRelease:         {Type: field.TypeBool, Column: result.FieldNeverRelease},
+			result.FieldVisibleFrom:          {Type: field.TypeTime, Column: result.FieldVisibleFrom},
 			result.FieldConclusion:           {Type: field.TypeString, Column: result.FieldConclusion},
 			result.FieldPerformingLaboratory: {Type: field.TypeString, Column: result.FieldPerformingLaboratory},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   resultcomponent.Table,
 			Columns: resultcomponent.Columns,
@@ -587,7 +611,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			resultcomponent.FieldFlag:                 {Type: field.TypeEnum, Column: resultcomponent.FieldFlag},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -608,7 +632,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldEndedAt:       {Type: field.TypeTime, Column: session.FieldEndedAt},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   share.Table,
 			Columns: share.Columns,
@@ -634,7 +658,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			share.FieldRevokedAt:             {Type: field.TypeTime, Column: share.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[24] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signinthrottle.Table,
 			Columns: signinthrottle.Columns,
@@ -651,7 +675,26 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signinthrottle.FieldUpdatedAt:   {Type: field.TypeTime, Column: signinthrottle.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[25] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   specialtyrule.Table,
+			Columns: specialtyrule.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: specialtyrule.FieldID,
+			},
+		},
+		Type: "SpecialtyRule",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			specialtyrule.FieldCreatedAt:      {Type: field.TypeTime, Column: specialtyrule.FieldCreatedAt},
+			specialtyrule.FieldUpdatedAt:      {Type: field.TypeTime, Column: specialtyrule.FieldUpdatedAt},
+			specialtyrule.FieldOrganisationID: {Type: field.TypeString, Column: specialtyrule.FieldOrganisationID},
+			specialtyrule.FieldSpecialty:      {Type: field.TypeString, Column: specialtyrule.FieldSpecialty},
+			specialtyrule.FieldClinicCode:     {Type: field.TypeString, Column: specialtyrule.FieldClinicCode},
+			specialtyrule.FieldCategory:       {Type: field.TypeEnum, Column: specialtyrule.FieldCategory},
+		},
+	}
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   symptom.Table,
 			Columns: symptom.Columns,
@@ -770,6 +813,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"AuditEvent",
+		"Patient",
+	)
+	graph.MustAddE(
+		"patient",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   breakglass.PatientTable,
+			Columns: []string{breakglass.PatientColumn},
+			Bidi:    false,
+		},
+		"BreakGlass",
 		"Patient",
 	)
 	graph.MustAddE(
@@ -1215,6 +1270,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Patient",
 		"AuditEvent",
+	)
+	graph.MustAddE(
+		"break_glasses",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.BreakGlassesTable,
+			Columns: []string{patient.BreakGlassesColumn},
+			Bidi:    false,
+		},
+		"Patient",
+		"BreakGlass",
 	)
 	graph.MustAddE(
 		"organisation_links",
@@ -2003,6 +2070,90 @@ func (f *AuditEventFilter) WhereHasPatientWith(preds ...predicate.Patient) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *BreakGlassQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the BreakGlassQuery builder.
+func (_q *BreakGlassQuery) Filter() *BreakGlassFilter {
+	return &BreakGlassFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *BreakGlassMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the BreakGlassMutation builder.
+func (m *BreakGlassMutation) Filter() *BreakGlassFilter {
+	return &BreakGlassFilter{config: m.config, predicateAdder: m}
+}
+
+// BreakGlassFilter provides a generic filtering capability at runtime for BreakGlassQuery.
+type BreakGlassFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *BreakGlassFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *BreakGlassFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(breakglass.FieldID))
+}
+
+// WherePatientID applies the entql string predicate on the patient_id field.
+func (f *BreakGlassFilter) WherePatientID(p entql.StringP) {
+	f.Where(p.Field(breakglass.FieldPatientID))
+}
+
+// WhereAccountID applies the entql string predicate on the account_id field.
+func (f *BreakGlassFilter) WhereAccountID(p entql.StringP) {
+	f.Where(p.Field(breakglass.FieldAccountID))
+}
+
+// WhereOrganisationID applies the entql string predicate on the organisation_id field.
+func (f *BreakGlassFilter) WhereOrganisationID(p entql.StringP) {
+	f.Where(p.Field(breakglass.FieldOrganisationID))
+}
+
+// WhereReason applies the entql string predicate on the reason field.
+func (f *BreakGlassFilter) WhereReason(p entql.StringP) {
+	f.Where(p.Field(breakglass.FieldReason))
+}
+
+// WhereStartedAt applies the entql time.Time predicate on the started_at field.
+func (f *BreakGlassFilter) WhereStartedAt(p entql.TimeP) {
+	f.Where(p.Field(breakglass.FieldStartedAt))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *BreakGlassFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(breakglass.FieldExpiresAt))
+}
+
+// WhereHasPatient applies a predicate to check if query has an edge patient.
+func (f *BreakGlassFilter) WhereHasPatient() {
+	f.Where(entql.HasEdge("patient"))
+}
+
+// WhereHasPatientWith applies a predicate to check if query has an edge patient with a given conditions (other predicates).
+func (f *BreakGlassFilter) WhereHasPatientWith(preds ...predicate.Patient) {
+	f.Where(entql.HasEdgeWith("patient", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *CareResourceQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2031,7 +2182,7 @@ type CareResourceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CareResourceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2174,7 +2325,7 @@ type EmailChangeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EmailChangeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2244,7 +2395,7 @@ type EncounterFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EncounterFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2407,7 +2558,7 @@ type InvitationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *InvitationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2545,7 +2696,7 @@ type JournalEntryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *JournalEntryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2668,7 +2819,7 @@ type LetterFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LetterFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2821,7 +2972,7 @@ type MailMessageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MailMessageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2916,7 +3067,7 @@ type MeasurementFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MeasurementFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3054,7 +3205,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3147,7 +3298,7 @@ type NotificationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NotificationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3250,7 +3401,7 @@ type OIDCLoginFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OIDCLoginFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3325,7 +3476,7 @@ type OrganisationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OrganisationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3447,7 +3598,7 @@ type PatientFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3521,6 +3672,16 @@ func (f *PatientFilter) WherePhone(p entql.StringP) {
 // WhereEmail applies the entql string predicate on the email field.
 func (f *PatientFilter) WhereEmail(p entql.StringP) {
 	f.Where(p.Field(patient.FieldEmail))
+}
+
+// WhereSharingDisabledAt applies the entql time.Time predicate on the sharing_disabled_at field.
+func (f *PatientFilter) WhereSharingDisabledAt(p entql.TimeP) {
+	f.Where(p.Field(patient.FieldSharingDisabledAt))
+}
+
+// WhereSharingDisabledByOrganisationID applies the entql string predicate on the sharing_disabled_by_organisation_id field.
+func (f *PatientFilter) WhereSharingDisabledByOrganisationID(p entql.StringP) {
+	f.Where(p.Field(patient.FieldSharingDisabledByOrganisationID))
 }
 
 // WhereInvitedByOrganisationID applies the entql string predicate on the invited_by_organisation_id field.
@@ -3780,6 +3941,20 @@ func (f *PatientFilter) WhereHasAuditEventsWith(preds ...predicate.AuditEvent) {
 	})))
 }
 
+// WhereHasBreakGlasses applies a predicate to check if query has an edge break_glasses.
+func (f *PatientFilter) WhereHasBreakGlasses() {
+	f.Where(entql.HasEdge("break_glasses"))
+}
+
+// WhereHasBreakGlassesWith applies a predicate to check if query has an edge break_glasses with a given conditions (other predicates).
+func (f *PatientFilter) WhereHasBreakGlassesWith(preds ...predicate.BreakGlass) {
+	f.Where(entql.HasEdgeWith("break_glasses", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // WhereHasOrganisationLinks applies a predicate to check if query has an edge organisation_links.
 func (f *PatientFilter) WhereHasOrganisationLinks() {
 	f.Where(entql.HasEdge("organisation_links"))
@@ -3823,7 +3998,7 @@ type PatientOrganisationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientOrganisationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3906,7 +4081,7 @@ type ResearchConsentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResearchConsentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4004,7 +4179,7 @@ type ResearchStudyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResearchStudyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4107,7 +4282,7 @@ type ResultFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResultFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4198,6 +4373,11 @@ func (f *ResultFilter) WhereNeverRelease(p entql.BoolP) {
 	f.Where(p.Field(result.FieldNeverRelease))
 }
 
+// WhereVisibleFrom applies the entql time.Time predicate on the visible_from field.
+func (f *ResultFilter) WhereVisibleFrom(p entql.TimeP) {
+	f.Where(p.Field(result.FieldVisibleFrom))
+}
+
 // WhereConclusion applies the entql string predicate on the conclusion field.
 func (f *ResultFilter) WhereConclusion(p entql.StringP) {
 	f.Where(p.Field(result.FieldConclusion))
@@ -4279,7 +4459,7 @@ type ResultComponentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResultComponentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4456,7 +4636,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4550,7 +4730,7 @@ type ShareFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ShareFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4711,7 +4891,7 @@ type SignInThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SignInThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4743,6 +4923,76 @@ func (f *SignInThrottleFilter) WhereUpdatedAt(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *SpecialtyRuleQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the SpecialtyRuleQuery builder.
+func (_q *SpecialtyRuleQuery) Filter() *SpecialtyRuleFilter {
+	return &SpecialtyRuleFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *SpecialtyRuleMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the SpecialtyRuleMutation builder.
+func (m *SpecialtyRuleMutation) Filter() *SpecialtyRuleFilter {
+	return &SpecialtyRuleFilter{config: m.config, predicateAdder: m}
+}
+
+// SpecialtyRuleFilter provides a generic filtering capability at runtime for SpecialtyRuleQuery.
+type SpecialtyRuleFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *SpecialtyRuleFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *SpecialtyRuleFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(specialtyrule.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *SpecialtyRuleFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(specialtyrule.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *SpecialtyRuleFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(specialtyrule.FieldUpdatedAt))
+}
+
+// WhereOrganisationID applies the entql string predicate on the organisation_id field.
+func (f *SpecialtyRuleFilter) WhereOrganisationID(p entql.StringP) {
+	f.Where(p.Field(specialtyrule.FieldOrganisationID))
+}
+
+// WhereSpecialty applies the entql string predicate on the specialty field.
+func (f *SpecialtyRuleFilter) WhereSpecialty(p entql.StringP) {
+	f.Where(p.Field(specialtyrule.FieldSpecialty))
+}
+
+// WhereClinicCode applies the entql string predicate on the clinic_code field.
+func (f *SpecialtyRuleFilter) WhereClinicCode(p entql.StringP) {
+	f.Where(p.Field(specialtyrule.FieldClinicCode))
+}
+
+// WhereCategory applies the entql string predicate on the category field.
+func (f *SpecialtyRuleFilter) WhereCategory(p entql.StringP) {
+	f.Where(p.Field(specialtyrule.FieldCategory))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *SymptomQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -4771,7 +5021,7 @@ type SymptomFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SymptomFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

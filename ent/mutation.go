@@ -15,6 +15,7 @@ import (
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/auditevent"
+	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
@@ -39,6 +40,7 @@ import (
 	"github.com/patientportal/portal/ent/session"
 	"github.com/patientportal/portal/ent/share"
 	"github.com/patientportal/portal/ent/signinthrottle"
+	"github.com/patientportal/portal/ent/specialtyrule"
 	"github.com/patientportal/portal/ent/symptom"
 )
 
@@ -55,6 +57,7 @@ const (
 	TypeAllergy             = "Allergy"
 	TypeAppointment         = "Appointment"
 	TypeAuditEvent          = "AuditEvent"
+	TypeBreakGlass          = "BreakGlass"
 	TypeCareResource        = "CareResource"
 	TypeEmailChange         = "EmailChange"
 	TypeEncounter           = "Encounter"
@@ -76,6 +79,7 @@ const (
 	TypeSession             = "Session"
 	TypeShare               = "Share"
 	TypeSignInThrottle      = "SignInThrottle"
+	TypeSpecialtyRule       = "SpecialtyRule"
 	TypeSymptom             = "Symptom"
 )
 
@@ -5156,6 +5160,662 @@ func (m *AuditEventMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown AuditEvent edge %s", name)
+}
+
+// BreakGlassMutation represents an operation that mutates the BreakGlass nodes in the graph.
+type BreakGlassMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *pulid.ID
+	account_id      *pulid.ID
+	organisation_id *pulid.ID
+	reason          *string
+	started_at      *time.Time
+	expires_at      *time.Time
+	clearedFields   map[string]struct{}
+	patient         *pulid.ID
+	clearedpatient  bool
+	done            bool
+	oldValue        func(context.Context) (*BreakGlass, error)
+	predicates      []predicate.BreakGlass
+}
+
+var _ ent.Mutation = (*BreakGlassMutation)(nil)
+
+// breakglassOption allows management of the mutation configuration using functional options.
+type breakglassOption func(*BreakGlassMutation)
+
+// newBreakGlassMutation creates new mutation for the BreakGlass entity.
+func newBreakGlassMutation(c config, op Op, opts ...breakglassOption) *BreakGlassMutation {
+	m := &BreakGlassMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeBreakGlass,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withBreakGlassID sets the ID field of the mutation.
+func withBreakGlassID(id pulid.ID) breakglassOption {
+	return func(m *BreakGlassMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *BreakGlass
+		)
+		m.oldValue = func(ctx context.Context) (*BreakGlass, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().BreakGlass.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withBreakGlass sets the old BreakGlass of the mutation.
+func withBreakGlass(node *BreakGlass) breakglassOption {
+	return func(m *BreakGlassMutation) {
+		m.oldValue = func(context.Context) (*BreakGlass, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m BreakGlassMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m BreakGlassMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of BreakGlass entities.
+func (m *BreakGlassMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *BreakGlassMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *BreakGlassMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().BreakGlass.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetPatientID sets the "patient_id" field.
+func (m *BreakGlassMutation) SetPatientID(pu pulid.ID) {
+	m.patient = &pu
+}
+
+// PatientID returns the value of the "patient_id" field in the mutation.
+func (m *BreakGlassMutation) PatientID() (r pulid.ID, exists bool) {
+	v := m.patient
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPatientID returns the old "patient_id" field's value of the BreakGlass entity.
+// If the BreakGlass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BreakGlassMutation) OldPatientID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPatientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPatientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPatientID: %w", err)
+	}
+	return oldValue.PatientID, nil
+}
+
+// ResetPatientID resets all changes to the "patient_id" field.
+func (m *BreakGlassMutation) ResetPatientID() {
+	m.patient = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *BreakGlassMutation) SetAccountID(pu pulid.ID) {
+	m.account_id = &pu
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *BreakGlassMutation) AccountID() (r pulid.ID, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the BreakGlass entity.
+// If the BreakGlass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BreakGlassMutation) OldAccountID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *BreakGlassMutation) ResetAccountID() {
+	m.account_id = nil
+}
+
+// SetOrganisationID sets the "organisation_id" field.
+func (m *BreakGlassMutation) SetOrganisationID(pu pulid.ID) {
+	m.organisation_id = &pu
+}
+
+// OrganisationID returns the value of the "organisation_id" field in the mutation.
+func (m *BreakGlassMutation) OrganisationID() (r pulid.ID, exists bool) {
+	v := m.organisation_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganisationID returns the old "organisation_id" field's value of the BreakGlass entity.
+// If the BreakGlass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BreakGlassMutation) OldOrganisationID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganisationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganisationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganisationID: %w", err)
+	}
+	return oldValue.OrganisationID, nil
+}
+
+// ResetOrganisationID resets all changes to the "organisation_id" field.
+func (m *BreakGlassMutation) ResetOrganisationID() {
+	m.organisation_id = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *BreakGlassMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *BreakGlassMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the BreakGlass entity.
+// If the BreakGlass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BreakGlassMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *BreakGlassMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetStartedAt sets the "started_at" field.
+func (m *BreakGlassMutation) SetStartedAt(t time.Time) {
+	m.started_at = &t
+}
+
+// StartedAt returns the value of the "started_at" field in the mutation.
+func (m *BreakGlassMutation) StartedAt() (r time.Time, exists bool) {
+	v := m.started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedAt returns the old "started_at" field's value of the BreakGlass entity.
+// If the BreakGlass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BreakGlassMutation) OldStartedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedAt: %w", err)
+	}
+	return oldValue.StartedAt, nil
+}
+
+// ResetStartedAt resets all changes to the "started_at" field.
+func (m *BreakGlassMutation) ResetStartedAt() {
+	m.started_at = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *BreakGlassMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *BreakGlassMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the BreakGlass entity.
+// If the BreakGlass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BreakGlassMutation) OldExpiresAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *BreakGlassMutation) ResetExpiresAt() {
+	m.expires_at = nil
+}
+
+// ClearPatient clears the "patient" edge to the Patient entity.
+func (m *BreakGlassMutation) ClearPatient() {
+	m.clearedpatient = true
+	m.clearedFields[breakglass.FieldPatientID] = struct{}{}
+}
+
+// PatientCleared reports if the "patient" edge to the Patient entity was cleared.
+func (m *BreakGlassMutation) PatientCleared() bool {
+	return m.clearedpatient
+}
+
+// PatientIDs returns the "patient" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PatientID instead. It exists only for internal usage by the builders.
+func (m *BreakGlassMutation) PatientIDs() (ids []pulid.ID) {
+	if id := m.patient; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPatient resets all changes to the "patient" edge.
+func (m *BreakGlassMutation) ResetPatient() {
+	m.patient = nil
+	m.clearedpatient = false
+}
+
+// Where appends a list predicates to the BreakGlassMutation builder.
+func (m *BreakGlassMutation) Where(ps ...predicate.BreakGlass) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the BreakGlassMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *BreakGlassMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.BreakGlass, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *BreakGlassMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *BreakGlassMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (BreakGlass).
+func (m *BreakGlassMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *BreakGlassMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.patient != nil {
+		fields = append(fields, breakglass.FieldPatientID)
+	}
+	if m.account_id != nil {
+		fields = append(fields, breakglass.FieldAccountID)
+	}
+	if m.organisation_id != nil {
+		fields = append(fields, breakglass.FieldOrganisationID)
+	}
+	if m.reason != nil {
+		fields = append(fields, breakglass.FieldReason)
+	}
+	if m.started_at != nil {
+		fields = append(fields, breakglass.FieldStartedAt)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, breakglass.FieldExpiresAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *BreakGlassMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case breakglass.FieldPatientID:
+		return m.PatientID()
+	case breakglass.FieldAccountID:
+		return m.AccountID()
+	case breakglass.FieldOrganisationID:
+		return m.OrganisationID()
+	case breakglass.FieldReason:
+		return m.Reason()
+	case breakglass.FieldStartedAt:
+		return m.StartedAt()
+	case breakglass.FieldExpiresAt:
+		return m.ExpiresAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *BreakGlassMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case breakglass.FieldPatientID:
+		return m.OldPatientID(ctx)
+	case breakglass.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case breakglass.FieldOrganisationID:
+		return m.OldOrganisationID(ctx)
+	case breakglass.FieldReason:
+		return m.OldReason(ctx)
+	case breakglass.FieldStartedAt:
+		return m.OldStartedAt(ctx)
+	case breakglass.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown BreakGlass field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BreakGlassMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case breakglass.FieldPatientID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPatientID(v)
+		return nil
+	case breakglass.FieldAccountID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case breakglass.FieldOrganisationID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganisationID(v)
+		return nil
+	case breakglass.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case breakglass.FieldStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedAt(v)
+		return nil
+	case breakglass.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BreakGlass field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *BreakGlassMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *BreakGlassMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BreakGlassMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown BreakGlass numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *BreakGlassMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *BreakGlassMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *BreakGlassMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown BreakGlass nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *BreakGlassMutation) ResetField(name string) error {
+	switch name {
+	case breakglass.FieldPatientID:
+		m.ResetPatientID()
+		return nil
+	case breakglass.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case breakglass.FieldOrganisationID:
+		m.ResetOrganisationID()
+		return nil
+	case breakglass.FieldReason:
+		m.ResetReason()
+		return nil
+	case breakglass.FieldStartedAt:
+		m.ResetStartedAt()
+		return nil
+	case breakglass.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	}
+	return fmt.Errorf("unknown BreakGlass field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *BreakGlassMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.patient != nil {
+		edges = append(edges, breakglass.EdgePatient)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *BreakGlassMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case breakglass.EdgePatient:
+		if id := m.patient; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *BreakGlassMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *BreakGlassMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *BreakGlassMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedpatient {
+		edges = append(edges, breakglass.EdgePatient)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *BreakGlassMutation) EdgeCleared(name string) bool {
+	switch name {
+	case breakglass.EdgePatient:
+		return m.clearedpatient
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *BreakGlassMutation) ClearEdge(name string) error {
+	switch name {
+	case breakglass.EdgePatient:
+		m.ClearPatient()
+		return nil
+	}
+	return fmt.Errorf("unknown BreakGlass unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *BreakGlassMutation) ResetEdge(name string) error {
+	switch name {
+	case breakglass.EdgePatient:
+		m.ResetPatient()
+		return nil
+	}
+	return fmt.Errorf("unknown BreakGlass edge %s", name)
 }
 
 // CareResourceMutation represents an operation that mutates the CareResource nodes in the graph.
@@ -18029,77 +18689,82 @@ func (m *OrganisationMutation) ResetEdge(name string) error {
 // PatientMutation represents an operation that mutates the Patient nodes in the graph.
 type PatientMutation struct {
 	config
-	op                       Op
-	typ                      string
-	id                       *pulid.ID
-	created_at               *time.Time
-	updated_at               *time.Time
-	nhs_number               *string
-	given_name               *string
-	family_name              *string
-	date_of_birth            *time.Time
-	address_line1            *string
-	address_line2            *string
-	town                     *string
-	postcode                 *string
-	phone                    *string
-	email                    *string
-	clearedFields            map[string]struct{}
-	account                  *pulid.ID
-	clearedaccount           bool
-	invited_by               *pulid.ID
-	clearedinvited_by        bool
-	organisations            map[pulid.ID]struct{}
-	removedorganisations     map[pulid.ID]struct{}
-	clearedorganisations     bool
-	appointments             map[pulid.ID]struct{}
-	removedappointments      map[pulid.ID]struct{}
-	clearedappointments      bool
-	allergies                map[pulid.ID]struct{}
-	removedallergies         map[pulid.ID]struct{}
-	clearedallergies         bool
-	results                  map[pulid.ID]struct{}
-	removedresults           map[pulid.ID]struct{}
-	clearedresults           bool
-	result_components        map[pulid.ID]struct{}
-	removedresult_components map[pulid.ID]struct{}
-	clearedresult_components bool
-	encounters               map[pulid.ID]struct{}
-	removedencounters        map[pulid.ID]struct{}
-	clearedencounters        bool
-	letters                  map[pulid.ID]struct{}
-	removedletters           map[pulid.ID]struct{}
-	clearedletters           bool
-	measurements             map[pulid.ID]struct{}
-	removedmeasurements      map[pulid.ID]struct{}
-	clearedmeasurements      bool
-	symptoms                 map[pulid.ID]struct{}
-	removedsymptoms          map[pulid.ID]struct{}
-	clearedsymptoms          bool
-	journal_entries          map[pulid.ID]struct{}
-	removedjournal_entries   map[pulid.ID]struct{}
-	clearedjournal_entries   bool
-	care_resources           map[pulid.ID]struct{}
-	removedcare_resources    map[pulid.ID]struct{}
-	clearedcare_resources    bool
-	shares                   map[pulid.ID]struct{}
-	removedshares            map[pulid.ID]struct{}
-	clearedshares            bool
-	invitations              map[pulid.ID]struct{}
-	removedinvitations       map[pulid.ID]struct{}
-	clearedinvitations       bool
-	research_consents        map[pulid.ID]struct{}
-	removedresearch_consents map[pulid.ID]struct{}
-	clearedresearch_consents bool
-	notifications            map[pulid.ID]struct{}
-	removednotifications     map[pulid.ID]struct{}
-	clearednotifications     bool
-	audit_events             map[pulid.ID]struct{}
-	removedaudit_events      map[pulid.ID]struct{}
-	clearedaudit_events      bool
-	done                     bool
-	oldValue                 func(context.Context) (*Patient, error)
-	predicates               []predicate.Patient
+	op                                  Op
+	typ                                 string
+	id                                  *pulid.ID
+	created_at                          *time.Time
+	updated_at                          *time.Time
+	nhs_number                          *string
+	given_name                          *string
+	family_name                         *string
+	date_of_birth                       *time.Time
+	address_line1                       *string
+	address_line2                       *string
+	town                                *string
+	postcode                            *string
+	phone                               *string
+	email                               *string
+	sharing_disabled_at                 *time.Time
+	sharing_disabled_by_organisation_id *pulid.ID
+	clearedFields                       map[string]struct{}
+	account                             *pulid.ID
+	clearedaccount                      bool
+	invited_by                          *pulid.ID
+	clearedinvited_by                   bool
+	organisations                       map[pulid.ID]struct{}
+	removedorganisations                map[pulid.ID]struct{}
+	clearedorganisations                bool
+	appointments                        map[pulid.ID]struct{}
+	removedappointments                 map[pulid.ID]struct{}
+	clearedappointments                 bool
+	allergies                           map[pulid.ID]struct{}
+	removedallergies                    map[pulid.ID]struct{}
+	clearedallergies                    bool
+	results                             map[pulid.ID]struct{}
+	removedresults                      map[pulid.ID]struct{}
+	clearedresults                      bool
+	result_components                   map[pulid.ID]struct{}
+	removedresult_components            map[pulid.ID]struct{}
+	clearedresult_components            bool
+	encounters                          map[pulid.ID]struct{}
+	removedencounters                   map[pulid.ID]struct{}
+	clearedencounters                   bool
+	letters                             map[pulid.ID]struct{}
+	removedletters                      map[pulid.ID]struct{}
+	clearedletters                      bool
+	measurements                        map[pulid.ID]struct{}
+	removedmeasurements                 map[pulid.ID]struct{}
+	clearedmeasurements                 bool
+	symptoms                            map[pulid.ID]struct{}
+	removedsymptoms                     map[pulid.ID]struct{}
+	clearedsymptoms                     bool
+	journal_entries                     map[pulid.ID]struct{}
+	removedjournal_entries              map[pulid.ID]struct{}
+	clearedjournal_entries              bool
+	care_resources                      map[pulid.ID]struct{}
+	removedcare_resources               map[pulid.ID]struct{}
+	clearedcare_resources               bool
+	shares                              map[pulid.ID]struct{}
+	removedshares                       map[pulid.ID]struct{}
+	clearedshares                       bool
+	invitations                         map[pulid.ID]struct{}
+	removedinvitations                  map[pulid.ID]struct{}
+	clearedinvitations                  bool
+	research_consents                   map[pulid.ID]struct{}
+	removedresearch_consents            map[pulid.ID]struct{}
+	clearedresearch_consents            bool
+	notifications                       map[pulid.ID]struct{}
+	removednotifications                map[pulid.ID]struct{}
+	clearednotifications                bool
+	audit_events                        map[pulid.ID]struct{}
+	removedaudit_events                 map[pulid.ID]struct{}
+	clearedaudit_events                 bool
+	break_glasses                       map[pulid.ID]struct{}
+	removedbreak_glasses                map[pulid.ID]struct{}
+	clearedbreak_glasses                bool
+	done                                bool
+	oldValue                            func(context.Context) (*Patient, error)
+	predicates                          []predicate.Patient
 }
 
 var _ ent.Mutation = (*PatientMutation)(nil)
@@ -18776,6 +19441,104 @@ func (m *PatientMutation) EmailCleared() bool {
 func (m *PatientMutation) ResetEmail() {
 	m.email = nil
 	delete(m.clearedFields, patient.FieldEmail)
+}
+
+// SetSharingDisabledAt sets the "sharing_disabled_at" field.
+func (m *PatientMutation) SetSharingDisabledAt(t time.Time) {
+	m.sharing_disabled_at = &t
+}
+
+// SharingDisabledAt returns the value of the "sharing_disabled_at" field in the mutation.
+func (m *PatientMutation) SharingDisabledAt() (r time.Time, exists bool) {
+	v := m.sharing_disabled_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSharingDisabledAt returns the old "sharing_disabled_at" field's value of the Patient entity.
+// If the Patient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PatientMutation) OldSharingDisabledAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSharingDisabledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSharingDisabledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSharingDisabledAt: %w", err)
+	}
+	return oldValue.SharingDisabledAt, nil
+}
+
+// ClearSharingDisabledAt clears the value of the "sharing_disabled_at" field.
+func (m *PatientMutation) ClearSharingDisabledAt() {
+	m.sharing_disabled_at = nil
+	m.clearedFields[patient.FieldSharingDisabledAt] = struct{}{}
+}
+
+// SharingDisabledAtCleared returns if the "sharing_disabled_at" field was cleared in this mutation.
+func (m *PatientMutation) SharingDisabledAtCleared() bool {
+	_, ok := m.clearedFields[patient.FieldSharingDisabledAt]
+	return ok
+}
+
+// ResetSharingDisabledAt resets all changes to the "sharing_disabled_at" field.
+func (m *PatientMutation) ResetSharingDisabledAt() {
+	m.sharing_disabled_at = nil
+	delete(m.clearedFields, patient.FieldSharingDisabledAt)
+}
+
+// SetSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field.
+func (m *PatientMutation) SetSharingDisabledByOrganisationID(pu pulid.ID) {
+	m.sharing_disabled_by_organisation_id = &pu
+}
+
+// SharingDisabledByOrganisationID returns the value of the "sharing_disabled_by_organisation_id" field in the mutation.
+func (m *PatientMutation) SharingDisabledByOrganisationID() (r pulid.ID, exists bool) {
+	v := m.sharing_disabled_by_organisation_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSharingDisabledByOrganisationID returns the old "sharing_disabled_by_organisation_id" field's value of the Patient entity.
+// If the Patient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PatientMutation) OldSharingDisabledByOrganisationID(ctx context.Context) (v *pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSharingDisabledByOrganisationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSharingDisabledByOrganisationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSharingDisabledByOrganisationID: %w", err)
+	}
+	return oldValue.SharingDisabledByOrganisationID, nil
+}
+
+// ClearSharingDisabledByOrganisationID clears the value of the "sharing_disabled_by_organisation_id" field.
+func (m *PatientMutation) ClearSharingDisabledByOrganisationID() {
+	m.sharing_disabled_by_organisation_id = nil
+	m.clearedFields[patient.FieldSharingDisabledByOrganisationID] = struct{}{}
+}
+
+// SharingDisabledByOrganisationIDCleared returns if the "sharing_disabled_by_organisation_id" field was cleared in this mutation.
+func (m *PatientMutation) SharingDisabledByOrganisationIDCleared() bool {
+	_, ok := m.clearedFields[patient.FieldSharingDisabledByOrganisationID]
+	return ok
+}
+
+// ResetSharingDisabledByOrganisationID resets all changes to the "sharing_disabled_by_organisation_id" field.
+func (m *PatientMutation) ResetSharingDisabledByOrganisationID() {
+	m.sharing_disabled_by_organisation_id = nil
+	delete(m.clearedFields, patient.FieldSharingDisabledByOrganisationID)
 }
 
 // SetInvitedByOrganisationID sets the "invited_by_organisation_id" field.
@@ -19758,6 +20521,60 @@ func (m *PatientMutation) ResetAuditEvents() {
 	m.removedaudit_events = nil
 }
 
+// AddBreakGlassIDs adds the "break_glasses" edge to the BreakGlass entity by ids.
+func (m *PatientMutation) AddBreakGlassIDs(ids ...pulid.ID) {
+	if m.break_glasses == nil {
+		m.break_glasses = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.break_glasses[ids[i]] = struct{}{}
+	}
+}
+
+// ClearBreakGlasses clears the "break_glasses" edge to the BreakGlass entity.
+func (m *PatientMutation) ClearBreakGlasses() {
+	m.clearedbreak_glasses = true
+}
+
+// BreakGlassesCleared reports if the "break_glasses" edge to the BreakGlass entity was cleared.
+func (m *PatientMutation) BreakGlassesCleared() bool {
+	return m.clearedbreak_glasses
+}
+
+// RemoveBreakGlassIDs removes the "break_glasses" edge to the BreakGlass entity by IDs.
+func (m *PatientMutation) RemoveBreakGlassIDs(ids ...pulid.ID) {
+	if m.removedbreak_glasses == nil {
+		m.removedbreak_glasses = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.break_glasses, ids[i])
+		m.removedbreak_glasses[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedBreakGlasses returns the removed IDs of the "break_glasses" edge to the BreakGlass entity.
+func (m *PatientMutation) RemovedBreakGlassesIDs() (ids []pulid.ID) {
+	for id := range m.removedbreak_glasses {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// BreakGlassesIDs returns the "break_glasses" edge IDs in the mutation.
+func (m *PatientMutation) BreakGlassesIDs() (ids []pulid.ID) {
+	for id := range m.break_glasses {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetBreakGlasses resets all changes to the "break_glasses" edge.
+func (m *PatientMutation) ResetBreakGlasses() {
+	m.break_glasses = nil
+	m.clearedbreak_glasses = false
+	m.removedbreak_glasses = nil
+}
+
 // Where appends a list predicates to the PatientMutation builder.
 func (m *PatientMutation) Where(ps ...predicate.Patient) {
 	m.predicates = append(m.predicates, ps...)
@@ -19792,7 +20609,7 @@ func (m *PatientMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PatientMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 16)
 	if m.created_at != nil {
 		fields = append(fields, patient.FieldCreatedAt)
 	}
@@ -19832,6 +20649,12 @@ func (m *PatientMutation) Fields() []string {
 	if m.email != nil {
 		fields = append(fields, patient.FieldEmail)
 	}
+	if m.sharing_disabled_at != nil {
+		fields = append(fields, patient.FieldSharingDisabledAt)
+	}
+	if m.sharing_disabled_by_organisation_id != nil {
+		fields = append(fields, patient.FieldSharingDisabledByOrganisationID)
+	}
 	if m.invited_by != nil {
 		fields = append(fields, patient.FieldInvitedByOrganisationID)
 	}
@@ -19869,6 +20692,10 @@ func (m *PatientMutation) Field(name string) (ent.Value, bool) {
 		return m.Phone()
 	case patient.FieldEmail:
 		return m.Email()
+	case patient.FieldSharingDisabledAt:
+		return m.SharingDisabledAt()
+	case patient.FieldSharingDisabledByOrganisationID:
+		return m.SharingDisabledByOrganisationID()
 	case patient.FieldInvitedByOrganisationID:
 		return m.InvitedByOrganisationID()
 	}
@@ -19906,6 +20733,10 @@ func (m *PatientMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldPhone(ctx)
 	case patient.FieldEmail:
 		return m.OldEmail(ctx)
+	case patient.FieldSharingDisabledAt:
+		return m.OldSharingDisabledAt(ctx)
+	case patient.FieldSharingDisabledByOrganisationID:
+		return m.OldSharingDisabledByOrganisationID(ctx)
 	case patient.FieldInvitedByOrganisationID:
 		return m.OldInvitedByOrganisationID(ctx)
 	}
@@ -20008,6 +20839,20 @@ func (m *PatientMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetEmail(v)
 		return nil
+	case patient.FieldSharingDisabledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSharingDisabledAt(v)
+		return nil
+	case patient.FieldSharingDisabledByOrganisationID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSharingDisabledByOrganisationID(v)
+		return nil
 	case patient.FieldInvitedByOrganisationID:
 		v, ok := value.(pulid.ID)
 		if !ok {
@@ -20069,6 +20914,12 @@ func (m *PatientMutation) ClearedFields() []string {
 	if m.FieldCleared(patient.FieldEmail) {
 		fields = append(fields, patient.FieldEmail)
 	}
+	if m.FieldCleared(patient.FieldSharingDisabledAt) {
+		fields = append(fields, patient.FieldSharingDisabledAt)
+	}
+	if m.FieldCleared(patient.FieldSharingDisabledByOrganisationID) {
+		fields = append(fields, patient.FieldSharingDisabledByOrganisationID)
+	}
 	if m.FieldCleared(patient.FieldInvitedByOrganisationID) {
 		fields = append(fields, patient.FieldInvitedByOrganisationID)
 	}
@@ -20109,6 +20960,12 @@ func (m *PatientMutation) ClearField(name string) error {
 		return nil
 	case patient.FieldEmail:
 		m.ClearEmail()
+		return nil
+	case patient.FieldSharingDisabledAt:
+		m.ClearSharingDisabledAt()
+		return nil
+	case patient.FieldSharingDisabledByOrganisationID:
+		m.ClearSharingDisabledByOrganisationID()
 		return nil
 	case patient.FieldInvitedByOrganisationID:
 		m.ClearInvitedByOrganisationID()
@@ -20160,6 +21017,12 @@ func (m *PatientMutation) ResetField(name string) error {
 	case patient.FieldEmail:
 		m.ResetEmail()
 		return nil
+	case patient.FieldSharingDisabledAt:
+		m.ResetSharingDisabledAt()
+		return nil
+	case patient.FieldSharingDisabledByOrganisationID:
+		m.ResetSharingDisabledByOrganisationID()
+		return nil
 	case patient.FieldInvitedByOrganisationID:
 		m.ResetInvitedByOrganisationID()
 		return nil
@@ -20169,7 +21032,7 @@ func (m *PatientMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *PatientMutation) AddedEdges() []string {
-	edges := make([]string, 0, 18)
+	edges := make([]string, 0, 19)
 	if m.account != nil {
 		edges = append(edges, patient.EdgeAccount)
 	}
@@ -20223,6 +21086,9 @@ func (m *PatientMutation) AddedEdges() []string {
 	}
 	if m.audit_events != nil {
 		edges = append(edges, patient.EdgeAuditEvents)
+	}
+	if m.break_glasses != nil {
+		edges = append(edges, patient.EdgeBreakGlasses)
 	}
 	return edges
 }
@@ -20335,13 +21201,19 @@ func (m *PatientMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case patient.EdgeBreakGlasses:
+		ids := make([]ent.Value, 0, len(m.break_glasses))
+		for id := range m.break_glasses {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *PatientMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 18)
+	edges := make([]string, 0, 19)
 	if m.removedorganisations != nil {
 		edges = append(edges, patient.EdgeOrganisations)
 	}
@@ -20389,6 +21261,9 @@ func (m *PatientMutation) RemovedEdges() []string {
 	}
 	if m.removedaudit_events != nil {
 		edges = append(edges, patient.EdgeAuditEvents)
+	}
+	if m.removedbreak_glasses != nil {
+		edges = append(edges, patient.EdgeBreakGlasses)
 	}
 	return edges
 }
@@ -20493,13 +21368,19 @@ func (m *PatientMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case patient.EdgeBreakGlasses:
+		ids := make([]ent.Value, 0, len(m.removedbreak_glasses))
+		for id := range m.removedbreak_glasses {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *PatientMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 18)
+	edges := make([]string, 0, 19)
 	if m.clearedaccount {
 		edges = append(edges, patient.EdgeAccount)
 	}
@@ -20554,6 +21435,9 @@ func (m *PatientMutation) ClearedEdges() []string {
 	if m.clearedaudit_events {
 		edges = append(edges, patient.EdgeAuditEvents)
 	}
+	if m.clearedbreak_glasses {
+		edges = append(edges, patient.EdgeBreakGlasses)
+	}
 	return edges
 }
 
@@ -20597,6 +21481,8 @@ func (m *PatientMutation) EdgeCleared(name string) bool {
 		return m.clearednotifications
 	case patient.EdgeAuditEvents:
 		return m.clearedaudit_events
+	case patient.EdgeBreakGlasses:
+		return m.clearedbreak_glasses
 	}
 	return false
 }
@@ -20672,6 +21558,9 @@ func (m *PatientMutation) ResetEdge(name string) error {
 		return nil
 	case patient.EdgeAuditEvents:
 		m.ResetAuditEvents()
+		return nil
+	case patient.EdgeBreakGlasses:
+		m.ResetBreakGlasses()
 		return nil
 	}
 	return fmt.Errorf("unknown Patient edge %s", name)
@@ -22709,6 +23598,7 @@ type ResultMutation struct {
 	release_at                 *time.Time
 	released_at                *time.Time
 	never_release              *bool
+	visible_from               *time.Time
 	conclusion                 *string
 	performing_laboratory      *string
 	clearedFields              map[string]struct{}
@@ -23495,6 +24385,55 @@ func (m *ResultMutation) ResetNeverRelease() {
 	m.never_release = nil
 }
 
+// SetVisibleFrom sets the "visible_from" field.
+func (m *ResultMutation) SetVisibleFrom(t time.Time) {
+	m.visible_from = &t
+}
+
+// VisibleFrom returns the value of the "visible_from" field in the mutation.
+func (m *ResultMutation) VisibleFrom() (r time.Time, exists bool) {
+	v := m.visible_from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVisibleFrom returns the old "visible_from" field's value of the Result entity.
+// If the Result object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResultMutation) OldVisibleFrom(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVisibleFrom is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVisibleFrom requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVisibleFrom: %w", err)
+	}
+	return oldValue.VisibleFrom, nil
+}
+
+// ClearVisibleFrom clears the value of the "visible_from" field.
+func (m *ResultMutation) ClearVisibleFrom() {
+	m.visible_from = nil
+	m.clearedFields[result.FieldVisibleFrom] = struct{}{}
+}
+
+// VisibleFromCleared returns if the "visible_from" field was cleared in this mutation.
+func (m *ResultMutation) VisibleFromCleared() bool {
+	_, ok := m.clearedFields[result.FieldVisibleFrom]
+	return ok
+}
+
+// ResetVisibleFrom resets all changes to the "visible_from" field.
+func (m *ResultMutation) ResetVisibleFrom() {
+	m.visible_from = nil
+	delete(m.clearedFields, result.FieldVisibleFrom)
+}
+
 // SetConclusion sets the "conclusion" field.
 func (m *ResultMutation) SetConclusion(s string) {
 	m.conclusion = &s
@@ -23735,7 +24674,7 @@ func (m *ResultMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ResultMutation) Fields() []string {
-	fields := make([]string, 0, 18)
+	fields := make([]string, 0, 19)
 	if m.created_at != nil {
 		fields = append(fields, result.FieldCreatedAt)
 	}
@@ -23784,6 +24723,9 @@ func (m *ResultMutation) Fields() []string {
 	if m.never_release != nil {
 		fields = append(fields, result.FieldNeverRelease)
 	}
+	if m.visible_from != nil {
+		fields = append(fields, result.FieldVisibleFrom)
+	}
 	if m.conclusion != nil {
 		fields = append(fields, result.FieldConclusion)
 	}
@@ -23830,6 +24772,8 @@ func (m *ResultMutation) Field(name string) (ent.Value, bool) {
 		return m.ReleasedAt()
 	case result.FieldNeverRelease:
 		return m.NeverRelease()
+	case result.FieldVisibleFrom:
+		return m.VisibleFrom()
 	case result.FieldConclusion:
 		return m.Conclusion()
 	case result.FieldPerformingLaboratory:
@@ -23875,6 +24819,8 @@ func (m *ResultMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldReleasedAt(ctx)
 	case result.FieldNeverRelease:
 		return m.OldNeverRelease(ctx)
+	case result.FieldVisibleFrom:
+		return m.OldVisibleFrom(ctx)
 	case result.FieldConclusion:
 		return m.OldConclusion(ctx)
 	case result.FieldPerformingLaboratory:
@@ -24000,6 +24946,13 @@ func (m *ResultMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetNeverRelease(v)
 		return nil
+	case result.FieldVisibleFrom:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVisibleFrom(v)
+		return nil
 	case result.FieldConclusion:
 		v, ok := value.(string)
 		if !ok {
@@ -24065,6 +25018,9 @@ func (m *ResultMutation) ClearedFields() []string {
 	if m.FieldCleared(result.FieldReleasedAt) {
 		fields = append(fields, result.FieldReleasedAt)
 	}
+	if m.FieldCleared(result.FieldVisibleFrom) {
+		fields = append(fields, result.FieldVisibleFrom)
+	}
 	if m.FieldCleared(result.FieldConclusion) {
 		fields = append(fields, result.FieldConclusion)
 	}
@@ -24105,6 +25061,9 @@ func (m *ResultMutation) ClearField(name string) error {
 		return nil
 	case result.FieldReleasedAt:
 		m.ClearReleasedAt()
+		return nil
+	case result.FieldVisibleFrom:
+		m.ClearVisibleFrom()
 		return nil
 	case result.FieldConclusion:
 		m.ClearConclusion()
@@ -24167,6 +25126,9 @@ func (m *ResultMutation) ResetField(name string) error {
 		return nil
 	case result.FieldNeverRelease:
 		m.ResetNeverRelease()
+		return nil
+	case result.FieldVisibleFrom:
+		m.ResetVisibleFrom()
 		return nil
 	case result.FieldConclusion:
 		m.ResetConclusion()
@@ -28728,6 +29690,649 @@ func (m *SignInThrottleMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *SignInThrottleMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown SignInThrottle edge %s", name)
+}
+
+// SpecialtyRuleMutation represents an operation that mutates the SpecialtyRule nodes in the graph.
+type SpecialtyRuleMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *pulid.ID
+	created_at      *time.Time
+	updated_at      *time.Time
+	organisation_id *pulid.ID
+	specialty       *string
+	clinic_code     *string
+	category        *category.Category
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*SpecialtyRule, error)
+	predicates      []predicate.SpecialtyRule
+}
+
+var _ ent.Mutation = (*SpecialtyRuleMutation)(nil)
+
+// specialtyruleOption allows management of the mutation configuration using functional options.
+type specialtyruleOption func(*SpecialtyRuleMutation)
+
+// newSpecialtyRuleMutation creates new mutation for the SpecialtyRule entity.
+func newSpecialtyRuleMutation(c config, op Op, opts ...specialtyruleOption) *SpecialtyRuleMutation {
+	m := &SpecialtyRuleMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSpecialtyRule,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSpecialtyRuleID sets the ID field of the mutation.
+func withSpecialtyRuleID(id pulid.ID) specialtyruleOption {
+	return func(m *SpecialtyRuleMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *SpecialtyRule
+		)
+		m.oldValue = func(ctx context.Context) (*SpecialtyRule, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().SpecialtyRule.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSpecialtyRule sets the old SpecialtyRule of the mutation.
+func withSpecialtyRule(node *SpecialtyRule) specialtyruleOption {
+	return func(m *SpecialtyRuleMutation) {
+		m.oldValue = func(context.Context) (*SpecialtyRule, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SpecialtyRuleMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SpecialtyRuleMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of SpecialtyRule entities.
+func (m *SpecialtyRuleMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SpecialtyRuleMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SpecialtyRuleMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().SpecialtyRule.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *SpecialtyRuleMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *SpecialtyRuleMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the SpecialtyRule entity.
+// If the SpecialtyRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SpecialtyRuleMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *SpecialtyRuleMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *SpecialtyRuleMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *SpecialtyRuleMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the SpecialtyRule entity.
+// If the SpecialtyRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SpecialtyRuleMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *SpecialtyRuleMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetOrganisationID sets the "organisation_id" field.
+func (m *SpecialtyRuleMutation) SetOrganisationID(pu pulid.ID) {
+	m.organisation_id = &pu
+}
+
+// OrganisationID returns the value of the "organisation_id" field in the mutation.
+func (m *SpecialtyRuleMutation) OrganisationID() (r pulid.ID, exists bool) {
+	v := m.organisation_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganisationID returns the old "organisation_id" field's value of the SpecialtyRule entity.
+// If the SpecialtyRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SpecialtyRuleMutation) OldOrganisationID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganisationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganisationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganisationID: %w", err)
+	}
+	return oldValue.OrganisationID, nil
+}
+
+// ResetOrganisationID resets all changes to the "organisation_id" field.
+func (m *SpecialtyRuleMutation) ResetOrganisationID() {
+	m.organisation_id = nil
+}
+
+// SetSpecialty sets the "specialty" field.
+func (m *SpecialtyRuleMutation) SetSpecialty(s string) {
+	m.specialty = &s
+}
+
+// Specialty returns the value of the "specialty" field in the mutation.
+func (m *SpecialtyRuleMutation) Specialty() (r string, exists bool) {
+	v := m.specialty
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSpecialty returns the old "specialty" field's value of the SpecialtyRule entity.
+// If the SpecialtyRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SpecialtyRuleMutation) OldSpecialty(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSpecialty is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSpecialty requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSpecialty: %w", err)
+	}
+	return oldValue.Specialty, nil
+}
+
+// ClearSpecialty clears the value of the "specialty" field.
+func (m *SpecialtyRuleMutation) ClearSpecialty() {
+	m.specialty = nil
+	m.clearedFields[specialtyrule.FieldSpecialty] = struct{}{}
+}
+
+// SpecialtyCleared returns if the "specialty" field was cleared in this mutation.
+func (m *SpecialtyRuleMutation) SpecialtyCleared() bool {
+	_, ok := m.clearedFields[specialtyrule.FieldSpecialty]
+	return ok
+}
+
+// ResetSpecialty resets all changes to the "specialty" field.
+func (m *SpecialtyRuleMutation) ResetSpecialty() {
+	m.specialty = nil
+	delete(m.clearedFields, specialtyrule.FieldSpecialty)
+}
+
+// SetClinicCode sets the "clinic_code" field.
+func (m *SpecialtyRuleMutation) SetClinicCode(s string) {
+	m.clinic_code = &s
+}
+
+// ClinicCode returns the value of the "clinic_code" field in the mutation.
+func (m *SpecialtyRuleMutation) ClinicCode() (r string, exists bool) {
+	v := m.clinic_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClinicCode returns the old "clinic_code" field's value of the SpecialtyRule entity.
+// If the SpecialtyRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SpecialtyRuleMutation) OldClinicCode(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClinicCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClinicCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClinicCode: %w", err)
+	}
+	return oldValue.ClinicCode, nil
+}
+
+// ClearClinicCode clears the value of the "clinic_code" field.
+func (m *SpecialtyRuleMutation) ClearClinicCode() {
+	m.clinic_code = nil
+	m.clearedFields[specialtyrule.FieldClinicCode] = struct{}{}
+}
+
+// ClinicCodeCleared returns if the "clinic_code" field was cleared in this mutation.
+func (m *SpecialtyRuleMutation) ClinicCodeCleared() bool {
+	_, ok := m.clearedFields[specialtyrule.FieldClinicCode]
+	return ok
+}
+
+// ResetClinicCode resets all changes to the "clinic_code" field.
+func (m *SpecialtyRuleMutation) ResetClinicCode() {
+	m.clinic_code = nil
+	delete(m.clearedFields, specialtyrule.FieldClinicCode)
+}
+
+// SetCategory sets the "category" field.
+func (m *SpecialtyRuleMutation) SetCategory(c category.Category) {
+	m.category = &c
+}
+
+// Category returns the value of the "category" field in the mutation.
+func (m *SpecialtyRuleMutation) Category() (r category.Category, exists bool) {
+	v := m.category
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCategory returns the old "category" field's value of the SpecialtyRule entity.
+// If the SpecialtyRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SpecialtyRuleMutation) OldCategory(ctx context.Context) (v category.Category, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCategory is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCategory requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCategory: %w", err)
+	}
+	return oldValue.Category, nil
+}
+
+// ResetCategory resets all changes to the "category" field.
+func (m *SpecialtyRuleMutation) ResetCategory() {
+	m.category = nil
+}
+
+// Where appends a list predicates to the SpecialtyRuleMutation builder.
+func (m *SpecialtyRuleMutation) Where(ps ...predicate.SpecialtyRule) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SpecialtyRuleMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SpecialtyRuleMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.SpecialtyRule, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SpecialtyRuleMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SpecialtyRuleMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (SpecialtyRule).
+func (m *SpecialtyRuleMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SpecialtyRuleMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.created_at != nil {
+		fields = append(fields, specialtyrule.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, specialtyrule.FieldUpdatedAt)
+	}
+	if m.organisation_id != nil {
+		fields = append(fields, specialtyrule.FieldOrganisationID)
+	}
+	if m.specialty != nil {
+		fields = append(fields, specialtyrule.FieldSpecialty)
+	}
+	if m.clinic_code != nil {
+		fields = append(fields, specialtyrule.FieldClinicCode)
+	}
+	if m.category != nil {
+		fields = append(fields, specialtyrule.FieldCategory)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SpecialtyRuleMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case specialtyrule.FieldCreatedAt:
+		return m.CreatedAt()
+	case specialtyrule.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case specialtyrule.FieldOrganisationID:
+		return m.OrganisationID()
+	case specialtyrule.FieldSpecialty:
+		return m.Specialty()
+	case specialtyrule.FieldClinicCode:
+		return m.ClinicCode()
+	case specialtyrule.FieldCategory:
+		return m.Category()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SpecialtyRuleMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case specialtyrule.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case specialtyrule.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case specialtyrule.FieldOrganisationID:
+		return m.OldOrganisationID(ctx)
+	case specialtyrule.FieldSpecialty:
+		return m.OldSpecialty(ctx)
+	case specialtyrule.FieldClinicCode:
+		return m.OldClinicCode(ctx)
+	case specialtyrule.FieldCategory:
+		return m.OldCategory(ctx)
+	}
+	return nil, fmt.Errorf("unknown SpecialtyRule field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SpecialtyRuleMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case specialtyrule.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case specialtyrule.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case specialtyrule.FieldOrganisationID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganisationID(v)
+		return nil
+	case specialtyrule.FieldSpecialty:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSpecialty(v)
+		return nil
+	case specialtyrule.FieldClinicCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClinicCode(v)
+		return nil
+	case specialtyrule.FieldCategory:
+		v, ok := value.(category.Category)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCategory(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SpecialtyRule field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SpecialtyRuleMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SpecialtyRuleMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SpecialtyRuleMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown SpecialtyRule numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SpecialtyRuleMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(specialtyrule.FieldSpecialty) {
+		fields = append(fields, specialtyrule.FieldSpecialty)
+	}
+	if m.FieldCleared(specialtyrule.FieldClinicCode) {
+		fields = append(fields, specialtyrule.FieldClinicCode)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SpecialtyRuleMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SpecialtyRuleMutation) ClearField(name string) error {
+	switch name {
+	case specialtyrule.FieldSpecialty:
+		m.ClearSpecialty()
+		return nil
+	case specialtyrule.FieldClinicCode:
+		m.ClearClinicCode()
+		return nil
+	}
+	return fmt.Errorf("unknown SpecialtyRule nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SpecialtyRuleMutation) ResetField(name string) error {
+	switch name {
+	case specialtyrule.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case specialtyrule.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case specialtyrule.FieldOrganisationID:
+		m.ResetOrganisationID()
+		return nil
+	case specialtyrule.FieldSpecialty:
+		m.ResetSpecialty()
+		return nil
+	case specialtyrule.FieldClinicCode:
+		m.ResetClinicCode()
+		return nil
+	case specialtyrule.FieldCategory:
+		m.ResetCategory()
+		return nil
+	}
+	return fmt.Errorf("unknown SpecialtyRule field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SpecialtyRuleMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SpecialtyRuleMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SpecialtyRuleMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SpecialtyRuleMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SpecialtyRuleMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SpecialtyRuleMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SpecialtyRuleMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown SpecialtyRule unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SpecialtyRuleMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown SpecialtyRule edge %s", name)
 }
 
 // SymptomMutation represents an operation that mutates the Symptom nodes in the graph.

@@ -46,6 +46,10 @@ type Patient struct {
 	Phone *string `json:"phone,omitempty"`
 	// Email holds the value of the "email" field.
 	Email *string `json:"email,omitempty"`
+	// Set by a privacy officer: no share and no break-the-glass opens the record.
+	SharingDisabledAt *time.Time `json:"sharing_disabled_at,omitempty"`
+	// SharingDisabledByOrganisationID holds the value of the "sharing_disabled_by_organisation_id" field.
+	SharingDisabledByOrganisationID *pulid.ID `json:"sharing_disabled_by_organisation_id,omitempty"`
 	// InvitedByOrganisationID holds the value of the "invited_by_organisation_id" field.
 	InvitedByOrganisationID *pulid.ID `json:"invited_by_organisation_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -92,11 +96,13 @@ type PatientEdges struct {
 	Notifications []*Notification `json:"notifications,omitempty"`
 	// AuditEvents holds the value of the audit_events edge.
 	AuditEvents []*AuditEvent `json:"audit_events,omitempty"`
+	// BreakGlasses holds the value of the break_glasses edge.
+	BreakGlasses []*BreakGlass `json:"break_glasses,omitempty"`
 	// OrganisationLinks holds the value of the organisation_links edge.
 	OrganisationLinks []*PatientOrganisation `json:"organisation_links,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [19]bool
+	loadedTypes [20]bool
 	// totalCount holds the count of the edges above.
 	totalCount [12]map[string]int
 
@@ -116,6 +122,7 @@ type PatientEdges struct {
 	namedResearchConsents  map[string][]*ResearchConsent
 	namedNotifications     map[string][]*Notification
 	namedAuditEvents       map[string][]*AuditEvent
+	namedBreakGlasses      map[string][]*BreakGlass
 	namedOrganisationLinks map[string][]*PatientOrganisation
 }
 
@@ -285,10 +292,19 @@ func (e PatientEdges) AuditEventsOrErr() ([]*AuditEvent, error) {
 	return nil, &NotLoadedError{edge: "audit_events"}
 }
 
+// BreakGlassesOrErr returns the BreakGlasses value or an error if the edge
+// was not loaded in eager-loading.
+func (e PatientEdges) BreakGlassesOrErr() ([]*BreakGlass, error) {
+	if e.loadedTypes[18] {
+		return e.BreakGlasses, nil
+	}
+	return nil, &NotLoadedError{edge: "break_glasses"}
+}
+
 // OrganisationLinksOrErr returns the OrganisationLinks value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) OrganisationLinksOrErr() ([]*PatientOrganisation, error) {
-	if e.loadedTypes[18] {
+	if e.loadedTypes[19] {
 		return e.OrganisationLinks, nil
 	}
 	return nil, &NotLoadedError{edge: "organisation_links"}
@@ -299,13 +315,13 @@ func (*Patient) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case patient.FieldAccountID, patient.FieldInvitedByOrganisationID:
+		case patient.FieldAccountID, patient.FieldSharingDisabledByOrganisationID, patient.FieldInvitedByOrganisationID:
 			values[i] = &sql.NullScanner{S: new(pulid.ID)}
 		case patient.FieldID:
 			values[i] = new(pulid.ID)
 		case patient.FieldNhsNumber, patient.FieldGivenName, patient.FieldFamilyName, patient.FieldAddressLine1, patient.FieldAddressLine2, patient.FieldTown, patient.FieldPostcode, patient.FieldPhone, patient.FieldEmail:
 			values[i] = new(sql.NullString)
-		case patient.FieldCreatedAt, patient.FieldUpdatedAt, patient.FieldDateOfBirth:
+		case patient.FieldCreatedAt, patient.FieldUpdatedAt, patient.FieldDateOfBirth, patient.FieldSharingDisabledAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -413,6 +429,20 @@ func (_m *Patient) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Email = new(string)
 				*_m.Email = value.String
+			}
+		case patient.FieldSharingDisabledAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field sharing_disabled_at", values[i])
+			} else if value.Valid {
+				_m.SharingDisabledAt = new(time.Time)
+				*_m.SharingDisabledAt = value.Time
+			}
+		case patient.FieldSharingDisabledByOrganisationID:
+			if value, ok := values[i].(*sql.NullScanner); !ok {
+				return fmt.Errorf("unexpected type %T for field sharing_disabled_by_organisation_id", values[i])
+			} else if value.Valid {
+				_m.SharingDisabledByOrganisationID = new(pulid.ID)
+				*_m.SharingDisabledByOrganisationID = *value.S.(*pulid.ID)
 			}
 		case patient.FieldInvitedByOrganisationID:
 			if value, ok := values[i].(*sql.NullScanner); !ok {
@@ -524,6 +554,11 @@ func (_m *Patient) QueryAuditEvents() *AuditEventQuery {
 	return NewPatientClient(_m.config).QueryAuditEvents(_m)
 }
 
+// QueryBreakGlasses queries the "break_glasses" edge of the Patient entity.
+func (_m *Patient) QueryBreakGlasses() *BreakGlassQuery {
+	return NewPatientClient(_m.config).QueryBreakGlasses(_m)
+}
+
 // QueryOrganisationLinks queries the "organisation_links" edge of the Patient entity.
 func (_m *Patient) QueryOrganisationLinks() *PatientOrganisationQuery {
 	return NewPatientClient(_m.config).QueryOrganisationLinks(_m)
@@ -605,6 +640,16 @@ func (_m *Patient) String() string {
 	if v := _m.Email; v != nil {
 		builder.WriteString("email=")
 		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.SharingDisabledAt; v != nil {
+		builder.WriteString("sharing_disabled_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.SharingDisabledByOrganisationID; v != nil {
+		builder.WriteString("sharing_disabled_by_organisation_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")
 	if v := _m.InvitedByOrganisationID; v != nil {
@@ -996,6 +1041,30 @@ func (_m *Patient) appendNamedAuditEvents(name string, edges ...*AuditEvent) {
 		_m.Edges.namedAuditEvents[name] = []*AuditEvent{}
 	} else {
 		_m.Edges.namedAuditEvents[name] = append(_m.Edges.namedAuditEvents[name], edges...)
+	}
+}
+
+// NamedBreakGlasses returns the BreakGlasses named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Patient) NamedBreakGlasses(name string) ([]*BreakGlass, error) {
+	if _m.Edges.namedBreakGlasses == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedBreakGlasses[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Patient) appendNamedBreakGlasses(name string, edges ...*BreakGlass) {
+	if _m.Edges.namedBreakGlasses == nil {
+		_m.Edges.namedBreakGlasses = make(map[string][]*BreakGlass)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedBreakGlasses[name] = []*BreakGlass{}
+	} else {
+		_m.Edges.namedBreakGlasses[name] = append(_m.Edges.namedBreakGlasses[name], edges...)
 	}
 }
 

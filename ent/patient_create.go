@@ -16,6 +16,7 @@ import (
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/auditevent"
+	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
@@ -195,6 +196,34 @@ func (_c *PatientCreate) SetEmail(v string) *PatientCreate {
 func (_c *PatientCreate) SetNillableEmail(v *string) *PatientCreate {
 	if v != nil {
 		_c.SetEmail(*v)
+	}
+	return _c
+}
+
+// SetSharingDisabledAt sets the "sharing_disabled_at" field.
+func (_c *PatientCreate) SetSharingDisabledAt(v time.Time) *PatientCreate {
+	_c.mutation.SetSharingDisabledAt(v)
+	return _c
+}
+
+// SetNillableSharingDisabledAt sets the "sharing_disabled_at" field if the given value is not nil.
+func (_c *PatientCreate) SetNillableSharingDisabledAt(v *time.Time) *PatientCreate {
+	if v != nil {
+		_c.SetSharingDisabledAt(*v)
+	}
+	return _c
+}
+
+// SetSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field.
+func (_c *PatientCreate) SetSharingDisabledByOrganisationID(v pulid.ID) *PatientCreate {
+	_c.mutation.SetSharingDisabledByOrganisationID(v)
+	return _c
+}
+
+// SetNillableSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field if the given value is not nil.
+func (_c *PatientCreate) SetNillableSharingDisabledByOrganisationID(v *pulid.ID) *PatientCreate {
+	if v != nil {
+		_c.SetSharingDisabledByOrganisationID(*v)
 	}
 	return _c
 }
@@ -491,6 +520,21 @@ func (_c *PatientCreate) AddAuditEvents(v ...*AuditEvent) *PatientCreate {
 	return _c.AddAuditEventIDs(ids...)
 }
 
+// AddBreakGlassIDs adds the "break_glasses" edge to the BreakGlass entity by IDs.
+func (_c *PatientCreate) AddBreakGlassIDs(ids ...pulid.ID) *PatientCreate {
+	_c.mutation.AddBreakGlassIDs(ids...)
+	return _c
+}
+
+// AddBreakGlasses adds the "break_glasses" edges to the BreakGlass entity.
+func (_c *PatientCreate) AddBreakGlasses(v ...*BreakGlass) *PatientCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddBreakGlassIDs(ids...)
+}
+
 // Mutation returns the PatientMutation object of the builder.
 func (_c *PatientCreate) Mutation() *PatientMutation {
 	return _c.mutation
@@ -604,6 +648,11 @@ func (_c *PatientCreate) check() error {
 			return &ValidationError{Name: "email", err: fmt.Errorf(`ent: validator failed for field "Patient.email": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.SharingDisabledByOrganisationID(); ok {
+		if err := v.Validate(); err != nil {
+			return &ValidationError{Name: "sharing_disabled_by_organisation_id", err: fmt.Errorf(`ent: validator failed for field "Patient.sharing_disabled_by_organisation_id": %w`, err)}
+		}
+	}
 	if v, ok := _c.mutation.InvitedByOrganisationID(); ok {
 		if err := v.Validate(); err != nil {
 			return &ValidationError{Name: "invited_by_organisation_id", err: fmt.Errorf(`ent: validator failed for field "Patient.invited_by_organisation_id": %w`, err)}
@@ -697,6 +746,14 @@ func (_c *PatientCreate) createSpec() (*Patient, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Email(); ok {
 		_spec.SetField(patient.FieldEmail, field.TypeString, value)
 		_node.Email = &value
+	}
+	if value, ok := _c.mutation.SharingDisabledAt(); ok {
+		_spec.SetField(patient.FieldSharingDisabledAt, field.TypeTime, value)
+		_node.SharingDisabledAt = &value
+	}
+	if value, ok := _c.mutation.SharingDisabledByOrganisationID(); ok {
+		_spec.SetField(patient.FieldSharingDisabledByOrganisationID, field.TypeString, value)
+		_node.SharingDisabledByOrganisationID = &value
 	}
 	if nodes := _c.mutation.AccountIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -992,6 +1049,22 @@ func (_c *PatientCreate) createSpec() (*Patient, *sqlgraph.CreateSpec) {
 		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
+	if nodes := _c.mutation.BreakGlassesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.BreakGlassesTable,
+			Columns: []string{patient.BreakGlassesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(breakglass.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
 	return _node, _spec
 }
 
@@ -1233,6 +1306,42 @@ func (u *PatientUpsert) UpdateEmail() *PatientUpsert {
 // ClearEmail clears the value of the "email" field.
 func (u *PatientUpsert) ClearEmail() *PatientUpsert {
 	u.SetNull(patient.FieldEmail)
+	return u
+}
+
+// SetSharingDisabledAt sets the "sharing_disabled_at" field.
+func (u *PatientUpsert) SetSharingDisabledAt(v time.Time) *PatientUpsert {
+	u.Set(patient.FieldSharingDisabledAt, v)
+	return u
+}
+
+// UpdateSharingDisabledAt sets the "sharing_disabled_at" field to the value that was provided on create.
+func (u *PatientUpsert) UpdateSharingDisabledAt() *PatientUpsert {
+	u.SetExcluded(patient.FieldSharingDisabledAt)
+	return u
+}
+
+// ClearSharingDisabledAt clears the value of the "sharing_disabled_at" field.
+func (u *PatientUpsert) ClearSharingDisabledAt() *PatientUpsert {
+	u.SetNull(patient.FieldSharingDisabledAt)
+	return u
+}
+
+// SetSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field.
+func (u *PatientUpsert) SetSharingDisabledByOrganisationID(v pulid.ID) *PatientUpsert {
+	u.Set(patient.FieldSharingDisabledByOrganisationID, v)
+	return u
+}
+
+// UpdateSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field to the value that was provided on create.
+func (u *PatientUpsert) UpdateSharingDisabledByOrganisationID() *PatientUpsert {
+	u.SetExcluded(patient.FieldSharingDisabledByOrganisationID)
+	return u
+}
+
+// ClearSharingDisabledByOrganisationID clears the value of the "sharing_disabled_by_organisation_id" field.
+func (u *PatientUpsert) ClearSharingDisabledByOrganisationID() *PatientUpsert {
+	u.SetNull(patient.FieldSharingDisabledByOrganisationID)
 	return u
 }
 
@@ -1526,6 +1635,48 @@ func (u *PatientUpsertOne) UpdateEmail() *PatientUpsertOne {
 func (u *PatientUpsertOne) ClearEmail() *PatientUpsertOne {
 	return u.Update(func(s *PatientUpsert) {
 		s.ClearEmail()
+	})
+}
+
+// SetSharingDisabledAt sets the "sharing_disabled_at" field.
+func (u *PatientUpsertOne) SetSharingDisabledAt(v time.Time) *PatientUpsertOne {
+	return u.Update(func(s *PatientUpsert) {
+		s.SetSharingDisabledAt(v)
+	})
+}
+
+// UpdateSharingDisabledAt sets the "sharing_disabled_at" field to the value that was provided on create.
+func (u *PatientUpsertOne) UpdateSharingDisabledAt() *PatientUpsertOne {
+	return u.Update(func(s *PatientUpsert) {
+		s.UpdateSharingDisabledAt()
+	})
+}
+
+// ClearSharingDisabledAt clears the value of the "sharing_disabled_at" field.
+func (u *PatientUpsertOne) ClearSharingDisabledAt() *PatientUpsertOne {
+	return u.Update(func(s *PatientUpsert) {
+		s.ClearSharingDisabledAt()
+	})
+}
+
+// SetSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field.
+func (u *PatientUpsertOne) SetSharingDisabledByOrganisationID(v pulid.ID) *PatientUpsertOne {
+	return u.Update(func(s *PatientUpsert) {
+		s.SetSharingDisabledByOrganisationID(v)
+	})
+}
+
+// UpdateSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field to the value that was provided on create.
+func (u *PatientUpsertOne) UpdateSharingDisabledByOrganisationID() *PatientUpsertOne {
+	return u.Update(func(s *PatientUpsert) {
+		s.UpdateSharingDisabledByOrganisationID()
+	})
+}
+
+// ClearSharingDisabledByOrganisationID clears the value of the "sharing_disabled_by_organisation_id" field.
+func (u *PatientUpsertOne) ClearSharingDisabledByOrganisationID() *PatientUpsertOne {
+	return u.Update(func(s *PatientUpsert) {
+		s.ClearSharingDisabledByOrganisationID()
 	})
 }
 
@@ -1989,6 +2140,48 @@ func (u *PatientUpsertBulk) UpdateEmail() *PatientUpsertBulk {
 func (u *PatientUpsertBulk) ClearEmail() *PatientUpsertBulk {
 	return u.Update(func(s *PatientUpsert) {
 		s.ClearEmail()
+	})
+}
+
+// SetSharingDisabledAt sets the "sharing_disabled_at" field.
+func (u *PatientUpsertBulk) SetSharingDisabledAt(v time.Time) *PatientUpsertBulk {
+	return u.Update(func(s *PatientUpsert) {
+		s.SetSharingDisabledAt(v)
+	})
+}
+
+// UpdateSharingDisabledAt sets the "sharing_disabled_at" field to the value that was provided on create.
+func (u *PatientUpsertBulk) UpdateSharingDisabledAt() *PatientUpsertBulk {
+	return u.Update(func(s *PatientUpsert) {
+		s.UpdateSharingDisabledAt()
+	})
+}
+
+// ClearSharingDisabledAt clears the value of the "sharing_disabled_at" field.
+func (u *PatientUpsertBulk) ClearSharingDisabledAt() *PatientUpsertBulk {
+	return u.Update(func(s *PatientUpsert) {
+		s.ClearSharingDisabledAt()
+	})
+}
+
+// SetSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field.
+func (u *PatientUpsertBulk) SetSharingDisabledByOrganisationID(v pulid.ID) *PatientUpsertBulk {
+	return u.Update(func(s *PatientUpsert) {
+		s.SetSharingDisabledByOrganisationID(v)
+	})
+}
+
+// UpdateSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field to the value that was provided on create.
+func (u *PatientUpsertBulk) UpdateSharingDisabledByOrganisationID() *PatientUpsertBulk {
+	return u.Update(func(s *PatientUpsert) {
+		s.UpdateSharingDisabledByOrganisationID()
+	})
+}
+
+// ClearSharingDisabledByOrganisationID clears the value of the "sharing_disabled_by_organisation_id" field.
+func (u *PatientUpsertBulk) ClearSharingDisabledByOrganisationID() *PatientUpsertBulk {
+	return u.Update(func(s *PatientUpsert) {
+		s.ClearSharingDisabledByOrganisationID()
 	})
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/auditevent"
+	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
@@ -61,6 +62,7 @@ type PatientQuery struct {
 	withResearchConsents       *ResearchConsentQuery
 	withNotifications          *NotificationQuery
 	withAuditEvents            *AuditEventQuery
+	withBreakGlasses           *BreakGlassQuery
 	withOrganisationLinks      *PatientOrganisationQuery
 	modifiers                  []func(*sql.Selector)
 	loadTotal                  []func(context.Context, []*Patient) error
@@ -80,6 +82,7 @@ type PatientQuery struct {
 	withNamedResearchConsents  map[string]*ResearchConsentQuery
 	withNamedNotifications     map[string]*NotificationQuery
 	withNamedAuditEvents       map[string]*AuditEventQuery
+	withNamedBreakGlasses      map[string]*BreakGlassQuery
 	withNamedOrganisationLinks map[string]*PatientOrganisationQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -513,6 +516,28 @@ func (_q *PatientQuery) QueryAuditEvents() *AuditEventQuery {
 	return query
 }
 
+// QueryBreakGlasses chains the current query on the "break_glasses" edge.
+func (_q *PatientQuery) QueryBreakGlasses() *BreakGlassQuery {
+	query := (&BreakGlassClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(patient.Table, patient.FieldID, selector),
+			sqlgraph.To(breakglass.Table, breakglass.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, patient.BreakGlassesTable, patient.BreakGlassesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
 // QueryOrganisationLinks chains the current query on the "organisation_links" edge.
 func (_q *PatientQuery) QueryOrganisationLinks() *PatientOrganisationQuery {
 	query := (&PatientOrganisationClient{config: _q.config}).Query()
@@ -745,6 +770,7 @@ func (_q *PatientQuery) Clone() *PatientQuery {
 		withResearchConsents:  _q.withResearchConsents.Clone(),
 		withNotifications:     _q.withNotifications.Clone(),
 		withAuditEvents:       _q.withAuditEvents.Clone(),
+		withBreakGlasses:      _q.withBreakGlasses.Clone(),
 		withOrganisationLinks: _q.withOrganisationLinks.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
@@ -950,6 +976,17 @@ func (_q *PatientQuery) WithAuditEvents(opts ...func(*AuditEventQuery)) *Patient
 	return _q
 }
 
+// WithBreakGlasses tells the query-builder to eager-load the nodes that are connected to
+// the "break_glasses" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *PatientQuery) WithBreakGlasses(opts ...func(*BreakGlassQuery)) *PatientQuery {
+	query := (&BreakGlassClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withBreakGlasses = query
+	return _q
+}
+
 // WithOrganisationLinks tells the query-builder to eager-load the nodes that are connected to
 // the "organisation_links" edge. The optional arguments are used to configure the query builder of the edge.
 func (_q *PatientQuery) WithOrganisationLinks(opts ...func(*PatientOrganisationQuery)) *PatientQuery {
@@ -1045,7 +1082,7 @@ func (_q *PatientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pati
 	var (
 		nodes       = []*Patient{}
 		_spec       = _q.querySpec()
-		loadedTypes = [19]bool{
+		loadedTypes = [20]bool{
 			_q.withAccount != nil,
 			_q.withInvitedBy != nil,
 			_q.withOrganisations != nil,
@@ -1064,6 +1101,7 @@ func (_q *PatientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pati
 			_q.withResearchConsents != nil,
 			_q.withNotifications != nil,
 			_q.withAuditEvents != nil,
+			_q.withBreakGlasses != nil,
 			_q.withOrganisationLinks != nil,
 		}
 	)
@@ -1212,6 +1250,13 @@ func (_q *PatientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pati
 			return nil, err
 		}
 	}
+	if query := _q.withBreakGlasses; query != nil {
+		if err := _q.loadBreakGlasses(ctx, query, nodes,
+			func(n *Patient) { n.Edges.BreakGlasses = []*BreakGlass{} },
+			func(n *Patient, e *BreakGlass) { n.Edges.BreakGlasses = append(n.Edges.BreakGlasses, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withOrganisationLinks; query != nil {
 		if err := _q.loadOrganisationLinks(ctx, query, nodes,
 			func(n *Patient) { n.Edges.OrganisationLinks = []*PatientOrganisation{} },
@@ -1330,6 +1375,13 @@ func (_q *PatientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pati
 		if err := _q.loadAuditEvents(ctx, query, nodes,
 			func(n *Patient) { n.appendNamedAuditEvents(name) },
 			func(n *Patient, e *AuditEvent) { n.appendNamedAuditEvents(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedBreakGlasses {
+		if err := _q.loadBreakGlasses(ctx, query, nodes,
+			func(n *Patient) { n.appendNamedBreakGlasses(name) },
+			func(n *Patient, e *BreakGlass) { n.appendNamedBreakGlasses(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1926,6 +1978,36 @@ func (_q *PatientQuery) loadAuditEvents(ctx context.Context, query *AuditEventQu
 	}
 	return nil
 }
+func (_q *PatientQuery) loadBreakGlasses(ctx context.Context, query *BreakGlassQuery, nodes []*Patient, init func(*Patient), assign func(*Patient, *BreakGlass)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Patient)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(breakglass.FieldPatientID)
+	}
+	query.Where(predicate.BreakGlass(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(patient.BreakGlassesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.PatientID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "patient_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 func (_q *PatientQuery) loadOrganisationLinks(ctx context.Context, query *PatientOrganisationQuery, nodes []*Patient, init func(*Patient), assign func(*Patient, *PatientOrganisation)) error {
 	fks := make([]driver.Value, 0, len(nodes))
 	nodeids := make(map[pulid.ID]*Patient)
@@ -2271,6 +2353,20 @@ func (_q *PatientQuery) WithNamedAuditEvents(name string, opts ...func(*AuditEve
 	return _q
 }
 
+// WithNamedBreakGlasses tells the query-builder to eager-load the nodes that are connected to the "break_glasses"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *PatientQuery) WithNamedBreakGlasses(name string, opts ...func(*BreakGlassQuery)) *PatientQuery {
+	query := (&BreakGlassClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedBreakGlasses == nil {
+		_q.withNamedBreakGlasses = make(map[string]*BreakGlassQuery)
+	}
+	_q.withNamedBreakGlasses[name] = query
+	return _q
+}
+
 // WithNamedOrganisationLinks tells the query-builder to eager-load the nodes that are connected to the "organisation_links"
 // edge with the given name. The optional arguments are used to configure the query builder of the edge.
 func (_q *PatientQuery) WithNamedOrganisationLinks(name string, opts ...func(*PatientOrganisationQuery)) *PatientQuery {
@@ -2283,6 +2379,34 @@ func (_q *PatientQuery) WithNamedOrganisationLinks(name string, opts ...func(*Pa
 	}
 	_q.withNamedOrganisationLinks[name] = query
 	return _q
+}
+
+// EnsureFields adds fields to the columns the query selects, when it loads
+// entities with only some columns; a query that selects every column, and
+// one that scans a grouping or an aggregate, are left alone. The caller
+// makes sure the query loads entities, not IDs.
+func (_q *PatientQuery) EnsureFields(fields ...string) {
+	loadsEntities := false
+	for _, have := range _q.ctx.Fields {
+		if have == "id" {
+			loadsEntities = true
+		}
+	}
+	if !loadsEntities {
+		return
+	}
+	for _, f := range fields {
+		seen := false
+		for _, have := range _q.ctx.Fields {
+			if have == f {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			_q.ctx.Fields = append(_q.ctx.Fields, f)
+		}
+	}
 }
 
 // PatientGroupBy is the group-by builder for Patient entities.

@@ -15,6 +15,7 @@ import (
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/auditevent"
+	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
@@ -251,6 +252,46 @@ func (_u *PatientUpdate) SetNillableEmail(v *string) *PatientUpdate {
 // ClearEmail clears the value of the "email" field.
 func (_u *PatientUpdate) ClearEmail() *PatientUpdate {
 	_u.mutation.ClearEmail()
+	return _u
+}
+
+// SetSharingDisabledAt sets the "sharing_disabled_at" field.
+func (_u *PatientUpdate) SetSharingDisabledAt(v time.Time) *PatientUpdate {
+	_u.mutation.SetSharingDisabledAt(v)
+	return _u
+}
+
+// SetNillableSharingDisabledAt sets the "sharing_disabled_at" field if the given value is not nil.
+func (_u *PatientUpdate) SetNillableSharingDisabledAt(v *time.Time) *PatientUpdate {
+	if v != nil {
+		_u.SetSharingDisabledAt(*v)
+	}
+	return _u
+}
+
+// ClearSharingDisabledAt clears the value of the "sharing_disabled_at" field.
+func (_u *PatientUpdate) ClearSharingDisabledAt() *PatientUpdate {
+	_u.mutation.ClearSharingDisabledAt()
+	return _u
+}
+
+// SetSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field.
+func (_u *PatientUpdate) SetSharingDisabledByOrganisationID(v pulid.ID) *PatientUpdate {
+	_u.mutation.SetSharingDisabledByOrganisationID(v)
+	return _u
+}
+
+// SetNillableSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field if the given value is not nil.
+func (_u *PatientUpdate) SetNillableSharingDisabledByOrganisationID(v *pulid.ID) *PatientUpdate {
+	if v != nil {
+		_u.SetSharingDisabledByOrganisationID(*v)
+	}
+	return _u
+}
+
+// ClearSharingDisabledByOrganisationID clears the value of the "sharing_disabled_by_organisation_id" field.
+func (_u *PatientUpdate) ClearSharingDisabledByOrganisationID() *PatientUpdate {
+	_u.mutation.ClearSharingDisabledByOrganisationID()
 	return _u
 }
 
@@ -536,6 +577,21 @@ func (_u *PatientUpdate) AddAuditEvents(v ...*AuditEvent) *PatientUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.AddAuditEventIDs(ids...)
+}
+
+// AddBreakGlassIDs adds the "break_glasses" edge to the BreakGlass entity by IDs.
+func (_u *PatientUpdate) AddBreakGlassIDs(ids ...pulid.ID) *PatientUpdate {
+	_u.mutation.AddBreakGlassIDs(ids...)
+	return _u
+}
+
+// AddBreakGlasses adds the "break_glasses" edges to the BreakGlass entity.
+func (_u *PatientUpdate) AddBreakGlasses(v ...*BreakGlass) *PatientUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddBreakGlassIDs(ids...)
 }
 
 // Mutation returns the PatientMutation object of the builder.
@@ -891,6 +947,27 @@ func (_u *PatientUpdate) RemoveAuditEvents(v ...*AuditEvent) *PatientUpdate {
 	return _u.RemoveAuditEventIDs(ids...)
 }
 
+// ClearBreakGlasses clears all "break_glasses" edges to the BreakGlass entity.
+func (_u *PatientUpdate) ClearBreakGlasses() *PatientUpdate {
+	_u.mutation.ClearBreakGlasses()
+	return _u
+}
+
+// RemoveBreakGlassIDs removes the "break_glasses" edge to BreakGlass entities by IDs.
+func (_u *PatientUpdate) RemoveBreakGlassIDs(ids ...pulid.ID) *PatientUpdate {
+	_u.mutation.RemoveBreakGlassIDs(ids...)
+	return _u
+}
+
+// RemoveBreakGlasses removes "break_glasses" edges to BreakGlass entities.
+func (_u *PatientUpdate) RemoveBreakGlasses(v ...*BreakGlass) *PatientUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveBreakGlassIDs(ids...)
+}
+
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *PatientUpdate) Save(ctx context.Context) (int, error) {
 	if err := _u.defaults(); err != nil {
@@ -970,6 +1047,11 @@ func (_u *PatientUpdate) check() error {
 			return &ValidationError{Name: "email", err: fmt.Errorf(`ent: validator failed for field "Patient.email": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.SharingDisabledByOrganisationID(); ok {
+		if err := v.Validate(); err != nil {
+			return &ValidationError{Name: "sharing_disabled_by_organisation_id", err: fmt.Errorf(`ent: validator failed for field "Patient.sharing_disabled_by_organisation_id": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.InvitedByOrganisationID(); ok {
 		if err := v.Validate(); err != nil {
 			return &ValidationError{Name: "invited_by_organisation_id", err: fmt.Errorf(`ent: validator failed for field "Patient.invited_by_organisation_id": %w`, err)}
@@ -1043,6 +1125,18 @@ func (_u *PatientUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.EmailCleared() {
 		_spec.ClearField(patient.FieldEmail, field.TypeString)
+	}
+	if value, ok := _u.mutation.SharingDisabledAt(); ok {
+		_spec.SetField(patient.FieldSharingDisabledAt, field.TypeTime, value)
+	}
+	if _u.mutation.SharingDisabledAtCleared() {
+		_spec.ClearField(patient.FieldSharingDisabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.SharingDisabledByOrganisationID(); ok {
+		_spec.SetField(patient.FieldSharingDisabledByOrganisationID, field.TypeString, value)
+	}
+	if _u.mutation.SharingDisabledByOrganisationIDCleared() {
+		_spec.ClearField(patient.FieldSharingDisabledByOrganisationID, field.TypeString)
 	}
 	if _u.mutation.AccountCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1834,6 +1928,51 @@ func (_u *PatientUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.BreakGlassesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.BreakGlassesTable,
+			Columns: []string{patient.BreakGlassesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(breakglass.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedBreakGlassesIDs(); len(nodes) > 0 && !_u.mutation.BreakGlassesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.BreakGlassesTable,
+			Columns: []string{patient.BreakGlassesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(breakglass.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.BreakGlassesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.BreakGlassesTable,
+			Columns: []string{patient.BreakGlassesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(breakglass.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{patient.Label}
@@ -2059,6 +2198,46 @@ func (_u *PatientUpdateOne) SetNillableEmail(v *string) *PatientUpdateOne {
 // ClearEmail clears the value of the "email" field.
 func (_u *PatientUpdateOne) ClearEmail() *PatientUpdateOne {
 	_u.mutation.ClearEmail()
+	return _u
+}
+
+// SetSharingDisabledAt sets the "sharing_disabled_at" field.
+func (_u *PatientUpdateOne) SetSharingDisabledAt(v time.Time) *PatientUpdateOne {
+	_u.mutation.SetSharingDisabledAt(v)
+	return _u
+}
+
+// SetNillableSharingDisabledAt sets the "sharing_disabled_at" field if the given value is not nil.
+func (_u *PatientUpdateOne) SetNillableSharingDisabledAt(v *time.Time) *PatientUpdateOne {
+	if v != nil {
+		_u.SetSharingDisabledAt(*v)
+	}
+	return _u
+}
+
+// ClearSharingDisabledAt clears the value of the "sharing_disabled_at" field.
+func (_u *PatientUpdateOne) ClearSharingDisabledAt() *PatientUpdateOne {
+	_u.mutation.ClearSharingDisabledAt()
+	return _u
+}
+
+// SetSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field.
+func (_u *PatientUpdateOne) SetSharingDisabledByOrganisationID(v pulid.ID) *PatientUpdateOne {
+	_u.mutation.SetSharingDisabledByOrganisationID(v)
+	return _u
+}
+
+// SetNillableSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field if the given value is not nil.
+func (_u *PatientUpdateOne) SetNillableSharingDisabledByOrganisationID(v *pulid.ID) *PatientUpdateOne {
+	if v != nil {
+		_u.SetSharingDisabledByOrganisationID(*v)
+	}
+	return _u
+}
+
+// ClearSharingDisabledByOrganisationID clears the value of the "sharing_disabled_by_organisation_id" field.
+func (_u *PatientUpdateOne) ClearSharingDisabledByOrganisationID() *PatientUpdateOne {
+	_u.mutation.ClearSharingDisabledByOrganisationID()
 	return _u
 }
 
@@ -2344,6 +2523,21 @@ func (_u *PatientUpdateOne) AddAuditEvents(v ...*AuditEvent) *PatientUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.AddAuditEventIDs(ids...)
+}
+
+// AddBreakGlassIDs adds the "break_glasses" edge to the BreakGlass entity by IDs.
+func (_u *PatientUpdateOne) AddBreakGlassIDs(ids ...pulid.ID) *PatientUpdateOne {
+	_u.mutation.AddBreakGlassIDs(ids...)
+	return _u
+}
+
+// AddBreakGlasses adds the "break_glasses" edges to the BreakGlass entity.
+func (_u *PatientUpdateOne) AddBreakGlasses(v ...*BreakGlass) *PatientUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddBreakGlassIDs(ids...)
 }
 
 // Mutation returns the PatientMutation object of the builder.
@@ -2699,6 +2893,27 @@ func (_u *PatientUpdateOne) RemoveAuditEvents(v ...*AuditEvent) *PatientUpdateOn
 	return _u.RemoveAuditEventIDs(ids...)
 }
 
+// ClearBreakGlasses clears all "break_glasses" edges to the BreakGlass entity.
+func (_u *PatientUpdateOne) ClearBreakGlasses() *PatientUpdateOne {
+	_u.mutation.ClearBreakGlasses()
+	return _u
+}
+
+// RemoveBreakGlassIDs removes the "break_glasses" edge to BreakGlass entities by IDs.
+func (_u *PatientUpdateOne) RemoveBreakGlassIDs(ids ...pulid.ID) *PatientUpdateOne {
+	_u.mutation.RemoveBreakGlassIDs(ids...)
+	return _u
+}
+
+// RemoveBreakGlasses removes "break_glasses" edges to BreakGlass entities.
+func (_u *PatientUpdateOne) RemoveBreakGlasses(v ...*BreakGlass) *PatientUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveBreakGlassIDs(ids...)
+}
+
 // Where appends a list predicates to the PatientUpdate builder.
 func (_u *PatientUpdateOne) Where(ps ...predicate.Patient) *PatientUpdateOne {
 	_u.mutation.Where(ps...)
@@ -2791,6 +3006,11 @@ func (_u *PatientUpdateOne) check() error {
 			return &ValidationError{Name: "email", err: fmt.Errorf(`ent: validator failed for field "Patient.email": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.SharingDisabledByOrganisationID(); ok {
+		if err := v.Validate(); err != nil {
+			return &ValidationError{Name: "sharing_disabled_by_organisation_id", err: fmt.Errorf(`ent: validator failed for field "Patient.sharing_disabled_by_organisation_id": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.InvitedByOrganisationID(); ok {
 		if err := v.Validate(); err != nil {
 			return &ValidationError{Name: "invited_by_organisation_id", err: fmt.Errorf(`ent: validator failed for field "Patient.invited_by_organisation_id": %w`, err)}
@@ -2881,6 +3101,18 @@ func (_u *PatientUpdateOne) sqlSave(ctx context.Context) (_node *Patient, err er
 	}
 	if _u.mutation.EmailCleared() {
 		_spec.ClearField(patient.FieldEmail, field.TypeString)
+	}
+	if value, ok := _u.mutation.SharingDisabledAt(); ok {
+		_spec.SetField(patient.FieldSharingDisabledAt, field.TypeTime, value)
+	}
+	if _u.mutation.SharingDisabledAtCleared() {
+		_spec.ClearField(patient.FieldSharingDisabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.SharingDisabledByOrganisationID(); ok {
+		_spec.SetField(patient.FieldSharingDisabledByOrganisationID, field.TypeString, value)
+	}
+	if _u.mutation.SharingDisabledByOrganisationIDCleared() {
+		_spec.ClearField(patient.FieldSharingDisabledByOrganisationID, field.TypeString)
 	}
 	if _u.mutation.AccountCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -3665,6 +3897,51 @@ func (_u *PatientUpdateOne) sqlSave(ctx context.Context) (_node *Patient, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(auditevent.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.BreakGlassesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.BreakGlassesTable,
+			Columns: []string{patient.BreakGlassesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(breakglass.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedBreakGlassesIDs(); len(nodes) > 0 && !_u.mutation.BreakGlassesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.BreakGlassesTable,
+			Columns: []string{patient.BreakGlassesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(breakglass.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.BreakGlassesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.BreakGlassesTable,
+			Columns: []string{patient.BreakGlassesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(breakglass.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -611,6 +611,34 @@ func (_q *ResearchConsentQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	return selector
 }
 
+// EnsureFields adds fields to the columns the query selects, when it loads
+// entities with only some columns; a query that selects every column, and
+// one that scans a grouping or an aggregate, are left alone. The caller
+// makes sure the query loads entities, not IDs.
+func (_q *ResearchConsentQuery) EnsureFields(fields ...string) {
+	loadsEntities := false
+	for _, have := range _q.ctx.Fields {
+		if have == "id" {
+			loadsEntities = true
+		}
+	}
+	if !loadsEntities {
+		return
+	}
+	for _, f := range fields {
+		seen := false
+		for _, have := range _q.ctx.Fields {
+			if have == f {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			_q.ctx.Fields = append(_q.ctx.Fields, f)
+		}
+	}
+}
+
 // ResearchConsentGroupBy is the group-by builder for ResearchConsent entities.
 type ResearchConsentGroupBy struct {
 	selector

@@ -53,6 +53,8 @@ type Result struct {
 	ReleasedAt *time.Time `json:"released_at,omitempty"`
 	// Some results are never released to patients.
 	NeverRelease bool `json:"never_release,omitempty"`
+	// When patients and shares may see its content: released_at, else release_at; null while held for a clinician or never.
+	VisibleFrom *time.Time `json:"visible_from,omitempty"`
 	// Conclusion holds the value of the "conclusion" field.
 	Conclusion *string `json:"conclusion,omitempty"`
 	// PerformingLaboratory holds the value of the "performing_laboratory" field.
@@ -124,7 +126,7 @@ func (*Result) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case result.FieldCategory, result.FieldAssignedCategory, result.FieldExternalSystem, result.FieldExternalValue, result.FieldName, result.FieldCode, result.FieldStatus, result.FieldConclusion, result.FieldPerformingLaboratory:
 			values[i] = new(sql.NullString)
-		case result.FieldCreatedAt, result.FieldUpdatedAt, result.FieldTakenAt, result.FieldReportedAt, result.FieldReleaseAt, result.FieldReleasedAt:
+		case result.FieldCreatedAt, result.FieldUpdatedAt, result.FieldTakenAt, result.FieldReportedAt, result.FieldReleaseAt, result.FieldReleasedAt, result.FieldVisibleFrom:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -249,6 +251,13 @@ func (_m *Result) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field never_release", values[i])
 			} else if value.Valid {
 				_m.NeverRelease = value.Bool
+			}
+		case result.FieldVisibleFrom:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field visible_from", values[i])
+			} else if value.Valid {
+				_m.VisibleFrom = new(time.Time)
+				*_m.VisibleFrom = value.Time
 			}
 		case result.FieldConclusion:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -376,6 +385,11 @@ func (_m *Result) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("never_release=")
 	builder.WriteString(fmt.Sprintf("%v", _m.NeverRelease))
+	builder.WriteString(", ")
+	if v := _m.VisibleFrom; v != nil {
+		builder.WriteString("visible_from=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteString(", ")
 	if v := _m.Conclusion; v != nil {
 		builder.WriteString("conclusion=")

@@ -220,6 +220,20 @@ func (_c *ResultCreate) SetNillableNeverRelease(v *bool) *ResultCreate {
 	return _c
 }
 
+// SetVisibleFrom sets the "visible_from" field.
+func (_c *ResultCreate) SetVisibleFrom(v time.Time) *ResultCreate {
+	_c.mutation.SetVisibleFrom(v)
+	return _c
+}
+
+// SetNillableVisibleFrom sets the "visible_from" field if the given value is not nil.
+func (_c *ResultCreate) SetNillableVisibleFrom(v *time.Time) *ResultCreate {
+	if v != nil {
+		_c.SetVisibleFrom(*v)
+	}
+	return _c
+}
+
 // SetConclusion sets the "conclusion" field.
 func (_c *ResultCreate) SetConclusion(v string) *ResultCreate {
 	_c.mutation.SetConclusion(v)
@@ -518,6 +532,10 @@ func (_c *ResultCreate) createSpec() (*Result, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.NeverRelease(); ok {
 		_spec.SetField(result.FieldNeverRelease, field.TypeBool, value)
 		_node.NeverRelease = value
+	}
+	if value, ok := _c.mutation.VisibleFrom(); ok {
+		_spec.SetField(result.FieldVisibleFrom, field.TypeTime, value)
+		_node.VisibleFrom = &value
 	}
 	if value, ok := _c.mutation.Conclusion(); ok {
 		_spec.SetField(result.FieldConclusion, field.TypeString, value)
@@ -836,6 +854,24 @@ func (u *ResultUpsert) SetNeverRelease(v bool) *ResultUpsert {
 // UpdateNeverRelease sets the "never_release" field to the value that was provided on create.
 func (u *ResultUpsert) UpdateNeverRelease() *ResultUpsert {
 	u.SetExcluded(result.FieldNeverRelease)
+	return u
+}
+
+// SetVisibleFrom sets the "visible_from" field.
+func (u *ResultUpsert) SetVisibleFrom(v time.Time) *ResultUpsert {
+	u.Set(result.FieldVisibleFrom, v)
+	return u
+}
+
+// UpdateVisibleFrom sets the "visible_from" field to the value that was provided on create.
+func (u *ResultUpsert) UpdateVisibleFrom() *ResultUpsert {
+	u.SetExcluded(result.FieldVisibleFrom)
+	return u
+}
+
+// ClearVisibleFrom clears the value of the "visible_from" field.
+func (u *ResultUpsert) ClearVisibleFrom() *ResultUpsert {
+	u.SetNull(result.FieldVisibleFrom)
 	return u
 }
 
@@ -1171,6 +1207,27 @@ func (u *ResultUpsertOne) SetNeverRelease(v bool) *ResultUpsertOne {
 func (u *ResultUpsertOne) UpdateNeverRelease() *ResultUpsertOne {
 	return u.Update(func(s *ResultUpsert) {
 		s.UpdateNeverRelease()
+	})
+}
+
+// SetVisibleFrom sets the "visible_from" field.
+func (u *ResultUpsertOne) SetVisibleFrom(v time.Time) *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.SetVisibleFrom(v)
+	})
+}
+
+// UpdateVisibleFrom sets the "visible_from" field to the value that was provided on create.
+func (u *ResultUpsertOne) UpdateVisibleFrom() *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.UpdateVisibleFrom()
+	})
+}
+
+// ClearVisibleFrom clears the value of the "visible_from" field.
+func (u *ResultUpsertOne) ClearVisibleFrom() *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.ClearVisibleFrom()
 	})
 }
 
@@ -1679,6 +1736,27 @@ func (u *ResultUpsertBulk) SetNeverRelease(v bool) *ResultUpsertBulk {
 func (u *ResultUpsertBulk) UpdateNeverRelease() *ResultUpsertBulk {
 	return u.Update(func(s *ResultUpsert) {
 		s.UpdateNeverRelease()
+	})
+}
+
+// SetVisibleFrom sets the "visible_from" field.
+func (u *ResultUpsertBulk) SetVisibleFrom(v time.Time) *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.SetVisibleFrom(v)
+	})
+}
+
+// UpdateVisibleFrom sets the "visible_from" field to the value that was provided on create.
+func (u *ResultUpsertBulk) UpdateVisibleFrom() *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.UpdateVisibleFrom()
+	})
+}
+
+// ClearVisibleFrom clears the value of the "visible_from" field.
+func (u *ResultUpsertBulk) ClearVisibleFrom() *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.ClearVisibleFrom()
 	})
 }
 

@@ -262,6 +262,26 @@ func (_u *ResultUpdate) SetNillableNeverRelease(v *bool) *ResultUpdate {
 	return _u
 }
 
+// SetVisibleFrom sets the "visible_from" field.
+func (_u *ResultUpdate) SetVisibleFrom(v time.Time) *ResultUpdate {
+	_u.mutation.SetVisibleFrom(v)
+	return _u
+}
+
+// SetNillableVisibleFrom sets the "visible_from" field if the given value is not nil.
+func (_u *ResultUpdate) SetNillableVisibleFrom(v *time.Time) *ResultUpdate {
+	if v != nil {
+		_u.SetVisibleFrom(*v)
+	}
+	return _u
+}
+
+// ClearVisibleFrom clears the value of the "visible_from" field.
+func (_u *ResultUpdate) ClearVisibleFrom() *ResultUpdate {
+	_u.mutation.ClearVisibleFrom()
+	return _u
+}
+
 // SetConclusion sets the "conclusion" field.
 func (_u *ResultUpdate) SetConclusion(v string) *ResultUpdate {
 	_u.mutation.SetConclusion(v)
@@ -497,6 +517,12 @@ func (_u *ResultUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.NeverRelease(); ok {
 		_spec.SetField(result.FieldNeverRelease, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.VisibleFrom(); ok {
+		_spec.SetField(result.FieldVisibleFrom, field.TypeTime, value)
+	}
+	if _u.mutation.VisibleFromCleared() {
+		_spec.ClearField(result.FieldVisibleFrom, field.TypeTime)
 	}
 	if value, ok := _u.mutation.Conclusion(); ok {
 		_spec.SetField(result.FieldConclusion, field.TypeString, value)
@@ -834,6 +860,26 @@ func (_u *ResultUpdateOne) SetNillableNeverRelease(v *bool) *ResultUpdateOne {
 	return _u
 }
 
+// SetVisibleFrom sets the "visible_from" field.
+func (_u *ResultUpdateOne) SetVisibleFrom(v time.Time) *ResultUpdateOne {
+	_u.mutation.SetVisibleFrom(v)
+	return _u
+}
+
+// SetNillableVisibleFrom sets the "visible_from" field if the given value is not nil.
+func (_u *ResultUpdateOne) SetNillableVisibleFrom(v *time.Time) *ResultUpdateOne {
+	if v != nil {
+		_u.SetVisibleFrom(*v)
+	}
+	return _u
+}
+
+// ClearVisibleFrom clears the value of the "visible_from" field.
+func (_u *ResultUpdateOne) ClearVisibleFrom() *ResultUpdateOne {
+	_u.mutation.ClearVisibleFrom()
+	return _u
+}
+
 // SetConclusion sets the "conclusion" field.
 func (_u *ResultUpdateOne) SetConclusion(v string) *ResultUpdateOne {
 	_u.mutation.SetConclusion(v)
@@ -1099,6 +1145,12 @@ func (_u *ResultUpdateOne) sqlSave(ctx context.Context) (_node *Result, err erro
 	}
 	if value, ok := _u.mutation.NeverRelease(); ok {
 		_spec.SetField(result.FieldNeverRelease, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.VisibleFrom(); ok {
+		_spec.SetField(result.FieldVisibleFrom, field.TypeTime, value)
+	}
+	if _u.mutation.VisibleFromCleared() {
+		_spec.ClearField(result.FieldVisibleFrom, field.TypeTime)
 	}
 	if value, ok := _u.mutation.Conclusion(); ok {
 		_spec.SetField(result.FieldConclusion, field.TypeString, value)

@@ -22,6 +22,8 @@ type Tx struct {
 	Appointment *AppointmentClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// BreakGlass is the client for interacting with the BreakGlass builders.
+	BreakGlass *BreakGlassClient
 	// CareResource is the client for interacting with the CareResource builders.
 	CareResource *CareResourceClient
 	// EmailChange is the client for interacting with the EmailChange builders.
@@ -64,6 +66,8 @@ type Tx struct {
 	Share *ShareClient
 	// SignInThrottle is the client for interacting with the SignInThrottle builders.
 	SignInThrottle *SignInThrottleClient
+	// SpecialtyRule is the client for interacting with the SpecialtyRule builders.
+	SpecialtyRule *SpecialtyRuleClient
 	// Symptom is the client for interacting with the Symptom builders.
 	Symptom *SymptomClient
 
@@ -201,6 +205,7 @@ func (tx *Tx) init() {
 	tx.Allergy = NewAllergyClient(tx.config)
 	tx.Appointment = NewAppointmentClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
+	tx.BreakGlass = NewBreakGlassClient(tx.config)
 	tx.CareResource = NewCareResourceClient(tx.config)
 	tx.EmailChange = NewEmailChangeClient(tx.config)
 	tx.Encounter = NewEncounterClient(tx.config)
@@ -222,6 +227,7 @@ func (tx *Tx) init() {
 	tx.Session = NewSessionClient(tx.config)
 	tx.Share = NewShareClient(tx.config)
 	tx.SignInThrottle = NewSignInThrottleClient(tx.config)
+	tx.SpecialtyRule = NewSpecialtyRuleClient(tx.config)
 	tx.Symptom = NewSymptomClient(tx.config)
 }
 

@@ -22,11 +22,17 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []pulid.ID) ([]ent.Noder,
 	return r.nodes(ctx, ids)
 }
 
+func (r *Resolver) AuditEvent() AuditEventResolver { return &auditEventResolver{r} }
+
+func (r *Resolver) Patient() PatientResolver { return &patientResolver{r} }
+
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
 func (r *Resolver) Share() ShareResolver { return &shareResolver{r} }
 
 type (
-	queryResolver struct{ *Resolver }
-	shareResolver struct{ *Resolver }
+	auditEventResolver struct{ *Resolver }
+	patientResolver    struct{ *Resolver }
+	queryResolver      struct{ *Resolver }
+	shareResolver      struct{ *Resolver }
 )

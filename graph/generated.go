@@ -50,7 +50,9 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AuditEvent() AuditEventResolver
 	Mutation() MutationResolver
+	Patient() PatientResolver
 	Query() QueryResolver
 	Session() SessionResolver
 	Share() ShareResolver
@@ -58,6 +60,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	Sensitive func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -130,12 +133,14 @@ type ComplexityRoot struct {
 	}
 
 	AuditEvent struct {
-		Action      func(childComplexity int) int
-		At          func(childComplexity int) int
-		BreakGlass  func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Reason      func(childComplexity int) int
-		RecordKinds func(childComplexity int) int
+		Action       func(childComplexity int) int
+		ActorName    func(childComplexity int) int
+		At           func(childComplexity int) int
+		BreakGlass   func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Organisation func(childComplexity int) int
+		Reason       func(childComplexity int) int
+		RecordKinds  func(childComplexity int) int
 	}
 
 	AuditEventConnection struct {
@@ -153,6 +158,11 @@ type ComplexityRoot struct {
 		LogoURL        func(childComplexity int) int
 		Name           func(childComplexity int) int
 		WelcomeMessage func(childComplexity int) int
+	}
+
+	BreakGlassPayload struct {
+		ExpiresAt func(childComplexity int) int
+		Patient   func(childComplexity int) int
 	}
 
 	BulkInvitationReport struct {
@@ -333,16 +343,24 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AcceptInvitation   func(childComplexity int, input model.AcceptInvitationInput) int
+		BreakGlass         func(childComplexity int, input model.BreakGlassInput) int
 		ChangePassword     func(childComplexity int, input model.ChangePasswordInput) int
 		ConfirmEmailChange func(childComplexity int, token string) int
 		EndSession         func(childComplexity int, id pulid.ID) int
 		InvitePatient      func(childComplexity int, input model.InvitePatientInput) int
 		InvitePatients     func(childComplexity int, input model.InvitePatientsInput) int
+		RelabelRecord      func(childComplexity int, id pulid.ID, category category.Category) int
+		ReleaseResult      func(childComplexity int, id pulid.ID) int
 		RequestEmailChange func(childComplexity int, input model.RequestEmailChangeInput) int
 		ResendInvitation   func(childComplexity int, id pulid.ID) int
 		RevokeInvitation   func(childComplexity int, id pulid.ID) int
+		RevokeShare        func(childComplexity int, id pulid.ID) int
+		SetPatientSharing  func(childComplexity int, patientID pulid.ID, organisationID pulid.ID, enabled bool) int
+		SetSpecialtyRule   func(childComplexity int, input model.SpecialtyRuleInput) int
+		ShareRecord        func(childComplexity int, input model.ShareRecordInput) int
 		SignIn             func(childComplexity int, input model.SignInInput) int
 		SignOut            func(childComplexity int) int
+		UpdateShare        func(childComplexity int, id pulid.ID, input model.UpdateShareInput) int
 	}
 
 	Notification struct {
@@ -394,6 +412,7 @@ type ComplexityRoot struct {
 	}
 
 	Patient struct {
+		AccessLog      func(childComplexity int, first *int, after *entgql.Cursor[pulid.ID]) int
 		AddressLine1   func(childComplexity int) int
 		AddressLine2   func(childComplexity int) int
 		Allergies      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.AllergyOrder, where *ent.AllergyWhereInput) int
@@ -502,11 +521,14 @@ type ComplexityRoot struct {
 		Categories          func(childComplexity int) int
 		CreatedAt           func(childComplexity int) int
 		ExpiresAt           func(childComplexity int) int
+		Explanation         func(childComplexity int) int
+		Grantee             func(childComplexity int) int
 		GranteeOrganisation func(childComplexity int) int
 		ID                  func(childComplexity int) int
 		Patient             func(childComplexity int) int
 		Relationship        func(childComplexity int) int
 		RevokedAt           func(childComplexity int) int
+		Status              func(childComplexity int) int
 		UpdatedAt           func(childComplexity int) int
 	}
 
@@ -521,9 +543,19 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ShareGrantee struct {
+		DisplayName  func(childComplexity int) int
+		Email        func(childComplexity int) int
+		Organisation func(childComplexity int) int
+	}
+
 	SignInPayload struct {
 		Account func(childComplexity int) int
 		Token   func(childComplexity int) int
+	}
+
+	SpecialtyRulePayload struct {
+		Recomputed func(childComplexity int) int
 	}
 
 	Symptom struct {
@@ -562,6 +594,10 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AuditEventResolver interface {
+	ActorName(ctx context.Context, obj *ent.AuditEvent) (*string, error)
+	Organisation(ctx context.Context, obj *ent.AuditEvent) (*model.Branding, error)
+}
 type MutationResolver interface {
 	SignIn(ctx context.Context, input model.SignInInput) (*model.SignInPayload, error)
 	SignOut(ctx context.Context) (bool, error)
@@ -574,6 +610,17 @@ type MutationResolver interface {
 	RequestEmailChange(ctx context.Context, input model.RequestEmailChangeInput) (bool, error)
 	ConfirmEmailChange(ctx context.Context, token string) (bool, error)
 	EndSession(ctx context.Context, id pulid.ID) (bool, error)
+	ShareRecord(ctx context.Context, input model.ShareRecordInput) (*ent.Share, error)
+	UpdateShare(ctx context.Context, id pulid.ID, input model.UpdateShareInput) (*ent.Share, error)
+	RevokeShare(ctx context.Context, id pulid.ID) (*ent.Share, error)
+	SetPatientSharing(ctx context.Context, patientID pulid.ID, organisationID pulid.ID, enabled bool) (bool, error)
+	BreakGlass(ctx context.Context, input model.BreakGlassInput) (*model.BreakGlassPayload, error)
+	SetSpecialtyRule(ctx context.Context, input model.SpecialtyRuleInput) (*model.SpecialtyRulePayload, error)
+	RelabelRecord(ctx context.Context, id pulid.ID, category category.Category) (ent.Noder, error)
+	ReleaseResult(ctx context.Context, id pulid.ID) (*ent.Result, error)
+}
+type PatientResolver interface {
+	AccessLog(ctx context.Context, obj *ent.Patient, first *int, after *entgql.Cursor[pulid.ID]) (*ent.AuditEventConnection, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id pulid.ID) (ent.Noder, error)
@@ -587,6 +634,9 @@ type SessionResolver interface {
 }
 type ShareResolver interface {
 	Categories(ctx context.Context, obj *ent.Share) ([]category.Category, error)
+	Status(ctx context.Context, obj *ent.Share) (model.ShareStatus, error)
+	Grantee(ctx context.Context, obj *ent.Share) (*model.ShareGrantee, error)
+	Explanation(ctx context.Context, obj *ent.Share) (string, error)
 }
 type ViewerResolver interface {
 	Account(ctx context.Context, obj *access.Viewer) (*ent.Account, error)
@@ -908,6 +958,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEvent.Action(childComplexity), true
+	case "AuditEvent.actorName":
+		if e.ComplexityRoot.AuditEvent.ActorName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.ActorName(childComplexity), true
 	case "AuditEvent.at":
 		if e.ComplexityRoot.AuditEvent.At == nil {
 			break
@@ -926,6 +982,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEvent.ID(childComplexity), true
+	case "AuditEvent.organisation":
+		if e.ComplexityRoot.AuditEvent.Organisation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Organisation(childComplexity), true
 	case "AuditEvent.reason":
 		if e.ComplexityRoot.AuditEvent.Reason == nil {
 			break
@@ -989,6 +1051,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Branding.WelcomeMessage(childComplexity), true
+
+	case "BreakGlassPayload.expiresAt":
+		if e.ComplexityRoot.BreakGlassPayload.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreakGlassPayload.ExpiresAt(childComplexity), true
+	case "BreakGlassPayload.patient":
+		if e.ComplexityRoot.BreakGlassPayload.Patient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreakGlassPayload.Patient(childComplexity), true
 
 	case "BulkInvitationReport.invited":
 		if e.ComplexityRoot.BulkInvitationReport.Invited == nil {
@@ -1717,6 +1792,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptInvitation(childComplexity, args["input"].(model.AcceptInvitationInput)), true
+	case "Mutation.breakGlass":
+		if e.ComplexityRoot.Mutation.BreakGlass == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_breakGlass_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BreakGlass(childComplexity, args["input"].(model.BreakGlassInput)), true
 	case "Mutation.changePassword":
 		if e.ComplexityRoot.Mutation.ChangePassword == nil {
 			break
@@ -1772,6 +1858,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.InvitePatients(childComplexity, args["input"].(model.InvitePatientsInput)), true
+	case "Mutation.relabelRecord":
+		if e.ComplexityRoot.Mutation.RelabelRecord == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_relabelRecord_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RelabelRecord(childComplexity, args["id"].(pulid.ID), args["category"].(category.Category)), true
+	case "Mutation.releaseResult":
+		if e.ComplexityRoot.Mutation.ReleaseResult == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_releaseResult_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReleaseResult(childComplexity, args["id"].(pulid.ID)), true
 	case "Mutation.requestEmailChange":
 		if e.ComplexityRoot.Mutation.RequestEmailChange == nil {
 			break
@@ -1805,6 +1913,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeInvitation(childComplexity, args["id"].(pulid.ID)), true
+	case "Mutation.revokeShare":
+		if e.ComplexityRoot.Mutation.RevokeShare == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeShare_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeShare(childComplexity, args["id"].(pulid.ID)), true
+	case "Mutation.setPatientSharing":
+		if e.ComplexityRoot.Mutation.SetPatientSharing == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setPatientSharing_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetPatientSharing(childComplexity, args["patientId"].(pulid.ID), args["organisationId"].(pulid.ID), args["enabled"].(bool)), true
+	case "Mutation.setSpecialtyRule":
+		if e.ComplexityRoot.Mutation.SetSpecialtyRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setSpecialtyRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetSpecialtyRule(childComplexity, args["input"].(model.SpecialtyRuleInput)), true
+	case "Mutation.shareRecord":
+		if e.ComplexityRoot.Mutation.ShareRecord == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_shareRecord_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ShareRecord(childComplexity, args["input"].(model.ShareRecordInput)), true
 	case "Mutation.signIn":
 		if e.ComplexityRoot.Mutation.SignIn == nil {
 			break
@@ -1822,6 +1974,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SignOut(childComplexity), true
+	case "Mutation.updateShare":
+		if e.ComplexityRoot.Mutation.UpdateShare == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateShare_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateShare(childComplexity, args["id"].(pulid.ID), args["input"].(model.UpdateShareInput)), true
 
 	case "Notification.createdAt":
 		if e.ComplexityRoot.Notification.CreatedAt == nil {
@@ -1992,6 +2155,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "Patient.accessLog":
+		if e.ComplexityRoot.Patient.AccessLog == nil {
+			break
+		}
+
+		args, err := ec.field_Patient_accessLog_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Patient.AccessLog(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[pulid.ID])), true
 	case "Patient.addressLine1":
 		if e.ComplexityRoot.Patient.AddressLine1 == nil {
 			break
@@ -2579,6 +2753,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Share.ExpiresAt(childComplexity), true
+	case "Share.explanation":
+		if e.ComplexityRoot.Share.Explanation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Share.Explanation(childComplexity), true
+	case "Share.grantee":
+		if e.ComplexityRoot.Share.Grantee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Share.Grantee(childComplexity), true
 	case "Share.granteeOrganisation":
 		if e.ComplexityRoot.Share.GranteeOrganisation == nil {
 			break
@@ -2609,6 +2795,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Share.RevokedAt(childComplexity), true
+	case "Share.status":
+		if e.ComplexityRoot.Share.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Share.Status(childComplexity), true
 	case "Share.updatedAt":
 		if e.ComplexityRoot.Share.UpdatedAt == nil {
 			break
@@ -2648,6 +2840,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ShareEdge.Node(childComplexity), true
 
+	case "ShareGrantee.displayName":
+		if e.ComplexityRoot.ShareGrantee.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShareGrantee.DisplayName(childComplexity), true
+	case "ShareGrantee.email":
+		if e.ComplexityRoot.ShareGrantee.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShareGrantee.Email(childComplexity), true
+	case "ShareGrantee.organisation":
+		if e.ComplexityRoot.ShareGrantee.Organisation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShareGrantee.Organisation(childComplexity), true
+
 	case "SignInPayload.account":
 		if e.ComplexityRoot.SignInPayload.Account == nil {
 			break
@@ -2660,6 +2871,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SignInPayload.Token(childComplexity), true
+
+	case "SpecialtyRulePayload.recomputed":
+		if e.ComplexityRoot.SpecialtyRulePayload.Recomputed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpecialtyRulePayload.Recomputed(childComplexity), true
 
 	case "Symptom.category":
 		if e.ComplexityRoot.Symptom.Category == nil {
@@ -2795,6 +3013,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AppointmentOrder", ec.unmarshalInputAppointmentOrder),
 			graphql.NewInputUnmarshaler("AppointmentWhereInput", ec.unmarshalInputAppointmentWhereInput),
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
+			graphql.NewInputUnmarshaler("BreakGlassInput", ec.unmarshalInputBreakGlassInput),
 			graphql.NewInputUnmarshaler("CareResourceOrder", ec.unmarshalInputCareResourceOrder),
 			graphql.NewInputUnmarshaler("CareResourceWhereInput", ec.unmarshalInputCareResourceWhereInput),
 			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
@@ -2820,10 +3039,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ResultOrder", ec.unmarshalInputResultOrder),
 			graphql.NewInputUnmarshaler("ResultWhereInput", ec.unmarshalInputResultWhereInput),
 			graphql.NewInputUnmarshaler("ShareOrder", ec.unmarshalInputShareOrder),
+			graphql.NewInputUnmarshaler("ShareRecordInput", ec.unmarshalInputShareRecordInput),
 			graphql.NewInputUnmarshaler("ShareWhereInput", ec.unmarshalInputShareWhereInput),
 			graphql.NewInputUnmarshaler("SignInInput", ec.unmarshalInputSignInInput),
+			graphql.NewInputUnmarshaler("SpecialtyRuleInput", ec.unmarshalInputSpecialtyRuleInput),
 			graphql.NewInputUnmarshaler("SymptomOrder", ec.unmarshalInputSymptomOrder),
 			graphql.NewInputUnmarshaler("SymptomWhereInput", ec.unmarshalInputSymptomWhereInput),
+			graphql.NewInputUnmarshaler("UpdateShareInput", ec.unmarshalInputUpdateShareInput),
 		)
 	}
 	first := true
@@ -3133,6 +3355,143 @@ extend type Mutation {
   """
   endSession(id: ID!): Boolean!
 }
+
+"""
+A field that some viewers of its record may not see: it resolves to null
+for them, with no error. Package access decides, on every path (node, nodes,
+connections, nested edges).
+"""
+directive @sensitive on FIELD_DEFINITION
+
+enum ShareStatus {
+  """
+  Invited, not yet accepted.
+  """
+  PENDING
+  ACTIVE
+  EXPIRED
+  REVOKED
+}
+
+"""
+Who a share is with, as the patient sees it.
+"""
+type ShareGrantee {
+  displayName: String
+  email: String
+  organisation: Branding
+}
+
+extend type Share {
+  status: ShareStatus!
+  grantee: ShareGrantee!
+  """
+  Which share gives this access and what it covers, e.g. "Carer share
+  since 2026-03-01, covering GENERAL and MENTAL_HEALTH".
+  """
+  explanation: String!
+}
+
+input ShareRecordInput {
+  patientId: ID!
+  """
+  A person is invited by email, whether or not it has an account here.
+  """
+  email: String
+  """
+  Or an organisation, whose clinicians then see what the share covers.
+  """
+  organisationId: ID
+  relationship: ShareRelationship!
+  """
+  Labels granted beyond GENERAL: MENTAL_HEALTH, SEXUAL_HEALTH, SOCIAL_CARE.
+  RESTRICTED items need all three; PRIVATE is never granted.
+  """
+  categories: [Category!]
+  expiresAt: Time
+}
+
+input UpdateShareInput {
+  categories: [Category!]
+  expiresAt: Time
+  """
+  Removes the expiry.
+  """
+  clearExpiry: Boolean
+}
+
+input BreakGlassInput {
+  patientId: ID!
+  """
+  The organisation (with emergency capability) the professional acts for.
+  """
+  organisationId: ID!
+  reason: String!
+}
+
+type BreakGlassPayload {
+  expiresAt: Time!
+  patient: Patient
+}
+
+input SpecialtyRuleInput {
+  organisationId: ID!
+  specialty: String
+  clinicCode: String
+  category: Category!
+}
+
+type SpecialtyRulePayload {
+  """
+  How many appointments and encounters were relabelled.
+  """
+  recomputed: Int!
+}
+
+extend type Mutation {
+  """
+  Shares a record with a person (by emailed invitation) or an organisation.
+  The answer is the same whether or not the email has an account.
+  """
+  shareRecord(input: ShareRecordInput!): Share!
+  updateShare(id: ID!, input: UpdateShareInput!): Share!
+  revokeShare(id: ID!): Share!
+  """
+  A privacy officer of an organisation linked to the record turns all
+  sharing (and break-the-glass) off or on for a patient.
+  """
+  setPatientSharing(patientId: ID!, organisationId: ID!, enabled: Boolean!): Boolean!
+  """
+  Emergency access to GENERAL items for 30 minutes, audited, and the
+  patient and their carers are told.
+  """
+  breakGlass(input: BreakGlassInput!): BreakGlassPayload!
+  setSpecialtyRule(input: SpecialtyRuleInput!): SpecialtyRulePayload!
+  """
+  The patient relabels one of their own entries.
+  """
+  relabelRecord(id: ID!, category: Category!): Node
+  """
+  A clinician of the requesting organisation releases a held result.
+  """
+  releaseResult(id: ID!): Result
+}
+
+extend type AuditEvent {
+  """
+  Who acted, as the patient may know them.
+  """
+  actorName: String
+  organisation: Branding
+}
+
+extend type Patient {
+  """
+  Who has read or changed this record, newest first; the patient's own
+  reads are not listed. Only the patient reads it.
+  """
+  accessLog(first: Int, after: Cursor): AuditEventConnection!
+}
 `, BuiltIn: false},
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
 }
@@ -3292,8 +3651,24 @@ func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field gr
 		return ec.fieldContext_AuditEvent_reason(ctx, field)
 	case "at":
 		return ec.fieldContext_AuditEvent_at(ctx, field)
+	case "actorName":
+		return ec.fieldContext_AuditEvent_actorName(ctx, field)
+	case "organisation":
+		return ec.fieldContext_AuditEvent_organisation(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AuditEventConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AuditEventConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AuditEventConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEventConnection", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditEventEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3316,6 +3691,16 @@ func (ec *executionContext) childFields_Branding(ctx context.Context, field grap
 		return ec.fieldContext_Branding_welcomeMessage(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Branding", field.Name)
+}
+
+func (ec *executionContext) childFields_BreakGlassPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "expiresAt":
+		return ec.fieldContext_BreakGlassPayload_expiresAt(ctx, field)
+	case "patient":
+		return ec.fieldContext_BreakGlassPayload_patient(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BreakGlassPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_BulkInvitationReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3806,6 +4191,8 @@ func (ec *executionContext) childFields_Patient(ctx context.Context, field graph
 		return ec.fieldContext_Patient_careResources(ctx, field)
 	case "shares":
 		return ec.fieldContext_Patient_shares(ctx, field)
+	case "accessLog":
+		return ec.fieldContext_Patient_accessLog(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Patient", field.Name)
 }
@@ -3948,6 +4335,12 @@ func (ec *executionContext) childFields_Share(ctx context.Context, field graphql
 		return ec.fieldContext_Share_granteeOrganisation(ctx, field)
 	case "categories":
 		return ec.fieldContext_Share_categories(ctx, field)
+	case "status":
+		return ec.fieldContext_Share_status(ctx, field)
+	case "grantee":
+		return ec.fieldContext_Share_grantee(ctx, field)
+	case "explanation":
+		return ec.fieldContext_Share_explanation(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Share", field.Name)
 }
@@ -3974,6 +4367,18 @@ func (ec *executionContext) childFields_ShareEdge(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type ShareEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ShareGrantee(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "displayName":
+		return ec.fieldContext_ShareGrantee_displayName(ctx, field)
+	case "email":
+		return ec.fieldContext_ShareGrantee_email(ctx, field)
+	case "organisation":
+		return ec.fieldContext_ShareGrantee_organisation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShareGrantee", field.Name)
+}
+
 func (ec *executionContext) childFields_SignInPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "token":
@@ -3982,6 +4387,14 @@ func (ec *executionContext) childFields_SignInPayload(ctx context.Context, field
 		return ec.fieldContext_SignInPayload_account(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SignInPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SpecialtyRulePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "recomputed":
+		return ec.fieldContext_SpecialtyRulePayload_recomputed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SpecialtyRulePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Symptom(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4176,6 +4589,20 @@ func (ec *executionContext) field_Mutation_acceptInvitation_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_breakGlass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.BreakGlassInput, error) {
+			return ec.unmarshalNBreakGlassInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBreakGlassInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4246,6 +4673,42 @@ func (ec *executionContext) field_Mutation_invitePatients_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_relabelRecord_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "category",
+		func(ctx context.Context, v any) (category.Category, error) {
+			return ec.unmarshalNCategory2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["category"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_releaseResult_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_requestEmailChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4288,6 +4751,78 @@ func (ec *executionContext) field_Mutation_revokeInvitation_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_revokeShare_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setPatientSharing_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "patientId",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["patientId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "organisationId",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organisationId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "enabled",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["enabled"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setSpecialtyRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SpecialtyRuleInput, error) {
+			return ec.unmarshalNSpecialtyRuleInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐSpecialtyRuleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_shareRecord_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ShareRecordInput, error) {
+			return ec.unmarshalNShareRecordInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐShareRecordInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_signIn_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4299,6 +4834,50 @@ func (ec *executionContext) field_Mutation_signIn_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateShare_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateShareInput, error) {
+			return ec.unmarshalNUpdateShareInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐUpdateShareInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Patient_accessLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -6358,6 +6937,61 @@ func (ec *executionContext) fieldContext_AuditEvent_at(_ context.Context, field 
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "Time")
 }
 
+func (ec *executionContext) _AuditEvent_actorName(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_actorName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEvent().ActorName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_actorName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEvent", field, true, true, "String")
+}
+
+func (ec *executionContext) _AuditEvent_organisation(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEvent_organisation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEvent().Organisation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Branding) graphql.Marshaler {
+			return ec.marshalOBranding2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBranding(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEvent_organisation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Branding(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AuditEventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6567,6 +7201,61 @@ func (ec *executionContext) _Branding_welcomeMessage(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_Branding_welcomeMessage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Branding", field, false, false, "String")
+}
+
+func (ec *executionContext) _BreakGlassPayload_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.BreakGlassPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BreakGlassPayload_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BreakGlassPayload_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BreakGlassPayload", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BreakGlassPayload_patient(ctx context.Context, field graphql.CollectedField, obj *model.BreakGlassPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BreakGlassPayload_patient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Patient, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Patient) graphql.Marshaler {
+			return ec.marshalOPatient2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐPatient(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BreakGlassPayload_patient(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BreakGlassPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Patient(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _BulkInvitationReport_invited(ctx context.Context, field graphql.CollectedField, obj *model.BulkInvitationReport) (ret graphql.Marshaler) {
@@ -7462,7 +8151,20 @@ func (ec *executionContext) _Encounter_presentingComplaint(ctx context.Context, 
 		func(ctx context.Context) (any, error) {
 			return obj.PresentingComplaint, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Sensitive == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -7485,7 +8187,20 @@ func (ec *executionContext) _Encounter_summary(ctx context.Context, field graphq
 		func(ctx context.Context) (any, error) {
 			return obj.Summary, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Sensitive == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -9970,6 +10685,358 @@ func (ec *executionContext) fieldContext_Mutation_endSession(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_shareRecord(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_shareRecord(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ShareRecord(ctx, fc.Args["input"].(model.ShareRecordInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Share) graphql.Marshaler {
+			return ec.marshalNShare2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐShare(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_shareRecord(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Share(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_shareRecord_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateShare(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateShare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateShare(ctx, fc.Args["id"].(pulid.ID), fc.Args["input"].(model.UpdateShareInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Share) graphql.Marshaler {
+			return ec.marshalNShare2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐShare(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateShare(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Share(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateShare_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeShare(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeShare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeShare(ctx, fc.Args["id"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Share) graphql.Marshaler {
+			return ec.marshalNShare2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐShare(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeShare(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Share(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeShare_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setPatientSharing(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setPatientSharing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetPatientSharing(ctx, fc.Args["patientId"].(pulid.ID), fc.Args["organisationId"].(pulid.ID), fc.Args["enabled"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setPatientSharing(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setPatientSharing_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_breakGlass(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_breakGlass(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BreakGlass(ctx, fc.Args["input"].(model.BreakGlassInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BreakGlassPayload) graphql.Marshaler {
+			return ec.marshalNBreakGlassPayload2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBreakGlassPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_breakGlass(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BreakGlassPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_breakGlass_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setSpecialtyRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setSpecialtyRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetSpecialtyRule(ctx, fc.Args["input"].(model.SpecialtyRuleInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SpecialtyRulePayload) graphql.Marshaler {
+			return ec.marshalNSpecialtyRulePayload2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐSpecialtyRulePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setSpecialtyRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpecialtyRulePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setSpecialtyRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_relabelRecord(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_relabelRecord(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RelabelRecord(ctx, fc.Args["id"].(pulid.ID), fc.Args["category"].(category.Category))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v ent.Noder) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋpatientportalᚋportalᚋentᚐNoder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_relabelRecord(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_relabelRecord_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_releaseResult(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_releaseResult(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReleaseResult(ctx, fc.Args["id"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Result) graphql.Marshaler {
+			return ec.marshalOResult2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_releaseResult(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Result(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_releaseResult_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *ent.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11460,6 +12527,50 @@ func (ec *executionContext) fieldContext_Patient_shares(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Patient_accessLog(ctx context.Context, field graphql.CollectedField, obj *ent.Patient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Patient_accessLog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Patient().AccessLog(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[pulid.ID]))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditEventConnection) graphql.Marshaler {
+			return ec.marshalNAuditEventConnection2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAuditEventConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Patient_accessLog(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Patient",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditEventConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Patient_accessLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12040,7 +13151,20 @@ func (ec *executionContext) _Result_code(ctx context.Context, field graphql.Coll
 		func(ctx context.Context) (any, error) {
 			return obj.Code, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Sensitive == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -12178,7 +13302,20 @@ func (ec *executionContext) _Result_conclusion(ctx context.Context, field graphq
 		func(ctx context.Context) (any, error) {
 			return obj.Conclusion, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Sensitive == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -12201,7 +13338,20 @@ func (ec *executionContext) _Result_performingLaboratory(ctx context.Context, fi
 		func(ctx context.Context) (any, error) {
 			return obj.PerformingLaboratory, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Sensitive == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -12288,7 +13438,20 @@ func (ec *executionContext) _Result_components(ctx context.Context, field graphq
 		func(ctx context.Context) (any, error) {
 			return obj.Components(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Sensitive == nil {
+					var zeroVal []*ent.ResultComponent
+					return zeroVal, errors.New("directive sensitive is not implemented")
+				}
+				return ec.Directives.Sensitive(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.ResultComponent) graphql.Marshaler {
 			return ec.marshalOResultComponent2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResultComponentᚄ(ctx, selections, v)
 		},
@@ -13223,6 +14386,84 @@ func (ec *executionContext) fieldContext_Share_categories(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Share", field, true, true, "Category")
 }
 
+func (ec *executionContext) _Share_status(ctx context.Context, field graphql.CollectedField, obj *ent.Share) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Share_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Share().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ShareStatus) graphql.Marshaler {
+			return ec.marshalNShareStatus2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐShareStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Share_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Share", field, true, true, "ShareStatus")
+}
+
+func (ec *executionContext) _Share_grantee(ctx context.Context, field graphql.CollectedField, obj *ent.Share) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Share_grantee(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Share().Grantee(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ShareGrantee) graphql.Marshaler {
+			return ec.marshalNShareGrantee2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐShareGrantee(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Share_grantee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Share",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShareGrantee(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Share_explanation(ctx context.Context, field graphql.CollectedField, obj *ent.Share) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Share_explanation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Share().Explanation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Share_explanation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Share", field, true, true, "String")
+}
+
 func (ec *executionContext) _ShareConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.ShareConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13365,6 +14606,84 @@ func (ec *executionContext) fieldContext_ShareEdge_cursor(_ context.Context, fie
 	return graphql.NewScalarFieldContext("ShareEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _ShareGrantee_displayName(ctx context.Context, field graphql.CollectedField, obj *model.ShareGrantee) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShareGrantee_displayName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisplayName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ShareGrantee_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShareGrantee", field, false, false, "String")
+}
+
+func (ec *executionContext) _ShareGrantee_email(ctx context.Context, field graphql.CollectedField, obj *model.ShareGrantee) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShareGrantee_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ShareGrantee_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShareGrantee", field, false, false, "String")
+}
+
+func (ec *executionContext) _ShareGrantee_organisation(ctx context.Context, field graphql.CollectedField, obj *model.ShareGrantee) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShareGrantee_organisation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Organisation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Branding) graphql.Marshaler {
+			return ec.marshalOBranding2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBranding(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ShareGrantee_organisation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShareGrantee",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Branding(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SignInPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.SignInPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13418,6 +14737,29 @@ func (ec *executionContext) fieldContext_SignInPayload_account(_ context.Context
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SpecialtyRulePayload_recomputed(ctx context.Context, field graphql.CollectedField, obj *model.SpecialtyRulePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpecialtyRulePayload_recomputed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recomputed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpecialtyRulePayload_recomputed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpecialtyRulePayload", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Symptom_id(ctx context.Context, field graphql.CollectedField, obj *ent.Symptom) (ret graphql.Marshaler) {
@@ -15946,6 +17288,62 @@ func (ec *executionContext) unmarshalInputAuditEventOrder(ctx context.Context, o
 func UnmarshalAuditEventOrder(ctx context.Context, raw any) (ent.AuditEventOrder, error) {
 	var out ent.AuditEventOrder
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AuditEventOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBreakGlassInput(ctx context.Context, obj any) (model.BreakGlassInput, error) {
+	var it model.BreakGlassInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"patientId", "organisationId", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "patientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("patientId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PatientID = data
+		case "organisationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBreakGlassInput unmarshals raw into the BreakGlassInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBreakGlassInput(ctx context.Context, raw any) (model.BreakGlassInput, error) {
+	var out model.BreakGlassInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BreakGlassInput", raw, &out)
 	return out, err
 }
 
@@ -19113,6 +20511,83 @@ func UnmarshalShareOrder(ctx context.Context, raw any) (ent.ShareOrder, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputShareRecordInput(ctx context.Context, obj any) (model.ShareRecordInput, error) {
+	var it model.ShareRecordInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"patientId", "email", "organisationId", "relationship", "categories", "expiresAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "patientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("patientId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PatientID = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "organisationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationId"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationID = data
+		case "relationship":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("relationship"))
+			data, err := ec.unmarshalNShareRelationship2githubᚗcomᚋpatientportalᚋportalᚋentᚋshareᚐRelationship(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Relationship = data
+		case "categories":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categories"))
+			data, err := ec.unmarshalOCategory2ᚕgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategoryᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Categories = data
+		case "expiresAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalShareRecordInput unmarshals raw into the ShareRecordInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalShareRecordInput(ctx context.Context, raw any) (model.ShareRecordInput, error) {
+	var out model.ShareRecordInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ShareRecordInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputShareWhereInput(ctx context.Context, obj any) (ent.ShareWhereInput, error) {
 	var it ent.ShareWhereInput
 	if obj == nil {
@@ -19568,6 +21043,69 @@ func UnmarshalSignInInput(ctx context.Context, raw any) (model.SignInInput, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSpecialtyRuleInput(ctx context.Context, obj any) (model.SpecialtyRuleInput, error) {
+	var it model.SpecialtyRuleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"organisationId", "specialty", "clinicCode", "category"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "organisationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationID = data
+		case "specialty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("specialty"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Specialty = data
+		case "clinicCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clinicCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClinicCode = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalNCategory2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSpecialtyRuleInput unmarshals raw into the SpecialtyRuleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSpecialtyRuleInput(ctx context.Context, raw any) (model.SpecialtyRuleInput, error) {
+	var out model.SpecialtyRuleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SpecialtyRuleInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSymptomOrder(ctx context.Context, obj any) (ent.SymptomOrder, error) {
 	var it ent.SymptomOrder
 	if obj == nil {
@@ -19870,6 +21408,62 @@ func (ec *executionContext) unmarshalInputSymptomWhereInput(ctx context.Context,
 func UnmarshalSymptomWhereInput(ctx context.Context, raw any) (ent.SymptomWhereInput, error) {
 	var out ent.SymptomWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SymptomWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateShareInput(ctx context.Context, obj any) (model.UpdateShareInput, error) {
+	var it model.UpdateShareInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"categories", "expiresAt", "clearExpiry"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "categories":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categories"))
+			data, err := ec.unmarshalOCategory2ᚕgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategoryᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Categories = data
+		case "expiresAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresAt = data
+		case "clearExpiry":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearExpiry"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClearExpiry = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateShareInput unmarshals raw into the UpdateShareInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateShareInput(ctx context.Context, raw any) (model.UpdateShareInput, error) {
+	var out model.UpdateShareInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateShareInput", raw, &out)
 	return out, err
 }
 
@@ -20439,33 +22033,45 @@ func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSe
 		case "id":
 			out.Values[i] = ec._AuditEvent_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "action":
 			out.Values[i] = ec._AuditEvent_action(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "recordKinds":
 			out.Values[i] = ec._AuditEvent_recordKinds(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "breakGlass":
 			out.Values[i] = ec._AuditEvent_breakGlass(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "reason":
 			out.Values[i] = ec._AuditEvent_reason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "at":
 			out.Values[i] = ec._AuditEvent_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "actorName":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEvent_actorName(ctx, field, obj)
+				})
+		case "organisation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEvent_organisation(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20587,6 +22193,44 @@ func (ec *executionContext) _Branding(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "welcomeMessage":
 			out.Values[i] = ec._Branding_welcomeMessage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var breakGlassPayloadImplementors = []string{"BreakGlassPayload"}
+
+func (ec *executionContext) _BreakGlassPayload(ctx context.Context, sel ast.SelectionSet, obj *model.BreakGlassPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, breakGlassPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BreakGlassPayload")
+		case "expiresAt":
+			out.Values[i] = ec._BreakGlassPayload_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "patient":
+			out.Values[i] = ec._BreakGlassPayload_patient(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -21856,6 +23500,62 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "shareRecord":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_shareRecord(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateShare":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateShare(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeShare":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeShare(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setPatientSharing":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setPatientSharing(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "breakGlass":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_breakGlass(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setSpecialtyRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setSpecialtyRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "relabelRecord":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_relabelRecord(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "releaseResult":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_releaseResult(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22351,6 +24051,12 @@ func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Patient_shares(ctx, field, obj)
+				})
+		case "accessLog":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_accessLog(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -22938,6 +24644,24 @@ func (ec *executionContext) _Share(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Share_categories(ctx, field, obj)
 				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Share_status(ctx, field, obj)
+				})
+		case "grantee":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Share_grantee(ctx, field, obj)
+				})
+		case "explanation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Share_explanation(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23036,6 +24760,49 @@ func (ec *executionContext) _ShareEdge(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var shareGranteeImplementors = []string{"ShareGrantee"}
+
+func (ec *executionContext) _ShareGrantee(ctx context.Context, sel ast.SelectionSet, obj *model.ShareGrantee) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shareGranteeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShareGrantee")
+		case "displayName":
+			out.Values[i] = ec._ShareGrantee_displayName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "email":
+			out.Values[i] = ec._ShareGrantee_email(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "organisation":
+			out.Values[i] = ec._ShareGrantee_organisation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var signInPayloadImplementors = []string{"SignInPayload"}
 
 func (ec *executionContext) _SignInPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SignInPayload) graphql.Marshaler {
@@ -23054,6 +24821,39 @@ func (ec *executionContext) _SignInPayload(ctx context.Context, sel ast.Selectio
 			}
 		case "account":
 			out.Values[i] = ec._SignInPayload_account(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var specialtyRulePayloadImplementors = []string{"SpecialtyRulePayload"}
+
+func (ec *executionContext) _SpecialtyRulePayload(ctx context.Context, sel ast.SelectionSet, obj *model.SpecialtyRulePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, specialtyRulePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SpecialtyRulePayload")
+		case "recomputed":
+			out.Values[i] = ec._SpecialtyRulePayload_recomputed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -23789,6 +25589,14 @@ func (ec *executionContext) unmarshalNAppointmentWhereInput2ᚖgithubᚗcomᚋpa
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNAuditEventConnection2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAuditEventConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEventConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditEventConnection!")
+		return graphql.Null
+	}
+	return ec._AuditEventConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAuditEventOrderField2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAuditEventOrderField(ctx context.Context, v any) (*ent.AuditEventOrderField, error) {
 	var res = new(ent.AuditEventOrderField)
 	err := res.UnmarshalGQL(v)
@@ -23815,6 +25623,19 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNBreakGlassInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBreakGlassInput(ctx context.Context, v any) (model.BreakGlassInput, error) {
+	res, err := ec.unmarshalInputBreakGlassInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBreakGlassPayload2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBreakGlassPayload(ctx context.Context, sel ast.SelectionSet, v *model.BreakGlassPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BreakGlassPayload!")
+		return graphql.Null
+	}
+	return ec._BreakGlassPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNBulkInvitationReport2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBulkInvitationReport(ctx context.Context, sel ast.SelectionSet, v *model.BulkInvitationReport) graphql.Marshaler {
@@ -24463,12 +26284,28 @@ func (ec *executionContext) marshalNSession2ᚖgithubᚗcomᚋpatientportalᚋpo
 	return ec._Session(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNShare2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐShare(ctx context.Context, sel ast.SelectionSet, v *ent.Share) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Share!")
+		return graphql.Null
+	}
+	return ec._Share(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNShareConnection2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐShareConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ShareConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ShareConnection!")
 		return graphql.Null
 	}
 	return ec._ShareConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNShareGrantee2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐShareGrantee(ctx context.Context, sel ast.SelectionSet, v *model.ShareGrantee) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ShareGrantee!")
+		return graphql.Null
+	}
+	return ec._ShareGrantee(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNShareOrderField2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐShareOrderField(ctx context.Context, v any) (*ent.ShareOrderField, error) {
@@ -24485,6 +26322,11 @@ func (ec *executionContext) marshalNShareOrderField2ᚖgithubᚗcomᚋpatientpor
 	return v
 }
 
+func (ec *executionContext) unmarshalNShareRecordInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐShareRecordInput(ctx context.Context, v any) (model.ShareRecordInput, error) {
+	res, err := ec.unmarshalInputShareRecordInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNShareRelationship2githubᚗcomᚋpatientportalᚋportalᚋentᚋshareᚐRelationship(ctx context.Context, v any) (share.Relationship, error) {
 	var res share.Relationship
 	err := res.UnmarshalGQL(v)
@@ -24492,6 +26334,16 @@ func (ec *executionContext) unmarshalNShareRelationship2githubᚗcomᚋpatientpo
 }
 
 func (ec *executionContext) marshalNShareRelationship2githubᚗcomᚋpatientportalᚋportalᚋentᚋshareᚐRelationship(ctx context.Context, sel ast.SelectionSet, v share.Relationship) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNShareStatus2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐShareStatus(ctx context.Context, v any) (model.ShareStatus, error) {
+	var res model.ShareStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNShareStatus2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐShareStatus(ctx context.Context, sel ast.SelectionSet, v model.ShareStatus) graphql.Marshaler {
 	return v
 }
 
@@ -24511,6 +26363,19 @@ func (ec *executionContext) marshalNSignInPayload2ᚖgithubᚗcomᚋpatientporta
 		return graphql.Null
 	}
 	return ec._SignInPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSpecialtyRuleInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐSpecialtyRuleInput(ctx context.Context, v any) (model.SpecialtyRuleInput, error) {
+	res, err := ec.unmarshalInputSpecialtyRuleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSpecialtyRulePayload2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐSpecialtyRulePayload(ctx context.Context, sel ast.SelectionSet, v *model.SpecialtyRulePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SpecialtyRulePayload!")
+		return graphql.Null
+	}
+	return ec._SpecialtyRulePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNString2githubᚗcomᚋpatientportalᚋportalᚋentᚋsessionᚐMethod(ctx context.Context, v any) (session.Method, error) {
@@ -24576,6 +26441,11 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNUpdateShareInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐUpdateShareInput(ctx context.Context, v any) (model.UpdateShareInput, error) {
+	res, err := ec.unmarshalInputUpdateShareInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {

@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/patientportal/portal/ent"
+	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/graph/model"
 )
@@ -45,13 +46,42 @@ type Identity interface {
 	AcceptInvitation(ctx context.Context, in model.AcceptInvitationInput) (token string, account *ent.Account, err error)
 }
 
+// Sharing is the write side of sharing and privacy labels: shares,
+// break-the-glass, specialty rules, relabelling and result release. Every
+// decision it makes goes through package access.
+type Sharing interface {
+	// ShareRecord shares a record with a person (by invitation) or an organisation.
+	ShareRecord(ctx context.Context, in model.ShareRecordInput) (*ent.Share, error)
+	// UpdateShare changes a share's categories or expiry.
+	UpdateShare(ctx context.Context, id pulid.ID, in model.UpdateShareInput) (*ent.Share, error)
+	// RevokeShare ends a share at once.
+	RevokeShare(ctx context.Context, id pulid.ID) (*ent.Share, error)
+	// SetPatientSharing turns all sharing for a patient off or on.
+	SetPatientSharing(ctx context.Context, patientID, organisationID pulid.ID, enabled bool) error
+	// BreakGlass opens emergency access to a record.
+	BreakGlass(ctx context.Context, in model.BreakGlassInput) (*model.BreakGlassPayload, error)
+	// SetSpecialtyRule sets a rule and returns how many records it relabelled.
+	SetSpecialtyRule(ctx context.Context, in model.SpecialtyRuleInput) (int, error)
+	// RelabelRecord lets the patient relabel one of their own entries.
+	RelabelRecord(ctx context.Context, id pulid.ID, c category.Category) (ent.Noder, error)
+	// ReleaseResult releases a held result.
+	ReleaseResult(ctx context.Context, id pulid.ID) (*ent.Result, error)
+	// ShareGrantee describes who a share is with.
+	ShareGrantee(ctx context.Context, s *ent.Share) (*model.ShareGrantee, error)
+	// ShareExplanation says which share gives access and what it covers.
+	ShareExplanation(ctx context.Context, s *ent.Share) (string, error)
+	// AuditActor names who acted in an audit event, and for which organisation.
+	AuditActor(ctx context.Context, e *ent.AuditEvent) (name *string, org *model.Branding, err error)
+}
+
 // Resolver is the root resolver; it carries the dependencies.
 type Resolver struct {
 	Client   *ent.Client
 	Identity Identity
+	Sharing  Sharing
 }
 
 // NewSchema returns the executable schema over r.
 func NewSchema(r *Resolver) graphql.ExecutableSchema {
-	return NewExecutableSchema(Config{Resolvers: r})
+	return NewExecutableSchema(Config{Resolvers: r, Directives: DirectiveRoot{Sensitive: sensitive}})
 }

@@ -8,12 +8,23 @@ package graph
 import (
 	"context"
 
+	"entgo.io/contrib/entgql"
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
 	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/graph/model"
 )
+
+func (r *auditEventResolver) ActorName(ctx context.Context, obj *ent.AuditEvent) (*string, error) {
+	name, _, err := r.Sharing.AuditActor(ctx, obj)
+	return name, err
+}
+
+func (r *auditEventResolver) Organisation(ctx context.Context, obj *ent.AuditEvent) (*model.Branding, error) {
+	_, org, err := r.Sharing.AuditActor(ctx, obj)
+	return org, err
+}
 
 // SignIn is the resolver for the signIn field.
 func (r *mutationResolver) SignIn(ctx context.Context, input model.SignInInput) (*model.SignInPayload, error) {
@@ -84,6 +95,49 @@ func (r *mutationResolver) EndSession(ctx context.Context, id pulid.ID) (bool, e
 	return true, nil
 }
 
+func (r *mutationResolver) ShareRecord(ctx context.Context, input model.ShareRecordInput) (*ent.Share, error) {
+	return r.Sharing.ShareRecord(ctx, input)
+}
+
+func (r *mutationResolver) UpdateShare(ctx context.Context, id pulid.ID, input model.UpdateShareInput) (*ent.Share, error) {
+	return r.Sharing.UpdateShare(ctx, id, input)
+}
+
+func (r *mutationResolver) RevokeShare(ctx context.Context, id pulid.ID) (*ent.Share, error) {
+	return r.Sharing.RevokeShare(ctx, id)
+}
+
+func (r *mutationResolver) SetPatientSharing(ctx context.Context, patientID pulid.ID, organisationID pulid.ID, enabled bool) (bool, error) {
+	if err := r.Sharing.SetPatientSharing(ctx, patientID, organisationID, enabled); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (r *mutationResolver) BreakGlass(ctx context.Context, input model.BreakGlassInput) (*model.BreakGlassPayload, error) {
+	return r.Sharing.BreakGlass(ctx, input)
+}
+
+func (r *mutationResolver) SetSpecialtyRule(ctx context.Context, input model.SpecialtyRuleInput) (*model.SpecialtyRulePayload, error) {
+	n, err := r.Sharing.SetSpecialtyRule(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	return &model.SpecialtyRulePayload{Recomputed: n}, nil
+}
+
+func (r *mutationResolver) RelabelRecord(ctx context.Context, id pulid.ID, category category.Category) (ent.Noder, error) {
+	return r.Sharing.RelabelRecord(ctx, id, category)
+}
+
+func (r *mutationResolver) ReleaseResult(ctx context.Context, id pulid.ID) (*ent.Result, error) {
+	return r.Sharing.ReleaseResult(ctx, id)
+}
+
+func (r *patientResolver) AccessLog(ctx context.Context, obj *ent.Patient, first *int, after *entgql.Cursor[pulid.ID]) (*ent.AuditEventConnection, error) {
+	return r.accessLog(ctx, obj, first, after)
+}
+
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*access.Viewer, error) {
 	return access.FromContext(ctx), nil
@@ -105,6 +159,18 @@ func (r *sessionResolver) Current(ctx context.Context, obj *ent.Session) (bool, 
 // Categories is the resolver for the categories field.
 func (r *shareResolver) Categories(ctx context.Context, obj *ent.Share) ([]category.Category, error) {
 	return access.ShareGrant(obj.PatientID, obj.ID, obj.MentalHealth, obj.SexualHealth, obj.SocialCare).Covers(), nil
+}
+
+func (r *shareResolver) Status(ctx context.Context, obj *ent.Share) (model.ShareStatus, error) {
+	return shareStatus(ctx, obj), nil
+}
+
+func (r *shareResolver) Grantee(ctx context.Context, obj *ent.Share) (*model.ShareGrantee, error) {
+	return r.Sharing.ShareGrantee(ctx, obj)
+}
+
+func (r *shareResolver) Explanation(ctx context.Context, obj *ent.Share) (string, error) {
+	return r.Sharing.ShareExplanation(ctx, obj)
 }
 
 // Account is the resolver for the account field.

@@ -30,9 +30,12 @@ func SystemContext(ctx context.Context) context.Context {
 
 // Column names shared by the patient-owned tables.
 const (
-	colID        = "id"
-	colPatientID = "patient_id"
-	colCategory  = "category"
+	colID          = "id"
+	colPatientID   = "patient_id"
+	colCategory    = "category"
+	colSource      = "source_organisation_id"
+	colVisibleFrom = "visible_from"
+	colNever       = "never_release"
 )
 
 // matchNothing is a predicate no row satisfies: IDs are never null.
@@ -50,6 +53,17 @@ func or(ps []entql.P) entql.P {
 	}
 }
 
+// and joins two predicates, either of which may be nil.
+func and(x, y entql.P) entql.P {
+	switch {
+	case x == nil:
+		return y
+	case y == nil:
+		return x
+	}
+	return entql.And(x, y)
+}
+
 // in is a column-IN predicate over string-like values, or matchNothing.
 func in[T ~string](col string, values []T) entql.P {
 	if len(values) == 0 {
@@ -62,22 +76,37 @@ func in[T ~string](col string, values []T) entql.P {
 	return entql.FieldIn(col, vs...)
 }
 
-// recordPredicate matches the items the viewer may see: a plain predicate
-// on (patient_id, category) so the database uses its index. The viewer's own
-// record counts only at identity level P9.
-func recordPredicate(v *Viewer) entql.P {
+// recordRules are the extra conditions a kind of record puts on each way
+// of seeing it; nil means none.
+type recordRules struct {
+	owner  entql.P
+	shared entql.P
+	// noSource is set for tables without a source organisation.
+	noSource bool
+}
+
+// recordPredicate matches the items the viewer may see, as a plain
+// predicate on (patient_id, category) and the source organisation, so that
+// the database uses its indexes:
+//   - the patient, signed in at P9: everything of theirs;
+//   - a share or a break-the-glass window: the categories it covers;
+//   - a clinician: what their organisation produced.
+func recordPredicate(v *Viewer, r recordRules) entql.P {
 	var ps []entql.P
 	if own := v.OwnPatientIDs(); len(own) > 0 && v.IdentityLevel == IdentityVerified {
-		ps = append(ps, in(colPatientID, own))
+		ps = append(ps, and(in(colPatientID, own), r.owner))
 	}
 	for _, g := range v.Grants {
 		if g.Owner {
 			continue
 		}
-		ps = append(ps, entql.And(
+		ps = append(ps, and(entql.And(
 			entql.FieldEQ(colPatientID, string(g.PatientID)),
 			in(colCategory, g.Covers()),
-		))
+		), r.shared))
+	}
+	if orgs := v.OrganisationsWithRole(RoleClinician); len(orgs) > 0 && !r.noSource {
+		ps = append(ps, in(colSource, orgs))
 	}
 	return or(ps)
 }
@@ -96,14 +125,96 @@ func filter(build func(*Viewer) entql.P) privacy.QueryRule {
 	})
 }
 
-// systemWrites is the mutation policy until a capability adds its own
-// rules: only the service itself (SystemContext) writes.
+// fieldEnsurer is implemented by every generated query (ent/template).
+type fieldEnsurer interface{ EnsureFields(fields ...string) }
+
+// loadColumns makes a query that entgql narrowed to the selected columns
+// load the ones the field decisions need too: without them a decision
+// would see zero values. Only entity loads are widened; IDs, counts and
+// existence checks scan exactly what they select.
+func loadColumns(cols ...string) privacy.QueryRule {
+	return privacy.QueryRuleFunc(func(ctx context.Context, q entgo.Query) error {
+		qc := entgo.QueryFromContext(ctx)
+		if qc == nil {
+			return privacy.Skip
+		}
+		switch qc.Op {
+		case entgo.OpQueryAll, entgo.OpQueryOnly, entgo.OpQueryFirst:
+			if e, ok := q.(fieldEnsurer); ok {
+				e.EnsureFields(cols...)
+			}
+		}
+		return privacy.Skip
+	})
+}
+
+// systemWrites is the mutation policy: only the service itself
+// (SystemContext) writes; each capability checks its caller with this
+// package before writing as the system.
 var systemWrites = privacy.MutationPolicy{privacy.AlwaysDenyRule()}
 
-// RecordPolicy guards the clinical and patient-recorded items.
-func RecordPolicy() privacy.Policy {
+// recordColumns are what every record's decisions read.
+var recordColumns = []string{colPatientID, colCategory, colSource}
+
+func recordPolicy(r recordRules, extra ...string) privacy.Policy {
 	return privacy.Policy{
-		Query:    privacy.QueryPolicy{identityLevelRule, filter(recordPredicate), privacy.AlwaysDenyRule()},
+		Query: privacy.QueryPolicy{
+			loadColumns(append(recordColumns, extra...)...),
+			identityLevelRule,
+			filter(func(v *Viewer) entql.P { return recordPredicate(v, r) }),
+			privacy.AlwaysDenyRule(),
+		},
+		Mutation: systemWrites,
+	}
+}
+
+// RecordPolicy guards the clinical and patient-recorded items.
+func RecordPolicy() privacy.Policy { return recordPolicy(recordRules{}) }
+
+// EncounterPolicy guards encounters; their detail fields depend on kind and
+// status.
+func EncounterPolicy() privacy.Policy { return recordPolicy(recordRules{}, "kind", "status") }
+
+// released matches results whose content is out: released, or past its
+// release time.
+func released(v *Viewer) entql.P {
+	return entql.FieldLTE(colVisibleFrom, v.Now)
+}
+
+// ResultPolicy guards results: the patient sees held results as entries
+// (their content hidden by @sensitive) but never those marked never to be
+// released; shares see only released results; the requesting
+// organisation's clinicians see everything.
+func ResultPolicy() privacy.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			loadColumns(append(recordColumns, colVisibleFrom, colNever)...),
+			identityLevelRule,
+			filter(func(v *Viewer) entql.P {
+				return recordPredicate(v, recordRules{
+					owner:  entql.FieldEQ(colNever, false),
+					shared: released(v),
+				})
+			}),
+			privacy.AlwaysDenyRule(),
+		},
+		Mutation: systemWrites,
+	}
+}
+
+// ResultComponentPolicy guards a result's values: nobody but the requesting
+// organisation's clinicians sees them before the result is released.
+func ResultComponentPolicy() privacy.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			loadColumns(recordColumns...),
+			identityLevelRule,
+			filter(func(v *Viewer) entql.P {
+				out := entql.HasEdgeWith("result", released(v))
+				return recordPredicate(v, recordRules{owner: out, shared: out})
+			}),
+			privacy.AlwaysDenyRule(),
+		},
 		Mutation: systemWrites,
 	}
 }
@@ -120,25 +231,47 @@ var identityLevelRule = privacy.QueryRuleFunc(func(ctx context.Context, _ entgo.
 			return privacy.Skip
 		}
 	}
+	if len(v.OrganisationsWithRole(RoleClinician)) > 0 {
+		return privacy.Skip
+	}
 	return privacy.Denyf("%w", ErrIdentityLevelTooLow)
 })
 
-// PatientPolicy guards patient records: visible to whoever holds a grant.
+// PatientPolicy guards patient records (demographics): visible to whoever
+// holds a grant, and to clinicians of organisations linked to the record.
 func PatientPolicy() privacy.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{filter(func(v *Viewer) entql.P {
-			return in(colID, v.PatientIDs())
+			ps := []entql.P{in(colID, v.PatientIDs())}
+			if orgs := v.OrganisationsWithRole(RoleClinician); len(orgs) > 0 {
+				ps = append(ps, entql.HasEdgeWith("organisation_links", in("organisation_id", orgs)))
+			}
+			return or(ps)
 		}), privacy.AlwaysDenyRule()},
 		Mutation: systemWrites,
 	}
 }
 
 // OwnerPolicy guards patient-owned rows that only the patient reads
-// (invitations, research consents, organisation links, the access log).
+// (research consents, organisation links).
 func OwnerPolicy() privacy.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{filter(func(v *Viewer) entql.P {
 			return in(colPatientID, v.OwnPatientIDs())
+		}), privacy.AlwaysDenyRule()},
+		Mutation: systemWrites,
+	}
+}
+
+// AuditPolicy guards the access log: the patient reads their record's
+// entries; a privacy officer reads those of their own organisation's staff.
+func AuditPolicy() privacy.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{filter(func(v *Viewer) entql.P {
+			return or([]entql.P{
+				in(colPatientID, v.OwnPatientIDs()),
+				in("actor_organisation_id", v.OrganisationsWithRole(RolePrivacyOfficer)),
+			})
 		}), privacy.AlwaysDenyRule()},
 		Mutation: systemWrites,
 	}
@@ -182,14 +315,20 @@ func MembershipPolicy() privacy.Policy {
 	return ownedBy("account_id")
 }
 
+// SessionPolicy lets a viewer list only their own sessions.
+func SessionPolicy() privacy.Policy {
+	return ownedBy("account_id")
+}
+
 // NotificationPolicy lets a viewer read only their own notifications, and
-// only about what they may still see.
+// only about what they may still see: a revoked share takes its
+// notifications with it.
 func NotificationPolicy() privacy.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{filter(func(v *Viewer) entql.P {
 			return entql.And(
 				entql.FieldEQ("recipient_account_id", string(v.AccountID)),
-				recordPredicate(v),
+				recordPredicate(v, recordRules{noSource: true}),
 			)
 		}), privacy.AlwaysDenyRule()},
 		Mutation: systemWrites,
@@ -210,7 +349,7 @@ func ReferencePolicy() privacy.Policy {
 	}
 }
 
-// SystemPolicy guards what only the service reads and writes (sessions).
+// SystemPolicy guards what only the service reads and writes.
 func SystemPolicy() privacy.Policy {
 	return privacy.Policy{
 		Query:    privacy.QueryPolicy{privacy.AlwaysDenyRule()},
@@ -225,9 +364,4 @@ func ownedBy(col string) privacy.Policy {
 		}), privacy.AlwaysDenyRule()},
 		Mutation: systemWrites,
 	}
-}
-
-// SessionPolicy lets a viewer list only their own sessions.
-func SessionPolicy() privacy.Policy {
-	return ownedBy("account_id")
 }

@@ -7,6 +7,7 @@ package access
 
 import (
 	"context"
+	"time"
 
 	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
@@ -26,6 +27,9 @@ type Viewer struct {
 	// IdentityLevel is what the session's sign-in proved: "P9" opens the
 	// viewer's own clinical data; below it only demographics and settings.
 	IdentityLevel string
+	// Now is the time of the request, from the server's clock: release
+	// times are compared with it.
+	Now time.Time
 }
 
 // IdentityVerified is the identity proofing level that opens clinical data.
@@ -78,6 +82,9 @@ type Grant struct {
 	Categories []category.Category
 	// ShareID is the share that gives this grant, if any.
 	ShareID pulid.ID
+	// BreakGlassID is the emergency window that gives this grant, if any:
+	// GENERAL only.
+	BreakGlassID pulid.ID
 }
 
 // Membership is a role at an organisation.

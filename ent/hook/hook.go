@@ -57,6 +57,18 @@ func (f AuditEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditEventMutation", m)
 }
 
+// The BreakGlassFunc type is an adapter to allow the use of ordinary
+// function as BreakGlass mutator.
+type BreakGlassFunc func(context.Context, *ent.BreakGlassMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f BreakGlassFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.BreakGlassMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BreakGlassMutation", m)
+}
+
 // The CareResourceFunc type is an adapter to allow the use of ordinary
 // function as CareResource mutator.
 type CareResourceFunc func(context.Context, *ent.CareResourceMutation) (ent.Value, error)
@@ -307,6 +319,18 @@ func (f SignInThrottleFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Val
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SignInThrottleMutation", m)
+}
+
+// The SpecialtyRuleFunc type is an adapter to allow the use of ordinary
+// function as SpecialtyRule mutator.
+type SpecialtyRuleFunc func(context.Context, *ent.SpecialtyRuleMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SpecialtyRuleFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SpecialtyRuleMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SpecialtyRuleMutation", m)
 }
 
 // The SymptomFunc type is an adapter to allow the use of ordinary

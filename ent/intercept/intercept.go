@@ -12,6 +12,7 @@ import (
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/auditevent"
+	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
@@ -34,6 +35,7 @@ import (
 	"github.com/patientportal/portal/ent/session"
 	"github.com/patientportal/portal/ent/share"
 	"github.com/patientportal/portal/ent/signinthrottle"
+	"github.com/patientportal/portal/ent/specialtyrule"
 	"github.com/patientportal/portal/ent/symptom"
 )
 
@@ -199,6 +201,33 @@ func (f TraverseAuditEvent) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.AuditEventQuery", q)
+}
+
+// The BreakGlassFunc type is an adapter to allow the use of ordinary function as a Querier.
+type BreakGlassFunc func(context.Context, *ent.BreakGlassQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f BreakGlassFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.BreakGlassQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.BreakGlassQuery", q)
+}
+
+// The TraverseBreakGlass type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseBreakGlass func(context.Context, *ent.BreakGlassQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseBreakGlass) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseBreakGlass) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BreakGlassQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.BreakGlassQuery", q)
 }
 
 // The CareResourceFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -768,6 +797,33 @@ func (f TraverseSignInThrottle) Traverse(ctx context.Context, q ent.Query) error
 	return fmt.Errorf("unexpected query type %T. expect *ent.SignInThrottleQuery", q)
 }
 
+// The SpecialtyRuleFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SpecialtyRuleFunc func(context.Context, *ent.SpecialtyRuleQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f SpecialtyRuleFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.SpecialtyRuleQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.SpecialtyRuleQuery", q)
+}
+
+// The TraverseSpecialtyRule type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSpecialtyRule func(context.Context, *ent.SpecialtyRuleQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSpecialtyRule) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSpecialtyRule) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SpecialtyRuleQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.SpecialtyRuleQuery", q)
+}
+
 // The SymptomFunc type is an adapter to allow the use of ordinary function as a Querier.
 type SymptomFunc func(context.Context, *ent.SymptomQuery) (ent.Value, error)
 
@@ -806,6 +862,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AppointmentQuery, predicate.Appointment, appointment.OrderOption]{typ: ent.TypeAppointment, tq: q}, nil
 	case *ent.AuditEventQuery:
 		return &query[*ent.AuditEventQuery, predicate.AuditEvent, auditevent.OrderOption]{typ: ent.TypeAuditEvent, tq: q}, nil
+	case *ent.BreakGlassQuery:
+		return &query[*ent.BreakGlassQuery, predicate.BreakGlass, breakglass.OrderOption]{typ: ent.TypeBreakGlass, tq: q}, nil
 	case *ent.CareResourceQuery:
 		return &query[*ent.CareResourceQuery, predicate.CareResource, careresource.OrderOption]{typ: ent.TypeCareResource, tq: q}, nil
 	case *ent.EmailChangeQuery:
@@ -848,6 +906,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ShareQuery, predicate.Share, share.OrderOption]{typ: ent.TypeShare, tq: q}, nil
 	case *ent.SignInThrottleQuery:
 		return &query[*ent.SignInThrottleQuery, predicate.SignInThrottle, signinthrottle.OrderOption]{typ: ent.TypeSignInThrottle, tq: q}, nil
+	case *ent.SpecialtyRuleQuery:
+		return &query[*ent.SpecialtyRuleQuery, predicate.SpecialtyRule, specialtyrule.OrderOption]{typ: ent.TypeSpecialtyRule, tq: q}, nil
 	case *ent.SymptomQuery:
 		return &query[*ent.SymptomQuery, predicate.Symptom, symptom.OrderOption]{typ: ent.TypeSymptom, tq: q}, nil
 	default:

@@ -188,6 +188,42 @@ var (
 			},
 		},
 	}
+	// BreakGlassesColumns holds the columns for the "break_glasses" table.
+	BreakGlassesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "account_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "organisation_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "reason", Type: field.TypeString, Size: 2147483647},
+		{Name: "started_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "expires_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "patient_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+	}
+	// BreakGlassesTable holds the schema information for the "break_glasses" table.
+	BreakGlassesTable = &schema.Table{
+		Name:       "break_glasses",
+		Columns:    BreakGlassesColumns,
+		PrimaryKey: []*schema.Column{BreakGlassesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "break_glasses_patients_break_glasses",
+				Columns:    []*schema.Column{BreakGlassesColumns[6]},
+				RefColumns: []*schema.Column{PatientsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "breakglass_patient_id_started_at",
+				Unique:  false,
+				Columns: []*schema.Column{BreakGlassesColumns[6], BreakGlassesColumns[4]},
+			},
+			{
+				Name:    "breakglass_account_id_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{BreakGlassesColumns[1], BreakGlassesColumns[5]},
+			},
+		},
+	}
 	// CareResourcesColumns holds the columns for the "care_resources" table.
 	CareResourcesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
@@ -704,6 +740,8 @@ var (
 		{Name: "postcode", Type: field.TypeString, Nullable: true, Size: 8},
 		{Name: "phone", Type: field.TypeString, Nullable: true, Size: 32},
 		{Name: "email", Type: field.TypeString, Nullable: true, Size: 254},
+		{Name: "sharing_disabled_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "sharing_disabled_by_organisation_id", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"mysql": "char(28)"}},
 		{Name: "account_id", Type: field.TypeString, Unique: true, Nullable: true, SchemaType: map[string]string{"mysql": "char(28)"}},
 		{Name: "invited_by_organisation_id", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"mysql": "char(28)"}},
 	}
@@ -715,13 +753,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "patients_accounts_patient",
-				Columns:    []*schema.Column{PatientsColumns[13]},
+				Columns:    []*schema.Column{PatientsColumns[15]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "patients_organisations_invited_by",
-				Columns:    []*schema.Column{PatientsColumns[14]},
+				Columns:    []*schema.Column{PatientsColumns[16]},
 				RefColumns: []*schema.Column{OrganisationsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -852,6 +890,7 @@ var (
 		{Name: "release_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "released_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "never_release", Type: field.TypeBool, Default: false},
+		{Name: "visible_from", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "conclusion", Type: field.TypeString, Nullable: true, Size: 2147483647},
 		{Name: "performing_laboratory", Type: field.TypeString, Nullable: true},
 		{Name: "patient_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
@@ -865,13 +904,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "results_patients_results",
-				Columns:    []*schema.Column{ResultsColumns[17]},
+				Columns:    []*schema.Column{ResultsColumns[18]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "results_organisations_source_organisation",
-				Columns:    []*schema.Column{ResultsColumns[18]},
+				Columns:    []*schema.Column{ResultsColumns[19]},
 				RefColumns: []*schema.Column{OrganisationsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -880,17 +919,17 @@ var (
 			{
 				Name:    "result_patient_id_category",
 				Unique:  false,
-				Columns: []*schema.Column{ResultsColumns[17], ResultsColumns[3]},
+				Columns: []*schema.Column{ResultsColumns[18], ResultsColumns[3]},
 			},
 			{
 				Name:    "result_source_organisation_id_external_system_external_value",
 				Unique:  true,
-				Columns: []*schema.Column{ResultsColumns[18], ResultsColumns[5], ResultsColumns[6]},
+				Columns: []*schema.Column{ResultsColumns[19], ResultsColumns[5], ResultsColumns[6]},
 			},
 			{
 				Name:    "result_patient_id_reported_at",
 				Unique:  false,
-				Columns: []*schema.Column{ResultsColumns[17], ResultsColumns[11]},
+				Columns: []*schema.Column{ResultsColumns[18], ResultsColumns[11]},
 			},
 		},
 	}
@@ -1078,6 +1117,29 @@ var (
 		Columns:    SignInThrottlesColumns,
 		PrimaryKey: []*schema.Column{SignInThrottlesColumns[0]},
 	}
+	// SpecialtyRulesColumns holds the columns for the "specialty_rules" table.
+	SpecialtyRulesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "organisation_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "specialty", Type: field.TypeString, Nullable: true},
+		{Name: "clinic_code", Type: field.TypeString, Nullable: true},
+		{Name: "category", Type: field.TypeEnum, Enums: []string{"GENERAL", "MENTAL_HEALTH", "SEXUAL_HEALTH", "SOCIAL_CARE", "RESTRICTED", "PRIVATE"}},
+	}
+	// SpecialtyRulesTable holds the schema information for the "specialty_rules" table.
+	SpecialtyRulesTable = &schema.Table{
+		Name:       "specialty_rules",
+		Columns:    SpecialtyRulesColumns,
+		PrimaryKey: []*schema.Column{SpecialtyRulesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "specialtyrule_organisation_id_specialty_clinic_code",
+				Unique:  true,
+				Columns: []*schema.Column{SpecialtyRulesColumns[3], SpecialtyRulesColumns[4], SpecialtyRulesColumns[5]},
+			},
+		},
+	}
 	// SymptomsColumns holds the columns for the "symptoms" table.
 	SymptomsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
@@ -1137,6 +1199,7 @@ var (
 		AllergiesTable,
 		AppointmentsTable,
 		AuditEventsTable,
+		BreakGlassesTable,
 		CareResourcesTable,
 		EmailChangesTable,
 		EncountersTable,
@@ -1158,6 +1221,7 @@ var (
 		SessionsTable,
 		SharesTable,
 		SignInThrottlesTable,
+		SpecialtyRulesTable,
 		SymptomsTable,
 	}
 )
@@ -1168,6 +1232,7 @@ func init() {
 	AppointmentsTable.ForeignKeys[0].RefTable = OrganisationsTable
 	AppointmentsTable.ForeignKeys[1].RefTable = PatientsTable
 	AuditEventsTable.ForeignKeys[0].RefTable = PatientsTable
+	BreakGlassesTable.ForeignKeys[0].RefTable = PatientsTable
 	CareResourcesTable.ForeignKeys[0].RefTable = OrganisationsTable
 	CareResourcesTable.ForeignKeys[1].RefTable = PatientsTable
 	EncountersTable.ForeignKeys[0].RefTable = OrganisationsTable

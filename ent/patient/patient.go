@@ -42,6 +42,10 @@ const (
 	FieldPhone = "phone"
 	// FieldEmail holds the string denoting the email field in the database.
 	FieldEmail = "email"
+	// FieldSharingDisabledAt holds the string denoting the sharing_disabled_at field in the database.
+	FieldSharingDisabledAt = "sharing_disabled_at"
+	// FieldSharingDisabledByOrganisationID holds the string denoting the sharing_disabled_by_organisation_id field in the database.
+	FieldSharingDisabledByOrganisationID = "sharing_disabled_by_organisation_id"
 	// FieldInvitedByOrganisationID holds the string denoting the invited_by_organisation_id field in the database.
 	FieldInvitedByOrganisationID = "invited_by_organisation_id"
 	// EdgeAccount holds the string denoting the account edge name in mutations.
@@ -80,6 +84,8 @@ const (
 	EdgeNotifications = "notifications"
 	// EdgeAuditEvents holds the string denoting the audit_events edge name in mutations.
 	EdgeAuditEvents = "audit_events"
+	// EdgeBreakGlasses holds the string denoting the break_glasses edge name in mutations.
+	EdgeBreakGlasses = "break_glasses"
 	// EdgeOrganisationLinks holds the string denoting the organisation_links edge name in mutations.
 	EdgeOrganisationLinks = "organisation_links"
 	// Table holds the table name of the patient in the database.
@@ -208,6 +214,13 @@ const (
 	AuditEventsInverseTable = "audit_events"
 	// AuditEventsColumn is the table column denoting the audit_events relation/edge.
 	AuditEventsColumn = "patient_id"
+	// BreakGlassesTable is the table that holds the break_glasses relation/edge.
+	BreakGlassesTable = "break_glasses"
+	// BreakGlassesInverseTable is the table name for the BreakGlass entity.
+	// It exists in this package in order to avoid circular dependency with the "breakglass" package.
+	BreakGlassesInverseTable = "break_glasses"
+	// BreakGlassesColumn is the table column denoting the break_glasses relation/edge.
+	BreakGlassesColumn = "patient_id"
 	// OrganisationLinksTable is the table that holds the organisation_links relation/edge.
 	OrganisationLinksTable = "patient_organisations"
 	// OrganisationLinksInverseTable is the table name for the PatientOrganisation entity.
@@ -233,6 +246,8 @@ var Columns = []string{
 	FieldPostcode,
 	FieldPhone,
 	FieldEmail,
+	FieldSharingDisabledAt,
+	FieldSharingDisabledByOrganisationID,
 	FieldInvitedByOrganisationID,
 }
 
@@ -258,8 +273,9 @@ func ValidColumn(column string) bool {
 //
 //	import _ "github.com/patientportal/portal/ent/runtime"
 var (
-	Hooks  [1]ent.Hook
-	Policy ent.Policy
+	Hooks        [1]ent.Hook
+	Interceptors [1]ent.Interceptor
+	Policy       ent.Policy
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
 	// DefaultUpdatedAt holds the default value on creation for the "updated_at" field.
@@ -353,6 +369,16 @@ func ByPhone(opts ...sql.OrderTermOption) OrderOption {
 // ByEmail orders the results by the email field.
 func ByEmail(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldEmail, opts...).ToFunc()
+}
+
+// BySharingDisabledAt orders the results by the sharing_disabled_at field.
+func BySharingDisabledAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSharingDisabledAt, opts...).ToFunc()
+}
+
+// BySharingDisabledByOrganisationID orders the results by the sharing_disabled_by_organisation_id field.
+func BySharingDisabledByOrganisationID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSharingDisabledByOrganisationID, opts...).ToFunc()
 }
 
 // ByInvitedByOrganisationID orders the results by the invited_by_organisation_id field.
@@ -598,6 +624,20 @@ func ByAuditEvents(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByBreakGlassesCount orders the results by break_glasses count.
+func ByBreakGlassesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newBreakGlassesStep(), opts...)
+	}
+}
+
+// ByBreakGlasses orders the results by break_glasses terms.
+func ByBreakGlasses(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newBreakGlassesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByOrganisationLinksCount orders the results by organisation_links count.
 func ByOrganisationLinksCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -735,6 +775,13 @@ func newAuditEventsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(AuditEventsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, AuditEventsTable, AuditEventsColumn),
+	)
+}
+func newBreakGlassesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(BreakGlassesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, BreakGlassesTable, BreakGlassesColumn),
 	)
 }
 func newOrganisationLinksStep() *sqlgraph.Step {

@@ -121,6 +121,16 @@ func Email(v string) predicate.Patient {
 	return predicate.Patient(sql.FieldEQ(FieldEmail, v))
 }
 
+// SharingDisabledAt applies equality check predicate on the "sharing_disabled_at" field. It's identical to SharingDisabledAtEQ.
+func SharingDisabledAt(v time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldEQ(FieldSharingDisabledAt, v))
+}
+
+// SharingDisabledByOrganisationID applies equality check predicate on the "sharing_disabled_by_organisation_id" field. It's identical to SharingDisabledByOrganisationIDEQ.
+func SharingDisabledByOrganisationID(v pulid.ID) predicate.Patient {
+	return predicate.Patient(sql.FieldEQ(FieldSharingDisabledByOrganisationID, v))
+}
+
 // InvitedByOrganisationID applies equality check predicate on the "invited_by_organisation_id" field. It's identical to InvitedByOrganisationIDEQ.
 func InvitedByOrganisationID(v pulid.ID) predicate.Patient {
 	return predicate.Patient(sql.FieldEQ(FieldInvitedByOrganisationID, v))
@@ -981,6 +991,136 @@ func EmailContainsFold(v string) predicate.Patient {
 	return predicate.Patient(sql.FieldContainsFold(FieldEmail, v))
 }
 
+// SharingDisabledAtEQ applies the EQ predicate on the "sharing_disabled_at" field.
+func SharingDisabledAtEQ(v time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldEQ(FieldSharingDisabledAt, v))
+}
+
+// SharingDisabledAtNEQ applies the NEQ predicate on the "sharing_disabled_at" field.
+func SharingDisabledAtNEQ(v time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldNEQ(FieldSharingDisabledAt, v))
+}
+
+// SharingDisabledAtIn applies the In predicate on the "sharing_disabled_at" field.
+func SharingDisabledAtIn(vs ...time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldIn(FieldSharingDisabledAt, vs...))
+}
+
+// SharingDisabledAtNotIn applies the NotIn predicate on the "sharing_disabled_at" field.
+func SharingDisabledAtNotIn(vs ...time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldNotIn(FieldSharingDisabledAt, vs...))
+}
+
+// SharingDisabledAtGT applies the GT predicate on the "sharing_disabled_at" field.
+func SharingDisabledAtGT(v time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldGT(FieldSharingDisabledAt, v))
+}
+
+// SharingDisabledAtGTE applies the GTE predicate on the "sharing_disabled_at" field.
+func SharingDisabledAtGTE(v time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldGTE(FieldSharingDisabledAt, v))
+}
+
+// SharingDisabledAtLT applies the LT predicate on the "sharing_disabled_at" field.
+func SharingDisabledAtLT(v time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldLT(FieldSharingDisabledAt, v))
+}
+
+// SharingDisabledAtLTE applies the LTE predicate on the "sharing_disabled_at" field.
+func SharingDisabledAtLTE(v time.Time) predicate.Patient {
+	return predicate.Patient(sql.FieldLTE(FieldSharingDisabledAt, v))
+}
+
+// SharingDisabledAtIsNil applies the IsNil predicate on the "sharing_disabled_at" field.
+func SharingDisabledAtIsNil() predicate.Patient {
+	return predicate.Patient(sql.FieldIsNull(FieldSharingDisabledAt))
+}
+
+// SharingDisabledAtNotNil applies the NotNil predicate on the "sharing_disabled_at" field.
+func SharingDisabledAtNotNil() predicate.Patient {
+	return predicate.Patient(sql.FieldNotNull(FieldSharingDisabledAt))
+}
+
+// SharingDisabledByOrganisationIDEQ applies the EQ predicate on the "sharing_disabled_by_organisation_id" field.
+func SharingDisabledByOrganisationIDEQ(v pulid.ID) predicate.Patient {
+	return predicate.Patient(sql.FieldEQ(FieldSharingDisabledByOrganisationID, v))
+}
+
+// SharingDisabledByOrganisationIDNEQ applies the NEQ predicate on the "sharing_disabled_by_organisation_id" field.
+func SharingDisabledByOrganisationIDNEQ(v pulid.ID) predicate.Patient {
+	return predicate.Patient(sql.FieldNEQ(FieldSharingDisabledByOrganisationID, v))
+}
+
+// SharingDisabledByOrganisationIDIn applies the In predicate on the "sharing_disabled_by_organisation_id" field.
+func SharingDisabledByOrganisationIDIn(vs ...pulid.ID) predicate.Patient {
+	return predicate.Patient(sql.FieldIn(FieldSharingDisabledByOrganisationID, vs...))
+}
+
+// SharingDisabledByOrganisationIDNotIn applies the NotIn predicate on the "sharing_disabled_by_organisation_id" field.
+func SharingDisabledByOrganisationIDNotIn(vs ...pulid.ID) predicate.Patient {
+	return predicate.Patient(sql.FieldNotIn(FieldSharingDisabledByOrganisationID, vs...))
+}
+
+// SharingDisabledByOrganisationIDGT applies the GT predicate on the "sharing_disabled_by_organisation_id" field.
+func SharingDisabledByOrganisationIDGT(v pulid.ID) predicate.Patient {
+	return predicate.Patient(sql.FieldGT(FieldSharingDisabledByOrganisationID, v))
+}
+
+// SharingDisabledByOrganisationIDGTE applies the GTE predicate on the "sharing_disabled_by_organisation_id" field.
+func SharingDisabledByOrganisationIDGTE(v pulid.ID) predicate.Patient {
+	return predicate.Patient(sql.FieldGTE(FieldSharingDisabledByOrganisationID, v))
+}
+
+// SharingDisabledByOrganisationIDLT applies the LT predicate on the "sharing_disabled_by_organisation_id" field.
+func SharingDisabledByOrganisationIDLT(v pulid.ID) predicate.Patient {
+	return predicate.Patient(sql.FieldLT(FieldSharingDisabledByOrganisationID, v))
+}
+
+// SharingDisabledByOrganisationIDLTE applies the LTE predicate on the "sharing_disabled_by_organisation_id" field.
+func SharingDisabledByOrganisationIDLTE(v pulid.ID) predicate.Patient {
+	return predicate.Patient(sql.FieldLTE(FieldSharingDisabledByOrganisationID, v))
+}
+
+// SharingDisabledByOrganisationIDContains applies the Contains predicate on the "sharing_disabled_by_organisation_id" field.
+func SharingDisabledByOrganisationIDContains(v pulid.ID) predicate.Patient {
+	vc := string(v)
+	return predicate.Patient(sql.FieldContains(FieldSharingDisabledByOrganisationID, vc))
+}
+
+// SharingDisabledByOrganisationIDHasPrefix applies the HasPrefix predicate on the "sharing_disabled_by_organisation_id" field.
+func SharingDisabledByOrganisationIDHasPrefix(v pulid.ID) predicate.Patient {
+	vc := string(v)
+	return predicate.Patient(sql.FieldHasPrefix(FieldSharingDisabledByOrganisationID, vc))
+}
+
+// SharingDisabledByOrganisationIDHasSuffix applies the HasSuffix predicate on the "sharing_disabled_by_organisation_id" field.
+func SharingDisabledByOrganisationIDHasSuffix(v pulid.ID) predicate.Patient {
+	vc := string(v)
+	return predicate.Patient(sql.FieldHasSuffix(FieldSharingDisabledByOrganisationID, vc))
+}
+
+// SharingDisabledByOrganisationIDIsNil applies the IsNil predicate on the "sharing_disabled_by_organisation_id" field.
+func SharingDisabledByOrganisationIDIsNil() predicate.Patient {
+	return predicate.Patient(sql.FieldIsNull(FieldSharingDisabledByOrganisationID))
+}
+
+// SharingDisabledByOrganisationIDNotNil applies the NotNil predicate on the "sharing_disabled_by_organisation_id" field.
+func SharingDisabledByOrganisationIDNotNil() predicate.Patient {
+	return predicate.Patient(sql.FieldNotNull(FieldSharingDisabledByOrganisationID))
+}
+
+// SharingDisabledByOrganisationIDEqualFold applies the EqualFold predicate on the "sharing_disabled_by_organisation_id" field.
+func SharingDisabledByOrganisationIDEqualFold(v pulid.ID) predicate.Patient {
+	vc := string(v)
+	return predicate.Patient(sql.FieldEqualFold(FieldSharingDisabledByOrganisationID, vc))
+}
+
+// SharingDisabledByOrganisationIDContainsFold applies the ContainsFold predicate on the "sharing_disabled_by_organisation_id" field.
+func SharingDisabledByOrganisationIDContainsFold(v pulid.ID) predicate.Patient {
+	vc := string(v)
+	return predicate.Patient(sql.FieldContainsFold(FieldSharingDisabledByOrganisationID, vc))
+}
+
 // InvitedByOrganisationIDEQ applies the EQ predicate on the "invited_by_organisation_id" field.
 func InvitedByOrganisationIDEQ(v pulid.ID) predicate.Patient {
 	return predicate.Patient(sql.FieldEQ(FieldInvitedByOrganisationID, v))
@@ -1467,6 +1607,29 @@ func HasAuditEvents() predicate.Patient {
 func HasAuditEventsWith(preds ...predicate.AuditEvent) predicate.Patient {
 	return predicate.Patient(func(s *sql.Selector) {
 		step := newAuditEventsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasBreakGlasses applies the HasEdge predicate on the "break_glasses" edge.
+func HasBreakGlasses() predicate.Patient {
+	return predicate.Patient(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, BreakGlassesTable, BreakGlassesColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasBreakGlassesWith applies the HasEdge predicate on the "break_glasses" edge with a given conditions (other predicates).
+func HasBreakGlassesWith(preds ...predicate.BreakGlass) predicate.Patient {
+	return predicate.Patient(func(s *sql.Selector) {
+		step := newBreakGlassesStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

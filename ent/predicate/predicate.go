@@ -18,6 +18,9 @@ type Appointment func(*sql.Selector)
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 
+// BreakGlass is the predicate function for breakglass builders.
+type BreakGlass func(*sql.Selector)
+
 // CareResource is the predicate function for careresource builders.
 type CareResource func(*sql.Selector)
 
@@ -80,6 +83,9 @@ type Share func(*sql.Selector)
 
 // SignInThrottle is the predicate function for signinthrottle builders.
 type SignInThrottle func(*sql.Selector)
+
+// SpecialtyRule is the predicate function for specialtyrule builders.
+type SpecialtyRule func(*sql.Selector)
 
 // Symptom is the predicate function for symptom builders.
 type Symptom func(*sql.Selector)

@@ -207,6 +207,30 @@ func (f AuditEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditEventMutation", m)
 }
 
+// The BreakGlassQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type BreakGlassQueryRuleFunc func(context.Context, *ent.BreakGlassQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f BreakGlassQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BreakGlassQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.BreakGlassQuery", q)
+}
+
+// The BreakGlassMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type BreakGlassMutationRuleFunc func(context.Context, *ent.BreakGlassMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f BreakGlassMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.BreakGlassMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.BreakGlassMutation", m)
+}
+
 // The CareResourceQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type CareResourceQueryRuleFunc func(context.Context, *ent.CareResourceQuery) error
@@ -711,6 +735,30 @@ func (f SignInThrottleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SignInThrottleMutation", m)
 }
 
+// The SpecialtyRuleQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type SpecialtyRuleQueryRuleFunc func(context.Context, *ent.SpecialtyRuleQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f SpecialtyRuleQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SpecialtyRuleQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.SpecialtyRuleQuery", q)
+}
+
+// The SpecialtyRuleMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type SpecialtyRuleMutationRuleFunc func(context.Context, *ent.SpecialtyRuleMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f SpecialtyRuleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.SpecialtyRuleMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SpecialtyRuleMutation", m)
+}
+
 // The SymptomQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type SymptomQueryRuleFunc func(context.Context, *ent.SymptomQuery) error
@@ -778,6 +826,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.AuditEventQuery:
 		return q.Filter(), nil
+	case *ent.BreakGlassQuery:
+		return q.Filter(), nil
 	case *ent.CareResourceQuery:
 		return q.Filter(), nil
 	case *ent.EmailChangeQuery:
@@ -820,6 +870,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.SignInThrottleQuery:
 		return q.Filter(), nil
+	case *ent.SpecialtyRuleQuery:
+		return q.Filter(), nil
 	case *ent.SymptomQuery:
 		return q.Filter(), nil
 	default:
@@ -836,6 +888,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.AppointmentMutation:
 		return m.Filter(), nil
 	case *ent.AuditEventMutation:
+		return m.Filter(), nil
+	case *ent.BreakGlassMutation:
 		return m.Filter(), nil
 	case *ent.CareResourceMutation:
 		return m.Filter(), nil
@@ -878,6 +932,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.ShareMutation:
 		return m.Filter(), nil
 	case *ent.SignInThrottleMutation:
+		return m.Filter(), nil
+	case *ent.SpecialtyRuleMutation:
 		return m.Filter(), nil
 	case *ent.SymptomMutation:
 		return m.Filter(), nil

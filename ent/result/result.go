@@ -53,6 +53,8 @@ const (
 	FieldReleasedAt = "released_at"
 	// FieldNeverRelease holds the string denoting the never_release field in the database.
 	FieldNeverRelease = "never_release"
+	// FieldVisibleFrom holds the string denoting the visible_from field in the database.
+	FieldVisibleFrom = "visible_from"
 	// FieldConclusion holds the string denoting the conclusion field in the database.
 	FieldConclusion = "conclusion"
 	// FieldPerformingLaboratory holds the string denoting the performing_laboratory field in the database.
@@ -107,6 +109,7 @@ var Columns = []string{
 	FieldReleaseAt,
 	FieldReleasedAt,
 	FieldNeverRelease,
+	FieldVisibleFrom,
 	FieldConclusion,
 	FieldPerformingLaboratory,
 }
@@ -127,8 +130,9 @@ func ValidColumn(column string) bool {
 //
 //	import _ "github.com/patientportal/portal/ent/runtime"
 var (
-	Hooks  [1]ent.Hook
-	Policy ent.Policy
+	Hooks        [2]ent.Hook
+	Interceptors [1]ent.Interceptor
+	Policy       ent.Policy
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
 	// DefaultUpdatedAt holds the default value on creation for the "updated_at" field.
@@ -278,6 +282,11 @@ func ByReleasedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByNeverRelease orders the results by the never_release field.
 func ByNeverRelease(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldNeverRelease, opts...).ToFunc()
+}
+
+// ByVisibleFrom orders the results by the visible_from field.
+func ByVisibleFrom(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldVisibleFrom, opts...).ToFunc()
 }
 
 // ByConclusion orders the results by the conclusion field.

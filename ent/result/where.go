@@ -122,6 +122,11 @@ func NeverRelease(v bool) predicate.Result {
 	return predicate.Result(sql.FieldEQ(FieldNeverRelease, v))
 }
 
+// VisibleFrom applies equality check predicate on the "visible_from" field. It's identical to VisibleFromEQ.
+func VisibleFrom(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldEQ(FieldVisibleFrom, v))
+}
+
 // Conclusion applies equality check predicate on the "conclusion" field. It's identical to ConclusionEQ.
 func Conclusion(v string) predicate.Result {
 	return predicate.Result(sql.FieldEQ(FieldConclusion, v))
@@ -930,6 +935,56 @@ func NeverReleaseEQ(v bool) predicate.Result {
 // NeverReleaseNEQ applies the NEQ predicate on the "never_release" field.
 func NeverReleaseNEQ(v bool) predicate.Result {
 	return predicate.Result(sql.FieldNEQ(FieldNeverRelease, v))
+}
+
+// VisibleFromEQ applies the EQ predicate on the "visible_from" field.
+func VisibleFromEQ(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldEQ(FieldVisibleFrom, v))
+}
+
+// VisibleFromNEQ applies the NEQ predicate on the "visible_from" field.
+func VisibleFromNEQ(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldNEQ(FieldVisibleFrom, v))
+}
+
+// VisibleFromIn applies the In predicate on the "visible_from" field.
+func VisibleFromIn(vs ...time.Time) predicate.Result {
+	return predicate.Result(sql.FieldIn(FieldVisibleFrom, vs...))
+}
+
+// VisibleFromNotIn applies the NotIn predicate on the "visible_from" field.
+func VisibleFromNotIn(vs ...time.Time) predicate.Result {
+	return predicate.Result(sql.FieldNotIn(FieldVisibleFrom, vs...))
+}
+
+// VisibleFromGT applies the GT predicate on the "visible_from" field.
+func VisibleFromGT(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldGT(FieldVisibleFrom, v))
+}
+
+// VisibleFromGTE applies the GTE predicate on the "visible_from" field.
+func VisibleFromGTE(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldGTE(FieldVisibleFrom, v))
+}
+
+// VisibleFromLT applies the LT predicate on the "visible_from" field.
+func VisibleFromLT(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldLT(FieldVisibleFrom, v))
+}
+
+// VisibleFromLTE applies the LTE predicate on the "visible_from" field.
+func VisibleFromLTE(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldLTE(FieldVisibleFrom, v))
+}
+
+// VisibleFromIsNil applies the IsNil predicate on the "visible_from" field.
+func VisibleFromIsNil() predicate.Result {
+	return predicate.Result(sql.FieldIsNull(FieldVisibleFrom))
+}
+
+// VisibleFromNotNil applies the NotNil predicate on the "visible_from" field.
+func VisibleFromNotNil() predicate.Result {
+	return predicate.Result(sql.FieldNotNull(FieldVisibleFrom))
 }
 
 // ConclusionEQ applies the EQ predicate on the "conclusion" field.

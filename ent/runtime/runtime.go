@@ -10,6 +10,7 @@ import (
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/auditevent"
+	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
@@ -33,6 +34,7 @@ import (
 	"github.com/patientportal/portal/ent/session"
 	"github.com/patientportal/portal/ent/share"
 	"github.com/patientportal/portal/ent/signinthrottle"
+	"github.com/patientportal/portal/ent/specialtyrule"
 	"github.com/patientportal/portal/ent/symptom"
 
 	"entgo.io/ent"
@@ -105,6 +107,8 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	allergyInters := schema.Allergy{}.Interceptors()
+	allergy.Interceptors[0] = allergyInters[0]
 	allergyMixinFields0 := allergyMixin[0].Fields()
 	_ = allergyMixinFields0
 	allergyMixinFields1 := allergyMixin[1].Fields()
@@ -141,6 +145,11 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	appointmentHooks := schema.Appointment{}.Hooks()
+
+	appointment.Hooks[1] = appointmentHooks[0]
+	appointmentInters := schema.Appointment{}.Interceptors()
+	appointment.Interceptors[0] = appointmentInters[0]
 	appointmentMixinFields0 := appointmentMixin[0].Fields()
 	_ = appointmentMixinFields0
 	appointmentMixinFields1 := appointmentMixin[1].Fields()
@@ -203,6 +212,28 @@ func init() {
 	auditeventDescID := auditeventMixinFields0[0].Descriptor()
 	// auditevent.DefaultID holds the default value on creation for the id field.
 	auditevent.DefaultID = auditeventDescID.Default.(func() pulid.ID)
+	breakglassMixin := schema.BreakGlass{}.Mixin()
+	breakglass.Policy = privacy.NewPolicies(schema.BreakGlass{})
+	breakglass.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := breakglass.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	breakglassMixinFields0 := breakglassMixin[0].Fields()
+	_ = breakglassMixinFields0
+	breakglassFields := schema.BreakGlass{}.Fields()
+	_ = breakglassFields
+	// breakglassDescReason is the schema descriptor for reason field.
+	breakglassDescReason := breakglassFields[3].Descriptor()
+	// breakglass.ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
+	breakglass.ReasonValidator = breakglassDescReason.Validators[0].(func(string) error)
+	// breakglassDescID is the schema descriptor for id field.
+	breakglassDescID := breakglassMixinFields0[0].Descriptor()
+	// breakglass.DefaultID holds the default value on creation for the id field.
+	breakglass.DefaultID = breakglassDescID.Default.(func() pulid.ID)
 	careresourceMixin := schema.CareResource{}.Mixin()
 	careresource.Policy = privacy.NewPolicies(schema.CareResource{})
 	careresource.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -213,6 +244,8 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	careresourceInters := schema.CareResource{}.Interceptors()
+	careresource.Interceptors[0] = careresourceInters[0]
 	careresourceMixinFields0 := careresourceMixin[0].Fields()
 	_ = careresourceMixinFields0
 	careresourceMixinFields1 := careresourceMixin[1].Fields()
@@ -293,6 +326,11 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	encounterHooks := schema.Encounter{}.Hooks()
+
+	encounter.Hooks[1] = encounterHooks[0]
+	encounterInters := schema.Encounter{}.Interceptors()
+	encounter.Interceptors[0] = encounterInters[0]
 	encounterMixinFields0 := encounterMixin[0].Fields()
 	_ = encounterMixinFields0
 	encounterMixinFields1 := encounterMixin[1].Fields()
@@ -389,6 +427,8 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	journalentryInters := schema.JournalEntry{}.Interceptors()
+	journalentry.Interceptors[0] = journalentryInters[0]
 	journalentryMixinFields0 := journalentryMixin[0].Fields()
 	_ = journalentryMixinFields0
 	journalentryMixinFields1 := journalentryMixin[1].Fields()
@@ -425,6 +465,8 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	letterInters := schema.Letter{}.Interceptors()
+	letter.Interceptors[0] = letterInters[0]
 	letterMixinFields0 := letterMixin[0].Fields()
 	_ = letterMixinFields0
 	letterMixinFields1 := letterMixin[1].Fields()
@@ -517,6 +559,8 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	measurementInters := schema.Measurement{}.Interceptors()
+	measurement.Interceptors[0] = measurementInters[0]
 	measurementMixinFields0 := measurementMixin[0].Fields()
 	_ = measurementMixinFields0
 	measurementMixinFields1 := measurementMixin[1].Fields()
@@ -699,6 +743,8 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	patientInters := schema.Patient{}.Interceptors()
+	patient.Interceptors[0] = patientInters[0]
 	patientMixinFields0 := patientMixin[0].Fields()
 	_ = patientMixinFields0
 	patientMixinFields1 := patientMixin[1].Fields()
@@ -840,6 +886,11 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	resultHooks := schema.Result{}.Hooks()
+
+	result.Hooks[1] = resultHooks[0]
+	resultInters := schema.Result{}.Interceptors()
+	result.Interceptors[0] = resultInters[0]
 	resultMixinFields0 := resultMixin[0].Fields()
 	_ = resultMixinFields0
 	resultMixinFields1 := resultMixin[1].Fields()
@@ -880,6 +931,8 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	resultcomponentInters := schema.ResultComponent{}.Interceptors()
+	resultcomponent.Interceptors[0] = resultcomponentInters[0]
 	resultcomponentMixinFields0 := resultcomponentMixin[0].Fields()
 	_ = resultcomponentMixinFields0
 	resultcomponentMixinFields1 := resultcomponentMixin[1].Fields()
@@ -1010,6 +1063,36 @@ func init() {
 	signinthrottleDescID := signinthrottleMixinFields0[0].Descriptor()
 	// signinthrottle.DefaultID holds the default value on creation for the id field.
 	signinthrottle.DefaultID = signinthrottleDescID.Default.(func() pulid.ID)
+	specialtyruleMixin := schema.SpecialtyRule{}.Mixin()
+	specialtyrule.Policy = privacy.NewPolicies(schema.SpecialtyRule{})
+	specialtyrule.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := specialtyrule.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	specialtyruleMixinFields0 := specialtyruleMixin[0].Fields()
+	_ = specialtyruleMixinFields0
+	specialtyruleMixinFields1 := specialtyruleMixin[1].Fields()
+	_ = specialtyruleMixinFields1
+	specialtyruleFields := schema.SpecialtyRule{}.Fields()
+	_ = specialtyruleFields
+	// specialtyruleDescCreatedAt is the schema descriptor for created_at field.
+	specialtyruleDescCreatedAt := specialtyruleMixinFields1[0].Descriptor()
+	// specialtyrule.DefaultCreatedAt holds the default value on creation for the created_at field.
+	specialtyrule.DefaultCreatedAt = specialtyruleDescCreatedAt.Default.(func() time.Time)
+	// specialtyruleDescUpdatedAt is the schema descriptor for updated_at field.
+	specialtyruleDescUpdatedAt := specialtyruleMixinFields1[1].Descriptor()
+	// specialtyrule.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	specialtyrule.DefaultUpdatedAt = specialtyruleDescUpdatedAt.Default.(func() time.Time)
+	// specialtyrule.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	specialtyrule.UpdateDefaultUpdatedAt = specialtyruleDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// specialtyruleDescID is the schema descriptor for id field.
+	specialtyruleDescID := specialtyruleMixinFields0[0].Descriptor()
+	// specialtyrule.DefaultID holds the default value on creation for the id field.
+	specialtyrule.DefaultID = specialtyruleDescID.Default.(func() pulid.ID)
 	symptomMixin := schema.Symptom{}.Mixin()
 	symptom.Policy = privacy.NewPolicies(schema.Symptom{})
 	symptom.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1020,6 +1103,8 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	symptomInters := schema.Symptom{}.Interceptors()
+	symptom.Interceptors[0] = symptomInters[0]
 	symptomMixinFields0 := symptomMixin[0].Fields()
 	_ = symptomMixinFields0
 	symptomMixinFields1 := symptomMixin[1].Fields()

@@ -28,8 +28,8 @@ func (Encounter) Fields() []ent.Field {
 		field.String("ward").Optional().Nillable().Annotations(noFilter),
 		field.String("specialty").Optional().Nillable().Annotations(noFilter),
 		field.String("clinic_code").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipAll)),
-		field.Text("presenting_complaint").Optional().Nillable().Annotations(noFilter),
-		field.Text("summary").Optional().Nillable().Comment("Clinical detail.").Annotations(noFilter),
+		field.Text("presenting_complaint").Optional().Nillable().Annotations(noFilter, sensitive),
+		field.Text("summary").Optional().Nillable().Comment("Clinical detail.").Annotations(noFilter, sensitive),
 	}
 }
 

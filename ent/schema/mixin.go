@@ -30,6 +30,11 @@ func now() time.Time { return time.Now().UTC() }
 // data a field directive may hide must never be filterable.
 var noFilter = entgql.Skip(entgql.SkipWhereInput, entgql.SkipOrderField)
 
+// sensitive marks a field that @sensitive resolves to null for a viewer who
+// may see the record but not this part of it (package access decides). The
+// field must be nullable and must never be filterable.
+var sensitive = entgql.Directives(entgql.NewDirective("sensitive"))
+
 // IDMixin gives an entity an application-generated, time-ordered ID whose
 // two-letter prefix names the entity's type.
 type IDMixin struct {

@@ -39,6 +39,11 @@ func (Patient) Fields() []ent.Field {
 		field.String("postcode").Optional().Nillable().MaxLen(8).Annotations(noFilter),
 		field.String("phone").Optional().Nillable().MaxLen(32).Annotations(noFilter),
 		field.String("email").Optional().Nillable().MaxLen(254).Annotations(noFilter),
+		field.Time("sharing_disabled_at").SchemaType(timeSchemaType).Optional().Nillable().
+			Comment("Set by a privacy officer: no share and no break-the-glass opens the record.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("sharing_disabled_by_organisation_id").GoType(pulid.ID("")).SchemaType(idSchemaType).Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.String("invited_by_organisation_id").GoType(pulid.ID("")).SchemaType(idSchemaType).Optional().Nillable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
@@ -78,6 +83,7 @@ func (Patient) Edges() []ent.Edge {
 		edge.To("research_consents", ResearchConsent.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 		edge.To("notifications", Notification.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 		edge.To("audit_events", AuditEvent.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("break_glasses", BreakGlass.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

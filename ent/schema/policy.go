@@ -40,7 +40,7 @@ func (Invitation) Policy() ent.Policy { return access.InvitationPolicy() }
 func (ResearchConsent) Policy() ent.Policy { return access.OwnerPolicy() }
 
 // Policy of the AuditEvent.
-func (AuditEvent) Policy() ent.Policy { return access.OwnerPolicy() }
+func (AuditEvent) Policy() ent.Policy { return access.AuditPolicy() }
 
 // Policy of the Share.
 func (Share) Policy() ent.Policy { return access.SharePolicy() }
@@ -55,13 +55,13 @@ func (Appointment) Policy() ent.Policy { return access.RecordPolicy() }
 func (Allergy) Policy() ent.Policy { return access.RecordPolicy() }
 
 // Policy of the Result.
-func (Result) Policy() ent.Policy { return access.RecordPolicy() }
+func (Result) Policy() ent.Policy { return access.ResultPolicy() }
 
 // Policy of the ResultComponent.
-func (ResultComponent) Policy() ent.Policy { return access.RecordPolicy() }
+func (ResultComponent) Policy() ent.Policy { return access.ResultComponentPolicy() }
 
 // Policy of the Encounter.
-func (Encounter) Policy() ent.Policy { return access.RecordPolicy() }
+func (Encounter) Policy() ent.Policy { return access.EncounterPolicy() }
 
 // Policy of the Letter.
 func (Letter) Policy() ent.Policy { return access.RecordPolicy() }
@@ -89,3 +89,48 @@ func (SignInThrottle) Policy() ent.Policy { return access.SystemPolicy() }
 
 // Policy of the OIDCLogin.
 func (OIDCLogin) Policy() ent.Policy { return access.SystemPolicy() }
+
+// Policy of the SpecialtyRule.
+func (SpecialtyRule) Policy() ent.Policy { return access.SystemPolicy() }
+
+// Policy of the BreakGlass.
+func (BreakGlass) Policy() ent.Policy { return access.SystemPolicy() }
+
+// Reads of a patient's record by anyone but the patient go to the access log.
+
+// Interceptors of the Patient.
+func (Patient) Interceptors() []ent.Interceptor { return logReads("Patient", "ID") }
+
+// Interceptors of the Appointment.
+func (Appointment) Interceptors() []ent.Interceptor { return logReads("Appointment", "PatientID") }
+
+// Interceptors of the Allergy.
+func (Allergy) Interceptors() []ent.Interceptor { return logReads("Allergy", "PatientID") }
+
+// Interceptors of the Result.
+func (Result) Interceptors() []ent.Interceptor { return logReads("Result", "PatientID") }
+
+// Interceptors of the ResultComponent.
+func (ResultComponent) Interceptors() []ent.Interceptor { return logReads("ResultComponent", "PatientID") }
+
+// Interceptors of the Encounter.
+func (Encounter) Interceptors() []ent.Interceptor { return logReads("Encounter", "PatientID") }
+
+// Interceptors of the Letter.
+func (Letter) Interceptors() []ent.Interceptor { return logReads("Letter", "PatientID") }
+
+// Interceptors of the Measurement.
+func (Measurement) Interceptors() []ent.Interceptor { return logReads("Measurement", "PatientID") }
+
+// Interceptors of the Symptom.
+func (Symptom) Interceptors() []ent.Interceptor { return logReads("Symptom", "PatientID") }
+
+// Interceptors of the JournalEntry.
+func (JournalEntry) Interceptors() []ent.Interceptor { return logReads("JournalEntry", "PatientID") }
+
+// Interceptors of the CareResource.
+func (CareResource) Interceptors() []ent.Interceptor { return logReads("CareResource", "PatientID") }
+
+func logReads(kind, field string) []ent.Interceptor {
+	return []ent.Interceptor{access.LogReads(kind, field)}
+}

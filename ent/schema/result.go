@@ -22,7 +22,7 @@ func (Result) Mixin() []ent.Mixin {
 func (Result) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("name").NotEmpty().Annotations(noFilter),
-		field.String("code").Optional().Nillable().Comment("LOINC or SNOMED CT.").Annotations(noFilter),
+		field.String("code").Optional().Nillable().Comment("LOINC or SNOMED CT.").Annotations(noFilter, sensitive),
 		field.Enum("status").Values("PRELIMINARY", "FINAL", "AMENDED").Default("FINAL"),
 		field.Time("taken_at").SchemaType(timeSchemaType).Annotations(entgql.OrderField("TAKEN_AT")),
 		field.Time("reported_at").SchemaType(timeSchemaType).Annotations(entgql.OrderField("REPORTED_AT")),
@@ -33,8 +33,11 @@ func (Result) Fields() []ent.Field {
 		field.Bool("never_release").Default(false).
 			Comment("Some results are never released to patients.").
 			Annotations(entgql.Skip(entgql.SkipAll)),
-		field.Text("conclusion").Optional().Nillable().Annotations(noFilter),
-		field.String("performing_laboratory").Optional().Nillable().Annotations(noFilter),
+		field.Time("visible_from").SchemaType(timeSchemaType).Optional().Nillable().
+			Comment("When patients and shares may see its content: released_at, else release_at; null while held for a clinician or never.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Text("conclusion").Optional().Nillable().Annotations(noFilter, sensitive),
+		field.String("performing_laboratory").Optional().Nillable().Annotations(noFilter, sensitive),
 	}
 }
 
@@ -42,7 +45,7 @@ func (Result) Fields() []ent.Field {
 func (Result) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("components", ResultComponent.Type).
-			Annotations(entgql.Skip(entgql.SkipWhereInput)),
+			Annotations(entgql.Skip(entgql.SkipWhereInput), sensitive),
 	}
 }
 

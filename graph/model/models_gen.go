@@ -11,7 +11,9 @@ import (
 
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/invitation"
+	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
+	"github.com/patientportal/portal/ent/share"
 )
 
 type AcceptInvitationInput struct {
@@ -30,6 +32,18 @@ type Branding struct {
 	Name           string  `json:"name"`
 	LogoURL        *string `json:"logoURL,omitempty"`
 	WelcomeMessage *string `json:"welcomeMessage,omitempty"`
+}
+
+type BreakGlassInput struct {
+	PatientID pulid.ID `json:"patientId"`
+	// The organisation (with emergency capability) the professional acts for.
+	OrganisationID pulid.ID `json:"organisationId"`
+	Reason         string   `json:"reason"`
+}
+
+type BreakGlassPayload struct {
+	ExpiresAt time.Time    `json:"expiresAt"`
+	Patient   *ent.Patient `json:"patient,omitempty"`
 }
 
 type BulkInvitationReport struct {
@@ -79,6 +93,26 @@ type RequestEmailChangeInput struct {
 	Password string `json:"password"`
 }
 
+// Who a share is with, as the patient sees it.
+type ShareGrantee struct {
+	DisplayName  *string   `json:"displayName,omitempty"`
+	Email        *string   `json:"email,omitempty"`
+	Organisation *Branding `json:"organisation,omitempty"`
+}
+
+type ShareRecordInput struct {
+	PatientID pulid.ID `json:"patientId"`
+	// A person is invited by email, whether or not it has an account here.
+	Email *string `json:"email,omitempty"`
+	// Or an organisation, whose clinicians then see what the share covers.
+	OrganisationID *pulid.ID          `json:"organisationId,omitempty"`
+	Relationship   share.Relationship `json:"relationship"`
+	// Labels granted beyond GENERAL: MENTAL_HEALTH, SEXUAL_HEALTH, SOCIAL_CARE.
+	// RESTRICTED items need all three; PRIVATE is never granted.
+	Categories []category.Category `json:"categories,omitempty"`
+	ExpiresAt  *time.Time          `json:"expiresAt,omitempty"`
+}
+
 type SignInInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
@@ -89,6 +123,25 @@ type SignInPayload struct {
 	// also receive it as an HttpOnly cookie.
 	Token   string       `json:"token"`
 	Account *ent.Account `json:"account"`
+}
+
+type SpecialtyRuleInput struct {
+	OrganisationID pulid.ID          `json:"organisationId"`
+	Specialty      *string           `json:"specialty,omitempty"`
+	ClinicCode     *string           `json:"clinicCode,omitempty"`
+	Category       category.Category `json:"category"`
+}
+
+type SpecialtyRulePayload struct {
+	// How many appointments and encounters were relabelled.
+	Recomputed int `json:"recomputed"`
+}
+
+type UpdateShareInput struct {
+	Categories []category.Category `json:"categories,omitempty"`
+	ExpiresAt  *time.Time          `json:"expiresAt,omitempty"`
+	// Removes the expiry.
+	ClearExpiry *bool `json:"clearExpiry,omitempty"`
 }
 
 type BulkInvitationStatus string
@@ -141,6 +194,66 @@ func (e *BulkInvitationStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e BulkInvitationStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ShareStatus string
+
+const (
+	// Invited, not yet accepted.
+	ShareStatusPending ShareStatus = "PENDING"
+	ShareStatusActive  ShareStatus = "ACTIVE"
+	ShareStatusExpired ShareStatus = "EXPIRED"
+	ShareStatusRevoked ShareStatus = "REVOKED"
+)
+
+var AllShareStatus = []ShareStatus{
+	ShareStatusPending,
+	ShareStatusActive,
+	ShareStatusExpired,
+	ShareStatusRevoked,
+}
+
+func (e ShareStatus) IsValid() bool {
+	switch e {
+	case ShareStatusPending, ShareStatusActive, ShareStatusExpired, ShareStatusRevoked:
+		return true
+	}
+	return false
+}
+
+func (e ShareStatus) String() string {
+	return string(e)
+}
+
+func (e *ShareStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ShareStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ShareStatus", str)
+	}
+	return nil
+}
+
+func (e ShareStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ShareStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ShareStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -24,8 +24,8 @@ type Config struct {
 
 // NewHandler returns the GraphQL HTTP handler. The viewer must already be in
 // each request's context (see package auth).
-func NewHandler(client *ent.Client, identity graph.Identity, cfg Config) http.Handler {
-	srv := handler.New(graph.NewSchema(&graph.Resolver{Client: client, Identity: identity}))
+func NewHandler(client *ent.Client, identity graph.Identity, sharing graph.Sharing, cfg Config) http.Handler {
+	srv := handler.New(graph.NewSchema(&graph.Resolver{Client: client, Identity: identity, Sharing: sharing}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})

@@ -19,6 +19,7 @@ import (
 	"github.com/patientportal/portal/graph"
 	"github.com/patientportal/portal/graph/scalar"
 	"github.com/patientportal/portal/server/auth"
+	"github.com/patientportal/portal/server/sharing"
 )
 
 // The stable codes clients read from extensions.code.
@@ -67,6 +68,16 @@ func classify(err error) (code, message string) {
 		return CodeBadUserInput, auth.ErrWeakPassword.Error()
 	case errors.Is(err, auth.ErrInvalidInput):
 		return CodeBadUserInput, err.Error()
+	case errors.Is(err, sharing.ErrInvalidInput):
+		return CodeBadUserInput, err.Error()
+	case errors.Is(err, sharing.ErrNotFound):
+		return CodeNotFound, "not found"
+	case errors.Is(err, sharing.ErrSharingDisabled):
+		return CodeForbidden, sharing.ErrSharingDisabled.Error()
+	case errors.Is(err, sharing.ErrEmergencyAccessUnavailable):
+		return CodeForbidden, sharing.ErrEmergencyAccessUnavailable.Error()
+	case errors.Is(err, sharing.ErrNeverReleased):
+		return CodeForbidden, sharing.ErrNeverReleased.Error()
 	case errors.Is(err, access.ErrDenied), errors.Is(err, privacy.Deny):
 		return CodeForbidden, "not allowed"
 	case errors.Is(err, graph.ErrBadInput):

@@ -18,6 +18,7 @@ import (
 	"github.com/patientportal/portal/server/auth"
 	"github.com/patientportal/portal/server/config"
 	"github.com/patientportal/portal/server/nhslogin"
+	"github.com/patientportal/portal/server/sharing"
 )
 
 // App is the assembled service.
@@ -42,7 +43,7 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		return nil, err
 	}
 	a := &App{Sessions: sessions}
-	gql := api.NewHandler(client, sessions, api.Config{Introspection: !cfg.Production})
+	gql := api.NewHandler(client, sessions, sharing.New(client, sharing.Config{PublicURL: cfg.PublicURL, Now: now}), api.Config{Introspection: !cfg.Production})
 	browsers := cors.New(cors.Options{
 		AllowedOrigins:   cfg.AllowedOrigins,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost},

@@ -104,7 +104,7 @@ func seed(t testing.TB, client *ent.Client, perList int, now time.Time) *fixture
 	must(err)
 	f.AliceNodes["Notification"] = []pulid.ID{n.ID}
 	ae, err := client.AuditEvent.Create().SetPatientID(f.Alice.PatientID).
-		SetActorAccountID(f.Carer.AccountID).SetAction("READ").Save(ctx)
+		SetActorAccountID(f.Carer.AccountID).SetAction("SHARE_CREATED").Save(ctx)
 	must(err)
 	f.AliceNodes["AuditEvent"] = []pulid.ID{ae.ID}
 	iv, err := client.Invitation.Create().SetPatientID(f.Alice.PatientID).SetOrganisationID(org.ID).
@@ -146,7 +146,7 @@ func addRecords(t testing.TB, ctx context.Context, client *ent.Client, patientID
 		ids["Allergy"] = append(ids["Allergy"], al.ID)
 		rs, err := client.Result.Create().SetPatientID(patientID).SetSourceOrganisationID(orgID).
 			SetCategory(c).SetName(fmt.Sprintf("Test %d", i)).SetTakenAt(at).SetReportedAt(at).
-			SetReleasedAt(at).Save(ctx)
+			SetReleasedAt(now.Add(-time.Hour)).Save(ctx)
 		must(err)
 		ids["Result"] = append(ids["Result"], rs.ID)
 		for j := range 2 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/mail"
 	"strings"
 	"time"
@@ -14,10 +15,12 @@ import (
 	"github.com/patientportal/portal/ent/access"
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/invitation"
+	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/patient"
 	"github.com/patientportal/portal/ent/patientorganisation"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/session"
+	"github.com/patientportal/portal/ent/share"
 	"github.com/patientportal/portal/graph/model"
 	portalmail "github.com/patientportal/portal/server/mail"
 )
@@ -294,8 +297,8 @@ func (s *Service) AcceptInvitation(ctx context.Context, in model.AcceptInvitatio
 	if err != nil {
 		return "", nil, err
 	}
-	if inv.Purpose != invitation.PurposeREGISTRATION {
-		return "", nil, ErrInvitationInvalid
+	if inv.Purpose == invitation.PurposeSHARE {
+		return s.acceptShare(ctx, inv, in)
 	}
 	pt, err := s.client.Patient.Get(sys, inv.PatientID)
 	if err != nil {
@@ -382,6 +385,74 @@ func (s *Service) AcceptInvitation(ctx context.Context, in model.AcceptInvitatio
 	}
 	s.auditPatient(sys, &acc.ID, pt.ID, "REGISTERED")
 	token, err := s.startSession(ctx, acc, session.IdentityLevelP9, session.MethodPASSWORD)
+	if err != nil {
+		return "", nil, err
+	}
+	return token, acc, nil
+}
+
+// acceptShare makes a share invitation's share active for the invitee: the
+// account the invitation's email already has (whose password they must
+// give), or a new one.
+func (s *Service) acceptShare(ctx context.Context, inv *ent.Invitation, in model.AcceptInvitationInput) (string, *ent.Account, error) {
+	sys := access.SystemContext(ctx)
+	existing, err := s.client.Account.Query().Where(account.Email(inv.Email), account.DisabledAtIsNil()).Only(sys)
+	if err != nil && !ent.IsNotFound(err) {
+		return "", nil, err
+	}
+	if existing != nil {
+		ok := existing.PasswordHash != nil
+		if ok {
+			ok, _ = checkPassword(*existing.PasswordHash, in.Password)
+		}
+		if !ok {
+			return "", nil, ErrInvalidCredentials
+		}
+	} else if err := ValidatePassword(in.Password); err != nil {
+		return "", nil, err
+	}
+	acc := existing
+	err = s.withTx(sys, func(tx *ent.Client) error {
+		if acc == nil {
+			hash, err := HashPassword(in.Password)
+			if err != nil {
+				return err
+			}
+			name := strings.SplitN(inv.Email, "@", 2)[0]
+			if in.DisplayName != nil && strings.TrimSpace(*in.DisplayName) != "" {
+				name = strings.TrimSpace(*in.DisplayName)
+			}
+			if acc, err = tx.Account.Create().SetEmail(inv.Email).SetDisplayName(name).SetPasswordHash(hash).Save(sys); err != nil {
+				return err
+			}
+		}
+		n, err := tx.Share.Update().
+			Where(share.InvitationID(inv.ID), share.RevokedAtIsNil(), share.AcceptedAtIsNil()).
+			SetGranteeAccountID(acc.ID).
+			SetAcceptedAt(s.now()).
+			Save(sys)
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return ErrInvitationInvalid
+		}
+		return tx.Invitation.UpdateOne(inv).SetAcceptedAt(s.now()).Exec(sys)
+	})
+	if err != nil {
+		if ent.IsConstraintError(err) {
+			return "", nil, ErrEmailInUse
+		}
+		return "", nil, err
+	}
+	s.auditPatient(sys, &acc.ID, inv.PatientID, "SHARE_ACCEPTED")
+	if owner, err := s.client.Patient.Get(sys, inv.PatientID); err == nil && owner.AccountID != nil {
+		if err := s.client.Notification.Create().SetRecipientAccountID(*owner.AccountID).SetPatientID(inv.PatientID).
+			SetKind(notification.KindSHARE_ACCEPTED).Exec(sys); err != nil {
+			slog.ErrorContext(ctx, "notification not written", "err", err)
+		}
+	}
+	token, err := s.startSession(ctx, acc, session.IdentityLevel(acc.IdentityLevel), session.MethodPASSWORD)
 	if err != nil {
 		return "", nil, err
 	}

@@ -7,12 +7,17 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
+	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/patient"
+	"github.com/patientportal/portal/ent/predicate"
+	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/session"
+	"github.com/patientportal/portal/ent/share"
 )
 
 // lastSeenGranularity bounds how often a session's last use is written: a
@@ -54,19 +59,54 @@ func clientAddress(ctx context.Context) string {
 func (s *Service) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := s.withRequest(w, r)
-		if token := s.token(r); token != "" {
-			v, err := s.Resolve(ctx, token)
-			if err != nil {
-				slog.ErrorContext(ctx, "resolving viewer", "err", err)
-				http.Error(w, "service unavailable", http.StatusServiceUnavailable)
-				return
-			}
-			if v != nil {
-				ctx = access.NewContext(ctx, v)
-			}
+		token := s.token(r)
+		if token == "" {
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
 		}
+		v, err := s.Resolve(ctx, token)
+		if err != nil {
+			slog.ErrorContext(ctx, "resolving viewer", "err", err)
+			http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if v == nil {
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
+		ctx, reads := access.WithReadLog(access.NewContext(ctx, v))
 		next.ServeHTTP(w, r.WithContext(ctx))
+		s.logReads(ctx, v, reads)
 	})
+}
+
+// logReads writes the access log of a request: one entry per patient whose
+// record someone other than the patient read.
+func (s *Service) logReads(ctx context.Context, v *access.Viewer, reads *access.ReadLog) {
+	sys := access.SystemContext(context.WithoutCancel(ctx))
+	for _, r := range reads.Reads(v) {
+		err := s.client.AuditEvent.Create().
+			SetPatientID(r.PatientID).
+			SetActorAccountID(v.AccountID).
+			SetNillableActorOrganisationID(nonEmpty(r.OrganisationID)).
+			SetAction("READ").
+			SetRecordKinds(r.Kinds).
+			SetNillableShareID(nonEmpty(r.ShareID)).
+			SetBreakGlass(r.BreakGlassID != "").
+			SetClientAddress(clientAddress(ctx)).
+			SetAt(v.Now).
+			Exec(sys)
+		if err != nil {
+			slog.ErrorContext(ctx, "access log entry not written", "err", err)
+		}
+	}
+}
+
+func nonEmpty(id pulid.ID) *pulid.ID {
+	if id == "" {
+		return nil
+	}
+	return &id
 }
 
 // withRequest returns the request's context carrying what sign-in and
@@ -137,20 +177,64 @@ func (s *Service) Resolve(ctx context.Context, token string) (*access.Viewer, er
 			return nil, err
 		}
 	}
-	v := &access.Viewer{AccountID: acc.ID, SessionID: sess.ID, IdentityLevel: string(sess.IdentityLevel)}
-	own, err := s.client.Patient.Query().Where(patient.AccountID(acc.ID)).IDs(sys)
+	return s.loadViewer(ctx, acc.ID, sess.ID, string(sess.IdentityLevel), now)
+}
+
+// loadViewer loads every grant the account holds, once per request: its
+// own records, its memberships, the active shares made to it or to an
+// organisation it is a clinician at, and its open break-the-glass windows.
+// Shares and windows of a record whose sharing a privacy officer turned off
+// give nothing.
+func (s *Service) loadViewer(ctx context.Context, accountID, sessionID pulid.ID, level string, now time.Time) (*access.Viewer, error) {
+	sys := access.SystemContext(ctx)
+	v := &access.Viewer{AccountID: accountID, SessionID: sessionID, IdentityLevel: level, Now: now}
+	own, err := s.client.Patient.Query().Where(patient.AccountID(accountID)).IDs(sys)
 	if err != nil {
 		return nil, err
 	}
 	for _, id := range own {
 		v.Grants = append(v.Grants, access.Grant{PatientID: id, Owner: true})
 	}
-	ms, err := s.client.Membership.Query().Where(membership.AccountID(acc.ID)).All(sys)
+	ms, err := s.client.Membership.Query().Where(membership.AccountID(accountID)).All(sys)
 	if err != nil {
 		return nil, err
 	}
 	for _, m := range ms {
 		v.Memberships = append(v.Memberships, access.Membership{OrganisationID: m.OrganisationID, Role: string(m.Role)})
+	}
+	grantee := []predicate.Share{share.GranteeAccountID(accountID)}
+	if orgs := v.OrganisationsWithRole(access.RoleClinician); len(orgs) > 0 {
+		grantee = append(grantee, share.GranteeOrganisationIDIn(orgs...))
+	}
+	shares, err := s.client.Share.Query().
+		Where(
+			share.Or(grantee...),
+			share.AcceptedAtNotNil(),
+			share.RevokedAtIsNil(),
+			share.Or(share.ExpiresAtIsNil(), share.ExpiresAtGT(now)),
+			share.HasPatientWith(patient.SharingDisabledAtIsNil()),
+		).
+		Order(ent.Asc(share.FieldCreatedAt)).
+		All(sys)
+	if err != nil {
+		return nil, err
+	}
+	for _, sh := range shares {
+		v.Grants = append(v.Grants, access.ShareGrant(sh.PatientID, sh.ID, sh.MentalHealth, sh.SexualHealth, sh.SocialCare))
+	}
+	windows, err := s.client.BreakGlass.Query().
+		Where(
+			breakglass.AccountID(accountID),
+			breakglass.StartedAtLTE(now),
+			breakglass.ExpiresAtGT(now),
+			breakglass.HasPatientWith(patient.SharingDisabledAtIsNil()),
+		).
+		All(sys)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range windows {
+		v.Grants = append(v.Grants, access.Grant{PatientID: w.PatientID, BreakGlassID: w.ID})
 	}
 	return v, nil
 }

@@ -29,6 +29,12 @@ CREATE INDEX `auditevent_patient_id_at` ON `audit_events` (`patient_id`, `at`);
 CREATE INDEX `auditevent_actor_account_id_at` ON `audit_events` (`actor_account_id`, `at`);
 -- create index "auditevent_actor_organisation_id_at" to table: "audit_events"
 CREATE INDEX `auditevent_actor_organisation_id_at` ON `audit_events` (`actor_organisation_id`, `at`);
+-- create "break_glasses" table
+CREATE TABLE `break_glasses` (`id` text NOT NULL, `account_id` text NOT NULL, `organisation_id` text NOT NULL, `reason` text NOT NULL, `started_at` datetime NOT NULL, `expires_at` datetime NOT NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `break_glasses_patients_break_glasses` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
+-- create index "breakglass_patient_id_started_at" to table: "break_glasses"
+CREATE INDEX `breakglass_patient_id_started_at` ON `break_glasses` (`patient_id`, `started_at`);
+-- create index "breakglass_account_id_expires_at" to table: "break_glasses"
+CREATE INDEX `breakglass_account_id_expires_at` ON `break_glasses` (`account_id`, `expires_at`);
 -- create "care_resources" table
 CREATE TABLE `care_resources` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL DEFAULT ('RESTRICTED'), `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `title` text NOT NULL, `description` text NULL, `link` text NULL, `body` text NULL, `tags` json NULL, `assigned_at` datetime NOT NULL, `completed_at` datetime NULL, `source_organisation_id` text NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `care_resources_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL, CONSTRAINT `care_resources_patients_care_resources` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
 -- create index "careresource_patient_id_category" to table: "care_resources"
@@ -108,7 +114,7 @@ CREATE TABLE `organisations` (`id` text NOT NULL, `created_at` datetime NOT NULL
 -- create index "organisations_ods_code_key" to table: "organisations"
 CREATE UNIQUE INDEX `organisations_ods_code_key` ON `organisations` (`ods_code`);
 -- create "patients" table
-CREATE TABLE `patients` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `nhs_number` text NULL, `given_name` text NOT NULL, `family_name` text NOT NULL, `date_of_birth` datetime NOT NULL, `address_line1` text NULL, `address_line2` text NULL, `town` text NULL, `postcode` text NULL, `phone` text NULL, `email` text NULL, `account_id` text NULL, `invited_by_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `patients_accounts_patient` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE SET NULL, CONSTRAINT `patients_organisations_invited_by` FOREIGN KEY (`invited_by_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
+CREATE TABLE `patients` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `nhs_number` text NULL, `given_name` text NOT NULL, `family_name` text NOT NULL, `date_of_birth` datetime NOT NULL, `address_line1` text NULL, `address_line2` text NULL, `town` text NULL, `postcode` text NULL, `phone` text NULL, `email` text NULL, `sharing_disabled_at` datetime NULL, `sharing_disabled_by_organisation_id` text NULL, `account_id` text NULL, `invited_by_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `patients_accounts_patient` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE SET NULL, CONSTRAINT `patients_organisations_invited_by` FOREIGN KEY (`invited_by_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
 -- create index "patients_nhs_number_key" to table: "patients"
 CREATE UNIQUE INDEX `patients_nhs_number_key` ON `patients` (`nhs_number`);
 -- create index "patients_account_id_key" to table: "patients"
@@ -128,7 +134,7 @@ CREATE INDEX `researchconsent_study_id_withdrawn_at` ON `research_consents` (`st
 -- create "research_studies" table
 CREATE TABLE `research_studies` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `title` text NOT NULL, `description` text NULL, `open` bool NOT NULL DEFAULT (true), `pseudonym_key` blob NOT NULL, `organisation_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `research_studies_organisations_organisation` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON DELETE NO ACTION);
 -- create "results" table
-CREATE TABLE `results` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL DEFAULT ('RESTRICTED'), `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `name` text NOT NULL, `code` text NULL, `status` text NOT NULL DEFAULT ('FINAL'), `taken_at` datetime NOT NULL, `reported_at` datetime NOT NULL, `release_at` datetime NULL, `released_at` datetime NULL, `never_release` bool NOT NULL DEFAULT (false), `conclusion` text NULL, `performing_laboratory` text NULL, `patient_id` text NOT NULL, `source_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `results_patients_results` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `results_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
+CREATE TABLE `results` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL DEFAULT ('RESTRICTED'), `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `name` text NOT NULL, `code` text NULL, `status` text NOT NULL DEFAULT ('FINAL'), `taken_at` datetime NOT NULL, `reported_at` datetime NOT NULL, `release_at` datetime NULL, `released_at` datetime NULL, `never_release` bool NOT NULL DEFAULT (false), `visible_from` datetime NULL, `conclusion` text NULL, `performing_laboratory` text NULL, `patient_id` text NOT NULL, `source_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `results_patients_results` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `results_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
 -- create index "result_patient_id_category" to table: "results"
 CREATE INDEX `result_patient_id_category` ON `results` (`patient_id`, `category`);
 -- create index "result_source_organisation_id_external_system_external_value" to table: "results"
@@ -163,6 +169,10 @@ CREATE INDEX `share_grantee_organisation_id_revoked_at` ON `shares` (`grantee_or
 CREATE TABLE `sign_in_throttles` (`id` text NOT NULL, `key_hash` text NOT NULL, `failures` integer NOT NULL DEFAULT (0), `locked_until` datetime NULL, `updated_at` datetime NOT NULL, PRIMARY KEY (`id`));
 -- create index "sign_in_throttles_key_hash_key" to table: "sign_in_throttles"
 CREATE UNIQUE INDEX `sign_in_throttles_key_hash_key` ON `sign_in_throttles` (`key_hash`);
+-- create "specialty_rules" table
+CREATE TABLE `specialty_rules` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `organisation_id` text NOT NULL, `specialty` text NULL, `clinic_code` text NULL, `category` text NOT NULL, PRIMARY KEY (`id`));
+-- create index "specialtyrule_organisation_id_specialty_clinic_code" to table: "specialty_rules"
+CREATE UNIQUE INDEX `specialtyrule_organisation_id_specialty_clinic_code` ON `specialty_rules` (`organisation_id`, `specialty`, `clinic_code`);
 -- create "symptoms" table
 CREATE TABLE `symptoms` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL DEFAULT ('RESTRICTED'), `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `name` text NOT NULL, `severity` integer NOT NULL, `occurred_at` datetime NOT NULL, `notes` text NULL, `patient_id` text NOT NULL, `source_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `symptoms_patients_symptoms` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `symptoms_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
 -- create index "symptom_patient_id_category" to table: "symptoms"
@@ -181,6 +191,10 @@ DROP INDEX `symptom_source_organisation_id_external_system_external_value`;
 DROP INDEX `symptom_patient_id_category`;
 -- reverse: create "symptoms" table
 DROP TABLE `symptoms`;
+-- reverse: create index "specialtyrule_organisation_id_specialty_clinic_code" to table: "specialty_rules"
+DROP INDEX `specialtyrule_organisation_id_specialty_clinic_code`;
+-- reverse: create "specialty_rules" table
+DROP TABLE `specialty_rules`;
 -- reverse: create index "sign_in_throttles_key_hash_key" to table: "sign_in_throttles"
 DROP INDEX `sign_in_throttles_key_hash_key`;
 -- reverse: create "sign_in_throttles" table
@@ -315,6 +329,12 @@ DROP INDEX `careresource_source_organisatio_c42b53b03c0e108b34a4270b81e8dd58`;
 DROP INDEX `careresource_patient_id_category`;
 -- reverse: create "care_resources" table
 DROP TABLE `care_resources`;
+-- reverse: create index "breakglass_account_id_expires_at" to table: "break_glasses"
+DROP INDEX `breakglass_account_id_expires_at`;
+-- reverse: create index "breakglass_patient_id_started_at" to table: "break_glasses"
+DROP INDEX `breakglass_patient_id_started_at`;
+-- reverse: create "break_glasses" table
+DROP TABLE `break_glasses`;
 -- reverse: create index "auditevent_actor_organisation_id_at" to table: "audit_events"
 DROP INDEX `auditevent_actor_organisation_id_at`;
 -- reverse: create index "auditevent_actor_account_id_at" to table: "audit_events"
