@@ -111,7 +111,9 @@ func (Allergy) Interceptors() []ent.Interceptor { return logReads("Allergy", "Pa
 func (Result) Interceptors() []ent.Interceptor { return logReads("Result", "PatientID") }
 
 // Interceptors of the ResultComponent.
-func (ResultComponent) Interceptors() []ent.Interceptor { return logReads("ResultComponent", "PatientID") }
+func (ResultComponent) Interceptors() []ent.Interceptor {
+	return logReads("ResultComponent", "PatientID")
+}
 
 // Interceptors of the Encounter.
 func (Encounter) Interceptors() []ent.Interceptor { return logReads("Encounter", "PatientID") }

@@ -107,11 +107,11 @@ func TestNHSLoginIsRefusedWithoutAMatchingAdultRecord(t *testing.T) {
 	}
 	before := accounts()
 	for name, claims := range map[string]nhslogintest.Claims{
-		"P5 cannot register":      nhsClaims("a", "9990000034", "1990-03-04", "P5"),
-		"wrong date of birth":     nhsClaims("b", "9990000034", "1990-03-05", "P9"),
-		"unknown NHS number":      nhsClaims("c", "9990000042", "1990-03-04", "P9"),
-		"under 16":                nhsClaims("d", "9990000050", young.Format("2006-01-02"), "P9"),
-		"no identity proofing":    nhsClaims("e", "9990000034", "1990-03-04", "P0"),
+		"P5 cannot register":                  nhsClaims("a", "9990000034", "1990-03-04", "P5"),
+		"wrong date of birth":                 nhsClaims("b", "9990000034", "1990-03-05", "P9"),
+		"unknown NHS number":                  nhsClaims("c", "9990000042", "1990-03-04", "P9"),
+		"under 16":                            nhsClaims("d", "9990000050", young.Format("2006-01-02"), "P9"),
+		"no identity proofing":                nhsClaims("e", "9990000034", "1990-03-04", "P0"),
 		"P5 cannot claim a registered record": nhsClaims("f", "9990000018", "1980-05-17", "P5"), // Alice's
 	} {
 		op.SetIdentity(claims)
