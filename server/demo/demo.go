@@ -29,11 +29,13 @@ type Login struct {
 type Credentials struct {
 	// Organisation is the trust that invited the demo patient: the portal
 	// shows its branding.
-	Organisation struct{ Name, ODSCode string }
-	Patient      Login
-	Carer        Login
-	Clinician    Login
-	Admin        Login
+	Organisation   struct{ Name, ODSCode string }
+	Patient        Login
+	Carer          Login
+	Clinician      Login
+	Admin          Login
+	PrivacyOfficer Login
+	Paramedic      Login
 }
 
 // Load writes the demo data into an empty store in one transaction, so a
@@ -73,6 +75,8 @@ func Lines(c *Credentials) []string {
 		loginLine("carer", c.Carer),
 		loginLine("clinician", c.Clinician),
 		loginLine("admin", c.Admin),
+		loginLine("privacy-officer", c.PrivacyOfficer),
+		loginLine("paramedic", c.Paramedic),
 	}
 }
 
@@ -88,6 +92,9 @@ func credentials() *Credentials {
 		Carer:     carerPerson.Login,
 		Clinician: clinicianPerson.Login,
 		Admin:     adminPerson.Login,
+
+		PrivacyOfficer: privacyPerson.Login,
+		Paramedic:      paramedicPerson.Login,
 	}
 	c.Organisation.Name = trusts[0].name
 	c.Organisation.ODSCode = trusts[0].odsCode

@@ -61,7 +61,7 @@ func TestLoadWritesWhatAUserWouldNotice(t *testing.T) {
 		want int
 	}{
 		{"two trusts", c.Organisation.Query().Where(organisation.KindEQ(organisation.KindTRUST)).Count, 2},
-		{"four accounts", c.Account.Query().Count, 4},
+		{"six accounts", c.Account.Query().Count, 6},
 		{"one patient linked to both trusts", c.PatientOrganisation.Query().Count, 2},
 		{"a month of glucose readings every five minutes",
 			c.Measurement.Query().Where(measurement.TypeEQ(measurement.TypeGLUCOSE)).Count, 8640},
@@ -79,8 +79,12 @@ func TestLoadWritesWhatAUserWouldNotice(t *testing.T) {
 			appointment.CategoryEQ(category.MentalHealth)).Count, 1},
 		{"a sexual health appointment", c.Appointment.Query().Where(
 			appointment.CategoryEQ(category.SexualHealth)).Count, 1},
-		{"a clinician and an admin at the first trust", c.Membership.Query().Where(
-			membership.RoleIn(membership.RoleCLINICIAN, membership.RoleADMIN)).Count, 2},
+		{"a clinician, an admin and a paramedic", c.Membership.Query().Where(
+			membership.RoleIn(membership.RoleCLINICIAN, membership.RoleADMIN)).Count, 3},
+		{"a privacy officer", c.Membership.Query().Where(
+			membership.RoleEQ(membership.RolePRIVACY_OFFICER)).Count, 1},
+		{"an ambulance service that may break the glass", c.Organisation.Query().Where(
+			organisation.KindEQ(organisation.KindAMBULANCE_SERVICE), organisation.EmergencyCare(true)).Count, 1},
 		{"one share", c.Share.Query().Count, 1},
 	}
 	for _, tc := range counts {
@@ -192,6 +196,8 @@ func TestLinesPrintEverySignIn(t *testing.T) {
 		regexp.MustCompile(`^demo carer [a-z0-9.]+@[a-z0-9.]+ password: \S{10,}$`),
 		regexp.MustCompile(`^demo clinician [a-z0-9.]+@[a-z0-9.]+ password: \S{10,}$`),
 		regexp.MustCompile(`^demo admin [a-z0-9.]+@[a-z0-9.]+ password: \S{10,}$`),
+		regexp.MustCompile(`^demo privacy-officer [a-z0-9.]+@[a-z0-9.]+ password: \S{10,}$`),
+		regexp.MustCompile(`^demo paramedic [a-z0-9.]+@[a-z0-9.]+ password: \S{10,}$`),
 	}
 	lines := Lines(creds)
 	if len(lines) != len(want) {

@@ -21,6 +21,8 @@ import (
 // the shape of real NHS trust codes so that the portal looks as it will.
 type trust struct {
 	odsCode, name, logoURL, welcome string
+	// kind defaults to a trust.
+	kind organisation.Kind
 }
 
 // trusts are the demo trusts; the first invited the patient.
@@ -41,25 +43,39 @@ var trusts = []trust{
 		welcome: "Fenwick Valley Hospitals share your care records here so that you and the " +
 			"people you choose can see them. Messages sent here are not monitored out of hours.",
 	},
+	{
+		// Its paramedics may break the glass in an emergency.
+		odsCode: "RX9",
+		name:    "Northbridge Ambulance Service NHS Trust",
+		logoURL: "https://logos.example.org/rx9.svg",
+		welcome: "Northbridge Ambulance Service.",
+		kind:    organisation.KindAMBULANCE_SERVICE,
+	},
 }
+
+// ambulanceService is the index in trusts of the paramedic's organisation.
+const ambulanceService = 2
 
 // person is a demo account holder.
 type person struct {
 	Login
 	name string
-	// role is held at the first trust; empty for none.
+	// role is held at the organisation trusts[at]; empty for none.
 	role membership.Role
+	at   int
 }
 
 // The demo account holders. The passwords are printed at start: this data
 // only ever lives on a developer's machine. Each is distinct, so that a
 // sign-in shows which role it is.
 var (
-	patientPerson   = person{Login{"patient@example.org", "demo-patient-2026"}, "Sam Taylor", ""}
-	carerPerson     = person{Login{"carer@example.org", "demo-carer-2026"}, "Jordan Taylor", ""}
-	clinicianPerson = person{Login{"clinician@example.org", "demo-clinician-2026"}, "Dr Priya Shah", membership.RoleCLINICIAN}
-	adminPerson     = person{Login{"admin@example.org", "demo-admin-2026"}, "Chris Evans", membership.RoleADMIN}
-	people          = []person{patientPerson, carerPerson, clinicianPerson, adminPerson}
+	patientPerson   = person{Login{"patient@example.org", "demo-patient-2026"}, "Sam Taylor", "", 0}
+	carerPerson     = person{Login{"carer@example.org", "demo-carer-2026"}, "Jordan Taylor", "", 0}
+	clinicianPerson = person{Login{"clinician@example.org", "demo-clinician-2026"}, "Dr Priya Shah", membership.RoleCLINICIAN, 0}
+	adminPerson     = person{Login{"admin@example.org", "demo-admin-2026"}, "Chris Evans", membership.RoleADMIN, 0}
+	privacyPerson   = person{Login{"privacy@example.org", "demo-privacy-2026"}, "Morgan Lee", membership.RolePRIVACY_OFFICER, 0}
+	paramedicPerson = person{Login{"paramedic@example.org", "demo-paramedic-2026"}, "Alex Carter", membership.RoleCLINICIAN, ambulanceService}
+	people          = []person{patientPerson, carerPerson, clinicianPerson, adminPerson, privacyPerson, paramedicPerson}
 )
 
 // patientNHSStem is the first nine digits of the patient's NHS number, in
@@ -83,7 +99,11 @@ func hashPasswords(ps []person) (map[string]string, error) {
 func (l *loader) organisations(ctx context.Context) error {
 	orgs, err := l.tx.Organisation.MapCreateBulk(trusts, func(c *ent.OrganisationCreate, i int) {
 		t := trusts[i]
-		c.SetOdsCode(t.odsCode).SetName(t.name).SetKind(organisation.KindTRUST).
+		kind := t.kind
+		if kind == "" {
+			kind = organisation.KindTRUST
+		}
+		c.SetOdsCode(t.odsCode).SetName(t.name).SetKind(kind).
 			SetLogoURL(t.logoURL).SetWelcomeMessage(t.welcome).SetEmergencyCare(true).
 			SetCreatedAt(l.now).SetUpdatedAt(l.now)
 	}).Save(ctx)
@@ -115,7 +135,7 @@ func (l *loader) accountsAndRoles(ctx context.Context) error {
 		if p.role == "" {
 			continue
 		}
-		err = l.tx.Membership.Create().SetAccountID(a.ID).SetOrganisationID(l.trusts[0]).
+		err = l.tx.Membership.Create().SetAccountID(a.ID).SetOrganisationID(l.trusts[p.at]).
 			SetRole(p.role).SetCreatedAt(l.now).SetUpdatedAt(l.now).Exec(ctx)
 		if err != nil {
 			return err
