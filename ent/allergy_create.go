@@ -67,14 +67,6 @@ func (_c *AllergyCreate) SetCategory(v category.Category) *AllergyCreate {
 	return _c
 }
 
-// SetNillableCategory sets the "category" field if the given value is not nil.
-func (_c *AllergyCreate) SetNillableCategory(v *category.Category) *AllergyCreate {
-	if v != nil {
-		_c.SetCategory(*v)
-	}
-	return _c
-}
-
 // SetAssignedCategory sets the "assigned_category" field.
 func (_c *AllergyCreate) SetAssignedCategory(v category.Category) *AllergyCreate {
 	_c.mutation.SetAssignedCategory(v)
@@ -293,10 +285,6 @@ func (_c *AllergyCreate) defaults() error {
 		}
 		v := allergy.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
-	}
-	if _, ok := _c.mutation.Category(); !ok {
-		v := allergy.DefaultCategory
-		_c.mutation.SetCategory(v)
 	}
 	if _, ok := _c.mutation.Status(); !ok {
 		v := allergy.DefaultStatus

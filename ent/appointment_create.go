@@ -67,14 +67,6 @@ func (_c *AppointmentCreate) SetCategory(v category.Category) *AppointmentCreate
 	return _c
 }
 
-// SetNillableCategory sets the "category" field if the given value is not nil.
-func (_c *AppointmentCreate) SetNillableCategory(v *category.Category) *AppointmentCreate {
-	if v != nil {
-		_c.SetCategory(*v)
-	}
-	return _c
-}
-
 // SetAssignedCategory sets the "assigned_category" field.
 func (_c *AppointmentCreate) SetAssignedCategory(v category.Category) *AppointmentCreate {
 	_c.mutation.SetAssignedCategory(v)
@@ -343,10 +335,6 @@ func (_c *AppointmentCreate) defaults() error {
 		}
 		v := appointment.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
-	}
-	if _, ok := _c.mutation.Category(); !ok {
-		v := appointment.DefaultCategory
-		_c.mutation.SetCategory(v)
 	}
 	if _, ok := _c.mutation.DurationMinutes(); !ok {
 		v := appointment.DefaultDurationMinutes

@@ -67,14 +67,6 @@ func (_c *CareResourceCreate) SetCategory(v category.Category) *CareResourceCrea
 	return _c
 }
 
-// SetNillableCategory sets the "category" field if the given value is not nil.
-func (_c *CareResourceCreate) SetNillableCategory(v *category.Category) *CareResourceCreate {
-	if v != nil {
-		_c.SetCategory(*v)
-	}
-	return _c
-}
-
 // SetAssignedCategory sets the "assigned_category" field.
 func (_c *CareResourceCreate) SetAssignedCategory(v category.Category) *CareResourceCreate {
 	_c.mutation.SetAssignedCategory(v)
@@ -279,10 +271,6 @@ func (_c *CareResourceCreate) defaults() error {
 		}
 		v := careresource.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
-	}
-	if _, ok := _c.mutation.Category(); !ok {
-		v := careresource.DefaultCategory
-		_c.mutation.SetCategory(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if careresource.DefaultID == nil {

@@ -67,14 +67,6 @@ func (_c *EncounterCreate) SetCategory(v category.Category) *EncounterCreate {
 	return _c
 }
 
-// SetNillableCategory sets the "category" field if the given value is not nil.
-func (_c *EncounterCreate) SetNillableCategory(v *category.Category) *EncounterCreate {
-	if v != nil {
-		_c.SetCategory(*v)
-	}
-	return _c
-}
-
 // SetAssignedCategory sets the "assigned_category" field.
 func (_c *EncounterCreate) SetAssignedCategory(v category.Category) *EncounterCreate {
 	_c.mutation.SetAssignedCategory(v)
@@ -335,10 +327,6 @@ func (_c *EncounterCreate) defaults() error {
 		}
 		v := encounter.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
-	}
-	if _, ok := _c.mutation.Category(); !ok {
-		v := encounter.DefaultCategory
-		_c.mutation.SetCategory(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if encounter.DefaultID == nil {

@@ -67,14 +67,6 @@ func (_c *JournalEntryCreate) SetCategory(v category.Category) *JournalEntryCrea
 	return _c
 }
 
-// SetNillableCategory sets the "category" field if the given value is not nil.
-func (_c *JournalEntryCreate) SetNillableCategory(v *category.Category) *JournalEntryCreate {
-	if v != nil {
-		_c.SetCategory(*v)
-	}
-	return _c
-}
-
 // SetAssignedCategory sets the "assigned_category" field.
 func (_c *JournalEntryCreate) SetAssignedCategory(v category.Category) *JournalEntryCreate {
 	_c.mutation.SetAssignedCategory(v)
@@ -223,10 +215,6 @@ func (_c *JournalEntryCreate) defaults() error {
 		}
 		v := journalentry.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
-	}
-	if _, ok := _c.mutation.Category(); !ok {
-		v := journalentry.DefaultCategory
-		_c.mutation.SetCategory(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if journalentry.DefaultID == nil {

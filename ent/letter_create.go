@@ -67,14 +67,6 @@ func (_c *LetterCreate) SetCategory(v category.Category) *LetterCreate {
 	return _c
 }
 
-// SetNillableCategory sets the "category" field if the given value is not nil.
-func (_c *LetterCreate) SetNillableCategory(v *category.Category) *LetterCreate {
-	if v != nil {
-		_c.SetCategory(*v)
-	}
-	return _c
-}
-
 // SetAssignedCategory sets the "assigned_category" field.
 func (_c *LetterCreate) SetAssignedCategory(v category.Category) *LetterCreate {
 	_c.mutation.SetAssignedCategory(v)
@@ -315,10 +307,6 @@ func (_c *LetterCreate) defaults() error {
 		}
 		v := letter.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
-	}
-	if _, ok := _c.mutation.Category(); !ok {
-		v := letter.DefaultCategory
-		_c.mutation.SetCategory(v)
 	}
 	if _, ok := _c.mutation.BodyFormat(); !ok {
 		v := letter.DefaultBodyFormat

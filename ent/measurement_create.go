@@ -67,14 +67,6 @@ func (_c *MeasurementCreate) SetCategory(v category.Category) *MeasurementCreate
 	return _c
 }
 
-// SetNillableCategory sets the "category" field if the given value is not nil.
-func (_c *MeasurementCreate) SetNillableCategory(v *category.Category) *MeasurementCreate {
-	if v != nil {
-		_c.SetCategory(*v)
-	}
-	return _c
-}
-
 // SetAssignedCategory sets the "assigned_category" field.
 func (_c *MeasurementCreate) SetAssignedCategory(v category.Category) *MeasurementCreate {
 	_c.mutation.SetAssignedCategory(v)
@@ -257,10 +249,6 @@ func (_c *MeasurementCreate) defaults() error {
 		}
 		v := measurement.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
-	}
-	if _, ok := _c.mutation.Category(); !ok {
-		v := measurement.DefaultCategory
-		_c.mutation.SetCategory(v)
 	}
 	if _, ok := _c.mutation.Device(); !ok {
 		v := measurement.DefaultDevice

@@ -68,14 +68,6 @@ func (_c *ResultCreate) SetCategory(v category.Category) *ResultCreate {
 	return _c
 }
 
-// SetNillableCategory sets the "category" field if the given value is not nil.
-func (_c *ResultCreate) SetNillableCategory(v *category.Category) *ResultCreate {
-	if v != nil {
-		_c.SetCategory(*v)
-	}
-	return _c
-}
-
 // SetAssignedCategory sets the "assigned_category" field.
 func (_c *ResultCreate) SetAssignedCategory(v category.Category) *ResultCreate {
 	_c.mutation.SetAssignedCategory(v)
@@ -351,10 +343,6 @@ func (_c *ResultCreate) defaults() error {
 		}
 		v := result.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
-	}
-	if _, ok := _c.mutation.Category(); !ok {
-		v := result.DefaultCategory
-		_c.mutation.SetCategory(v)
 	}
 	if _, ok := _c.mutation.Status(); !ok {
 		v := result.DefaultStatus

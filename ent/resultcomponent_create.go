@@ -68,14 +68,6 @@ func (_c *ResultComponentCreate) SetCategory(v category.Category) *ResultCompone
 	return _c
 }
 
-// SetNillableCategory sets the "category" field if the given value is not nil.
-func (_c *ResultComponentCreate) SetNillableCategory(v *category.Category) *ResultComponentCreate {
-	if v != nil {
-		_c.SetCategory(*v)
-	}
-	return _c
-}
-
 // SetAssignedCategory sets the "assigned_category" field.
 func (_c *ResultComponentCreate) SetAssignedCategory(v category.Category) *ResultComponentCreate {
 	_c.mutation.SetAssignedCategory(v)
@@ -349,10 +341,6 @@ func (_c *ResultComponentCreate) defaults() error {
 		}
 		v := resultcomponent.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
-	}
-	if _, ok := _c.mutation.Category(); !ok {
-		v := resultcomponent.DefaultCategory
-		_c.mutation.SetCategory(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if resultcomponent.DefaultID == nil {

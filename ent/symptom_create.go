@@ -67,14 +67,6 @@ func (_c *SymptomCreate) SetCategory(v category.Category) *SymptomCreate {
 	return _c
 }
 
-// SetNillableCategory sets the "category" field if the given value is not nil.
-func (_c *SymptomCreate) SetNillableCategory(v *category.Category) *SymptomCreate {
-	if v != nil {
-		_c.SetCategory(*v)
-	}
-	return _c
-}
-
 // SetAssignedCategory sets the "assigned_category" field.
 func (_c *SymptomCreate) SetAssignedCategory(v category.Category) *SymptomCreate {
 	_c.mutation.SetAssignedCategory(v)
@@ -237,10 +229,6 @@ func (_c *SymptomCreate) defaults() error {
 		}
 		v := symptom.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
-	}
-	if _, ok := _c.mutation.Category(); !ok {
-		v := symptom.DefaultCategory
-		_c.mutation.SetCategory(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if symptom.DefaultID == nil {

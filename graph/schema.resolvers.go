@@ -152,6 +152,10 @@ func (r *queryResolver) Invitation(ctx context.Context, token string) (*model.In
 	return r.Identity.PreviewInvitation(ctx, token)
 }
 
+func (r *queryResolver) StaffAccessLog(ctx context.Context, organisationID pulid.ID, first *int, after *entgql.Cursor[pulid.ID]) (*ent.AuditEventConnection, error) {
+	return r.staffAccessLog(ctx, organisationID, first, after)
+}
+
 func (r *sessionResolver) Current(ctx context.Context, obj *ent.Session) (bool, error) {
 	return obj.ID == access.FromContext(ctx).SessionID, nil
 }

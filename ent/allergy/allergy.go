@@ -127,8 +127,6 @@ var (
 	DefaultID func() pulid.ID
 )
 
-const DefaultCategory category.Category = "RESTRICTED"
-
 // CategoryValidator is a validator for the "category" field enum values. It is called by the builders before save.
 func CategoryValidator(c category.Category) error {
 	switch c.String() {

@@ -113,8 +113,6 @@ func init() {
 	_ = allergyMixinFields0
 	allergyMixinFields1 := allergyMixin[1].Fields()
 	_ = allergyMixinFields1
-	allergyMixinFields2 := allergyMixin[2].Fields()
-	_ = allergyMixinFields2
 	allergyFields := schema.Allergy{}.Fields()
 	_ = allergyFields
 	// allergyDescCreatedAt is the schema descriptor for created_at field.
@@ -154,8 +152,6 @@ func init() {
 	_ = appointmentMixinFields0
 	appointmentMixinFields1 := appointmentMixin[1].Fields()
 	_ = appointmentMixinFields1
-	appointmentMixinFields2 := appointmentMixin[2].Fields()
-	_ = appointmentMixinFields2
 	appointmentFields := schema.Appointment{}.Fields()
 	_ = appointmentFields
 	// appointmentDescCreatedAt is the schema descriptor for created_at field.
@@ -250,8 +246,6 @@ func init() {
 	_ = careresourceMixinFields0
 	careresourceMixinFields1 := careresourceMixin[1].Fields()
 	_ = careresourceMixinFields1
-	careresourceMixinFields2 := careresourceMixin[2].Fields()
-	_ = careresourceMixinFields2
 	careresourceFields := schema.CareResource{}.Fields()
 	_ = careresourceFields
 	// careresourceDescCreatedAt is the schema descriptor for created_at field.
@@ -335,8 +329,6 @@ func init() {
 	_ = encounterMixinFields0
 	encounterMixinFields1 := encounterMixin[1].Fields()
 	_ = encounterMixinFields1
-	encounterMixinFields2 := encounterMixin[2].Fields()
-	_ = encounterMixinFields2
 	encounterFields := schema.Encounter{}.Fields()
 	_ = encounterFields
 	// encounterDescCreatedAt is the schema descriptor for created_at field.
@@ -433,8 +425,6 @@ func init() {
 	_ = journalentryMixinFields0
 	journalentryMixinFields1 := journalentryMixin[1].Fields()
 	_ = journalentryMixinFields1
-	journalentryMixinFields2 := journalentryMixin[2].Fields()
-	_ = journalentryMixinFields2
 	journalentryFields := schema.JournalEntry{}.Fields()
 	_ = journalentryFields
 	// journalentryDescCreatedAt is the schema descriptor for created_at field.
@@ -471,8 +461,6 @@ func init() {
 	_ = letterMixinFields0
 	letterMixinFields1 := letterMixin[1].Fields()
 	_ = letterMixinFields1
-	letterMixinFields2 := letterMixin[2].Fields()
-	_ = letterMixinFields2
 	letterFields := schema.Letter{}.Fields()
 	_ = letterFields
 	// letterDescCreatedAt is the schema descriptor for created_at field.
@@ -565,8 +553,6 @@ func init() {
 	_ = measurementMixinFields0
 	measurementMixinFields1 := measurementMixin[1].Fields()
 	_ = measurementMixinFields1
-	measurementMixinFields2 := measurementMixin[2].Fields()
-	_ = measurementMixinFields2
 	measurementFields := schema.Measurement{}.Fields()
 	_ = measurementFields
 	// measurementDescCreatedAt is the schema descriptor for created_at field.
@@ -895,8 +881,6 @@ func init() {
 	_ = resultMixinFields0
 	resultMixinFields1 := resultMixin[1].Fields()
 	_ = resultMixinFields1
-	resultMixinFields2 := resultMixin[2].Fields()
-	_ = resultMixinFields2
 	resultFields := schema.Result{}.Fields()
 	_ = resultFields
 	// resultDescCreatedAt is the schema descriptor for created_at field.
@@ -937,8 +921,6 @@ func init() {
 	_ = resultcomponentMixinFields0
 	resultcomponentMixinFields1 := resultcomponentMixin[1].Fields()
 	_ = resultcomponentMixinFields1
-	resultcomponentMixinFields2 := resultcomponentMixin[2].Fields()
-	_ = resultcomponentMixinFields2
 	resultcomponentFields := schema.ResultComponent{}.Fields()
 	_ = resultcomponentFields
 	// resultcomponentDescCreatedAt is the schema descriptor for created_at field.
@@ -1109,8 +1091,6 @@ func init() {
 	_ = symptomMixinFields0
 	symptomMixinFields1 := symptomMixin[1].Fields()
 	_ = symptomMixinFields1
-	symptomMixinFields2 := symptomMixin[2].Fields()
-	_ = symptomMixinFields2
 	symptomFields := schema.Symptom{}.Fields()
 	_ = symptomFields
 	// symptomDescCreatedAt is the schema descriptor for created_at field.

@@ -83,8 +83,10 @@ type RecordMixin struct {
 func (RecordMixin) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("patient_id").GoType(pulid.ID("")).SchemaType(idSchemaType).Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+		// No default: a write must say the category, or (appointments,
+		// encounters) have it derived by a hook; a default would be applied
+		// before the hooks run and look like an assigned label.
 		field.Enum("category").GoType(category.Category("")).
-			Default(string(category.Restricted)).
 			Comment("Effective category, recomputed by every write that changes it.").
 			Annotations(entgql.Type("Category"), entgql.Skip(entgql.SkipOrderField)),
 		field.Enum("assigned_category").GoType(category.Category("")).

@@ -1,9 +1,13 @@
 package app_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/patientportal/portal/ent/access"
+	"github.com/patientportal/portal/ent/membership"
 )
 
 const accessLogQuery = `query($id: ID!) { patient(id: $id) { accessLog(first: 50) { totalCount edges { node { action recordKinds breakGlass } } } } }`
@@ -76,6 +80,32 @@ func TestAccessLogShowsExactlyTheReadsOfOthers(t *testing.T) {
 		res := e.post(token, accessLogQuery, map[string]any{"id": alice})
 		if strings.Contains(string(res.Data), "READ") {
 			t.Errorf("%s read the access log: %s", name, res.raw)
+		}
+	}
+}
+
+func TestPrivacyOfficerSeesOnlyTheirOwnStaffsReads(t *testing.T) {
+	e := newEnv(t)
+	f := seed(t, e.store.Client, 2, e.clock.Now())
+	ctx := access.SystemContext(context.Background())
+	if err := e.store.Client.Membership.Create().SetAccountID(f.Bob.AccountID).SetOrganisationID(f.OrgID).
+		SetRole(membership.RolePRIVACY_OFFICER).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clinician := e.signIn(f.Clinician.Email, fixturePassword)
+	carer := e.signIn(f.Carer.Email, fixturePassword)
+	e.post(clinician, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": string(f.AliceNodes["Appointment"][0])})
+	e.post(carer, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": string(f.AliceNodes["Appointment"][0])})
+
+	q := `query($org: ID!) { staffAccessLog(organisationId: $org) { totalCount edges { node { action recordKinds } } } }`
+	officer := e.signIn(f.Bob.Email, fixturePassword)
+	res := e.post(officer, q, map[string]any{"org": string(f.OrgID)})
+	if !strings.Contains(string(res.Data), `"totalCount":1,`) || !strings.Contains(string(res.Data), `"recordKinds":["Appointment"]`) {
+		t.Errorf("privacy officer: %s", res.raw)
+	}
+	for name, token := range map[string]string{"clinician": clinician, "carer": carer} {
+		if res := e.post(token, q, map[string]any{"org": string(f.OrgID)}); !strings.Contains(string(res.Data), `"totalCount":0`) {
+			t.Errorf("%s reads the staff log: %s", name, res.raw)
 		}
 	}
 }

@@ -709,17 +709,11 @@ func TestASpecialtyRuleRelabelsTheRecordsItCovers(t *testing.T) {
 	_, admin := w.staff("admin@example.org", "Ada Admin", trust, membership.RoleADMIN)
 	at := w.e.clock.Now().Add(48 * time.Hour)
 	// Records the source gave no label of their own, so that rules decide.
-	// (The bulk update bypasses the create hook, which takes the category
-	// column's default as an assigned label.)
 	appt := func(patient pulid.ID, org pulid.ID, specialty, clinic *string, assigned *category.Category) pulid.ID {
 		a, err := w.db().Appointment.Create().SetPatientID(patient).SetSourceOrganisationID(org).SetTitle("Clinic visit").
 			SetStartsAt(at).SetNillableSpecialty(specialty).SetNillableClinicCode(clinic).
 			SetNillableAssignedCategory(assigned).Save(ctx)
 		w.must(err)
-		if assigned == nil {
-			w.must(w.db().Appointment.Update().Where(appointment.ID(a.ID)).
-				ClearAssignedCategory().SetCategory(category.General).Exec(ctx))
-		}
 		return a.ID
 	}
 	enc := func(kind encounter.Kind, status encounter.Status, specialty, clinic *string) pulid.ID {
@@ -727,8 +721,6 @@ func TestASpecialtyRuleRelabelsTheRecordsItCovers(t *testing.T) {
 			SetKind(kind).SetStatus(status).SetStartedAt(at).SetNillableSpecialty(specialty).SetNillableClinicCode(clinic).
 			Save(ctx)
 		w.must(err)
-		w.must(w.db().Encounter.Update().Where(encounter.ID(e.ID)).
-			ClearAssignedCategory().SetCategory(category.General).Exec(ctx))
 		return e.ID
 	}
 	s := func(v string) *string { return &v }
