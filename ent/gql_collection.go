@@ -3581,6 +3581,21 @@ func (_q *ShareQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 				selectedFields = append(selectedFields, share.FieldGranteeOrganisationID)
 				fieldSeen[share.FieldGranteeOrganisationID] = struct{}{}
 			}
+
+		case "invitation":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&InvitationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, invitationImplementors)...); err != nil {
+				return err
+			}
+			_q.withInvitation = query
+			if _, ok := fieldSeen[share.FieldInvitationID]; !ok {
+				selectedFields = append(selectedFields, share.FieldInvitationID)
+				fieldSeen[share.FieldInvitationID] = struct{}{}
+			}
 		case "createdAt":
 			if _, ok := fieldSeen[share.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, share.FieldCreatedAt)

@@ -463,6 +463,14 @@ func (_m *Share) GranteeOrganisation(ctx context.Context) (*Organisation, error)
 	return result, MaskNotFound(err)
 }
 
+func (_m *Share) Invitation(ctx context.Context) (*Invitation, error) {
+	result, err := _m.Edges.InvitationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryInvitation().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *Symptom) Patient(ctx context.Context) (*Patient, error) {
 	result, err := _m.Edges.PatientOrErr()
 	if IsNotLoaded(err) {

@@ -62,13 +62,13 @@ type ShareEdges struct {
 	GranteeAccount *Account `json:"grantee_account,omitempty"`
 	// GranteeOrganisation holds the value of the grantee_organisation edge.
 	GranteeOrganisation *Organisation `json:"grantee_organisation,omitempty"`
-	// Invitation holds the value of the invitation edge.
+	// While pending, the invitation to resend or cancel.
 	Invitation *Invitation `json:"invitation,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [4]bool
 	// totalCount holds the count of the edges above.
-	totalCount [2]map[string]int
+	totalCount [3]map[string]int
 }
 
 // PatientOrErr returns the Patient value or an error if the edge

@@ -526,6 +526,7 @@ type ComplexityRoot struct {
 		Grantee             func(childComplexity int) int
 		GranteeOrganisation func(childComplexity int) int
 		ID                  func(childComplexity int) int
+		Invitation          func(childComplexity int) int
 		Patient             func(childComplexity int) int
 		Relationship        func(childComplexity int) int
 		RevokedAt           func(childComplexity int) int
@@ -2790,6 +2791,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Share.ID(childComplexity), true
+	case "Share.invitation":
+		if e.ComplexityRoot.Share.Invitation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Share.Invitation(childComplexity), true
 	case "Share.patient":
 		if e.ComplexityRoot.Share.Patient == nil {
 			break
@@ -4354,6 +4361,8 @@ func (ec *executionContext) childFields_Share(ctx context.Context, field graphql
 		return ec.fieldContext_Share_patient(ctx, field)
 	case "granteeOrganisation":
 		return ec.fieldContext_Share_granteeOrganisation(ctx, field)
+	case "invitation":
+		return ec.fieldContext_Share_invitation(ctx, field)
 	case "categories":
 		return ec.fieldContext_Share_categories(ctx, field)
 	case "status":
@@ -14453,6 +14462,38 @@ func (ec *executionContext) fieldContext_Share_granteeOrganisation(_ context.Con
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Organisation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Share_invitation(ctx context.Context, field graphql.CollectedField, obj *ent.Share) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Share_invitation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invitation(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invitation) graphql.Marshaler {
+			return ec.marshalOInvitation2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐInvitation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Share_invitation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Share",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invitation(ctx, field)
 		},
 	}
 	return fc, nil
@@ -24739,6 +24780,12 @@ func (ec *executionContext) _Share(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Share_granteeOrganisation(ctx, field, obj)
 				})
+		case "invitation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Share_invitation(ctx, field, obj)
+				})
 		case "categories":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -27529,6 +27576,13 @@ func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.Se
 	_ = ctx
 	res := graphql.MarshalInt64(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOInvitation2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐInvitation(ctx context.Context, sel ast.SelectionSet, v *ent.Invitation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Invitation(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOInvitationPreview2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐInvitationPreview(ctx context.Context, sel ast.SelectionSet, v *model.InvitationPreview) graphql.Marshaler {

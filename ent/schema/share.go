@@ -48,7 +48,8 @@ func (Share) Edges() []ent.Edge {
 		edge.To("grantee_organisation", Organisation.Type).Field("grantee_organisation_id").Unique().
 			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 		edge.To("invitation", Invitation.Type).Field("invitation_id").Unique().
-			Annotations(entgql.Skip(entgql.SkipAll)),
+			Comment("While pending, the invitation to resend or cancel.").
+			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 	}
 }
 

@@ -288,7 +288,7 @@ func TestSharingWithAPersonAnswersAlikeWhetherOrNotTheEmailHasAnAccount(t *testi
 			t.Fatalf("%d emails to %s", len(mails), to)
 		}
 		m := mails[0]
-		if m.Kind != "SHARE_INVITATION" || !strings.Contains(m.TextBody, "/invitation?token=") {
+		if m.Kind != "INVITATION_SHARE" || !strings.Contains(m.TextBody, "/invitation?token=") {
 			t.Errorf("email to %s: %s %q", to, m.Kind, m.TextBody)
 		}
 		for _, text := range []string{m.Subject, m.TextBody} {
@@ -964,5 +964,50 @@ func TestAResultIsReleasedOnlyByTheRequestingOrganisation(t *testing.T) {
 	}
 	if n := w.mailCount(); n != 0 {
 		t.Errorf("%d emails", n)
+	}
+}
+
+func TestThePatientResendsAndCancelsAPendingShareInvitation(t *testing.T) {
+	e := newEnv(t)
+	f := seed(t, e.store.Client, 1, e.clock.Now())
+	alice := e.signIn(f.Alice.Email, fixturePassword)
+	res := e.post(alice, `mutation($p: ID!) { shareRecord(input: {patientId: $p, email: "friend@example.org", relationship: FAMILY}) {
+	  id status invitation { id email sendCount } } }`, map[string]any{"p": string(f.Alice.PatientID)})
+	var data struct {
+		ShareRecord struct {
+			ID, Status string
+			Invitation struct {
+				ID, Email string
+				SendCount int
+			}
+		}
+	}
+	res.decode(t, &data)
+	sh := data.ShareRecord
+	if sh.Status != "PENDING" || sh.Invitation.Email != "friend@example.org" || sh.Invitation.SendCount != 1 {
+		t.Fatalf("share: %s", res.raw)
+	}
+	first := tokenIn(t, e, "friend@example.org")
+	if got := e.post(alice, `mutation($id: ID!) { resendInvitation(id: $id) { sendCount } }`, map[string]any{"id": sh.Invitation.ID}); !strings.Contains(string(got.Data), `"sendCount":2`) {
+		t.Fatalf("resend: %s", got.raw)
+	}
+	second := tokenIn(t, e, "friend@example.org")
+	if first == second || !strings.Contains(outbox(t, e, "friend@example.org")[1].TextBody, "part of a health record") {
+		t.Error("the resent email is not a new share invitation")
+	}
+	// Bob cannot touch Alice's invitation.
+	bob := e.signIn(f.Bob.Email, fixturePassword)
+	if got := e.post(bob, `mutation($id: ID!) { revokeInvitation(id: $id) { id } }`, map[string]any{"id": sh.Invitation.ID}); !slices.Equal(got.codes(), []string{"NOT_FOUND"}) {
+		t.Errorf("Bob cancelled Alice's invitation: %s", got.raw)
+	}
+	if got := e.post(alice, `mutation($id: ID!) { revokeInvitation(id: $id) { revokedAt } }`, map[string]any{"id": sh.Invitation.ID}); len(got.Errors) > 0 {
+		t.Fatalf("cancel: %s", got.raw)
+	}
+	got := e.post(alice, `query($id: ID!) { node(id: $id) { ... on Share { status } } }`, map[string]any{"id": sh.ID})
+	if string(got.Data) != `{"node":{"status":"REVOKED"}}` {
+		t.Errorf("share after cancelling its invitation: %s", got.raw)
+	}
+	if got := e.post("", acceptMutation, map[string]any{"token": second, "password": "a sound passphrase 42"}); !slices.Equal(got.codes(), []string{"NOT_FOUND"}) {
+		t.Errorf("accepting a cancelled invitation: %s", got.raw)
 	}
 }

@@ -169,7 +169,7 @@ func (s *Service) invitePatient(ctx context.Context, org pulid.ID, nhsNumber, da
 		if err != nil {
 			return err
 		}
-		return s.sendInvitation(sys, tx, inv.Email, token)
+		return s.sendInvitation(sys, tx, invitation.PurposeREGISTRATION, inv.Email, token)
 	})
 	if err != nil {
 		return nil, err
@@ -178,17 +178,26 @@ func (s *Service) invitePatient(ctx context.Context, org pulid.ID, nhsNumber, da
 	return inv, nil
 }
 
-// sendInvitation queues the invitation email: no clinical content, no
-// internal ID, no organisation name (which could say which service).
-func (s *Service) sendInvitation(ctx context.Context, tx *ent.Client, to, token string) error {
-	link := s.cfg.PublicURL + "/invitation?token=" + token
-	return portalmail.Enqueue(ctx, tx, "INVITATION", portalmail.Message{
+// InvitationEmail is the email that carries an invitation's link: no
+// clinical content, no internal ID, no name and no organisation (which
+// could say which service).
+func InvitationEmail(publicURL string, purpose invitation.Purpose, to, token string) portalmail.Message {
+	what := "You have been invited to open your health record in the patient portal."
+	if purpose == invitation.PurposeSHARE {
+		what = "Someone has invited you to see part of a health record in the patient portal."
+	}
+	return portalmail.Message{
 		To:      to,
 		Subject: "You are invited to the patient portal",
-		Text: "Hello,\n\nYou have been invited to open your health record in the patient portal.\n\n" +
-			"To accept, open this link within 14 days:\n" + link + "\n\n" +
+		Text: "Hello,\n\n" + what + "\n\n" +
+			"To accept, open this link within 14 days:\n" + publicURL + "/invitation?token=" + token + "\n\n" +
 			"If you were not expecting this email, you can ignore it.\n",
-	})
+	}
+}
+
+// sendInvitation queues an invitation's email.
+func (s *Service) sendInvitation(ctx context.Context, tx *ent.Client, purpose invitation.Purpose, to, token string) error {
+	return portalmail.Enqueue(ctx, tx, "INVITATION_"+string(purpose), InvitationEmail(s.cfg.PublicURL, purpose, to, token))
 }
 
 // ResendInvitation sends a pending invitation again with a new link.
@@ -213,7 +222,7 @@ func (s *Service) ResendInvitation(ctx context.Context, id pulid.ID) (*ent.Invit
 			Exec(sys); err != nil {
 			return err
 		}
-		return s.sendInvitation(sys, tx, inv.Email, token)
+		return s.sendInvitation(sys, tx, inv.Purpose, inv.Email, token)
 	})
 	if err != nil {
 		return nil, err
@@ -227,7 +236,16 @@ func (s *Service) RevokeInvitation(ctx context.Context, id pulid.ID) (*ent.Invit
 	if err != nil {
 		return nil, err
 	}
-	if err := s.client.Invitation.UpdateOne(inv).SetRevokedAt(s.now()).Exec(access.SystemContext(ctx)); err != nil {
+	sys := access.SystemContext(ctx)
+	err = s.withTx(sys, func(tx *ent.Client) error {
+		if err := tx.Invitation.UpdateOne(inv).SetRevokedAt(s.now()).Exec(sys); err != nil {
+			return err
+		}
+		// A cancelled share invitation takes its pending share with it.
+		return tx.Share.Update().Where(share.InvitationID(inv.ID), share.AcceptedAtIsNil(), share.RevokedAtIsNil()).
+			SetRevokedAt(s.now()).Exec(sys)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return s.client.Invitation.Get(ctx, id)

@@ -282,18 +282,9 @@ func (s *Service) checkOrganisationShare(ctx context.Context, patientID, org pul
 	return nil
 }
 
-// sendInvitation queues the share invitation email. It says nothing about
-// whose record, which services or which organisation: the link leads to the
-// portal, where the access rules apply.
+// sendInvitation queues the share invitation email (see auth.InvitationEmail).
 func (s *Service) sendInvitation(ctx context.Context, tx *ent.Client, to, token string) error {
-	link := s.cfg.PublicURL + "/invitation?token=" + token
-	return portalmail.Enqueue(ctx, tx, "SHARE_INVITATION", portalmail.Message{
-		To:      to,
-		Subject: "You are invited to the patient portal",
-		Text: "Hello,\n\nSomeone has invited you to see part of a health record in the patient portal.\n\n" +
-			"To accept, open this link within 14 days:\n" + link + "\n\n" +
-			"If you were not expecting this email, you can ignore it.\n",
-	})
+	return portalmail.Enqueue(ctx, tx, "INVITATION_SHARE", auth.InvitationEmail(s.cfg.PublicURL, invitation.PurposeSHARE, to, token))
 }
 
 // readShare reads a share back as the viewer. A clinician who added a carer
