@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/mail"
 	"strings"
 	"time"
+
+	"github.com/patientportal/portal/server/store"
 
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
@@ -477,17 +478,7 @@ func (s *Service) acceptShare(ctx context.Context, inv *ent.Invitation, in model
 	return token, acc, nil
 }
 
-// withTx runs fn in a transaction, committing only if it succeeds.
+// withTx runs fn in a transaction (see store.InTx).
 func (s *Service) withTx(ctx context.Context, fn func(tx *ent.Client) error) error {
-	tx, err := s.client.Tx(ctx)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx.Client()); err != nil {
-		return errors.Join(err, tx.Rollback())
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return store.InTx(ctx, s.client, fn)
 }

@@ -12,11 +12,12 @@ package sharing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/patientportal/portal/server/store"
 
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
@@ -84,21 +85,9 @@ func expectID(id pulid.ID, table string) error {
 	return nil
 }
 
-// withTx runs fn in a transaction, committing only if it succeeds. fn must
-// read and write through the client it is given: SQLite holds the write
-// lock for the whole transaction.
+// withTx runs fn in a transaction (see store.InTx).
 func (s *Service) withTx(ctx context.Context, fn func(tx *ent.Client) error) error {
-	tx, err := s.client.Tx(ctx)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx.Client()); err != nil {
-		return errors.Join(err, tx.Rollback())
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return store.InTx(ctx, s.client, fn)
 }
 
 // event is one audit record written by this package.
