@@ -37,6 +37,8 @@ type Allergy struct {
 	ExternalSystem *string `json:"external_system,omitempty"`
 	// ExternalValue holds the value of the "external_value" field.
 	ExternalValue *string `json:"external_value,omitempty"`
+	// NO_KNOWN_ALLERGIES is a statement, distinct from nothing recorded.
+	Kind allergy.Kind `json:"kind,omitempty"`
 	// Substance holds the value of the "substance" field.
 	Substance string `json:"substance,omitempty"`
 	// Reaction holds the value of the "reaction" field.
@@ -103,7 +105,7 @@ func (*Allergy) scanValues(columns []string) ([]any, error) {
 			values[i] = &sql.NullScanner{S: new(pulid.ID)}
 		case allergy.FieldID, allergy.FieldPatientID:
 			values[i] = new(pulid.ID)
-		case allergy.FieldCategory, allergy.FieldAssignedCategory, allergy.FieldExternalSystem, allergy.FieldExternalValue, allergy.FieldSubstance, allergy.FieldReaction, allergy.FieldSeverity, allergy.FieldCriticality, allergy.FieldStatus, allergy.FieldRecordedBy, allergy.FieldRecorder:
+		case allergy.FieldCategory, allergy.FieldAssignedCategory, allergy.FieldExternalSystem, allergy.FieldExternalValue, allergy.FieldKind, allergy.FieldSubstance, allergy.FieldReaction, allergy.FieldSeverity, allergy.FieldCriticality, allergy.FieldStatus, allergy.FieldRecordedBy, allergy.FieldRecorder:
 			values[i] = new(sql.NullString)
 		case allergy.FieldCreatedAt, allergy.FieldUpdatedAt, allergy.FieldRecordedAt:
 			values[i] = new(sql.NullTime)
@@ -179,6 +181,12 @@ func (_m *Allergy) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ExternalValue = new(string)
 				*_m.ExternalValue = value.String
+			}
+		case allergy.FieldKind:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field kind", values[i])
+			} else if value.Valid {
+				_m.Kind = allergy.Kind(value.String)
 			}
 		case allergy.FieldSubstance:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -309,6 +317,9 @@ func (_m *Allergy) String() string {
 		builder.WriteString("external_value=")
 		builder.WriteString(*v)
 	}
+	builder.WriteString(", ")
+	builder.WriteString("kind=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Kind))
 	builder.WriteString(", ")
 	builder.WriteString("substance=")
 	builder.WriteString(_m.Substance)

@@ -123,6 +123,20 @@ func (_c *AllergyCreate) SetNillableExternalValue(v *string) *AllergyCreate {
 	return _c
 }
 
+// SetKind sets the "kind" field.
+func (_c *AllergyCreate) SetKind(v allergy.Kind) *AllergyCreate {
+	_c.mutation.SetKind(v)
+	return _c
+}
+
+// SetNillableKind sets the "kind" field if the given value is not nil.
+func (_c *AllergyCreate) SetNillableKind(v *allergy.Kind) *AllergyCreate {
+	if v != nil {
+		_c.SetKind(*v)
+	}
+	return _c
+}
+
 // SetSubstance sets the "substance" field.
 func (_c *AllergyCreate) SetSubstance(v string) *AllergyCreate {
 	_c.mutation.SetSubstance(v)
@@ -286,6 +300,10 @@ func (_c *AllergyCreate) defaults() error {
 		v := allergy.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
+	if _, ok := _c.mutation.Kind(); !ok {
+		v := allergy.DefaultKind
+		_c.mutation.SetKind(v)
+	}
 	if _, ok := _c.mutation.Status(); !ok {
 		v := allergy.DefaultStatus
 		_c.mutation.SetStatus(v)
@@ -332,6 +350,14 @@ func (_c *AllergyCreate) check() error {
 	if v, ok := _c.mutation.SourceOrganisationID(); ok {
 		if err := v.Validate(); err != nil {
 			return &ValidationError{Name: "source_organisation_id", err: fmt.Errorf(`ent: validator failed for field "Allergy.source_organisation_id": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Kind(); !ok {
+		return &ValidationError{Name: "kind", err: errors.New(`ent: missing required field "Allergy.kind"`)}
+	}
+	if v, ok := _c.mutation.Kind(); ok {
+		if err := allergy.KindValidator(v); err != nil {
+			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "Allergy.kind": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.Substance(); !ok {
@@ -438,6 +464,10 @@ func (_c *AllergyCreate) createSpec() (*Allergy, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ExternalValue(); ok {
 		_spec.SetField(allergy.FieldExternalValue, field.TypeString, value)
 		_node.ExternalValue = &value
+	}
+	if value, ok := _c.mutation.Kind(); ok {
+		_spec.SetField(allergy.FieldKind, field.TypeEnum, value)
+		_node.Kind = value
 	}
 	if value, ok := _c.mutation.Substance(); ok {
 		_spec.SetField(allergy.FieldSubstance, field.TypeString, value)
@@ -650,6 +680,18 @@ func (u *AllergyUpsert) UpdateExternalValue() *AllergyUpsert {
 // ClearExternalValue clears the value of the "external_value" field.
 func (u *AllergyUpsert) ClearExternalValue() *AllergyUpsert {
 	u.SetNull(allergy.FieldExternalValue)
+	return u
+}
+
+// SetKind sets the "kind" field.
+func (u *AllergyUpsert) SetKind(v allergy.Kind) *AllergyUpsert {
+	u.Set(allergy.FieldKind, v)
+	return u
+}
+
+// UpdateKind sets the "kind" field to the value that was provided on create.
+func (u *AllergyUpsert) UpdateKind() *AllergyUpsert {
+	u.SetExcluded(allergy.FieldKind)
 	return u
 }
 
@@ -936,6 +978,20 @@ func (u *AllergyUpsertOne) UpdateExternalValue() *AllergyUpsertOne {
 func (u *AllergyUpsertOne) ClearExternalValue() *AllergyUpsertOne {
 	return u.Update(func(s *AllergyUpsert) {
 		s.ClearExternalValue()
+	})
+}
+
+// SetKind sets the "kind" field.
+func (u *AllergyUpsertOne) SetKind(v allergy.Kind) *AllergyUpsertOne {
+	return u.Update(func(s *AllergyUpsert) {
+		s.SetKind(v)
+	})
+}
+
+// UpdateKind sets the "kind" field to the value that was provided on create.
+func (u *AllergyUpsertOne) UpdateKind() *AllergyUpsertOne {
+	return u.Update(func(s *AllergyUpsert) {
+		s.UpdateKind()
 	})
 }
 
@@ -1409,6 +1465,20 @@ func (u *AllergyUpsertBulk) UpdateExternalValue() *AllergyUpsertBulk {
 func (u *AllergyUpsertBulk) ClearExternalValue() *AllergyUpsertBulk {
 	return u.Update(func(s *AllergyUpsert) {
 		s.ClearExternalValue()
+	})
+}
+
+// SetKind sets the "kind" field.
+func (u *AllergyUpsertBulk) SetKind(v allergy.Kind) *AllergyUpsertBulk {
+	return u.Update(func(s *AllergyUpsert) {
+		s.SetKind(v)
+	})
+}
+
+// UpdateKind sets the "kind" field to the value that was provided on create.
+func (u *AllergyUpsertBulk) UpdateKind() *AllergyUpsertBulk {
+	return u.Update(func(s *AllergyUpsert) {
+		s.UpdateKind()
 	})
 }
 

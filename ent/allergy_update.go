@@ -131,6 +131,20 @@ func (_u *AllergyUpdate) ClearExternalValue() *AllergyUpdate {
 	return _u
 }
 
+// SetKind sets the "kind" field.
+func (_u *AllergyUpdate) SetKind(v allergy.Kind) *AllergyUpdate {
+	_u.mutation.SetKind(v)
+	return _u
+}
+
+// SetNillableKind sets the "kind" field if the given value is not nil.
+func (_u *AllergyUpdate) SetNillableKind(v *allergy.Kind) *AllergyUpdate {
+	if v != nil {
+		_u.SetKind(*v)
+	}
+	return _u
+}
+
 // SetSubstance sets the "substance" field.
 func (_u *AllergyUpdate) SetSubstance(v string) *AllergyUpdate {
 	_u.mutation.SetSubstance(v)
@@ -342,6 +356,11 @@ func (_u *AllergyUpdate) check() error {
 			return &ValidationError{Name: "source_organisation_id", err: fmt.Errorf(`ent: validator failed for field "Allergy.source_organisation_id": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Kind(); ok {
+		if err := allergy.KindValidator(v); err != nil {
+			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "Allergy.kind": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Substance(); ok {
 		if err := allergy.SubstanceValidator(v); err != nil {
 			return &ValidationError{Name: "substance", err: fmt.Errorf(`ent: validator failed for field "Allergy.substance": %w`, err)}
@@ -408,6 +427,9 @@ func (_u *AllergyUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.ExternalValueCleared() {
 		_spec.ClearField(allergy.FieldExternalValue, field.TypeString)
+	}
+	if value, ok := _u.mutation.Kind(); ok {
+		_spec.SetField(allergy.FieldKind, field.TypeEnum, value)
 	}
 	if value, ok := _u.mutation.Substance(); ok {
 		_spec.SetField(allergy.FieldSubstance, field.TypeString, value)
@@ -591,6 +613,20 @@ func (_u *AllergyUpdateOne) SetNillableExternalValue(v *string) *AllergyUpdateOn
 // ClearExternalValue clears the value of the "external_value" field.
 func (_u *AllergyUpdateOne) ClearExternalValue() *AllergyUpdateOne {
 	_u.mutation.ClearExternalValue()
+	return _u
+}
+
+// SetKind sets the "kind" field.
+func (_u *AllergyUpdateOne) SetKind(v allergy.Kind) *AllergyUpdateOne {
+	_u.mutation.SetKind(v)
+	return _u
+}
+
+// SetNillableKind sets the "kind" field if the given value is not nil.
+func (_u *AllergyUpdateOne) SetNillableKind(v *allergy.Kind) *AllergyUpdateOne {
+	if v != nil {
+		_u.SetKind(*v)
+	}
 	return _u
 }
 
@@ -818,6 +854,11 @@ func (_u *AllergyUpdateOne) check() error {
 			return &ValidationError{Name: "source_organisation_id", err: fmt.Errorf(`ent: validator failed for field "Allergy.source_organisation_id": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Kind(); ok {
+		if err := allergy.KindValidator(v); err != nil {
+			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "Allergy.kind": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Substance(); ok {
 		if err := allergy.SubstanceValidator(v); err != nil {
 			return &ValidationError{Name: "substance", err: fmt.Errorf(`ent: validator failed for field "Allergy.substance": %w`, err)}
@@ -901,6 +942,9 @@ func (_u *AllergyUpdateOne) sqlSave(ctx context.Context) (_node *Allergy, err er
 	}
 	if _u.mutation.ExternalValueCleared() {
 		_spec.ClearField(allergy.FieldExternalValue, field.TypeString)
+	}
+	if value, ok := _u.mutation.Kind(); ok {
+		_spec.SetField(allergy.FieldKind, field.TypeEnum, value)
 	}
 	if value, ok := _u.mutation.Substance(); ok {
 		_spec.SetField(allergy.FieldSubstance, field.TypeString, value)

@@ -71,11 +71,15 @@ type AppointmentEdges struct {
 	Patient *Patient `json:"patient,omitempty"`
 	// SourceOrganisation holds the value of the source_organisation edge.
 	SourceOrganisation *Organisation `json:"source_organisation,omitempty"`
+	// ChangeRequests holds the value of the change_requests edge.
+	ChangeRequests []*AppointmentChangeRequest `json:"change_requests,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [2]bool
+	loadedTypes [3]bool
 	// totalCount holds the count of the edges above.
-	totalCount [2]map[string]int
+	totalCount [3]map[string]int
+
+	namedChangeRequests map[string][]*AppointmentChangeRequest
 }
 
 // PatientOrErr returns the Patient value or an error if the edge
@@ -98,6 +102,15 @@ func (e AppointmentEdges) SourceOrganisationOrErr() (*Organisation, error) {
 		return nil, &NotFoundError{label: organisation.Label}
 	}
 	return nil, &NotLoadedError{edge: "source_organisation"}
+}
+
+// ChangeRequestsOrErr returns the ChangeRequests value or an error if the edge
+// was not loaded in eager-loading.
+func (e AppointmentEdges) ChangeRequestsOrErr() ([]*AppointmentChangeRequest, error) {
+	if e.loadedTypes[2] {
+		return e.ChangeRequests, nil
+	}
+	return nil, &NotLoadedError{edge: "change_requests"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -284,6 +297,11 @@ func (_m *Appointment) QuerySourceOrganisation() *OrganisationQuery {
 	return NewAppointmentClient(_m.config).QuerySourceOrganisation(_m)
 }
 
+// QueryChangeRequests queries the "change_requests" edge of the Appointment entity.
+func (_m *Appointment) QueryChangeRequests() *AppointmentChangeRequestQuery {
+	return NewAppointmentClient(_m.config).QueryChangeRequests(_m)
+}
+
 // Update returns a builder for updating this Appointment.
 // Note that you need to call Appointment.Unwrap() before calling this method if this Appointment
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -387,6 +405,30 @@ func (_m *Appointment) String() string {
 	}
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedChangeRequests returns the ChangeRequests named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Appointment) NamedChangeRequests(name string) ([]*AppointmentChangeRequest, error) {
+	if _m.Edges.namedChangeRequests == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedChangeRequests[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Appointment) appendNamedChangeRequests(name string, edges ...*AppointmentChangeRequest) {
+	if _m.Edges.namedChangeRequests == nil {
+		_m.Edges.namedChangeRequests = make(map[string][]*AppointmentChangeRequest)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedChangeRequests[name] = []*AppointmentChangeRequest{}
+	} else {
+		_m.Edges.namedChangeRequests[name] = append(_m.Edges.namedChangeRequests[name], edges...)
+	}
 }
 
 // Appointments is a parsable slice of Appointment.

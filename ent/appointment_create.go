@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
 	"github.com/patientportal/portal/ent/schema/category"
@@ -283,6 +284,21 @@ func (_c *AppointmentCreate) SetPatient(v *Patient) *AppointmentCreate {
 // SetSourceOrganisation sets the "source_organisation" edge to the Organisation entity.
 func (_c *AppointmentCreate) SetSourceOrganisation(v *Organisation) *AppointmentCreate {
 	return _c.SetSourceOrganisationID(v.ID)
+}
+
+// AddChangeRequestIDs adds the "change_requests" edge to the AppointmentChangeRequest entity by IDs.
+func (_c *AppointmentCreate) AddChangeRequestIDs(ids ...pulid.ID) *AppointmentCreate {
+	_c.mutation.AddChangeRequestIDs(ids...)
+	return _c
+}
+
+// AddChangeRequests adds the "change_requests" edges to the AppointmentChangeRequest entity.
+func (_c *AppointmentCreate) AddChangeRequests(v ...*AppointmentChangeRequest) *AppointmentCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddChangeRequestIDs(ids...)
 }
 
 // Mutation returns the AppointmentMutation object of the builder.
@@ -559,6 +575,22 @@ func (_c *AppointmentCreate) createSpec() (*Appointment, *sqlgraph.CreateSpec) {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.SourceOrganisationID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ChangeRequestsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   appointment.ChangeRequestsTable,
+			Columns: []string{appointment.ChangeRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(appointmentchangerequest.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	return _node, _spec

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math"
@@ -13,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
 	"github.com/patientportal/portal/ent/predicate"
@@ -22,14 +24,16 @@ import (
 // AppointmentQuery is the builder for querying Appointment entities.
 type AppointmentQuery struct {
 	config
-	ctx                    *QueryContext
-	order                  []appointment.OrderOption
-	inters                 []Interceptor
-	predicates             []predicate.Appointment
-	withPatient            *PatientQuery
-	withSourceOrganisation *OrganisationQuery
-	modifiers              []func(*sql.Selector)
-	loadTotal              []func(context.Context, []*Appointment) error
+	ctx                     *QueryContext
+	order                   []appointment.OrderOption
+	inters                  []Interceptor
+	predicates              []predicate.Appointment
+	withPatient             *PatientQuery
+	withSourceOrganisation  *OrganisationQuery
+	withChangeRequests      *AppointmentChangeRequestQuery
+	modifiers               []func(*sql.Selector)
+	loadTotal               []func(context.Context, []*Appointment) error
+	withNamedChangeRequests map[string]*AppointmentChangeRequestQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -103,6 +107,28 @@ func (_q *AppointmentQuery) QuerySourceOrganisation() *OrganisationQuery {
 			sqlgraph.From(appointment.Table, appointment.FieldID, selector),
 			sqlgraph.To(organisation.Table, organisation.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, false, appointment.SourceOrganisationTable, appointment.SourceOrganisationColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryChangeRequests chains the current query on the "change_requests" edge.
+func (_q *AppointmentQuery) QueryChangeRequests() *AppointmentChangeRequestQuery {
+	query := (&AppointmentChangeRequestClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(appointment.Table, appointment.FieldID, selector),
+			sqlgraph.To(appointmentchangerequest.Table, appointmentchangerequest.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, appointment.ChangeRequestsTable, appointment.ChangeRequestsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -304,6 +330,7 @@ func (_q *AppointmentQuery) Clone() *AppointmentQuery {
 		predicates:             append([]predicate.Appointment{}, _q.predicates...),
 		withPatient:            _q.withPatient.Clone(),
 		withSourceOrganisation: _q.withSourceOrganisation.Clone(),
+		withChangeRequests:     _q.withChangeRequests.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -329,6 +356,17 @@ func (_q *AppointmentQuery) WithSourceOrganisation(opts ...func(*OrganisationQue
 		opt(query)
 	}
 	_q.withSourceOrganisation = query
+	return _q
+}
+
+// WithChangeRequests tells the query-builder to eager-load the nodes that are connected to
+// the "change_requests" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *AppointmentQuery) WithChangeRequests(opts ...func(*AppointmentChangeRequestQuery)) *AppointmentQuery {
+	query := (&AppointmentChangeRequestClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withChangeRequests = query
 	return _q
 }
 
@@ -416,9 +454,10 @@ func (_q *AppointmentQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*
 	var (
 		nodes       = []*Appointment{}
 		_spec       = _q.querySpec()
-		loadedTypes = [2]bool{
+		loadedTypes = [3]bool{
 			_q.withPatient != nil,
 			_q.withSourceOrganisation != nil,
+			_q.withChangeRequests != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -451,6 +490,22 @@ func (_q *AppointmentQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*
 	if query := _q.withSourceOrganisation; query != nil {
 		if err := _q.loadSourceOrganisation(ctx, query, nodes, nil,
 			func(n *Appointment, e *Organisation) { n.Edges.SourceOrganisation = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withChangeRequests; query != nil {
+		if err := _q.loadChangeRequests(ctx, query, nodes,
+			func(n *Appointment) { n.Edges.ChangeRequests = []*AppointmentChangeRequest{} },
+			func(n *Appointment, e *AppointmentChangeRequest) {
+				n.Edges.ChangeRequests = append(n.Edges.ChangeRequests, e)
+			}); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedChangeRequests {
+		if err := _q.loadChangeRequests(ctx, query, nodes,
+			func(n *Appointment) { n.appendNamedChangeRequests(name) },
+			func(n *Appointment, e *AppointmentChangeRequest) { n.appendNamedChangeRequests(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -520,6 +575,36 @@ func (_q *AppointmentQuery) loadSourceOrganisation(ctx context.Context, query *O
 		for i := range nodes {
 			assign(nodes[i], n)
 		}
+	}
+	return nil
+}
+func (_q *AppointmentQuery) loadChangeRequests(ctx context.Context, query *AppointmentChangeRequestQuery, nodes []*Appointment, init func(*Appointment), assign func(*Appointment, *AppointmentChangeRequest)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Appointment)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(appointmentchangerequest.FieldAppointmentID)
+	}
+	query.Where(predicate.AppointmentChangeRequest(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(appointment.ChangeRequestsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.AppointmentID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "appointment_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
 	}
 	return nil
 }
@@ -612,6 +697,20 @@ func (_q *AppointmentQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		selector.Limit(*limit)
 	}
 	return selector
+}
+
+// WithNamedChangeRequests tells the query-builder to eager-load the nodes that are connected to the "change_requests"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *AppointmentQuery) WithNamedChangeRequests(name string, opts ...func(*AppointmentChangeRequestQuery)) *AppointmentQuery {
+	query := (&AppointmentChangeRequestClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedChangeRequests == nil {
+		_q.withNamedChangeRequests = make(map[string]*AppointmentChangeRequestQuery)
+	}
+	_q.withNamedChangeRequests[name] = query
+	return _q
 }
 
 // EnsureFields adds fields to the columns the query selects, when it loads

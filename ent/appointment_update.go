@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/predicate"
 	"github.com/patientportal/portal/ent/schema/category"
@@ -339,6 +340,21 @@ func (_u *AppointmentUpdate) SetSourceOrganisation(v *Organisation) *Appointment
 	return _u.SetSourceOrganisationID(v.ID)
 }
 
+// AddChangeRequestIDs adds the "change_requests" edge to the AppointmentChangeRequest entity by IDs.
+func (_u *AppointmentUpdate) AddChangeRequestIDs(ids ...pulid.ID) *AppointmentUpdate {
+	_u.mutation.AddChangeRequestIDs(ids...)
+	return _u
+}
+
+// AddChangeRequests adds the "change_requests" edges to the AppointmentChangeRequest entity.
+func (_u *AppointmentUpdate) AddChangeRequests(v ...*AppointmentChangeRequest) *AppointmentUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddChangeRequestIDs(ids...)
+}
+
 // Mutation returns the AppointmentMutation object of the builder.
 func (_u *AppointmentUpdate) Mutation() *AppointmentMutation {
 	return _u.mutation
@@ -348,6 +364,27 @@ func (_u *AppointmentUpdate) Mutation() *AppointmentMutation {
 func (_u *AppointmentUpdate) ClearSourceOrganisation() *AppointmentUpdate {
 	_u.mutation.ClearSourceOrganisation()
 	return _u
+}
+
+// ClearChangeRequests clears all "change_requests" edges to the AppointmentChangeRequest entity.
+func (_u *AppointmentUpdate) ClearChangeRequests() *AppointmentUpdate {
+	_u.mutation.ClearChangeRequests()
+	return _u
+}
+
+// RemoveChangeRequestIDs removes the "change_requests" edge to AppointmentChangeRequest entities by IDs.
+func (_u *AppointmentUpdate) RemoveChangeRequestIDs(ids ...pulid.ID) *AppointmentUpdate {
+	_u.mutation.RemoveChangeRequestIDs(ids...)
+	return _u
+}
+
+// RemoveChangeRequests removes "change_requests" edges to AppointmentChangeRequest entities.
+func (_u *AppointmentUpdate) RemoveChangeRequests(v ...*AppointmentChangeRequest) *AppointmentUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveChangeRequestIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -545,6 +582,51 @@ func (_u *AppointmentUpdate) sqlSave(ctx context.Context) (_node int, err error)
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(organisation.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ChangeRequestsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   appointment.ChangeRequestsTable,
+			Columns: []string{appointment.ChangeRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(appointmentchangerequest.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedChangeRequestsIDs(); len(nodes) > 0 && !_u.mutation.ChangeRequestsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   appointment.ChangeRequestsTable,
+			Columns: []string{appointment.ChangeRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(appointmentchangerequest.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ChangeRequestsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   appointment.ChangeRequestsTable,
+			Columns: []string{appointment.ChangeRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(appointmentchangerequest.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -880,6 +962,21 @@ func (_u *AppointmentUpdateOne) SetSourceOrganisation(v *Organisation) *Appointm
 	return _u.SetSourceOrganisationID(v.ID)
 }
 
+// AddChangeRequestIDs adds the "change_requests" edge to the AppointmentChangeRequest entity by IDs.
+func (_u *AppointmentUpdateOne) AddChangeRequestIDs(ids ...pulid.ID) *AppointmentUpdateOne {
+	_u.mutation.AddChangeRequestIDs(ids...)
+	return _u
+}
+
+// AddChangeRequests adds the "change_requests" edges to the AppointmentChangeRequest entity.
+func (_u *AppointmentUpdateOne) AddChangeRequests(v ...*AppointmentChangeRequest) *AppointmentUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddChangeRequestIDs(ids...)
+}
+
 // Mutation returns the AppointmentMutation object of the builder.
 func (_u *AppointmentUpdateOne) Mutation() *AppointmentMutation {
 	return _u.mutation
@@ -889,6 +986,27 @@ func (_u *AppointmentUpdateOne) Mutation() *AppointmentMutation {
 func (_u *AppointmentUpdateOne) ClearSourceOrganisation() *AppointmentUpdateOne {
 	_u.mutation.ClearSourceOrganisation()
 	return _u
+}
+
+// ClearChangeRequests clears all "change_requests" edges to the AppointmentChangeRequest entity.
+func (_u *AppointmentUpdateOne) ClearChangeRequests() *AppointmentUpdateOne {
+	_u.mutation.ClearChangeRequests()
+	return _u
+}
+
+// RemoveChangeRequestIDs removes the "change_requests" edge to AppointmentChangeRequest entities by IDs.
+func (_u *AppointmentUpdateOne) RemoveChangeRequestIDs(ids ...pulid.ID) *AppointmentUpdateOne {
+	_u.mutation.RemoveChangeRequestIDs(ids...)
+	return _u
+}
+
+// RemoveChangeRequests removes "change_requests" edges to AppointmentChangeRequest entities.
+func (_u *AppointmentUpdateOne) RemoveChangeRequests(v ...*AppointmentChangeRequest) *AppointmentUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveChangeRequestIDs(ids...)
 }
 
 // Where appends a list predicates to the AppointmentUpdate builder.
@@ -1116,6 +1234,51 @@ func (_u *AppointmentUpdateOne) sqlSave(ctx context.Context) (_node *Appointment
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(organisation.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ChangeRequestsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   appointment.ChangeRequestsTable,
+			Columns: []string{appointment.ChangeRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(appointmentchangerequest.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedChangeRequestsIDs(); len(nodes) > 0 && !_u.mutation.ChangeRequestsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   appointment.ChangeRequestsTable,
+			Columns: []string{appointment.ChangeRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(appointmentchangerequest.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ChangeRequestsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   appointment.ChangeRequestsTable,
+			Columns: []string{appointment.ChangeRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(appointmentchangerequest.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

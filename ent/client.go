@@ -19,14 +19,17 @@ import (
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/contactpreference"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/membership"
@@ -59,12 +62,16 @@ type Client struct {
 	Allergy *AllergyClient
 	// Appointment is the client for interacting with the Appointment builders.
 	Appointment *AppointmentClient
+	// AppointmentChangeRequest is the client for interacting with the AppointmentChangeRequest builders.
+	AppointmentChangeRequest *AppointmentChangeRequestClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// BreakGlass is the client for interacting with the BreakGlass builders.
 	BreakGlass *BreakGlassClient
 	// CareResource is the client for interacting with the CareResource builders.
 	CareResource *CareResourceClient
+	// ContactPreference is the client for interacting with the ContactPreference builders.
+	ContactPreference *ContactPreferenceClient
 	// EmailChange is the client for interacting with the EmailChange builders.
 	EmailChange *EmailChangeClient
 	// Encounter is the client for interacting with the Encounter builders.
@@ -75,6 +82,8 @@ type Client struct {
 	JournalEntry *JournalEntryClient
 	// Letter is the client for interacting with the Letter builders.
 	Letter *LetterClient
+	// LetterRead is the client for interacting with the LetterRead builders.
+	LetterRead *LetterReadClient
 	// MailMessage is the client for interacting with the MailMessage builders.
 	MailMessage *MailMessageClient
 	// Measurement is the client for interacting with the Measurement builders.
@@ -123,14 +132,17 @@ func (c *Client) init() {
 	c.Account = NewAccountClient(c.config)
 	c.Allergy = NewAllergyClient(c.config)
 	c.Appointment = NewAppointmentClient(c.config)
+	c.AppointmentChangeRequest = NewAppointmentChangeRequestClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.BreakGlass = NewBreakGlassClient(c.config)
 	c.CareResource = NewCareResourceClient(c.config)
+	c.ContactPreference = NewContactPreferenceClient(c.config)
 	c.EmailChange = NewEmailChangeClient(c.config)
 	c.Encounter = NewEncounterClient(c.config)
 	c.Invitation = NewInvitationClient(c.config)
 	c.JournalEntry = NewJournalEntryClient(c.config)
 	c.Letter = NewLetterClient(c.config)
+	c.LetterRead = NewLetterReadClient(c.config)
 	c.MailMessage = NewMailMessageClient(c.config)
 	c.Measurement = NewMeasurementClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
@@ -238,36 +250,39 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:                 ctx,
-		config:              cfg,
-		Account:             NewAccountClient(cfg),
-		Allergy:             NewAllergyClient(cfg),
-		Appointment:         NewAppointmentClient(cfg),
-		AuditEvent:          NewAuditEventClient(cfg),
-		BreakGlass:          NewBreakGlassClient(cfg),
-		CareResource:        NewCareResourceClient(cfg),
-		EmailChange:         NewEmailChangeClient(cfg),
-		Encounter:           NewEncounterClient(cfg),
-		Invitation:          NewInvitationClient(cfg),
-		JournalEntry:        NewJournalEntryClient(cfg),
-		Letter:              NewLetterClient(cfg),
-		MailMessage:         NewMailMessageClient(cfg),
-		Measurement:         NewMeasurementClient(cfg),
-		Membership:          NewMembershipClient(cfg),
-		Notification:        NewNotificationClient(cfg),
-		OIDCLogin:           NewOIDCLoginClient(cfg),
-		Organisation:        NewOrganisationClient(cfg),
-		Patient:             NewPatientClient(cfg),
-		PatientOrganisation: NewPatientOrganisationClient(cfg),
-		ResearchConsent:     NewResearchConsentClient(cfg),
-		ResearchStudy:       NewResearchStudyClient(cfg),
-		Result:              NewResultClient(cfg),
-		ResultComponent:     NewResultComponentClient(cfg),
-		Session:             NewSessionClient(cfg),
-		Share:               NewShareClient(cfg),
-		SignInThrottle:      NewSignInThrottleClient(cfg),
-		SpecialtyRule:       NewSpecialtyRuleClient(cfg),
-		Symptom:             NewSymptomClient(cfg),
+		ctx:                      ctx,
+		config:                   cfg,
+		Account:                  NewAccountClient(cfg),
+		Allergy:                  NewAllergyClient(cfg),
+		Appointment:              NewAppointmentClient(cfg),
+		AppointmentChangeRequest: NewAppointmentChangeRequestClient(cfg),
+		AuditEvent:               NewAuditEventClient(cfg),
+		BreakGlass:               NewBreakGlassClient(cfg),
+		CareResource:             NewCareResourceClient(cfg),
+		ContactPreference:        NewContactPreferenceClient(cfg),
+		EmailChange:              NewEmailChangeClient(cfg),
+		Encounter:                NewEncounterClient(cfg),
+		Invitation:               NewInvitationClient(cfg),
+		JournalEntry:             NewJournalEntryClient(cfg),
+		Letter:                   NewLetterClient(cfg),
+		LetterRead:               NewLetterReadClient(cfg),
+		MailMessage:              NewMailMessageClient(cfg),
+		Measurement:              NewMeasurementClient(cfg),
+		Membership:               NewMembershipClient(cfg),
+		Notification:             NewNotificationClient(cfg),
+		OIDCLogin:                NewOIDCLoginClient(cfg),
+		Organisation:             NewOrganisationClient(cfg),
+		Patient:                  NewPatientClient(cfg),
+		PatientOrganisation:      NewPatientOrganisationClient(cfg),
+		ResearchConsent:          NewResearchConsentClient(cfg),
+		ResearchStudy:            NewResearchStudyClient(cfg),
+		Result:                   NewResultClient(cfg),
+		ResultComponent:          NewResultComponentClient(cfg),
+		Session:                  NewSessionClient(cfg),
+		Share:                    NewShareClient(cfg),
+		SignInThrottle:           NewSignInThrottleClient(cfg),
+		SpecialtyRule:            NewSpecialtyRuleClient(cfg),
+		Symptom:                  NewSymptomClient(cfg),
 	}, nil
 }
 
@@ -285,36 +300,39 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:                 ctx,
-		config:              cfg,
-		Account:             NewAccountClient(cfg),
-		Allergy:             NewAllergyClient(cfg),
-		Appointment:         NewAppointmentClient(cfg),
-		AuditEvent:          NewAuditEventClient(cfg),
-		BreakGlass:          NewBreakGlassClient(cfg),
-		CareResource:        NewCareResourceClient(cfg),
-		EmailChange:         NewEmailChangeClient(cfg),
-		Encounter:           NewEncounterClient(cfg),
-		Invitation:          NewInvitationClient(cfg),
-		JournalEntry:        NewJournalEntryClient(cfg),
-		Letter:              NewLetterClient(cfg),
-		MailMessage:         NewMailMessageClient(cfg),
-		Measurement:         NewMeasurementClient(cfg),
-		Membership:          NewMembershipClient(cfg),
-		Notification:        NewNotificationClient(cfg),
-		OIDCLogin:           NewOIDCLoginClient(cfg),
-		Organisation:        NewOrganisationClient(cfg),
-		Patient:             NewPatientClient(cfg),
-		PatientOrganisation: NewPatientOrganisationClient(cfg),
-		ResearchConsent:     NewResearchConsentClient(cfg),
-		ResearchStudy:       NewResearchStudyClient(cfg),
-		Result:              NewResultClient(cfg),
-		ResultComponent:     NewResultComponentClient(cfg),
-		Session:             NewSessionClient(cfg),
-		Share:               NewShareClient(cfg),
-		SignInThrottle:      NewSignInThrottleClient(cfg),
-		SpecialtyRule:       NewSpecialtyRuleClient(cfg),
-		Symptom:             NewSymptomClient(cfg),
+		ctx:                      ctx,
+		config:                   cfg,
+		Account:                  NewAccountClient(cfg),
+		Allergy:                  NewAllergyClient(cfg),
+		Appointment:              NewAppointmentClient(cfg),
+		AppointmentChangeRequest: NewAppointmentChangeRequestClient(cfg),
+		AuditEvent:               NewAuditEventClient(cfg),
+		BreakGlass:               NewBreakGlassClient(cfg),
+		CareResource:             NewCareResourceClient(cfg),
+		ContactPreference:        NewContactPreferenceClient(cfg),
+		EmailChange:              NewEmailChangeClient(cfg),
+		Encounter:                NewEncounterClient(cfg),
+		Invitation:               NewInvitationClient(cfg),
+		JournalEntry:             NewJournalEntryClient(cfg),
+		Letter:                   NewLetterClient(cfg),
+		LetterRead:               NewLetterReadClient(cfg),
+		MailMessage:              NewMailMessageClient(cfg),
+		Measurement:              NewMeasurementClient(cfg),
+		Membership:               NewMembershipClient(cfg),
+		Notification:             NewNotificationClient(cfg),
+		OIDCLogin:                NewOIDCLoginClient(cfg),
+		Organisation:             NewOrganisationClient(cfg),
+		Patient:                  NewPatientClient(cfg),
+		PatientOrganisation:      NewPatientOrganisationClient(cfg),
+		ResearchConsent:          NewResearchConsentClient(cfg),
+		ResearchStudy:            NewResearchStudyClient(cfg),
+		Result:                   NewResultClient(cfg),
+		ResultComponent:          NewResultComponentClient(cfg),
+		Session:                  NewSessionClient(cfg),
+		Share:                    NewShareClient(cfg),
+		SignInThrottle:           NewSignInThrottleClient(cfg),
+		SpecialtyRule:            NewSpecialtyRuleClient(cfg),
+		Symptom:                  NewSymptomClient(cfg),
 	}, nil
 }
 
@@ -344,12 +362,13 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Account, c.Allergy, c.Appointment, c.AuditEvent, c.BreakGlass, c.CareResource,
-		c.EmailChange, c.Encounter, c.Invitation, c.JournalEntry, c.Letter,
-		c.MailMessage, c.Measurement, c.Membership, c.Notification, c.OIDCLogin,
-		c.Organisation, c.Patient, c.PatientOrganisation, c.ResearchConsent,
-		c.ResearchStudy, c.Result, c.ResultComponent, c.Session, c.Share,
-		c.SignInThrottle, c.SpecialtyRule, c.Symptom,
+		c.Account, c.Allergy, c.Appointment, c.AppointmentChangeRequest, c.AuditEvent,
+		c.BreakGlass, c.CareResource, c.ContactPreference, c.EmailChange, c.Encounter,
+		c.Invitation, c.JournalEntry, c.Letter, c.LetterRead, c.MailMessage,
+		c.Measurement, c.Membership, c.Notification, c.OIDCLogin, c.Organisation,
+		c.Patient, c.PatientOrganisation, c.ResearchConsent, c.ResearchStudy, c.Result,
+		c.ResultComponent, c.Session, c.Share, c.SignInThrottle, c.SpecialtyRule,
+		c.Symptom,
 	} {
 		n.Use(hooks...)
 	}
@@ -359,12 +378,13 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Account, c.Allergy, c.Appointment, c.AuditEvent, c.BreakGlass, c.CareResource,
-		c.EmailChange, c.Encounter, c.Invitation, c.JournalEntry, c.Letter,
-		c.MailMessage, c.Measurement, c.Membership, c.Notification, c.OIDCLogin,
-		c.Organisation, c.Patient, c.PatientOrganisation, c.ResearchConsent,
-		c.ResearchStudy, c.Result, c.ResultComponent, c.Session, c.Share,
-		c.SignInThrottle, c.SpecialtyRule, c.Symptom,
+		c.Account, c.Allergy, c.Appointment, c.AppointmentChangeRequest, c.AuditEvent,
+		c.BreakGlass, c.CareResource, c.ContactPreference, c.EmailChange, c.Encounter,
+		c.Invitation, c.JournalEntry, c.Letter, c.LetterRead, c.MailMessage,
+		c.Measurement, c.Membership, c.Notification, c.OIDCLogin, c.Organisation,
+		c.Patient, c.PatientOrganisation, c.ResearchConsent, c.ResearchStudy, c.Result,
+		c.ResultComponent, c.Session, c.Share, c.SignInThrottle, c.SpecialtyRule,
+		c.Symptom,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -379,12 +399,16 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Allergy.mutate(ctx, m)
 	case *AppointmentMutation:
 		return c.Appointment.mutate(ctx, m)
+	case *AppointmentChangeRequestMutation:
+		return c.AppointmentChangeRequest.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
 	case *BreakGlassMutation:
 		return c.BreakGlass.mutate(ctx, m)
 	case *CareResourceMutation:
 		return c.CareResource.mutate(ctx, m)
+	case *ContactPreferenceMutation:
+		return c.ContactPreference.mutate(ctx, m)
 	case *EmailChangeMutation:
 		return c.EmailChange.mutate(ctx, m)
 	case *EncounterMutation:
@@ -395,6 +419,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.JournalEntry.mutate(ctx, m)
 	case *LetterMutation:
 		return c.Letter.mutate(ctx, m)
+	case *LetterReadMutation:
+		return c.LetterRead.mutate(ctx, m)
 	case *MailMessageMutation:
 		return c.MailMessage.mutate(ctx, m)
 	case *MeasurementMutation:
@@ -923,6 +949,22 @@ func (c *AppointmentClient) QuerySourceOrganisation(_m *Appointment) *Organisati
 	return query
 }
 
+// QueryChangeRequests queries the change_requests edge of a Appointment.
+func (c *AppointmentClient) QueryChangeRequests(_m *Appointment) *AppointmentChangeRequestQuery {
+	query := (&AppointmentChangeRequestClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(appointment.Table, appointment.FieldID, id),
+			sqlgraph.To(appointmentchangerequest.Table, appointmentchangerequest.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, appointment.ChangeRequestsTable, appointment.ChangeRequestsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *AppointmentClient) Hooks() []Hook {
 	hooks := c.hooks.Appointment
@@ -947,6 +989,189 @@ func (c *AppointmentClient) mutate(ctx context.Context, m *AppointmentMutation) 
 		return (&AppointmentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Appointment mutation op: %q", m.Op())
+	}
+}
+
+// AppointmentChangeRequestClient is a client for the AppointmentChangeRequest schema.
+type AppointmentChangeRequestClient struct {
+	config
+}
+
+// NewAppointmentChangeRequestClient returns a client for the AppointmentChangeRequest from the given config.
+func NewAppointmentChangeRequestClient(c config) *AppointmentChangeRequestClient {
+	return &AppointmentChangeRequestClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `appointmentchangerequest.Hooks(f(g(h())))`.
+func (c *AppointmentChangeRequestClient) Use(hooks ...Hook) {
+	c.hooks.AppointmentChangeRequest = append(c.hooks.AppointmentChangeRequest, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `appointmentchangerequest.Intercept(f(g(h())))`.
+func (c *AppointmentChangeRequestClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AppointmentChangeRequest = append(c.inters.AppointmentChangeRequest, interceptors...)
+}
+
+// Create returns a builder for creating a AppointmentChangeRequest entity.
+func (c *AppointmentChangeRequestClient) Create() *AppointmentChangeRequestCreate {
+	mutation := newAppointmentChangeRequestMutation(c.config, OpCreate)
+	return &AppointmentChangeRequestCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AppointmentChangeRequest entities.
+func (c *AppointmentChangeRequestClient) CreateBulk(builders ...*AppointmentChangeRequestCreate) *AppointmentChangeRequestCreateBulk {
+	return &AppointmentChangeRequestCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AppointmentChangeRequestClient) MapCreateBulk(slice any, setFunc func(*AppointmentChangeRequestCreate, int)) *AppointmentChangeRequestCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AppointmentChangeRequestCreateBulk{err: fmt.Errorf("calling to AppointmentChangeRequestClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AppointmentChangeRequestCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AppointmentChangeRequestCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AppointmentChangeRequest.
+func (c *AppointmentChangeRequestClient) Update() *AppointmentChangeRequestUpdate {
+	mutation := newAppointmentChangeRequestMutation(c.config, OpUpdate)
+	return &AppointmentChangeRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AppointmentChangeRequestClient) UpdateOne(_m *AppointmentChangeRequest) *AppointmentChangeRequestUpdateOne {
+	mutation := newAppointmentChangeRequestMutation(c.config, OpUpdateOne, withAppointmentChangeRequest(_m))
+	return &AppointmentChangeRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AppointmentChangeRequestClient) UpdateOneID(id pulid.ID) *AppointmentChangeRequestUpdateOne {
+	mutation := newAppointmentChangeRequestMutation(c.config, OpUpdateOne, withAppointmentChangeRequestID(id))
+	return &AppointmentChangeRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AppointmentChangeRequest.
+func (c *AppointmentChangeRequestClient) Delete() *AppointmentChangeRequestDelete {
+	mutation := newAppointmentChangeRequestMutation(c.config, OpDelete)
+	return &AppointmentChangeRequestDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AppointmentChangeRequestClient) DeleteOne(_m *AppointmentChangeRequest) *AppointmentChangeRequestDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AppointmentChangeRequestClient) DeleteOneID(id pulid.ID) *AppointmentChangeRequestDeleteOne {
+	builder := c.Delete().Where(appointmentchangerequest.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AppointmentChangeRequestDeleteOne{builder}
+}
+
+// Query returns a query builder for AppointmentChangeRequest.
+func (c *AppointmentChangeRequestClient) Query() *AppointmentChangeRequestQuery {
+	return &AppointmentChangeRequestQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAppointmentChangeRequest},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AppointmentChangeRequest entity by its id.
+func (c *AppointmentChangeRequestClient) Get(ctx context.Context, id pulid.ID) (*AppointmentChangeRequest, error) {
+	return c.Query().Where(appointmentchangerequest.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AppointmentChangeRequestClient) GetX(ctx context.Context, id pulid.ID) *AppointmentChangeRequest {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPatient queries the patient edge of a AppointmentChangeRequest.
+func (c *AppointmentChangeRequestClient) QueryPatient(_m *AppointmentChangeRequest) *PatientQuery {
+	query := (&PatientClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(appointmentchangerequest.Table, appointmentchangerequest.FieldID, id),
+			sqlgraph.To(patient.Table, patient.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, appointmentchangerequest.PatientTable, appointmentchangerequest.PatientColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySourceOrganisation queries the source_organisation edge of a AppointmentChangeRequest.
+func (c *AppointmentChangeRequestClient) QuerySourceOrganisation(_m *AppointmentChangeRequest) *OrganisationQuery {
+	query := (&OrganisationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(appointmentchangerequest.Table, appointmentchangerequest.FieldID, id),
+			sqlgraph.To(organisation.Table, organisation.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, appointmentchangerequest.SourceOrganisationTable, appointmentchangerequest.SourceOrganisationColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAppointment queries the appointment edge of a AppointmentChangeRequest.
+func (c *AppointmentChangeRequestClient) QueryAppointment(_m *AppointmentChangeRequest) *AppointmentQuery {
+	query := (&AppointmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(appointmentchangerequest.Table, appointmentchangerequest.FieldID, id),
+			sqlgraph.To(appointment.Table, appointment.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, appointmentchangerequest.AppointmentTable, appointmentchangerequest.AppointmentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AppointmentChangeRequestClient) Hooks() []Hook {
+	hooks := c.hooks.AppointmentChangeRequest
+	return append(hooks[:len(hooks):len(hooks)], appointmentchangerequest.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AppointmentChangeRequestClient) Interceptors() []Interceptor {
+	inters := c.inters.AppointmentChangeRequest
+	return append(inters[:len(inters):len(inters)], appointmentchangerequest.Interceptors[:]...)
+}
+
+func (c *AppointmentChangeRequestClient) mutate(ctx context.Context, m *AppointmentChangeRequestMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AppointmentChangeRequestCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AppointmentChangeRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AppointmentChangeRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AppointmentChangeRequestDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AppointmentChangeRequest mutation op: %q", m.Op())
 	}
 }
 
@@ -1414,6 +1639,172 @@ func (c *CareResourceClient) mutate(ctx context.Context, m *CareResourceMutation
 		return (&CareResourceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown CareResource mutation op: %q", m.Op())
+	}
+}
+
+// ContactPreferenceClient is a client for the ContactPreference schema.
+type ContactPreferenceClient struct {
+	config
+}
+
+// NewContactPreferenceClient returns a client for the ContactPreference from the given config.
+func NewContactPreferenceClient(c config) *ContactPreferenceClient {
+	return &ContactPreferenceClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `contactpreference.Hooks(f(g(h())))`.
+func (c *ContactPreferenceClient) Use(hooks ...Hook) {
+	c.hooks.ContactPreference = append(c.hooks.ContactPreference, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `contactpreference.Intercept(f(g(h())))`.
+func (c *ContactPreferenceClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ContactPreference = append(c.inters.ContactPreference, interceptors...)
+}
+
+// Create returns a builder for creating a ContactPreference entity.
+func (c *ContactPreferenceClient) Create() *ContactPreferenceCreate {
+	mutation := newContactPreferenceMutation(c.config, OpCreate)
+	return &ContactPreferenceCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ContactPreference entities.
+func (c *ContactPreferenceClient) CreateBulk(builders ...*ContactPreferenceCreate) *ContactPreferenceCreateBulk {
+	return &ContactPreferenceCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ContactPreferenceClient) MapCreateBulk(slice any, setFunc func(*ContactPreferenceCreate, int)) *ContactPreferenceCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ContactPreferenceCreateBulk{err: fmt.Errorf("calling to ContactPreferenceClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ContactPreferenceCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ContactPreferenceCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ContactPreference.
+func (c *ContactPreferenceClient) Update() *ContactPreferenceUpdate {
+	mutation := newContactPreferenceMutation(c.config, OpUpdate)
+	return &ContactPreferenceUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ContactPreferenceClient) UpdateOne(_m *ContactPreference) *ContactPreferenceUpdateOne {
+	mutation := newContactPreferenceMutation(c.config, OpUpdateOne, withContactPreference(_m))
+	return &ContactPreferenceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ContactPreferenceClient) UpdateOneID(id pulid.ID) *ContactPreferenceUpdateOne {
+	mutation := newContactPreferenceMutation(c.config, OpUpdateOne, withContactPreferenceID(id))
+	return &ContactPreferenceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ContactPreference.
+func (c *ContactPreferenceClient) Delete() *ContactPreferenceDelete {
+	mutation := newContactPreferenceMutation(c.config, OpDelete)
+	return &ContactPreferenceDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ContactPreferenceClient) DeleteOne(_m *ContactPreference) *ContactPreferenceDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ContactPreferenceClient) DeleteOneID(id pulid.ID) *ContactPreferenceDeleteOne {
+	builder := c.Delete().Where(contactpreference.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ContactPreferenceDeleteOne{builder}
+}
+
+// Query returns a query builder for ContactPreference.
+func (c *ContactPreferenceClient) Query() *ContactPreferenceQuery {
+	return &ContactPreferenceQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeContactPreference},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ContactPreference entity by its id.
+func (c *ContactPreferenceClient) Get(ctx context.Context, id pulid.ID) (*ContactPreference, error) {
+	return c.Query().Where(contactpreference.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ContactPreferenceClient) GetX(ctx context.Context, id pulid.ID) *ContactPreference {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPatient queries the patient edge of a ContactPreference.
+func (c *ContactPreferenceClient) QueryPatient(_m *ContactPreference) *PatientQuery {
+	query := (&PatientClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(contactpreference.Table, contactpreference.FieldID, id),
+			sqlgraph.To(patient.Table, patient.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, contactpreference.PatientTable, contactpreference.PatientColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryOrganisation queries the organisation edge of a ContactPreference.
+func (c *ContactPreferenceClient) QueryOrganisation(_m *ContactPreference) *OrganisationQuery {
+	query := (&OrganisationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(contactpreference.Table, contactpreference.FieldID, id),
+			sqlgraph.To(organisation.Table, organisation.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, contactpreference.OrganisationTable, contactpreference.OrganisationColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ContactPreferenceClient) Hooks() []Hook {
+	hooks := c.hooks.ContactPreference
+	return append(hooks[:len(hooks):len(hooks)], contactpreference.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ContactPreferenceClient) Interceptors() []Interceptor {
+	return c.inters.ContactPreference
+}
+
+func (c *ContactPreferenceClient) mutate(ctx context.Context, m *ContactPreferenceMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ContactPreferenceCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ContactPreferenceUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ContactPreferenceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ContactPreferenceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ContactPreference mutation op: %q", m.Op())
 	}
 }
 
@@ -2191,6 +2582,22 @@ func (c *LetterClient) QuerySourceOrganisation(_m *Letter) *OrganisationQuery {
 	return query
 }
 
+// QueryReads queries the reads edge of a Letter.
+func (c *LetterClient) QueryReads(_m *Letter) *LetterReadQuery {
+	query := (&LetterReadClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(letter.Table, letter.FieldID, id),
+			sqlgraph.To(letterread.Table, letterread.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, letter.ReadsTable, letter.ReadsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *LetterClient) Hooks() []Hook {
 	hooks := c.hooks.Letter
@@ -2215,6 +2622,172 @@ func (c *LetterClient) mutate(ctx context.Context, m *LetterMutation) (Value, er
 		return (&LetterDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Letter mutation op: %q", m.Op())
+	}
+}
+
+// LetterReadClient is a client for the LetterRead schema.
+type LetterReadClient struct {
+	config
+}
+
+// NewLetterReadClient returns a client for the LetterRead from the given config.
+func NewLetterReadClient(c config) *LetterReadClient {
+	return &LetterReadClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `letterread.Hooks(f(g(h())))`.
+func (c *LetterReadClient) Use(hooks ...Hook) {
+	c.hooks.LetterRead = append(c.hooks.LetterRead, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `letterread.Intercept(f(g(h())))`.
+func (c *LetterReadClient) Intercept(interceptors ...Interceptor) {
+	c.inters.LetterRead = append(c.inters.LetterRead, interceptors...)
+}
+
+// Create returns a builder for creating a LetterRead entity.
+func (c *LetterReadClient) Create() *LetterReadCreate {
+	mutation := newLetterReadMutation(c.config, OpCreate)
+	return &LetterReadCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of LetterRead entities.
+func (c *LetterReadClient) CreateBulk(builders ...*LetterReadCreate) *LetterReadCreateBulk {
+	return &LetterReadCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *LetterReadClient) MapCreateBulk(slice any, setFunc func(*LetterReadCreate, int)) *LetterReadCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &LetterReadCreateBulk{err: fmt.Errorf("calling to LetterReadClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*LetterReadCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &LetterReadCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for LetterRead.
+func (c *LetterReadClient) Update() *LetterReadUpdate {
+	mutation := newLetterReadMutation(c.config, OpUpdate)
+	return &LetterReadUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *LetterReadClient) UpdateOne(_m *LetterRead) *LetterReadUpdateOne {
+	mutation := newLetterReadMutation(c.config, OpUpdateOne, withLetterRead(_m))
+	return &LetterReadUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *LetterReadClient) UpdateOneID(id pulid.ID) *LetterReadUpdateOne {
+	mutation := newLetterReadMutation(c.config, OpUpdateOne, withLetterReadID(id))
+	return &LetterReadUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for LetterRead.
+func (c *LetterReadClient) Delete() *LetterReadDelete {
+	mutation := newLetterReadMutation(c.config, OpDelete)
+	return &LetterReadDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *LetterReadClient) DeleteOne(_m *LetterRead) *LetterReadDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *LetterReadClient) DeleteOneID(id pulid.ID) *LetterReadDeleteOne {
+	builder := c.Delete().Where(letterread.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &LetterReadDeleteOne{builder}
+}
+
+// Query returns a query builder for LetterRead.
+func (c *LetterReadClient) Query() *LetterReadQuery {
+	return &LetterReadQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeLetterRead},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a LetterRead entity by its id.
+func (c *LetterReadClient) Get(ctx context.Context, id pulid.ID) (*LetterRead, error) {
+	return c.Query().Where(letterread.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *LetterReadClient) GetX(ctx context.Context, id pulid.ID) *LetterRead {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPatient queries the patient edge of a LetterRead.
+func (c *LetterReadClient) QueryPatient(_m *LetterRead) *PatientQuery {
+	query := (&PatientClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(letterread.Table, letterread.FieldID, id),
+			sqlgraph.To(patient.Table, patient.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, letterread.PatientTable, letterread.PatientColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryLetter queries the letter edge of a LetterRead.
+func (c *LetterReadClient) QueryLetter(_m *LetterRead) *LetterQuery {
+	query := (&LetterClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(letterread.Table, letterread.FieldID, id),
+			sqlgraph.To(letter.Table, letter.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, letterread.LetterTable, letterread.LetterColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *LetterReadClient) Hooks() []Hook {
+	hooks := c.hooks.LetterRead
+	return append(hooks[:len(hooks):len(hooks)], letterread.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *LetterReadClient) Interceptors() []Interceptor {
+	return c.inters.LetterRead
+}
+
+func (c *LetterReadClient) mutate(ctx context.Context, m *LetterReadMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&LetterReadCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&LetterReadUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&LetterReadUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&LetterReadDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown LetterRead mutation op: %q", m.Op())
 	}
 }
 
@@ -3332,6 +3905,54 @@ func (c *PatientClient) QueryAppointments(_m *Patient) *AppointmentQuery {
 			sqlgraph.From(patient.Table, patient.FieldID, id),
 			sqlgraph.To(appointment.Table, appointment.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, patient.AppointmentsTable, patient.AppointmentsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAppointmentChangeRequests queries the appointment_change_requests edge of a Patient.
+func (c *PatientClient) QueryAppointmentChangeRequests(_m *Patient) *AppointmentChangeRequestQuery {
+	query := (&AppointmentChangeRequestClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(patient.Table, patient.FieldID, id),
+			sqlgraph.To(appointmentchangerequest.Table, appointmentchangerequest.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, patient.AppointmentChangeRequestsTable, patient.AppointmentChangeRequestsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryLetterReads queries the letter_reads edge of a Patient.
+func (c *PatientClient) QueryLetterReads(_m *Patient) *LetterReadQuery {
+	query := (&LetterReadClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(patient.Table, patient.FieldID, id),
+			sqlgraph.To(letterread.Table, letterread.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, patient.LetterReadsTable, patient.LetterReadsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryContactPreferences queries the contact_preferences edge of a Patient.
+func (c *PatientClient) QueryContactPreferences(_m *Patient) *ContactPreferenceQuery {
+	query := (&ContactPreferenceClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(patient.Table, patient.FieldID, id),
+			sqlgraph.To(contactpreference.Table, contactpreference.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, patient.ContactPreferencesTable, patient.ContactPreferencesColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -5223,18 +5844,20 @@ func (c *SymptomClient) mutate(ctx context.Context, m *SymptomMutation) (Value, 
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Account, Allergy, Appointment, AuditEvent, BreakGlass, CareResource,
-		EmailChange, Encounter, Invitation, JournalEntry, Letter, MailMessage,
-		Measurement, Membership, Notification, OIDCLogin, Organisation, Patient,
-		PatientOrganisation, ResearchConsent, ResearchStudy, Result, ResultComponent,
-		Session, Share, SignInThrottle, SpecialtyRule, Symptom []ent.Hook
+		Account, Allergy, Appointment, AppointmentChangeRequest, AuditEvent, BreakGlass,
+		CareResource, ContactPreference, EmailChange, Encounter, Invitation,
+		JournalEntry, Letter, LetterRead, MailMessage, Measurement, Membership,
+		Notification, OIDCLogin, Organisation, Patient, PatientOrganisation,
+		ResearchConsent, ResearchStudy, Result, ResultComponent, Session, Share,
+		SignInThrottle, SpecialtyRule, Symptom []ent.Hook
 	}
 	inters struct {
-		Account, Allergy, Appointment, AuditEvent, BreakGlass, CareResource,
-		EmailChange, Encounter, Invitation, JournalEntry, Letter, MailMessage,
-		Measurement, Membership, Notification, OIDCLogin, Organisation, Patient,
-		PatientOrganisation, ResearchConsent, ResearchStudy, Result, ResultComponent,
-		Session, Share, SignInThrottle, SpecialtyRule, Symptom []ent.Interceptor
+		Account, Allergy, Appointment, AppointmentChangeRequest, AuditEvent, BreakGlass,
+		CareResource, ContactPreference, EmailChange, Encounter, Invitation,
+		JournalEntry, Letter, LetterRead, MailMessage, Measurement, Membership,
+		Notification, OIDCLogin, Organisation, Patient, PatientOrganisation,
+		ResearchConsent, ResearchStudy, Result, ResultComponent, Session, Share,
+		SignInThrottle, SpecialtyRule, Symptom []ent.Interceptor
 	}
 )
 

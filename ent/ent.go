@@ -15,14 +15,17 @@ import (
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/contactpreference"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/membership"
@@ -100,34 +103,37 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			account.Table:             account.ValidColumn,
-			allergy.Table:             allergy.ValidColumn,
-			appointment.Table:         appointment.ValidColumn,
-			auditevent.Table:          auditevent.ValidColumn,
-			breakglass.Table:          breakglass.ValidColumn,
-			careresource.Table:        careresource.ValidColumn,
-			emailchange.Table:         emailchange.ValidColumn,
-			encounter.Table:           encounter.ValidColumn,
-			invitation.Table:          invitation.ValidColumn,
-			journalentry.Table:        journalentry.ValidColumn,
-			letter.Table:              letter.ValidColumn,
-			mailmessage.Table:         mailmessage.ValidColumn,
-			measurement.Table:         measurement.ValidColumn,
-			membership.Table:          membership.ValidColumn,
-			notification.Table:        notification.ValidColumn,
-			oidclogin.Table:           oidclogin.ValidColumn,
-			organisation.Table:        organisation.ValidColumn,
-			patient.Table:             patient.ValidColumn,
-			patientorganisation.Table: patientorganisation.ValidColumn,
-			researchconsent.Table:     researchconsent.ValidColumn,
-			researchstudy.Table:       researchstudy.ValidColumn,
-			result.Table:              result.ValidColumn,
-			resultcomponent.Table:     resultcomponent.ValidColumn,
-			session.Table:             session.ValidColumn,
-			share.Table:               share.ValidColumn,
-			signinthrottle.Table:      signinthrottle.ValidColumn,
-			specialtyrule.Table:       specialtyrule.ValidColumn,
-			symptom.Table:             symptom.ValidColumn,
+			account.Table:                  account.ValidColumn,
+			allergy.Table:                  allergy.ValidColumn,
+			appointment.Table:              appointment.ValidColumn,
+			appointmentchangerequest.Table: appointmentchangerequest.ValidColumn,
+			auditevent.Table:               auditevent.ValidColumn,
+			breakglass.Table:               breakglass.ValidColumn,
+			careresource.Table:             careresource.ValidColumn,
+			contactpreference.Table:        contactpreference.ValidColumn,
+			emailchange.Table:              emailchange.ValidColumn,
+			encounter.Table:                encounter.ValidColumn,
+			invitation.Table:               invitation.ValidColumn,
+			journalentry.Table:             journalentry.ValidColumn,
+			letter.Table:                   letter.ValidColumn,
+			letterread.Table:               letterread.ValidColumn,
+			mailmessage.Table:              mailmessage.ValidColumn,
+			measurement.Table:              measurement.ValidColumn,
+			membership.Table:               membership.ValidColumn,
+			notification.Table:             notification.ValidColumn,
+			oidclogin.Table:                oidclogin.ValidColumn,
+			organisation.Table:             organisation.ValidColumn,
+			patient.Table:                  patient.ValidColumn,
+			patientorganisation.Table:      patientorganisation.ValidColumn,
+			researchconsent.Table:          researchconsent.ValidColumn,
+			researchstudy.Table:            researchstudy.ValidColumn,
+			result.Table:                   result.ValidColumn,
+			resultcomponent.Table:          resultcomponent.ValidColumn,
+			session.Table:                  session.ValidColumn,
+			share.Table:                    share.ValidColumn,
+			signinthrottle.Table:           signinthrottle.ValidColumn,
+			specialtyrule.Table:            specialtyrule.ValidColumn,
+			symptom.Table:                  symptom.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -6,14 +6,17 @@ import (
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/contactpreference"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/membership"
@@ -41,7 +44,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 28)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 31)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   account.Table,
@@ -82,6 +85,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			allergy.FieldSourceOrganisationID: {Type: field.TypeString, Column: allergy.FieldSourceOrganisationID},
 			allergy.FieldExternalSystem:       {Type: field.TypeString, Column: allergy.FieldExternalSystem},
 			allergy.FieldExternalValue:        {Type: field.TypeString, Column: allergy.FieldExternalValue},
+			allergy.FieldKind:                 {Type: field.TypeEnum, Column: allergy.FieldKind},
 			allergy.FieldSubstance:            {Type: field.TypeString, Column: allergy.FieldSubstance},
 			allergy.FieldReaction:             {Type: field.TypeString, Column: allergy.FieldReaction},
 			allergy.FieldSeverity:             {Type: field.TypeEnum, Column: allergy.FieldSeverity},
@@ -126,6 +130,34 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[3] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   appointmentchangerequest.Table,
+			Columns: appointmentchangerequest.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: appointmentchangerequest.FieldID,
+			},
+		},
+		Type: "AppointmentChangeRequest",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			appointmentchangerequest.FieldCreatedAt:            {Type: field.TypeTime, Column: appointmentchangerequest.FieldCreatedAt},
+			appointmentchangerequest.FieldUpdatedAt:            {Type: field.TypeTime, Column: appointmentchangerequest.FieldUpdatedAt},
+			appointmentchangerequest.FieldPatientID:            {Type: field.TypeString, Column: appointmentchangerequest.FieldPatientID},
+			appointmentchangerequest.FieldCategory:             {Type: field.TypeEnum, Column: appointmentchangerequest.FieldCategory},
+			appointmentchangerequest.FieldAssignedCategory:     {Type: field.TypeEnum, Column: appointmentchangerequest.FieldAssignedCategory},
+			appointmentchangerequest.FieldSourceOrganisationID: {Type: field.TypeString, Column: appointmentchangerequest.FieldSourceOrganisationID},
+			appointmentchangerequest.FieldExternalSystem:       {Type: field.TypeString, Column: appointmentchangerequest.FieldExternalSystem},
+			appointmentchangerequest.FieldExternalValue:        {Type: field.TypeString, Column: appointmentchangerequest.FieldExternalValue},
+			appointmentchangerequest.FieldAppointmentID:        {Type: field.TypeString, Column: appointmentchangerequest.FieldAppointmentID},
+			appointmentchangerequest.FieldKind:                 {Type: field.TypeEnum, Column: appointmentchangerequest.FieldKind},
+			appointmentchangerequest.FieldReason:               {Type: field.TypeString, Column: appointmentchangerequest.FieldReason},
+			appointmentchangerequest.FieldPreferredTimes:       {Type: field.TypeJSON, Column: appointmentchangerequest.FieldPreferredTimes},
+			appointmentchangerequest.FieldStatus:               {Type: field.TypeEnum, Column: appointmentchangerequest.FieldStatus},
+			appointmentchangerequest.FieldAnswer:               {Type: field.TypeString, Column: appointmentchangerequest.FieldAnswer},
+			appointmentchangerequest.FieldAnsweredAt:           {Type: field.TypeTime, Column: appointmentchangerequest.FieldAnsweredAt},
+		},
+	}
+	graph.Nodes[4] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditevent.Table,
 			Columns: auditevent.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -147,7 +179,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditevent.FieldAt:                  {Type: field.TypeTime, Column: auditevent.FieldAt},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   breakglass.Table,
 			Columns: breakglass.Columns,
@@ -166,7 +198,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			breakglass.FieldExpiresAt:      {Type: field.TypeTime, Column: breakglass.FieldExpiresAt},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   careresource.Table,
 			Columns: careresource.Columns,
@@ -194,7 +226,27 @@ var schemaGraph = func() *sqlgraph.Schema {
 			careresource.FieldCompletedAt:          {Type: field.TypeTime, Column: careresource.FieldCompletedAt},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   contactpreference.Table,
+			Columns: contactpreference.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: contactpreference.FieldID,
+			},
+		},
+		Type: "ContactPreference",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			contactpreference.FieldCreatedAt:      {Type: field.TypeTime, Column: contactpreference.FieldCreatedAt},
+			contactpreference.FieldUpdatedAt:      {Type: field.TypeTime, Column: contactpreference.FieldUpdatedAt},
+			contactpreference.FieldPatientID:      {Type: field.TypeString, Column: contactpreference.FieldPatientID},
+			contactpreference.FieldOrganisationID: {Type: field.TypeString, Column: contactpreference.FieldOrganisationID},
+			contactpreference.FieldPost:           {Type: field.TypeBool, Column: contactpreference.FieldPost},
+			contactpreference.FieldSms:            {Type: field.TypeBool, Column: contactpreference.FieldSms},
+			contactpreference.FieldEmail:          {Type: field.TypeBool, Column: contactpreference.FieldEmail},
+		},
+	}
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   emailchange.Table,
 			Columns: emailchange.Columns,
@@ -213,7 +265,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			emailchange.FieldConfirmedAt: {Type: field.TypeTime, Column: emailchange.FieldConfirmedAt},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   encounter.Table,
 			Columns: encounter.Columns,
@@ -245,7 +297,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			encounter.FieldSummary:              {Type: field.TypeString, Column: encounter.FieldSummary},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   invitation.Table,
 			Columns: invitation.Columns,
@@ -272,7 +324,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			invitation.FieldRevokedAt:          {Type: field.TypeTime, Column: invitation.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   journalentry.Table,
 			Columns: journalentry.Columns,
@@ -296,7 +348,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			journalentry.FieldWrittenAt:            {Type: field.TypeTime, Column: journalentry.FieldWrittenAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   letter.Table,
 			Columns: letter.Columns,
@@ -326,7 +378,24 @@ var schemaGraph = func() *sqlgraph.Schema {
 			letter.FieldReadAt:               {Type: field.TypeTime, Column: letter.FieldReadAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   letterread.Table,
+			Columns: letterread.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: letterread.FieldID,
+			},
+		},
+		Type: "LetterRead",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			letterread.FieldPatientID: {Type: field.TypeString, Column: letterread.FieldPatientID},
+			letterread.FieldLetterID:  {Type: field.TypeString, Column: letterread.FieldLetterID},
+			letterread.FieldAccountID: {Type: field.TypeString, Column: letterread.FieldAccountID},
+			letterread.FieldReadAt:    {Type: field.TypeTime, Column: letterread.FieldReadAt},
+		},
+	}
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   mailmessage.Table,
 			Columns: mailmessage.Columns,
@@ -350,7 +419,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			mailmessage.FieldLastError:     {Type: field.TypeString, Column: mailmessage.FieldLastError},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   measurement.Table,
 			Columns: measurement.Columns,
@@ -377,7 +446,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			measurement.FieldDevice:               {Type: field.TypeString, Column: measurement.FieldDevice},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
@@ -395,7 +464,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldRole:           {Type: field.TypeEnum, Column: membership.FieldRole},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notification.Table,
 			Columns: notification.Columns,
@@ -415,7 +484,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notification.FieldReadAt:             {Type: field.TypeTime, Column: notification.FieldReadAt},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   oidclogin.Table,
 			Columns: oidclogin.Columns,
@@ -435,7 +504,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			oidclogin.FieldUsedAt:       {Type: field.TypeTime, Column: oidclogin.FieldUsedAt},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   organisation.Table,
 			Columns: organisation.Columns,
@@ -453,10 +522,14 @@ var schemaGraph = func() *sqlgraph.Schema {
 			organisation.FieldKind:           {Type: field.TypeEnum, Column: organisation.FieldKind},
 			organisation.FieldLogoURL:        {Type: field.TypeString, Column: organisation.FieldLogoURL},
 			organisation.FieldWelcomeMessage: {Type: field.TypeString, Column: organisation.FieldWelcomeMessage},
+			organisation.FieldPhone:          {Type: field.TypeString, Column: organisation.FieldPhone},
+			organisation.FieldEmail:          {Type: field.TypeString, Column: organisation.FieldEmail},
+			organisation.FieldWebsite:        {Type: field.TypeString, Column: organisation.FieldWebsite},
+			organisation.FieldAddress:        {Type: field.TypeString, Column: organisation.FieldAddress},
 			organisation.FieldEmergencyCare:  {Type: field.TypeBool, Column: organisation.FieldEmergencyCare},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patient.Table,
 			Columns: patient.Columns,
@@ -485,7 +558,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			patient.FieldInvitedByOrganisationID:         {Type: field.TypeString, Column: patient.FieldInvitedByOrganisationID},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patientorganisation.Table,
 			Columns: patientorganisation.Columns,
@@ -508,7 +581,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			patientorganisation.FieldLinkedAt:        {Type: field.TypeTime, Column: patientorganisation.FieldLinkedAt},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   researchconsent.Table,
 			Columns: researchconsent.Columns,
@@ -527,7 +600,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			researchconsent.FieldWithdrawnAt: {Type: field.TypeTime, Column: researchconsent.FieldWithdrawnAt},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   researchstudy.Table,
 			Columns: researchstudy.Columns,
@@ -547,7 +620,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			researchstudy.FieldPseudonymKey:   {Type: field.TypeBytes, Column: researchstudy.FieldPseudonymKey},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   result.Table,
 			Columns: result.Columns,
@@ -579,7 +652,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			result.FieldPerformingLaboratory: {Type: field.TypeString, Column: result.FieldPerformingLaboratory},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   resultcomponent.Table,
 			Columns: resultcomponent.Columns,
@@ -611,7 +684,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			resultcomponent.FieldFlag:                 {Type: field.TypeEnum, Column: resultcomponent.FieldFlag},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -632,7 +705,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldEndedAt:       {Type: field.TypeTime, Column: session.FieldEndedAt},
 		},
 	}
-	graph.Nodes[24] = &sqlgraph.Node{
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   share.Table,
 			Columns: share.Columns,
@@ -658,7 +731,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			share.FieldRevokedAt:             {Type: field.TypeTime, Column: share.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[25] = &sqlgraph.Node{
+	graph.Nodes[28] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signinthrottle.Table,
 			Columns: signinthrottle.Columns,
@@ -675,7 +748,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signinthrottle.FieldUpdatedAt:   {Type: field.TypeTime, Column: signinthrottle.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[26] = &sqlgraph.Node{
+	graph.Nodes[29] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   specialtyrule.Table,
 			Columns: specialtyrule.Columns,
@@ -694,7 +767,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			specialtyrule.FieldCategory:       {Type: field.TypeEnum, Column: specialtyrule.FieldCategory},
 		},
 	}
-	graph.Nodes[27] = &sqlgraph.Node{
+	graph.Nodes[30] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   symptom.Table,
 			Columns: symptom.Columns,
@@ -804,6 +877,54 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Organisation",
 	)
 	graph.MustAddE(
+		"change_requests",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   appointment.ChangeRequestsTable,
+			Columns: []string{appointment.ChangeRequestsColumn},
+			Bidi:    false,
+		},
+		"Appointment",
+		"AppointmentChangeRequest",
+	)
+	graph.MustAddE(
+		"patient",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   appointmentchangerequest.PatientTable,
+			Columns: []string{appointmentchangerequest.PatientColumn},
+			Bidi:    false,
+		},
+		"AppointmentChangeRequest",
+		"Patient",
+	)
+	graph.MustAddE(
+		"source_organisation",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   appointmentchangerequest.SourceOrganisationTable,
+			Columns: []string{appointmentchangerequest.SourceOrganisationColumn},
+			Bidi:    false,
+		},
+		"AppointmentChangeRequest",
+		"Organisation",
+	)
+	graph.MustAddE(
+		"appointment",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   appointmentchangerequest.AppointmentTable,
+			Columns: []string{appointmentchangerequest.AppointmentColumn},
+			Bidi:    false,
+		},
+		"AppointmentChangeRequest",
+		"Appointment",
+	)
+	graph.MustAddE(
 		"patient",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -849,6 +970,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"CareResource",
+		"Organisation",
+	)
+	graph.MustAddE(
+		"patient",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   contactpreference.PatientTable,
+			Columns: []string{contactpreference.PatientColumn},
+			Bidi:    false,
+		},
+		"ContactPreference",
+		"Patient",
+	)
+	graph.MustAddE(
+		"organisation",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   contactpreference.OrganisationTable,
+			Columns: []string{contactpreference.OrganisationColumn},
+			Bidi:    false,
+		},
+		"ContactPreference",
 		"Organisation",
 	)
 	graph.MustAddE(
@@ -946,6 +1091,42 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Letter",
 		"Organisation",
+	)
+	graph.MustAddE(
+		"reads",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   letter.ReadsTable,
+			Columns: []string{letter.ReadsColumn},
+			Bidi:    false,
+		},
+		"Letter",
+		"LetterRead",
+	)
+	graph.MustAddE(
+		"patient",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   letterread.PatientTable,
+			Columns: []string{letterread.PatientColumn},
+			Bidi:    false,
+		},
+		"LetterRead",
+		"Patient",
+	)
+	graph.MustAddE(
+		"letter",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   letterread.LetterTable,
+			Columns: []string{letterread.LetterColumn},
+			Bidi:    false,
+		},
+		"LetterRead",
+		"Letter",
 	)
 	graph.MustAddE(
 		"patient",
@@ -1102,6 +1283,42 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Patient",
 		"Appointment",
+	)
+	graph.MustAddE(
+		"appointment_change_requests",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.AppointmentChangeRequestsTable,
+			Columns: []string{patient.AppointmentChangeRequestsColumn},
+			Bidi:    false,
+		},
+		"Patient",
+		"AppointmentChangeRequest",
+	)
+	graph.MustAddE(
+		"letter_reads",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.LetterReadsTable,
+			Columns: []string{patient.LetterReadsColumn},
+			Bidi:    false,
+		},
+		"Patient",
+		"LetterRead",
+	)
+	graph.MustAddE(
+		"contact_preferences",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.ContactPreferencesTable,
+			Columns: []string{patient.ContactPreferencesColumn},
+			Bidi:    false,
+		},
+		"Patient",
+		"ContactPreference",
 	)
 	graph.MustAddE(
 		"allergies",
@@ -1734,6 +1951,11 @@ func (f *AllergyFilter) WhereExternalValue(p entql.StringP) {
 	f.Where(p.Field(allergy.FieldExternalValue))
 }
 
+// WhereKind applies the entql string predicate on the kind field.
+func (f *AllergyFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(allergy.FieldKind))
+}
+
 // WhereSubstance applies the entql string predicate on the substance field.
 func (f *AllergyFilter) WhereSubstance(p entql.StringP) {
 	f.Where(p.Field(allergy.FieldSubstance))
@@ -1965,6 +2187,177 @@ func (f *AppointmentFilter) WhereHasSourceOrganisationWith(preds ...predicate.Or
 	})))
 }
 
+// WhereHasChangeRequests applies a predicate to check if query has an edge change_requests.
+func (f *AppointmentFilter) WhereHasChangeRequests() {
+	f.Where(entql.HasEdge("change_requests"))
+}
+
+// WhereHasChangeRequestsWith applies a predicate to check if query has an edge change_requests with a given conditions (other predicates).
+func (f *AppointmentFilter) WhereHasChangeRequestsWith(preds ...predicate.AppointmentChangeRequest) {
+	f.Where(entql.HasEdgeWith("change_requests", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *AppointmentChangeRequestQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AppointmentChangeRequestQuery builder.
+func (_q *AppointmentChangeRequestQuery) Filter() *AppointmentChangeRequestFilter {
+	return &AppointmentChangeRequestFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AppointmentChangeRequestMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AppointmentChangeRequestMutation builder.
+func (m *AppointmentChangeRequestMutation) Filter() *AppointmentChangeRequestFilter {
+	return &AppointmentChangeRequestFilter{config: m.config, predicateAdder: m}
+}
+
+// AppointmentChangeRequestFilter provides a generic filtering capability at runtime for AppointmentChangeRequestQuery.
+type AppointmentChangeRequestFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AppointmentChangeRequestFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *AppointmentChangeRequestFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(appointmentchangerequest.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *AppointmentChangeRequestFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(appointmentchangerequest.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *AppointmentChangeRequestFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(appointmentchangerequest.FieldUpdatedAt))
+}
+
+// WherePatientID applies the entql string predicate on the patient_id field.
+func (f *AppointmentChangeRequestFilter) WherePatientID(p entql.StringP) {
+	f.Where(p.Field(appointmentchangerequest.FieldPatientID))
+}
+
+// WhereCategory applies the entql string predicate on the category field.
+func (f *AppointmentChangeRequestFilter) WhereCategory(p entql.StringP) {
+	f.Where(p.Field(appointmentchangerequest.FieldCategory))
+}
+
+// WhereAssignedCategory applies the entql string predicate on the assigned_category field.
+func (f *AppointmentChangeRequestFilter) WhereAssignedCategory(p entql.StringP) {
+	f.Where(p.Field(appointmentchangerequest.FieldAssignedCategory))
+}
+
+// WhereSourceOrganisationID applies the entql string predicate on the source_organisation_id field.
+func (f *AppointmentChangeRequestFilter) WhereSourceOrganisationID(p entql.StringP) {
+	f.Where(p.Field(appointmentchangerequest.FieldSourceOrganisationID))
+}
+
+// WhereExternalSystem applies the entql string predicate on the external_system field.
+func (f *AppointmentChangeRequestFilter) WhereExternalSystem(p entql.StringP) {
+	f.Where(p.Field(appointmentchangerequest.FieldExternalSystem))
+}
+
+// WhereExternalValue applies the entql string predicate on the external_value field.
+func (f *AppointmentChangeRequestFilter) WhereExternalValue(p entql.StringP) {
+	f.Where(p.Field(appointmentchangerequest.FieldExternalValue))
+}
+
+// WhereAppointmentID applies the entql string predicate on the appointment_id field.
+func (f *AppointmentChangeRequestFilter) WhereAppointmentID(p entql.StringP) {
+	f.Where(p.Field(appointmentchangerequest.FieldAppointmentID))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *AppointmentChangeRequestFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(appointmentchangerequest.FieldKind))
+}
+
+// WhereReason applies the entql string predicate on the reason field.
+func (f *AppointmentChangeRequestFilter) WhereReason(p entql.StringP) {
+	f.Where(p.Field(appointmentchangerequest.FieldReason))
+}
+
+// WherePreferredTimes applies the entql json.RawMessage predicate on the preferred_times field.
+func (f *AppointmentChangeRequestFilter) WherePreferredTimes(p entql.BytesP) {
+	f.Where(p.Field(appointmentchangerequest.FieldPreferredTimes))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *AppointmentChangeRequestFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(appointmentchangerequest.FieldStatus))
+}
+
+// WhereAnswer applies the entql string predicate on the answer field.
+func (f *AppointmentChangeRequestFilter) WhereAnswer(p entql.StringP) {
+	f.Where(p.Field(appointmentchangerequest.FieldAnswer))
+}
+
+// WhereAnsweredAt applies the entql time.Time predicate on the answered_at field.
+func (f *AppointmentChangeRequestFilter) WhereAnsweredAt(p entql.TimeP) {
+	f.Where(p.Field(appointmentchangerequest.FieldAnsweredAt))
+}
+
+// WhereHasPatient applies a predicate to check if query has an edge patient.
+func (f *AppointmentChangeRequestFilter) WhereHasPatient() {
+	f.Where(entql.HasEdge("patient"))
+}
+
+// WhereHasPatientWith applies a predicate to check if query has an edge patient with a given conditions (other predicates).
+func (f *AppointmentChangeRequestFilter) WhereHasPatientWith(preds ...predicate.Patient) {
+	f.Where(entql.HasEdgeWith("patient", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasSourceOrganisation applies a predicate to check if query has an edge source_organisation.
+func (f *AppointmentChangeRequestFilter) WhereHasSourceOrganisation() {
+	f.Where(entql.HasEdge("source_organisation"))
+}
+
+// WhereHasSourceOrganisationWith applies a predicate to check if query has an edge source_organisation with a given conditions (other predicates).
+func (f *AppointmentChangeRequestFilter) WhereHasSourceOrganisationWith(preds ...predicate.Organisation) {
+	f.Where(entql.HasEdgeWith("source_organisation", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasAppointment applies a predicate to check if query has an edge appointment.
+func (f *AppointmentChangeRequestFilter) WhereHasAppointment() {
+	f.Where(entql.HasEdge("appointment"))
+}
+
+// WhereHasAppointmentWith applies a predicate to check if query has an edge appointment with a given conditions (other predicates).
+func (f *AppointmentChangeRequestFilter) WhereHasAppointmentWith(preds ...predicate.Appointment) {
+	f.Where(entql.HasEdgeWith("appointment", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *AuditEventQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -1994,7 +2387,7 @@ type AuditEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AuditEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2098,7 +2491,7 @@ type BreakGlassFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *BreakGlassFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2182,7 +2575,7 @@ type CareResourceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CareResourceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2297,6 +2690,109 @@ func (f *CareResourceFilter) WhereHasSourceOrganisationWith(preds ...predicate.O
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ContactPreferenceQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ContactPreferenceQuery builder.
+func (_q *ContactPreferenceQuery) Filter() *ContactPreferenceFilter {
+	return &ContactPreferenceFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ContactPreferenceMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ContactPreferenceMutation builder.
+func (m *ContactPreferenceMutation) Filter() *ContactPreferenceFilter {
+	return &ContactPreferenceFilter{config: m.config, predicateAdder: m}
+}
+
+// ContactPreferenceFilter provides a generic filtering capability at runtime for ContactPreferenceQuery.
+type ContactPreferenceFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ContactPreferenceFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *ContactPreferenceFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(contactpreference.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ContactPreferenceFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(contactpreference.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ContactPreferenceFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(contactpreference.FieldUpdatedAt))
+}
+
+// WherePatientID applies the entql string predicate on the patient_id field.
+func (f *ContactPreferenceFilter) WherePatientID(p entql.StringP) {
+	f.Where(p.Field(contactpreference.FieldPatientID))
+}
+
+// WhereOrganisationID applies the entql string predicate on the organisation_id field.
+func (f *ContactPreferenceFilter) WhereOrganisationID(p entql.StringP) {
+	f.Where(p.Field(contactpreference.FieldOrganisationID))
+}
+
+// WherePost applies the entql bool predicate on the post field.
+func (f *ContactPreferenceFilter) WherePost(p entql.BoolP) {
+	f.Where(p.Field(contactpreference.FieldPost))
+}
+
+// WhereSms applies the entql bool predicate on the sms field.
+func (f *ContactPreferenceFilter) WhereSms(p entql.BoolP) {
+	f.Where(p.Field(contactpreference.FieldSms))
+}
+
+// WhereEmail applies the entql bool predicate on the email field.
+func (f *ContactPreferenceFilter) WhereEmail(p entql.BoolP) {
+	f.Where(p.Field(contactpreference.FieldEmail))
+}
+
+// WhereHasPatient applies a predicate to check if query has an edge patient.
+func (f *ContactPreferenceFilter) WhereHasPatient() {
+	f.Where(entql.HasEdge("patient"))
+}
+
+// WhereHasPatientWith applies a predicate to check if query has an edge patient with a given conditions (other predicates).
+func (f *ContactPreferenceFilter) WhereHasPatientWith(preds ...predicate.Patient) {
+	f.Where(entql.HasEdgeWith("patient", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasOrganisation applies a predicate to check if query has an edge organisation.
+func (f *ContactPreferenceFilter) WhereHasOrganisation() {
+	f.Where(entql.HasEdge("organisation"))
+}
+
+// WhereHasOrganisationWith applies a predicate to check if query has an edge organisation with a given conditions (other predicates).
+func (f *ContactPreferenceFilter) WhereHasOrganisationWith(preds ...predicate.Organisation) {
+	f.Where(entql.HasEdgeWith("organisation", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *EmailChangeQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2325,7 +2821,7 @@ type EmailChangeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EmailChangeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2395,7 +2891,7 @@ type EncounterFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EncounterFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2558,7 +3054,7 @@ type InvitationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *InvitationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2696,7 +3192,7 @@ type JournalEntryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *JournalEntryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2819,7 +3315,7 @@ type LetterFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LetterFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2943,6 +3439,108 @@ func (f *LetterFilter) WhereHasSourceOrganisationWith(preds ...predicate.Organis
 	})))
 }
 
+// WhereHasReads applies a predicate to check if query has an edge reads.
+func (f *LetterFilter) WhereHasReads() {
+	f.Where(entql.HasEdge("reads"))
+}
+
+// WhereHasReadsWith applies a predicate to check if query has an edge reads with a given conditions (other predicates).
+func (f *LetterFilter) WhereHasReadsWith(preds ...predicate.LetterRead) {
+	f.Where(entql.HasEdgeWith("reads", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *LetterReadQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the LetterReadQuery builder.
+func (_q *LetterReadQuery) Filter() *LetterReadFilter {
+	return &LetterReadFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *LetterReadMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the LetterReadMutation builder.
+func (m *LetterReadMutation) Filter() *LetterReadFilter {
+	return &LetterReadFilter{config: m.config, predicateAdder: m}
+}
+
+// LetterReadFilter provides a generic filtering capability at runtime for LetterReadQuery.
+type LetterReadFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *LetterReadFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *LetterReadFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(letterread.FieldID))
+}
+
+// WherePatientID applies the entql string predicate on the patient_id field.
+func (f *LetterReadFilter) WherePatientID(p entql.StringP) {
+	f.Where(p.Field(letterread.FieldPatientID))
+}
+
+// WhereLetterID applies the entql string predicate on the letter_id field.
+func (f *LetterReadFilter) WhereLetterID(p entql.StringP) {
+	f.Where(p.Field(letterread.FieldLetterID))
+}
+
+// WhereAccountID applies the entql string predicate on the account_id field.
+func (f *LetterReadFilter) WhereAccountID(p entql.StringP) {
+	f.Where(p.Field(letterread.FieldAccountID))
+}
+
+// WhereReadAt applies the entql time.Time predicate on the read_at field.
+func (f *LetterReadFilter) WhereReadAt(p entql.TimeP) {
+	f.Where(p.Field(letterread.FieldReadAt))
+}
+
+// WhereHasPatient applies a predicate to check if query has an edge patient.
+func (f *LetterReadFilter) WhereHasPatient() {
+	f.Where(entql.HasEdge("patient"))
+}
+
+// WhereHasPatientWith applies a predicate to check if query has an edge patient with a given conditions (other predicates).
+func (f *LetterReadFilter) WhereHasPatientWith(preds ...predicate.Patient) {
+	f.Where(entql.HasEdgeWith("patient", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasLetter applies a predicate to check if query has an edge letter.
+func (f *LetterReadFilter) WhereHasLetter() {
+	f.Where(entql.HasEdge("letter"))
+}
+
+// WhereHasLetterWith applies a predicate to check if query has an edge letter with a given conditions (other predicates).
+func (f *LetterReadFilter) WhereHasLetterWith(preds ...predicate.Letter) {
+	f.Where(entql.HasEdgeWith("letter", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *MailMessageQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -2972,7 +3570,7 @@ type MailMessageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MailMessageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3067,7 +3665,7 @@ type MeasurementFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MeasurementFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3205,7 +3803,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3298,7 +3896,7 @@ type NotificationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NotificationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3401,7 +3999,7 @@ type OIDCLoginFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OIDCLoginFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3476,7 +4074,7 @@ type OrganisationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OrganisationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3520,6 +4118,26 @@ func (f *OrganisationFilter) WhereLogoURL(p entql.StringP) {
 // WhereWelcomeMessage applies the entql string predicate on the welcome_message field.
 func (f *OrganisationFilter) WhereWelcomeMessage(p entql.StringP) {
 	f.Where(p.Field(organisation.FieldWelcomeMessage))
+}
+
+// WherePhone applies the entql string predicate on the phone field.
+func (f *OrganisationFilter) WherePhone(p entql.StringP) {
+	f.Where(p.Field(organisation.FieldPhone))
+}
+
+// WhereEmail applies the entql string predicate on the email field.
+func (f *OrganisationFilter) WhereEmail(p entql.StringP) {
+	f.Where(p.Field(organisation.FieldEmail))
+}
+
+// WhereWebsite applies the entql string predicate on the website field.
+func (f *OrganisationFilter) WhereWebsite(p entql.StringP) {
+	f.Where(p.Field(organisation.FieldWebsite))
+}
+
+// WhereAddress applies the entql string predicate on the address field.
+func (f *OrganisationFilter) WhereAddress(p entql.StringP) {
+	f.Where(p.Field(organisation.FieldAddress))
 }
 
 // WhereEmergencyCare applies the entql bool predicate on the emergency_care field.
@@ -3598,7 +4216,7 @@ type PatientFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3739,6 +4357,48 @@ func (f *PatientFilter) WhereHasAppointments() {
 // WhereHasAppointmentsWith applies a predicate to check if query has an edge appointments with a given conditions (other predicates).
 func (f *PatientFilter) WhereHasAppointmentsWith(preds ...predicate.Appointment) {
 	f.Where(entql.HasEdgeWith("appointments", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasAppointmentChangeRequests applies a predicate to check if query has an edge appointment_change_requests.
+func (f *PatientFilter) WhereHasAppointmentChangeRequests() {
+	f.Where(entql.HasEdge("appointment_change_requests"))
+}
+
+// WhereHasAppointmentChangeRequestsWith applies a predicate to check if query has an edge appointment_change_requests with a given conditions (other predicates).
+func (f *PatientFilter) WhereHasAppointmentChangeRequestsWith(preds ...predicate.AppointmentChangeRequest) {
+	f.Where(entql.HasEdgeWith("appointment_change_requests", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasLetterReads applies a predicate to check if query has an edge letter_reads.
+func (f *PatientFilter) WhereHasLetterReads() {
+	f.Where(entql.HasEdge("letter_reads"))
+}
+
+// WhereHasLetterReadsWith applies a predicate to check if query has an edge letter_reads with a given conditions (other predicates).
+func (f *PatientFilter) WhereHasLetterReadsWith(preds ...predicate.LetterRead) {
+	f.Where(entql.HasEdgeWith("letter_reads", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasContactPreferences applies a predicate to check if query has an edge contact_preferences.
+func (f *PatientFilter) WhereHasContactPreferences() {
+	f.Where(entql.HasEdge("contact_preferences"))
+}
+
+// WhereHasContactPreferencesWith applies a predicate to check if query has an edge contact_preferences with a given conditions (other predicates).
+func (f *PatientFilter) WhereHasContactPreferencesWith(preds ...predicate.ContactPreference) {
+	f.Where(entql.HasEdgeWith("contact_preferences", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}
@@ -3998,7 +4658,7 @@ type PatientOrganisationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientOrganisationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4081,7 +4741,7 @@ type ResearchConsentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResearchConsentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4179,7 +4839,7 @@ type ResearchStudyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResearchStudyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4282,7 +4942,7 @@ type ResultFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResultFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4459,7 +5119,7 @@ type ResultComponentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResultComponentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4636,7 +5296,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4730,7 +5390,7 @@ type ShareFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ShareFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4891,7 +5551,7 @@ type SignInThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SignInThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4951,7 +5611,7 @@ type SpecialtyRuleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SpecialtyRuleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5021,7 +5681,7 @@ type SymptomFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SymptomFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[30].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -13,8 +13,10 @@ import (
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/contactpreference"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
@@ -217,6 +219,11 @@ func (_q *AllergyQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, allergy.FieldCategory)
 				fieldSeen[allergy.FieldCategory] = struct{}{}
 			}
+		case "kind":
+			if _, ok := fieldSeen[allergy.FieldKind]; !ok {
+				selectedFields = append(selectedFields, allergy.FieldKind)
+				fieldSeen[allergy.FieldKind] = struct{}{}
+			}
 		case "substance":
 			if _, ok := fieldSeen[allergy.FieldSubstance]; !ok {
 				selectedFields = append(selectedFields, allergy.FieldSubstance)
@@ -371,6 +378,19 @@ func (_q *AppointmentQuery) collectField(ctx context.Context, oneNode bool, opCt
 				selectedFields = append(selectedFields, appointment.FieldSourceOrganisationID)
 				fieldSeen[appointment.FieldSourceOrganisationID] = struct{}{}
 			}
+
+		case "changeRequests":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AppointmentChangeRequestClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, appointmentchangerequestImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedChangeRequests(alias, func(wq *AppointmentChangeRequestQuery) {
+				*wq = *query
+			})
 		case "createdAt":
 			if _, ok := fieldSeen[appointment.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, appointment.FieldCreatedAt)
@@ -495,6 +515,172 @@ func newAppointmentPaginateArgs(rv map[string]any) *appointmentPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*AppointmentWhereInput); ok {
 		args.opts = append(args.opts, WithAppointmentFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AppointmentChangeRequestQuery) CollectFields(ctx context.Context, satisfies ...string) (*AppointmentChangeRequestQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AppointmentChangeRequestQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(appointmentchangerequest.Columns))
+		selectedFields = []string{appointmentchangerequest.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "patient":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&PatientClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, patientImplementors)...); err != nil {
+				return err
+			}
+			_q.withPatient = query
+			if _, ok := fieldSeen[appointmentchangerequest.FieldPatientID]; !ok {
+				selectedFields = append(selectedFields, appointmentchangerequest.FieldPatientID)
+				fieldSeen[appointmentchangerequest.FieldPatientID] = struct{}{}
+			}
+
+		case "sourceOrganisation":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganisationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organisationImplementors)...); err != nil {
+				return err
+			}
+			_q.withSourceOrganisation = query
+			if _, ok := fieldSeen[appointmentchangerequest.FieldSourceOrganisationID]; !ok {
+				selectedFields = append(selectedFields, appointmentchangerequest.FieldSourceOrganisationID)
+				fieldSeen[appointmentchangerequest.FieldSourceOrganisationID] = struct{}{}
+			}
+
+		case "appointment":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AppointmentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, appointmentImplementors)...); err != nil {
+				return err
+			}
+			_q.withAppointment = query
+			if _, ok := fieldSeen[appointmentchangerequest.FieldAppointmentID]; !ok {
+				selectedFields = append(selectedFields, appointmentchangerequest.FieldAppointmentID)
+				fieldSeen[appointmentchangerequest.FieldAppointmentID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[appointmentchangerequest.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, appointmentchangerequest.FieldCreatedAt)
+				fieldSeen[appointmentchangerequest.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[appointmentchangerequest.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, appointmentchangerequest.FieldUpdatedAt)
+				fieldSeen[appointmentchangerequest.FieldUpdatedAt] = struct{}{}
+			}
+		case "category":
+			if _, ok := fieldSeen[appointmentchangerequest.FieldCategory]; !ok {
+				selectedFields = append(selectedFields, appointmentchangerequest.FieldCategory)
+				fieldSeen[appointmentchangerequest.FieldCategory] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[appointmentchangerequest.FieldKind]; !ok {
+				selectedFields = append(selectedFields, appointmentchangerequest.FieldKind)
+				fieldSeen[appointmentchangerequest.FieldKind] = struct{}{}
+			}
+		case "reason":
+			if _, ok := fieldSeen[appointmentchangerequest.FieldReason]; !ok {
+				selectedFields = append(selectedFields, appointmentchangerequest.FieldReason)
+				fieldSeen[appointmentchangerequest.FieldReason] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[appointmentchangerequest.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, appointmentchangerequest.FieldStatus)
+				fieldSeen[appointmentchangerequest.FieldStatus] = struct{}{}
+			}
+		case "answer":
+			if _, ok := fieldSeen[appointmentchangerequest.FieldAnswer]; !ok {
+				selectedFields = append(selectedFields, appointmentchangerequest.FieldAnswer)
+				fieldSeen[appointmentchangerequest.FieldAnswer] = struct{}{}
+			}
+		case "answeredAt":
+			if _, ok := fieldSeen[appointmentchangerequest.FieldAnsweredAt]; !ok {
+				selectedFields = append(selectedFields, appointmentchangerequest.FieldAnsweredAt)
+				fieldSeen[appointmentchangerequest.FieldAnsweredAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type appointmentchangerequestPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AppointmentChangeRequestPaginateOption
+}
+
+func newAppointmentChangeRequestPaginateArgs(rv map[string]any) *appointmentchangerequestPaginateArgs {
+	args := &appointmentchangerequestPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AppointmentChangeRequestOrder{Field: &AppointmentChangeRequestOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAppointmentChangeRequestOrder(order))
+			}
+		case *AppointmentChangeRequestOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAppointmentChangeRequestOrder(v))
+			}
+		}
 	}
 	return args
 }
@@ -765,6 +951,127 @@ func newCareResourcePaginateArgs(rv map[string]any) *careresourcePaginateArgs {
 	}
 	if v, ok := rv[whereField].(*CareResourceWhereInput); ok {
 		args.opts = append(args.opts, WithCareResourceFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ContactPreferenceQuery) CollectFields(ctx context.Context, satisfies ...string) (*ContactPreferenceQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ContactPreferenceQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(contactpreference.Columns))
+		selectedFields = []string{contactpreference.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "organisation":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganisationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organisationImplementors)...); err != nil {
+				return err
+			}
+			_q.withOrganisation = query
+			if _, ok := fieldSeen[contactpreference.FieldOrganisationID]; !ok {
+				selectedFields = append(selectedFields, contactpreference.FieldOrganisationID)
+				fieldSeen[contactpreference.FieldOrganisationID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[contactpreference.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, contactpreference.FieldCreatedAt)
+				fieldSeen[contactpreference.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[contactpreference.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, contactpreference.FieldUpdatedAt)
+				fieldSeen[contactpreference.FieldUpdatedAt] = struct{}{}
+			}
+		case "post":
+			if _, ok := fieldSeen[contactpreference.FieldPost]; !ok {
+				selectedFields = append(selectedFields, contactpreference.FieldPost)
+				fieldSeen[contactpreference.FieldPost] = struct{}{}
+			}
+		case "sms":
+			if _, ok := fieldSeen[contactpreference.FieldSms]; !ok {
+				selectedFields = append(selectedFields, contactpreference.FieldSms)
+				fieldSeen[contactpreference.FieldSms] = struct{}{}
+			}
+		case "email":
+			if _, ok := fieldSeen[contactpreference.FieldEmail]; !ok {
+				selectedFields = append(selectedFields, contactpreference.FieldEmail)
+				fieldSeen[contactpreference.FieldEmail] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type contactpreferencePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ContactPreferencePaginateOption
+}
+
+func newContactPreferencePaginateArgs(rv map[string]any) *contactpreferencePaginateArgs {
+	args := &contactpreferencePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &ContactPreferenceOrder{Field: &ContactPreferenceOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithContactPreferenceOrder(order))
+			}
+		case *ContactPreferenceOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithContactPreferenceOrder(v))
+			}
+		}
 	}
 	return args
 }
@@ -1839,6 +2146,26 @@ func (_q *OrganisationQuery) collectField(ctx context.Context, oneNode bool, opC
 				selectedFields = append(selectedFields, organisation.FieldWelcomeMessage)
 				fieldSeen[organisation.FieldWelcomeMessage] = struct{}{}
 			}
+		case "phone":
+			if _, ok := fieldSeen[organisation.FieldPhone]; !ok {
+				selectedFields = append(selectedFields, organisation.FieldPhone)
+				fieldSeen[organisation.FieldPhone] = struct{}{}
+			}
+		case "email":
+			if _, ok := fieldSeen[organisation.FieldEmail]; !ok {
+				selectedFields = append(selectedFields, organisation.FieldEmail)
+				fieldSeen[organisation.FieldEmail] = struct{}{}
+			}
+		case "website":
+			if _, ok := fieldSeen[organisation.FieldWebsite]; !ok {
+				selectedFields = append(selectedFields, organisation.FieldWebsite)
+				fieldSeen[organisation.FieldWebsite] = struct{}{}
+			}
+		case "address":
+			if _, ok := fieldSeen[organisation.FieldAddress]; !ok {
+				selectedFields = append(selectedFields, organisation.FieldAddress)
+				fieldSeen[organisation.FieldAddress] = struct{}{}
+			}
 		case "emergencyCare":
 			if _, ok := fieldSeen[organisation.FieldEmergencyCare]; !ok {
 				selectedFields = append(selectedFields, organisation.FieldEmergencyCare)
@@ -2126,6 +2453,19 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				*wq = *query
 			})
 
+		case "contactPreferences":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ContactPreferenceClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, contactpreferenceImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedContactPreferences(alias, func(wq *ContactPreferenceQuery) {
+				*wq = *query
+			})
+
 		case "allergies":
 			var (
 				alias = field.Alias
@@ -2169,10 +2509,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[3] == nil {
-								nodes[i].Edges.totalCount[3] = make(map[string]int)
+							if nodes[i].Edges.totalCount[4] == nil {
+								nodes[i].Edges.totalCount[4] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[3][alias] = n
+							nodes[i].Edges.totalCount[4][alias] = n
 						}
 						return nil
 					})
@@ -2180,10 +2520,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Patient) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Allergies)
-							if nodes[i].Edges.totalCount[3] == nil {
-								nodes[i].Edges.totalCount[3] = make(map[string]int)
+							if nodes[i].Edges.totalCount[4] == nil {
+								nodes[i].Edges.totalCount[4] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[3][alias] = n
+							nodes[i].Edges.totalCount[4][alias] = n
 						}
 						return nil
 					})
@@ -2258,10 +2598,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[4] == nil {
-								nodes[i].Edges.totalCount[4] = make(map[string]int)
+							if nodes[i].Edges.totalCount[5] == nil {
+								nodes[i].Edges.totalCount[5] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[4][alias] = n
+							nodes[i].Edges.totalCount[5][alias] = n
 						}
 						return nil
 					})
@@ -2269,10 +2609,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Patient) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Results)
-							if nodes[i].Edges.totalCount[4] == nil {
-								nodes[i].Edges.totalCount[4] = make(map[string]int)
+							if nodes[i].Edges.totalCount[5] == nil {
+								nodes[i].Edges.totalCount[5] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[4][alias] = n
+							nodes[i].Edges.totalCount[5][alias] = n
 						}
 						return nil
 					})
@@ -2347,10 +2687,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[5] == nil {
-								nodes[i].Edges.totalCount[5] = make(map[string]int)
+							if nodes[i].Edges.totalCount[6] == nil {
+								nodes[i].Edges.totalCount[6] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[5][alias] = n
+							nodes[i].Edges.totalCount[6][alias] = n
 						}
 						return nil
 					})
@@ -2358,10 +2698,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Patient) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Encounters)
-							if nodes[i].Edges.totalCount[5] == nil {
-								nodes[i].Edges.totalCount[5] = make(map[string]int)
+							if nodes[i].Edges.totalCount[6] == nil {
+								nodes[i].Edges.totalCount[6] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[5][alias] = n
+							nodes[i].Edges.totalCount[6][alias] = n
 						}
 						return nil
 					})
@@ -2436,10 +2776,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[6] == nil {
-								nodes[i].Edges.totalCount[6] = make(map[string]int)
+							if nodes[i].Edges.totalCount[7] == nil {
+								nodes[i].Edges.totalCount[7] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[6][alias] = n
+							nodes[i].Edges.totalCount[7][alias] = n
 						}
 						return nil
 					})
@@ -2447,10 +2787,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Patient) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Letters)
-							if nodes[i].Edges.totalCount[6] == nil {
-								nodes[i].Edges.totalCount[6] = make(map[string]int)
+							if nodes[i].Edges.totalCount[7] == nil {
+								nodes[i].Edges.totalCount[7] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[6][alias] = n
+							nodes[i].Edges.totalCount[7][alias] = n
 						}
 						return nil
 					})
@@ -2525,10 +2865,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[7] == nil {
-								nodes[i].Edges.totalCount[7] = make(map[string]int)
+							if nodes[i].Edges.totalCount[8] == nil {
+								nodes[i].Edges.totalCount[8] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[7][alias] = n
+							nodes[i].Edges.totalCount[8][alias] = n
 						}
 						return nil
 					})
@@ -2536,10 +2876,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Patient) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Measurements)
-							if nodes[i].Edges.totalCount[7] == nil {
-								nodes[i].Edges.totalCount[7] = make(map[string]int)
+							if nodes[i].Edges.totalCount[8] == nil {
+								nodes[i].Edges.totalCount[8] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[7][alias] = n
+							nodes[i].Edges.totalCount[8][alias] = n
 						}
 						return nil
 					})
@@ -2614,10 +2954,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[8] == nil {
-								nodes[i].Edges.totalCount[8] = make(map[string]int)
+							if nodes[i].Edges.totalCount[9] == nil {
+								nodes[i].Edges.totalCount[9] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[8][alias] = n
+							nodes[i].Edges.totalCount[9][alias] = n
 						}
 						return nil
 					})
@@ -2625,10 +2965,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Patient) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Symptoms)
-							if nodes[i].Edges.totalCount[8] == nil {
-								nodes[i].Edges.totalCount[8] = make(map[string]int)
+							if nodes[i].Edges.totalCount[9] == nil {
+								nodes[i].Edges.totalCount[9] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[8][alias] = n
+							nodes[i].Edges.totalCount[9][alias] = n
 						}
 						return nil
 					})
@@ -2703,10 +3043,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[9] == nil {
-								nodes[i].Edges.totalCount[9] = make(map[string]int)
+							if nodes[i].Edges.totalCount[10] == nil {
+								nodes[i].Edges.totalCount[10] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[9][alias] = n
+							nodes[i].Edges.totalCount[10][alias] = n
 						}
 						return nil
 					})
@@ -2714,10 +3054,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Patient) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.JournalEntries)
-							if nodes[i].Edges.totalCount[9] == nil {
-								nodes[i].Edges.totalCount[9] = make(map[string]int)
+							if nodes[i].Edges.totalCount[10] == nil {
+								nodes[i].Edges.totalCount[10] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[9][alias] = n
+							nodes[i].Edges.totalCount[10][alias] = n
 						}
 						return nil
 					})
@@ -2792,10 +3132,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[10] == nil {
-								nodes[i].Edges.totalCount[10] = make(map[string]int)
+							if nodes[i].Edges.totalCount[11] == nil {
+								nodes[i].Edges.totalCount[11] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[10][alias] = n
+							nodes[i].Edges.totalCount[11][alias] = n
 						}
 						return nil
 					})
@@ -2803,10 +3143,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Patient) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.CareResources)
-							if nodes[i].Edges.totalCount[10] == nil {
-								nodes[i].Edges.totalCount[10] = make(map[string]int)
+							if nodes[i].Edges.totalCount[11] == nil {
+								nodes[i].Edges.totalCount[11] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[10][alias] = n
+							nodes[i].Edges.totalCount[11][alias] = n
 						}
 						return nil
 					})
@@ -2881,10 +3221,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[11] == nil {
-								nodes[i].Edges.totalCount[11] = make(map[string]int)
+							if nodes[i].Edges.totalCount[12] == nil {
+								nodes[i].Edges.totalCount[12] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[11][alias] = n
+							nodes[i].Edges.totalCount[12][alias] = n
 						}
 						return nil
 					})
@@ -2892,10 +3232,10 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Patient) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Shares)
-							if nodes[i].Edges.totalCount[11] == nil {
-								nodes[i].Edges.totalCount[11] = make(map[string]int)
+							if nodes[i].Edges.totalCount[12] == nil {
+								nodes[i].Edges.totalCount[12] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[11][alias] = n
+							nodes[i].Edges.totalCount[12][alias] = n
 						}
 						return nil
 					})

@@ -52,6 +52,42 @@ func (_m *Appointment) SourceOrganisation(ctx context.Context) (*Organisation, e
 	return result, MaskNotFound(err)
 }
 
+func (_m *Appointment) ChangeRequests(ctx context.Context) (result []*AppointmentChangeRequest, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedChangeRequests(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.ChangeRequestsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryChangeRequests().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *AppointmentChangeRequest) Patient(ctx context.Context) (*Patient, error) {
+	result, err := _m.Edges.PatientOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryPatient().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *AppointmentChangeRequest) SourceOrganisation(ctx context.Context) (*Organisation, error) {
+	result, err := _m.Edges.SourceOrganisationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QuerySourceOrganisation().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *AppointmentChangeRequest) Appointment(ctx context.Context) (*Appointment, error) {
+	result, err := _m.Edges.AppointmentOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAppointment().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *CareResource) Patient(ctx context.Context) (*Patient, error) {
 	result, err := _m.Edges.PatientOrErr()
 	if IsNotLoaded(err) {
@@ -66,6 +102,14 @@ func (_m *CareResource) SourceOrganisation(ctx context.Context) (*Organisation, 
 		result, err = _m.QuerySourceOrganisation().Only(ctx)
 	}
 	return result, MaskNotFound(err)
+}
+
+func (_m *ContactPreference) Organisation(ctx context.Context) (*Organisation, error) {
+	result, err := _m.Edges.OrganisationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryOrganisation().Only(ctx)
+	}
+	return result, err
 }
 
 func (_m *Encounter) Patient(ctx context.Context) (*Patient, error) {
@@ -206,6 +250,18 @@ func (_m *Patient) Appointments(
 	return _m.QueryAppointments().Paginate(ctx, after, first, before, last, opts...)
 }
 
+func (_m *Patient) ContactPreferences(ctx context.Context) (result []*ContactPreference, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedContactPreferences(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.ContactPreferencesOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryContactPreferences().All(ctx)
+	}
+	return result, err
+}
+
 func (_m *Patient) Allergies(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *AllergyOrder, where *AllergyWhereInput,
 ) (*AllergyConnection, error) {
@@ -214,7 +270,7 @@ func (_m *Patient) Allergies(
 		WithAllergyFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[4][alias]
 	if nodes, err := _m.NamedAllergies(alias); err == nil || hasTotalCount {
 		pager, err := newAllergyPager(opts, last != nil)
 		if err != nil {
@@ -235,7 +291,7 @@ func (_m *Patient) Results(
 		WithResultFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[4][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[5][alias]
 	if nodes, err := _m.NamedResults(alias); err == nil || hasTotalCount {
 		pager, err := newResultPager(opts, last != nil)
 		if err != nil {
@@ -256,7 +312,7 @@ func (_m *Patient) Encounters(
 		WithEncounterFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[5][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[6][alias]
 	if nodes, err := _m.NamedEncounters(alias); err == nil || hasTotalCount {
 		pager, err := newEncounterPager(opts, last != nil)
 		if err != nil {
@@ -277,7 +333,7 @@ func (_m *Patient) Letters(
 		WithLetterFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[6][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[7][alias]
 	if nodes, err := _m.NamedLetters(alias); err == nil || hasTotalCount {
 		pager, err := newLetterPager(opts, last != nil)
 		if err != nil {
@@ -298,7 +354,7 @@ func (_m *Patient) Measurements(
 		WithMeasurementFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[7][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[8][alias]
 	if nodes, err := _m.NamedMeasurements(alias); err == nil || hasTotalCount {
 		pager, err := newMeasurementPager(opts, last != nil)
 		if err != nil {
@@ -319,7 +375,7 @@ func (_m *Patient) Symptoms(
 		WithSymptomFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[8][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[9][alias]
 	if nodes, err := _m.NamedSymptoms(alias); err == nil || hasTotalCount {
 		pager, err := newSymptomPager(opts, last != nil)
 		if err != nil {
@@ -340,7 +396,7 @@ func (_m *Patient) JournalEntries(
 		WithJournalEntryFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[9][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[10][alias]
 	if nodes, err := _m.NamedJournalEntries(alias); err == nil || hasTotalCount {
 		pager, err := newJournalEntryPager(opts, last != nil)
 		if err != nil {
@@ -361,7 +417,7 @@ func (_m *Patient) CareResources(
 		WithCareResourceFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[10][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[11][alias]
 	if nodes, err := _m.NamedCareResources(alias); err == nil || hasTotalCount {
 		pager, err := newCareResourcePager(opts, last != nil)
 		if err != nil {
@@ -382,7 +438,7 @@ func (_m *Patient) Shares(
 		WithShareFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[11][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[12][alias]
 	if nodes, err := _m.NamedShares(alias); err == nil || hasTotalCount {
 		pager, err := newSharePager(opts, last != nil)
 		if err != nil {

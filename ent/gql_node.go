@@ -12,8 +12,10 @@ import (
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/contactpreference"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
@@ -51,6 +53,11 @@ var appointmentImplementors = []string{"Appointment", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*Appointment) IsNode() {}
 
+var appointmentchangerequestImplementors = []string{"AppointmentChangeRequest", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*AppointmentChangeRequest) IsNode() {}
+
 var auditeventImplementors = []string{"AuditEvent", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
@@ -60,6 +67,11 @@ var careresourceImplementors = []string{"CareResource", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*CareResource) IsNode() {}
+
+var contactpreferenceImplementors = []string{"ContactPreference", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*ContactPreference) IsNode() {}
 
 var encounterImplementors = []string{"Encounter", "Node"}
 
@@ -228,6 +240,19 @@ func (c *Client) noder(ctx context.Context, table string, id pulid.ID) (Noder, e
 			}
 		}
 		return query.Only(ctx)
+	case appointmentchangerequest.Table:
+		var uid pulid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.AppointmentChangeRequest.Query().
+			Where(appointmentchangerequest.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, appointmentchangerequestImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case auditevent.Table:
 		var uid pulid.ID
 		if err := uid.UnmarshalGQL(id); err != nil {
@@ -250,6 +275,19 @@ func (c *Client) noder(ctx context.Context, table string, id pulid.ID) (Noder, e
 			Where(careresource.ID(uid))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, careresourceImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case contactpreference.Table:
+		var uid pulid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.ContactPreference.Query().
+			Where(contactpreference.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, contactpreferenceImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -557,6 +595,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []pulid.ID) ([]No
 				*noder = node
 			}
 		}
+	case appointmentchangerequest.Table:
+		query := c.AppointmentChangeRequest.Query().
+			Where(appointmentchangerequest.IDIn(ids...))
+		query, err := query.CollectFields(ctx, appointmentchangerequestImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case auditevent.Table:
 		query := c.AuditEvent.Query().
 			Where(auditevent.IDIn(ids...))
@@ -577,6 +631,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []pulid.ID) ([]No
 		query := c.CareResource.Query().
 			Where(careresource.IDIn(ids...))
 		query, err := query.CollectFields(ctx, careresourceImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case contactpreference.Table:
+		query := c.ContactPreference.Query().
+			Where(contactpreference.IDIn(ids...))
+		query, err := query.CollectFields(ctx, contactpreferenceImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -17,8 +17,10 @@ import (
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/contactpreference"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
@@ -1041,6 +1043,302 @@ func (_m *Appointment) ToEdge(order *AppointmentOrder) *AppointmentEdge {
 	}
 }
 
+// AppointmentChangeRequestEdge is the edge representation of AppointmentChangeRequest.
+type AppointmentChangeRequestEdge struct {
+	Node   *AppointmentChangeRequest `json:"node"`
+	Cursor Cursor                    `json:"cursor"`
+}
+
+// AppointmentChangeRequestConnection is the connection containing edges to AppointmentChangeRequest.
+type AppointmentChangeRequestConnection struct {
+	Edges      []*AppointmentChangeRequestEdge `json:"edges"`
+	PageInfo   PageInfo                        `json:"pageInfo"`
+	TotalCount int                             `json:"totalCount"`
+}
+
+func (c *AppointmentChangeRequestConnection) build(nodes []*AppointmentChangeRequest, pager *appointmentchangerequestPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *AppointmentChangeRequest
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *AppointmentChangeRequest {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *AppointmentChangeRequest {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AppointmentChangeRequestEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AppointmentChangeRequestEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AppointmentChangeRequestPaginateOption enables pagination customization.
+type AppointmentChangeRequestPaginateOption func(*appointmentchangerequestPager) error
+
+// WithAppointmentChangeRequestOrder configures pagination ordering.
+func WithAppointmentChangeRequestOrder(order *AppointmentChangeRequestOrder) AppointmentChangeRequestPaginateOption {
+	if order == nil {
+		order = DefaultAppointmentChangeRequestOrder
+	}
+	o := *order
+	return func(pager *appointmentchangerequestPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAppointmentChangeRequestOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAppointmentChangeRequestFilter configures pagination filter.
+func WithAppointmentChangeRequestFilter(filter func(*AppointmentChangeRequestQuery) (*AppointmentChangeRequestQuery, error)) AppointmentChangeRequestPaginateOption {
+	return func(pager *appointmentchangerequestPager) error {
+		if filter == nil {
+			return errors.New("AppointmentChangeRequestQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type appointmentchangerequestPager struct {
+	reverse bool
+	order   *AppointmentChangeRequestOrder
+	filter  func(*AppointmentChangeRequestQuery) (*AppointmentChangeRequestQuery, error)
+}
+
+func newAppointmentChangeRequestPager(opts []AppointmentChangeRequestPaginateOption, reverse bool) (*appointmentchangerequestPager, error) {
+	pager := &appointmentchangerequestPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAppointmentChangeRequestOrder
+	}
+	return pager, nil
+}
+
+func (p *appointmentchangerequestPager) applyFilter(query *AppointmentChangeRequestQuery) (*AppointmentChangeRequestQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *appointmentchangerequestPager) toCursor(_m *AppointmentChangeRequest) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *appointmentchangerequestPager) applyCursors(query *AppointmentChangeRequestQuery, after, before *Cursor) (*AppointmentChangeRequestQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAppointmentChangeRequestOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *appointmentchangerequestPager) applyOrder(query *AppointmentChangeRequestQuery) *AppointmentChangeRequestQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAppointmentChangeRequestOrder.Field {
+		query = query.Order(DefaultAppointmentChangeRequestOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *appointmentchangerequestPager) orderExpr(query *AppointmentChangeRequestQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAppointmentChangeRequestOrder.Field {
+			b.Comma().Ident(DefaultAppointmentChangeRequestOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to AppointmentChangeRequest.
+func (_m *AppointmentChangeRequestQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AppointmentChangeRequestPaginateOption,
+) (*AppointmentChangeRequestConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAppointmentChangeRequestPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AppointmentChangeRequestConnection{Edges: []*AppointmentChangeRequestEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// AppointmentChangeRequestOrderFieldCreatedAt orders AppointmentChangeRequest by created_at.
+	AppointmentChangeRequestOrderFieldCreatedAt = &AppointmentChangeRequestOrderField{
+		Value: func(_m *AppointmentChangeRequest) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: appointmentchangerequest.FieldCreatedAt,
+		toTerm: appointmentchangerequest.ByCreatedAt,
+		toCursor: func(_m *AppointmentChangeRequest) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f AppointmentChangeRequestOrderField) String() string {
+	var str string
+	switch f.column {
+	case AppointmentChangeRequestOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f AppointmentChangeRequestOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *AppointmentChangeRequestOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("AppointmentChangeRequestOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *AppointmentChangeRequestOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid AppointmentChangeRequestOrderField", str)
+	}
+	return nil
+}
+
+// AppointmentChangeRequestOrderField defines the ordering field of AppointmentChangeRequest.
+type AppointmentChangeRequestOrderField struct {
+	// Value extracts the ordering value from the given AppointmentChangeRequest.
+	Value    func(*AppointmentChangeRequest) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) appointmentchangerequest.OrderOption
+	toCursor func(*AppointmentChangeRequest) Cursor
+}
+
+// AppointmentChangeRequestOrder defines the ordering of AppointmentChangeRequest.
+type AppointmentChangeRequestOrder struct {
+	Direction OrderDirection                      `json:"direction"`
+	Field     *AppointmentChangeRequestOrderField `json:"field"`
+}
+
+// DefaultAppointmentChangeRequestOrder is the default ordering of AppointmentChangeRequest.
+var DefaultAppointmentChangeRequestOrder = &AppointmentChangeRequestOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AppointmentChangeRequestOrderField{
+		Value: func(_m *AppointmentChangeRequest) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: appointmentchangerequest.FieldID,
+		toTerm: appointmentchangerequest.ByID,
+		toCursor: func(_m *AppointmentChangeRequest) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts AppointmentChangeRequest into AppointmentChangeRequestEdge.
+func (_m *AppointmentChangeRequest) ToEdge(order *AppointmentChangeRequestOrder) *AppointmentChangeRequestEdge {
+	if order == nil {
+		order = DefaultAppointmentChangeRequestOrder
+	}
+	return &AppointmentChangeRequestEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
 // AuditEventEdge is the edge representation of AuditEvent.
 type AuditEventEdge struct {
 	Node   *AuditEvent `json:"node"`
@@ -1646,6 +1944,302 @@ func (_m *CareResource) ToEdge(order *CareResourceOrder) *CareResourceEdge {
 		order = DefaultCareResourceOrder
 	}
 	return &CareResourceEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ContactPreferenceEdge is the edge representation of ContactPreference.
+type ContactPreferenceEdge struct {
+	Node   *ContactPreference `json:"node"`
+	Cursor Cursor             `json:"cursor"`
+}
+
+// ContactPreferenceConnection is the connection containing edges to ContactPreference.
+type ContactPreferenceConnection struct {
+	Edges      []*ContactPreferenceEdge `json:"edges"`
+	PageInfo   PageInfo                 `json:"pageInfo"`
+	TotalCount int                      `json:"totalCount"`
+}
+
+func (c *ContactPreferenceConnection) build(nodes []*ContactPreference, pager *contactpreferencePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *ContactPreference
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *ContactPreference {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *ContactPreference {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ContactPreferenceEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ContactPreferenceEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ContactPreferencePaginateOption enables pagination customization.
+type ContactPreferencePaginateOption func(*contactpreferencePager) error
+
+// WithContactPreferenceOrder configures pagination ordering.
+func WithContactPreferenceOrder(order *ContactPreferenceOrder) ContactPreferencePaginateOption {
+	if order == nil {
+		order = DefaultContactPreferenceOrder
+	}
+	o := *order
+	return func(pager *contactpreferencePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultContactPreferenceOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithContactPreferenceFilter configures pagination filter.
+func WithContactPreferenceFilter(filter func(*ContactPreferenceQuery) (*ContactPreferenceQuery, error)) ContactPreferencePaginateOption {
+	return func(pager *contactpreferencePager) error {
+		if filter == nil {
+			return errors.New("ContactPreferenceQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type contactpreferencePager struct {
+	reverse bool
+	order   *ContactPreferenceOrder
+	filter  func(*ContactPreferenceQuery) (*ContactPreferenceQuery, error)
+}
+
+func newContactPreferencePager(opts []ContactPreferencePaginateOption, reverse bool) (*contactpreferencePager, error) {
+	pager := &contactpreferencePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultContactPreferenceOrder
+	}
+	return pager, nil
+}
+
+func (p *contactpreferencePager) applyFilter(query *ContactPreferenceQuery) (*ContactPreferenceQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *contactpreferencePager) toCursor(_m *ContactPreference) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *contactpreferencePager) applyCursors(query *ContactPreferenceQuery, after, before *Cursor) (*ContactPreferenceQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultContactPreferenceOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *contactpreferencePager) applyOrder(query *ContactPreferenceQuery) *ContactPreferenceQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultContactPreferenceOrder.Field {
+		query = query.Order(DefaultContactPreferenceOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *contactpreferencePager) orderExpr(query *ContactPreferenceQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultContactPreferenceOrder.Field {
+			b.Comma().Ident(DefaultContactPreferenceOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to ContactPreference.
+func (_m *ContactPreferenceQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ContactPreferencePaginateOption,
+) (*ContactPreferenceConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newContactPreferencePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ContactPreferenceConnection{Edges: []*ContactPreferenceEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// ContactPreferenceOrderFieldCreatedAt orders ContactPreference by created_at.
+	ContactPreferenceOrderFieldCreatedAt = &ContactPreferenceOrderField{
+		Value: func(_m *ContactPreference) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: contactpreference.FieldCreatedAt,
+		toTerm: contactpreference.ByCreatedAt,
+		toCursor: func(_m *ContactPreference) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f ContactPreferenceOrderField) String() string {
+	var str string
+	switch f.column {
+	case ContactPreferenceOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f ContactPreferenceOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *ContactPreferenceOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("ContactPreferenceOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *ContactPreferenceOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid ContactPreferenceOrderField", str)
+	}
+	return nil
+}
+
+// ContactPreferenceOrderField defines the ordering field of ContactPreference.
+type ContactPreferenceOrderField struct {
+	// Value extracts the ordering value from the given ContactPreference.
+	Value    func(*ContactPreference) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) contactpreference.OrderOption
+	toCursor func(*ContactPreference) Cursor
+}
+
+// ContactPreferenceOrder defines the ordering of ContactPreference.
+type ContactPreferenceOrder struct {
+	Direction OrderDirection               `json:"direction"`
+	Field     *ContactPreferenceOrderField `json:"field"`
+}
+
+// DefaultContactPreferenceOrder is the default ordering of ContactPreference.
+var DefaultContactPreferenceOrder = &ContactPreferenceOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ContactPreferenceOrderField{
+		Value: func(_m *ContactPreference) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: contactpreference.FieldID,
+		toTerm: contactpreference.ByID,
+		toCursor: func(_m *ContactPreference) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts ContactPreference into ContactPreferenceEdge.
+func (_m *ContactPreference) ToEdge(order *ContactPreferenceOrder) *ContactPreferenceEdge {
+	if order == nil {
+		order = DefaultContactPreferenceOrder
+	}
+	return &ContactPreferenceEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -56,6 +56,12 @@ type AllergyWhereInput struct {
 	CategoryIn    []category.Category `json:"categoryIn,omitempty"`
 	CategoryNotIn []category.Category `json:"categoryNotIn,omitempty"`
 
+	// "kind" field predicates.
+	Kind      *allergy.Kind  `json:"kind,omitempty"`
+	KindNEQ   *allergy.Kind  `json:"kindNEQ,omitempty"`
+	KindIn    []allergy.Kind `json:"kindIn,omitempty"`
+	KindNotIn []allergy.Kind `json:"kindNotIn,omitempty"`
+
 	// "severity" field predicates.
 	Severity       *allergy.Severity  `json:"severity,omitempty"`
 	SeverityNEQ    *allergy.Severity  `json:"severityNEQ,omitempty"`
@@ -225,6 +231,18 @@ func (i *AllergyWhereInput) P() (predicate.Allergy, error) {
 	}
 	if len(i.CategoryNotIn) > 0 {
 		predicates = append(predicates, allergy.CategoryNotIn(i.CategoryNotIn...))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, allergy.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, allergy.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, allergy.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, allergy.KindNotIn(i.KindNotIn...))
 	}
 	if i.Severity != nil {
 		predicates = append(predicates, allergy.SeverityEQ(*i.Severity))

@@ -67,11 +67,15 @@ type LetterEdges struct {
 	Patient *Patient `json:"patient,omitempty"`
 	// SourceOrganisation holds the value of the source_organisation edge.
 	SourceOrganisation *Organisation `json:"source_organisation,omitempty"`
+	// Reads holds the value of the reads edge.
+	Reads []*LetterRead `json:"reads,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [2]bool
+	loadedTypes [3]bool
 	// totalCount holds the count of the edges above.
 	totalCount [2]map[string]int
+
+	namedReads map[string][]*LetterRead
 }
 
 // PatientOrErr returns the Patient value or an error if the edge
@@ -94,6 +98,15 @@ func (e LetterEdges) SourceOrganisationOrErr() (*Organisation, error) {
 		return nil, &NotFoundError{label: organisation.Label}
 	}
 	return nil, &NotLoadedError{edge: "source_organisation"}
+}
+
+// ReadsOrErr returns the Reads value or an error if the edge
+// was not loaded in eager-loading.
+func (e LetterEdges) ReadsOrErr() ([]*LetterRead, error) {
+	if e.loadedTypes[2] {
+		return e.Reads, nil
+	}
+	return nil, &NotLoadedError{edge: "reads"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -267,6 +280,11 @@ func (_m *Letter) QuerySourceOrganisation() *OrganisationQuery {
 	return NewLetterClient(_m.config).QuerySourceOrganisation(_m)
 }
 
+// QueryReads queries the "reads" edge of the Letter entity.
+func (_m *Letter) QueryReads() *LetterReadQuery {
+	return NewLetterClient(_m.config).QueryReads(_m)
+}
+
 // Update returns a builder for updating this Letter.
 // Note that you need to call Letter.Unwrap() before calling this method if this Letter
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -362,6 +380,30 @@ func (_m *Letter) String() string {
 	}
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedReads returns the Reads named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Letter) NamedReads(name string) ([]*LetterRead, error) {
+	if _m.Edges.namedReads == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedReads[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Letter) appendNamedReads(name string, edges ...*LetterRead) {
+	if _m.Edges.namedReads == nil {
+		_m.Edges.namedReads = make(map[string][]*LetterRead)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedReads[name] = []*LetterRead{}
+	} else {
+		_m.Edges.namedReads[name] = append(_m.Edges.namedReads[name], edges...)
+	}
 }
 
 // Letters is a parsable slice of Letter.

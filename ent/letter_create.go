@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
 	"github.com/patientportal/portal/ent/schema/category"
@@ -255,6 +256,21 @@ func (_c *LetterCreate) SetPatient(v *Patient) *LetterCreate {
 // SetSourceOrganisation sets the "source_organisation" edge to the Organisation entity.
 func (_c *LetterCreate) SetSourceOrganisation(v *Organisation) *LetterCreate {
 	return _c.SetSourceOrganisationID(v.ID)
+}
+
+// AddReadIDs adds the "reads" edge to the LetterRead entity by IDs.
+func (_c *LetterCreate) AddReadIDs(ids ...pulid.ID) *LetterCreate {
+	_c.mutation.AddReadIDs(ids...)
+	return _c
+}
+
+// AddReads adds the "reads" edges to the LetterRead entity.
+func (_c *LetterCreate) AddReads(v ...*LetterRead) *LetterCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddReadIDs(ids...)
 }
 
 // Mutation returns the LetterMutation object of the builder.
@@ -511,6 +527,22 @@ func (_c *LetterCreate) createSpec() (*Letter, *sqlgraph.CreateSpec) {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.SourceOrganisationID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ReadsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   letter.ReadsTable,
+			Columns: []string{letter.ReadsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(letterread.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	return _node, _spec

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math"
@@ -13,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
 	"github.com/patientportal/portal/ent/predicate"
@@ -28,8 +30,10 @@ type LetterQuery struct {
 	predicates             []predicate.Letter
 	withPatient            *PatientQuery
 	withSourceOrganisation *OrganisationQuery
+	withReads              *LetterReadQuery
 	modifiers              []func(*sql.Selector)
 	loadTotal              []func(context.Context, []*Letter) error
+	withNamedReads         map[string]*LetterReadQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -103,6 +107,28 @@ func (_q *LetterQuery) QuerySourceOrganisation() *OrganisationQuery {
 			sqlgraph.From(letter.Table, letter.FieldID, selector),
 			sqlgraph.To(organisation.Table, organisation.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, false, letter.SourceOrganisationTable, letter.SourceOrganisationColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryReads chains the current query on the "reads" edge.
+func (_q *LetterQuery) QueryReads() *LetterReadQuery {
+	query := (&LetterReadClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(letter.Table, letter.FieldID, selector),
+			sqlgraph.To(letterread.Table, letterread.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, letter.ReadsTable, letter.ReadsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -304,6 +330,7 @@ func (_q *LetterQuery) Clone() *LetterQuery {
 		predicates:             append([]predicate.Letter{}, _q.predicates...),
 		withPatient:            _q.withPatient.Clone(),
 		withSourceOrganisation: _q.withSourceOrganisation.Clone(),
+		withReads:              _q.withReads.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -329,6 +356,17 @@ func (_q *LetterQuery) WithSourceOrganisation(opts ...func(*OrganisationQuery)) 
 		opt(query)
 	}
 	_q.withSourceOrganisation = query
+	return _q
+}
+
+// WithReads tells the query-builder to eager-load the nodes that are connected to
+// the "reads" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *LetterQuery) WithReads(opts ...func(*LetterReadQuery)) *LetterQuery {
+	query := (&LetterReadClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withReads = query
 	return _q
 }
 
@@ -416,9 +454,10 @@ func (_q *LetterQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Lette
 	var (
 		nodes       = []*Letter{}
 		_spec       = _q.querySpec()
-		loadedTypes = [2]bool{
+		loadedTypes = [3]bool{
 			_q.withPatient != nil,
 			_q.withSourceOrganisation != nil,
+			_q.withReads != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -451,6 +490,20 @@ func (_q *LetterQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Lette
 	if query := _q.withSourceOrganisation; query != nil {
 		if err := _q.loadSourceOrganisation(ctx, query, nodes, nil,
 			func(n *Letter, e *Organisation) { n.Edges.SourceOrganisation = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withReads; query != nil {
+		if err := _q.loadReads(ctx, query, nodes,
+			func(n *Letter) { n.Edges.Reads = []*LetterRead{} },
+			func(n *Letter, e *LetterRead) { n.Edges.Reads = append(n.Edges.Reads, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedReads {
+		if err := _q.loadReads(ctx, query, nodes,
+			func(n *Letter) { n.appendNamedReads(name) },
+			func(n *Letter, e *LetterRead) { n.appendNamedReads(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -520,6 +573,36 @@ func (_q *LetterQuery) loadSourceOrganisation(ctx context.Context, query *Organi
 		for i := range nodes {
 			assign(nodes[i], n)
 		}
+	}
+	return nil
+}
+func (_q *LetterQuery) loadReads(ctx context.Context, query *LetterReadQuery, nodes []*Letter, init func(*Letter), assign func(*Letter, *LetterRead)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Letter)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(letterread.FieldLetterID)
+	}
+	query.Where(predicate.LetterRead(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(letter.ReadsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.LetterID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "letter_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
 	}
 	return nil
 }
@@ -612,6 +695,20 @@ func (_q *LetterQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		selector.Limit(*limit)
 	}
 	return selector
+}
+
+// WithNamedReads tells the query-builder to eager-load the nodes that are connected to the "reads"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *LetterQuery) WithNamedReads(name string, opts ...func(*LetterReadQuery)) *LetterQuery {
+	query := (&LetterReadClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedReads == nil {
+		_q.withNamedReads = make(map[string]*LetterReadQuery)
+	}
+	_q.withNamedReads[name] = query
+	return _q
 }
 
 // EnsureFields adds fields to the columns the query selects, when it loads

@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/predicate"
 	"github.com/patientportal/portal/ent/schema/category"
@@ -305,6 +306,21 @@ func (_u *LetterUpdate) SetSourceOrganisation(v *Organisation) *LetterUpdate {
 	return _u.SetSourceOrganisationID(v.ID)
 }
 
+// AddReadIDs adds the "reads" edge to the LetterRead entity by IDs.
+func (_u *LetterUpdate) AddReadIDs(ids ...pulid.ID) *LetterUpdate {
+	_u.mutation.AddReadIDs(ids...)
+	return _u
+}
+
+// AddReads adds the "reads" edges to the LetterRead entity.
+func (_u *LetterUpdate) AddReads(v ...*LetterRead) *LetterUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddReadIDs(ids...)
+}
+
 // Mutation returns the LetterMutation object of the builder.
 func (_u *LetterUpdate) Mutation() *LetterMutation {
 	return _u.mutation
@@ -314,6 +330,27 @@ func (_u *LetterUpdate) Mutation() *LetterMutation {
 func (_u *LetterUpdate) ClearSourceOrganisation() *LetterUpdate {
 	_u.mutation.ClearSourceOrganisation()
 	return _u
+}
+
+// ClearReads clears all "reads" edges to the LetterRead entity.
+func (_u *LetterUpdate) ClearReads() *LetterUpdate {
+	_u.mutation.ClearReads()
+	return _u
+}
+
+// RemoveReadIDs removes the "reads" edge to LetterRead entities by IDs.
+func (_u *LetterUpdate) RemoveReadIDs(ids ...pulid.ID) *LetterUpdate {
+	_u.mutation.RemoveReadIDs(ids...)
+	return _u
+}
+
+// RemoveReads removes "reads" edges to LetterRead entities.
+func (_u *LetterUpdate) RemoveReads(v ...*LetterRead) *LetterUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveReadIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -497,6 +534,51 @@ func (_u *LetterUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(organisation.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ReadsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   letter.ReadsTable,
+			Columns: []string{letter.ReadsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(letterread.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedReadsIDs(); len(nodes) > 0 && !_u.mutation.ReadsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   letter.ReadsTable,
+			Columns: []string{letter.ReadsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(letterread.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReadsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   letter.ReadsTable,
+			Columns: []string{letter.ReadsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(letterread.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -798,6 +880,21 @@ func (_u *LetterUpdateOne) SetSourceOrganisation(v *Organisation) *LetterUpdateO
 	return _u.SetSourceOrganisationID(v.ID)
 }
 
+// AddReadIDs adds the "reads" edge to the LetterRead entity by IDs.
+func (_u *LetterUpdateOne) AddReadIDs(ids ...pulid.ID) *LetterUpdateOne {
+	_u.mutation.AddReadIDs(ids...)
+	return _u
+}
+
+// AddReads adds the "reads" edges to the LetterRead entity.
+func (_u *LetterUpdateOne) AddReads(v ...*LetterRead) *LetterUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddReadIDs(ids...)
+}
+
 // Mutation returns the LetterMutation object of the builder.
 func (_u *LetterUpdateOne) Mutation() *LetterMutation {
 	return _u.mutation
@@ -807,6 +904,27 @@ func (_u *LetterUpdateOne) Mutation() *LetterMutation {
 func (_u *LetterUpdateOne) ClearSourceOrganisation() *LetterUpdateOne {
 	_u.mutation.ClearSourceOrganisation()
 	return _u
+}
+
+// ClearReads clears all "reads" edges to the LetterRead entity.
+func (_u *LetterUpdateOne) ClearReads() *LetterUpdateOne {
+	_u.mutation.ClearReads()
+	return _u
+}
+
+// RemoveReadIDs removes the "reads" edge to LetterRead entities by IDs.
+func (_u *LetterUpdateOne) RemoveReadIDs(ids ...pulid.ID) *LetterUpdateOne {
+	_u.mutation.RemoveReadIDs(ids...)
+	return _u
+}
+
+// RemoveReads removes "reads" edges to LetterRead entities.
+func (_u *LetterUpdateOne) RemoveReads(v ...*LetterRead) *LetterUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveReadIDs(ids...)
 }
 
 // Where appends a list predicates to the LetterUpdate builder.
@@ -1020,6 +1138,51 @@ func (_u *LetterUpdateOne) sqlSave(ctx context.Context) (_node *Letter, err erro
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(organisation.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ReadsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   letter.ReadsTable,
+			Columns: []string{letter.ReadsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(letterread.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedReadsIDs(); len(nodes) > 0 && !_u.mutation.ReadsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   letter.ReadsTable,
+			Columns: []string{letter.ReadsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(letterread.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReadsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   letter.ReadsTable,
+			Columns: []string{letter.ReadsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(letterread.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -14,14 +14,17 @@ import (
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/contactpreference"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/membership"
@@ -53,34 +56,37 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAccount             = "Account"
-	TypeAllergy             = "Allergy"
-	TypeAppointment         = "Appointment"
-	TypeAuditEvent          = "AuditEvent"
-	TypeBreakGlass          = "BreakGlass"
-	TypeCareResource        = "CareResource"
-	TypeEmailChange         = "EmailChange"
-	TypeEncounter           = "Encounter"
-	TypeInvitation          = "Invitation"
-	TypeJournalEntry        = "JournalEntry"
-	TypeLetter              = "Letter"
-	TypeMailMessage         = "MailMessage"
-	TypeMeasurement         = "Measurement"
-	TypeMembership          = "Membership"
-	TypeNotification        = "Notification"
-	TypeOIDCLogin           = "OIDCLogin"
-	TypeOrganisation        = "Organisation"
-	TypePatient             = "Patient"
-	TypePatientOrganisation = "PatientOrganisation"
-	TypeResearchConsent     = "ResearchConsent"
-	TypeResearchStudy       = "ResearchStudy"
-	TypeResult              = "Result"
-	TypeResultComponent     = "ResultComponent"
-	TypeSession             = "Session"
-	TypeShare               = "Share"
-	TypeSignInThrottle      = "SignInThrottle"
-	TypeSpecialtyRule       = "SpecialtyRule"
-	TypeSymptom             = "Symptom"
+	TypeAccount                  = "Account"
+	TypeAllergy                  = "Allergy"
+	TypeAppointment              = "Appointment"
+	TypeAppointmentChangeRequest = "AppointmentChangeRequest"
+	TypeAuditEvent               = "AuditEvent"
+	TypeBreakGlass               = "BreakGlass"
+	TypeCareResource             = "CareResource"
+	TypeContactPreference        = "ContactPreference"
+	TypeEmailChange              = "EmailChange"
+	TypeEncounter                = "Encounter"
+	TypeInvitation               = "Invitation"
+	TypeJournalEntry             = "JournalEntry"
+	TypeLetter                   = "Letter"
+	TypeLetterRead               = "LetterRead"
+	TypeMailMessage              = "MailMessage"
+	TypeMeasurement              = "Measurement"
+	TypeMembership               = "Membership"
+	TypeNotification             = "Notification"
+	TypeOIDCLogin                = "OIDCLogin"
+	TypeOrganisation             = "Organisation"
+	TypePatient                  = "Patient"
+	TypePatientOrganisation      = "PatientOrganisation"
+	TypeResearchConsent          = "ResearchConsent"
+	TypeResearchStudy            = "ResearchStudy"
+	TypeResult                   = "Result"
+	TypeResultComponent          = "ResultComponent"
+	TypeSession                  = "Session"
+	TypeShare                    = "Share"
+	TypeSignInThrottle           = "SignInThrottle"
+	TypeSpecialtyRule            = "SpecialtyRule"
+	TypeSymptom                  = "Symptom"
 )
 
 // AccountMutation represents an operation that mutates the Account nodes in the graph.
@@ -1100,6 +1106,7 @@ type AllergyMutation struct {
 	assigned_category          *category.Category
 	external_system            *string
 	external_value             *string
+	kind                       *allergy.Kind
 	substance                  *string
 	reaction                   *string
 	severity                   *allergy.Severity
@@ -1562,6 +1569,42 @@ func (m *AllergyMutation) ResetExternalValue() {
 	delete(m.clearedFields, allergy.FieldExternalValue)
 }
 
+// SetKind sets the "kind" field.
+func (m *AllergyMutation) SetKind(a allergy.Kind) {
+	m.kind = &a
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *AllergyMutation) Kind() (r allergy.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the Allergy entity.
+// If the Allergy object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AllergyMutation) OldKind(ctx context.Context) (v allergy.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *AllergyMutation) ResetKind() {
+	m.kind = nil
+}
+
 // SetSubstance sets the "substance" field.
 func (m *AllergyMutation) SetSubstance(s string) {
 	m.substance = &s
@@ -1990,7 +2033,7 @@ func (m *AllergyMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AllergyMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 17)
 	if m.created_at != nil {
 		fields = append(fields, allergy.FieldCreatedAt)
 	}
@@ -2014,6 +2057,9 @@ func (m *AllergyMutation) Fields() []string {
 	}
 	if m.external_value != nil {
 		fields = append(fields, allergy.FieldExternalValue)
+	}
+	if m.kind != nil {
+		fields = append(fields, allergy.FieldKind)
 	}
 	if m.substance != nil {
 		fields = append(fields, allergy.FieldSubstance)
@@ -2063,6 +2109,8 @@ func (m *AllergyMutation) Field(name string) (ent.Value, bool) {
 		return m.ExternalSystem()
 	case allergy.FieldExternalValue:
 		return m.ExternalValue()
+	case allergy.FieldKind:
+		return m.Kind()
 	case allergy.FieldSubstance:
 		return m.Substance()
 	case allergy.FieldReaction:
@@ -2104,6 +2152,8 @@ func (m *AllergyMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldExternalSystem(ctx)
 	case allergy.FieldExternalValue:
 		return m.OldExternalValue(ctx)
+	case allergy.FieldKind:
+		return m.OldKind(ctx)
 	case allergy.FieldSubstance:
 		return m.OldSubstance(ctx)
 	case allergy.FieldReaction:
@@ -2184,6 +2234,13 @@ func (m *AllergyMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetExternalValue(v)
+		return nil
+	case allergy.FieldKind:
+		v, ok := value.(allergy.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
 		return nil
 	case allergy.FieldSubstance:
 		v, ok := value.(string)
@@ -2365,6 +2422,9 @@ func (m *AllergyMutation) ResetField(name string) error {
 	case allergy.FieldExternalValue:
 		m.ResetExternalValue()
 		return nil
+	case allergy.FieldKind:
+		m.ResetKind()
+		return nil
 	case allergy.FieldSubstance:
 		m.ResetSubstance()
 		return nil
@@ -2514,6 +2574,9 @@ type AppointmentMutation struct {
 	clearedpatient             bool
 	source_organisation        *pulid.ID
 	clearedsource_organisation bool
+	change_requests            map[pulid.ID]struct{}
+	removedchange_requests     map[pulid.ID]struct{}
+	clearedchange_requests     bool
 	done                       bool
 	oldValue                   func(context.Context) (*Appointment, error)
 	predicates                 []predicate.Appointment
@@ -3524,6 +3587,60 @@ func (m *AppointmentMutation) ResetSourceOrganisation() {
 	m.clearedsource_organisation = false
 }
 
+// AddChangeRequestIDs adds the "change_requests" edge to the AppointmentChangeRequest entity by ids.
+func (m *AppointmentMutation) AddChangeRequestIDs(ids ...pulid.ID) {
+	if m.change_requests == nil {
+		m.change_requests = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.change_requests[ids[i]] = struct{}{}
+	}
+}
+
+// ClearChangeRequests clears the "change_requests" edge to the AppointmentChangeRequest entity.
+func (m *AppointmentMutation) ClearChangeRequests() {
+	m.clearedchange_requests = true
+}
+
+// ChangeRequestsCleared reports if the "change_requests" edge to the AppointmentChangeRequest entity was cleared.
+func (m *AppointmentMutation) ChangeRequestsCleared() bool {
+	return m.clearedchange_requests
+}
+
+// RemoveChangeRequestIDs removes the "change_requests" edge to the AppointmentChangeRequest entity by IDs.
+func (m *AppointmentMutation) RemoveChangeRequestIDs(ids ...pulid.ID) {
+	if m.removedchange_requests == nil {
+		m.removedchange_requests = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.change_requests, ids[i])
+		m.removedchange_requests[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedChangeRequests returns the removed IDs of the "change_requests" edge to the AppointmentChangeRequest entity.
+func (m *AppointmentMutation) RemovedChangeRequestsIDs() (ids []pulid.ID) {
+	for id := range m.removedchange_requests {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ChangeRequestsIDs returns the "change_requests" edge IDs in the mutation.
+func (m *AppointmentMutation) ChangeRequestsIDs() (ids []pulid.ID) {
+	for id := range m.change_requests {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetChangeRequests resets all changes to the "change_requests" edge.
+func (m *AppointmentMutation) ResetChangeRequests() {
+	m.change_requests = nil
+	m.clearedchange_requests = false
+	m.removedchange_requests = nil
+}
+
 // Where appends a list predicates to the AppointmentMutation builder.
 func (m *AppointmentMutation) Where(ps ...predicate.Appointment) {
 	m.predicates = append(m.predicates, ps...)
@@ -4047,12 +4164,15 @@ func (m *AppointmentMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *AppointmentMutation) AddedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 3)
 	if m.patient != nil {
 		edges = append(edges, appointment.EdgePatient)
 	}
 	if m.source_organisation != nil {
 		edges = append(edges, appointment.EdgeSourceOrganisation)
+	}
+	if m.change_requests != nil {
+		edges = append(edges, appointment.EdgeChangeRequests)
 	}
 	return edges
 }
@@ -4069,30 +4189,50 @@ func (m *AppointmentMutation) AddedIDs(name string) []ent.Value {
 		if id := m.source_organisation; id != nil {
 			return []ent.Value{*id}
 		}
+	case appointment.EdgeChangeRequests:
+		ids := make([]ent.Value, 0, len(m.change_requests))
+		for id := range m.change_requests {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *AppointmentMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 3)
+	if m.removedchange_requests != nil {
+		edges = append(edges, appointment.EdgeChangeRequests)
+	}
 	return edges
 }
 
 // RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
 // the given name in this mutation.
 func (m *AppointmentMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case appointment.EdgeChangeRequests:
+		ids := make([]ent.Value, 0, len(m.removedchange_requests))
+		for id := range m.removedchange_requests {
+			ids = append(ids, id)
+		}
+		return ids
+	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *AppointmentMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 3)
 	if m.clearedpatient {
 		edges = append(edges, appointment.EdgePatient)
 	}
 	if m.clearedsource_organisation {
 		edges = append(edges, appointment.EdgeSourceOrganisation)
+	}
+	if m.clearedchange_requests {
+		edges = append(edges, appointment.EdgeChangeRequests)
 	}
 	return edges
 }
@@ -4105,6 +4245,8 @@ func (m *AppointmentMutation) EdgeCleared(name string) bool {
 		return m.clearedpatient
 	case appointment.EdgeSourceOrganisation:
 		return m.clearedsource_organisation
+	case appointment.EdgeChangeRequests:
+		return m.clearedchange_requests
 	}
 	return false
 }
@@ -4133,8 +4275,1417 @@ func (m *AppointmentMutation) ResetEdge(name string) error {
 	case appointment.EdgeSourceOrganisation:
 		m.ResetSourceOrganisation()
 		return nil
+	case appointment.EdgeChangeRequests:
+		m.ResetChangeRequests()
+		return nil
 	}
 	return fmt.Errorf("unknown Appointment edge %s", name)
+}
+
+// AppointmentChangeRequestMutation represents an operation that mutates the AppointmentChangeRequest nodes in the graph.
+type AppointmentChangeRequestMutation struct {
+	config
+	op                         Op
+	typ                        string
+	id                         *pulid.ID
+	created_at                 *time.Time
+	updated_at                 *time.Time
+	category                   *category.Category
+	assigned_category          *category.Category
+	external_system            *string
+	external_value             *string
+	kind                       *appointmentchangerequest.Kind
+	reason                     *string
+	preferred_times            *[]string
+	appendpreferred_times      []string
+	status                     *appointmentchangerequest.Status
+	answer                     *string
+	answered_at                *time.Time
+	clearedFields              map[string]struct{}
+	patient                    *pulid.ID
+	clearedpatient             bool
+	source_organisation        *pulid.ID
+	clearedsource_organisation bool
+	appointment                *pulid.ID
+	clearedappointment         bool
+	done                       bool
+	oldValue                   func(context.Context) (*AppointmentChangeRequest, error)
+	predicates                 []predicate.AppointmentChangeRequest
+}
+
+var _ ent.Mutation = (*AppointmentChangeRequestMutation)(nil)
+
+// appointmentchangerequestOption allows management of the mutation configuration using functional options.
+type appointmentchangerequestOption func(*AppointmentChangeRequestMutation)
+
+// newAppointmentChangeRequestMutation creates new mutation for the AppointmentChangeRequest entity.
+func newAppointmentChangeRequestMutation(c config, op Op, opts ...appointmentchangerequestOption) *AppointmentChangeRequestMutation {
+	m := &AppointmentChangeRequestMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAppointmentChangeRequest,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAppointmentChangeRequestID sets the ID field of the mutation.
+func withAppointmentChangeRequestID(id pulid.ID) appointmentchangerequestOption {
+	return func(m *AppointmentChangeRequestMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AppointmentChangeRequest
+		)
+		m.oldValue = func(ctx context.Context) (*AppointmentChangeRequest, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AppointmentChangeRequest.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAppointmentChangeRequest sets the old AppointmentChangeRequest of the mutation.
+func withAppointmentChangeRequest(node *AppointmentChangeRequest) appointmentchangerequestOption {
+	return func(m *AppointmentChangeRequestMutation) {
+		m.oldValue = func(context.Context) (*AppointmentChangeRequest, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AppointmentChangeRequestMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AppointmentChangeRequestMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of AppointmentChangeRequest entities.
+func (m *AppointmentChangeRequestMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AppointmentChangeRequestMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AppointmentChangeRequestMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AppointmentChangeRequest.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *AppointmentChangeRequestMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *AppointmentChangeRequestMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the AppointmentChangeRequest entity.
+// If the AppointmentChangeRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentChangeRequestMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *AppointmentChangeRequestMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *AppointmentChangeRequestMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *AppointmentChangeRequestMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the AppointmentChangeRequest entity.
+// If the AppointmentChangeRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentChangeRequestMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *AppointmentChangeRequestMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetPatientID sets the "patient_id" field.
+func (m *AppointmentChangeRequestMutation) SetPatientID(pu pulid.ID) {
+	m.patient = &pu
+}
+
+// PatientID returns the value of the "patient_id" field in the mutation.
+func (m *AppointmentChangeRequestMutation) PatientID() (r pulid.ID, exists bool) {
+	v := m.patient
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPatientID returns the old "patient_id" field's value of the AppointmentChangeRequest entity.
+// If the AppointmentChangeRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentChangeRequestMutation) OldPatientID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPatientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPatientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPatientID: %w", err)
+	}
+	return oldValue.PatientID, nil
+}
+
+// ResetPatientID resets all changes to the "patient_id" field.
+func (m *AppointmentChangeRequestMutation) ResetPatientID() {
+	m.patient = nil
+}
+
+// SetCategory sets the "category" field.
+func (m *AppointmentChangeRequestMutation) SetCategory(c category.Category) {
+	m.category = &c
+}
+
+// Category returns the value of the "category" field in the mutation.
+func (m *AppointmentChangeRequestMutation) Category() (r category.Category, exists bool) {
+	v := m.category
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCategory returns the old "category" field's value of the AppointmentChangeRequest entity.
+// If the AppointmentChangeRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentChangeRequestMutation) OldCategory(ctx context.Context) (v category.Category, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCategory is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCategory requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCategory: %w", err)
+	}
+	return oldValue.Category, nil
+}
+
+// ResetCategory resets all changes to the "category" field.
+func (m *AppointmentChangeRequestMutation) ResetCategory() {
+	m.category = nil
+}
+
+// SetAssignedCategory sets the "assigned_category" field.
+func (m *AppointmentChangeRequestMutation) SetAssignedCategory(c category.Category) {
+	m.assigned_category = &c
+}
+
+// AssignedCategory returns the value of the "assigned_category" field in the mutation.
+func (m *AppointmentChangeRequestMutation) AssignedCategory() (r category.Category, exists bool) {
+	v := m.assigned_category
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAssignedCategory returns the old "assigned_category" field's value of the AppointmentChangeRequest entity.
+// If the AppointmentChangeRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentChangeRequestMutation) OldAssignedCategory(ctx context.Context) (v *category.Category, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAssignedCategory is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAssignedCategory requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAssignedCategory: %w", err)
+	}
+	return oldValue.AssignedCategory, nil
+}
+
+// ClearAssignedCategory clears the value of the "assigned_category" field.
+func (m *AppointmentChangeRequestMutation) ClearAssignedCategory() {
+	m.assigned_category = nil
+	m.clearedFields[appointmentchangerequest.FieldAssignedCategory] = struct{}{}
+}
+
+// AssignedCategoryCleared returns if the "assigned_category" field was cleared in this mutation.
+func (m *AppointmentChangeRequestMutation) AssignedCategoryCleared() bool {
+	_, ok := m.clearedFields[appointmentchangerequest.FieldAssignedCategory]
+	return ok
+}
+
+// ResetAssignedCategory resets all changes to the "assigned_category" field.
+func (m *AppointmentChangeRequestMutation) ResetAssignedCategory() {
+	m.assigned_category = nil
+	delete(m.clearedFields, appointmentchangerequest.FieldAssignedCategory)
+}
+
+// SetSourceOrganisationID sets the "source_organisation_id" field.
+func (m *AppointmentChangeRequestMutation) SetSourceOrganisationID(pu pulid.ID) {
+	m.source_organisation = &pu
+}
+
+// SourceOrganisationID returns the value of the "source_organisation_id" field in the mutation.
+func (m *AppointmentChangeRequestMutation) SourceOrganisationID() (r pulid.ID, exists bool) {
+	v := m.source_organisation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSourceOrganisationID returns the old "source_organisation_id" field's value of the AppointmentChangeRequest entity.
+// If the AppointmentChangeRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentChangeRequestMutation) OldSourceOrganisationID(ctx context.Context) (v *pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSourceOrganisationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSourceOrganisationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSourceOrganisationID: %w", err)
+	}
+	return oldValue.SourceOrganisationID, nil
+}
+
+// ClearSourceOrganisationID clears the value of the "source_organisation_id" field.
+func (m *AppointmentChangeRequestMutation) ClearSourceOrganisationID() {
+	m.source_organisation = nil
+	m.clearedFields[appointmentchangerequest.FieldSourceOrganisationID] = struct{}{}
+}
+
+// SourceOrganisationIDCleared returns if the "source_organisation_id" field was cleared in this mutation.
+func (m *AppointmentChangeRequestMutation) SourceOrganisationIDCleared() bool {
+	_, ok := m.clearedFields[appointmentchangerequest.FieldSourceOrganisationID]
+	return ok
+}
+
+// ResetSourceOrganisationID resets all changes to the "source_organisation_id" field.
+func (m *AppointmentChangeRequestMutation) ResetSourceOrganisationID() {
+	m.source_organisation = nil
+	delete(m.clearedFields, appointmentchangerequest.FieldSourceOrganisationID)
+}
+
+// SetExternalSystem sets the "external_system" field.
+func (m *AppointmentChangeRequestMutation) SetExternalSystem(s string) {
+	m.external_system = &s
+}
+
+// ExternalSystem returns the value of the "external_system" field in the mutation.
+func (m *AppointmentChangeRequestMutation) ExternalSystem() (r string, exists bool) {
+	v := m.external_system
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExternalSystem returns the old "external_system" field's value of the AppointmentChangeRequest entity.
+// If the AppointmentChangeRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentChangeRequestMutation) OldExternalSystem(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExternalSystem is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExternalSystem requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExternalSystem: %w", err)
+	}
+	return oldValue.ExternalSystem, nil
+}
+
+// ClearExternalSystem clears the value of the "external_system" field.
+func (m *AppointmentChangeRequestMutation) ClearExternalSystem() {
+	m.external_system = nil
+	m.clearedFields[appointmentchangerequest.FieldExternalSystem] = struct{}{}
+}
+
+// ExternalSystemCleared returns if the "external_system" field was cleared in this mutation.
+func (m *AppointmentChangeRequestMutation) ExternalSystemCleared() bool {
+	_, ok := m.clearedFields[appointmentchangerequest.FieldExternalSystem]
+	return ok
+}
+
+// ResetExternalSystem resets all changes to the "external_system" field.
+func (m *AppointmentChangeRequestMutation) ResetExternalSystem() {
+	m.external_system = nil
+	delete(m.clearedFields, appointmentchangerequest.FieldExternalSystem)
+}
+
+// SetExternalValue sets the "external_value" field.
+func (m *AppointmentChangeRequestMutation) SetExternalValue(s string) {
+	m.external_value = &s
+}
+
+// ExternalValue returns the value of the "external_value" field in the mutation.
+func (m *AppointmentChangeRequestMutation) ExternalValue() (r string, exists bool) {
+	v := m.external_value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExternalValue returns the old "external_value" field's value of the AppointmentChangeRequest entity.
+// If the AppointmentChangeRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentChangeRequestMutation) OldExternalValue(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExternalValue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExternalValue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExternalValue: %w", err)
+	}
+	return oldValue.ExternalValue, nil
+}
+
+// ClearExternalValue clears the value of the "external_value" field.
+func (m *AppointmentChangeRequestMutation) ClearExternalValue() {
+	m.external_value = nil
+	m.clearedFields[appointmentchangerequest.FieldExternalValue] = struct{}{}
+}
+
+// ExternalValueCleared returns if the "external_value" field was cleared in this mutation.
+func (m *AppointmentChangeRequestMutation) ExternalValueCleared() bool {
+	_, ok := m.clearedFields[appointmentchangerequest.FieldExternalValue]
+	return ok
+}
+
+// ResetExternalValue resets all changes to the "external_value" field.
+func (m *AppointmentChangeRequestMutation) ResetExternalValue() {
+	m.external_value = nil
+	delete(m.clearedFields, appointmentchangerequest.FieldExternalValue)
+}
+
+// SetAppointmentID sets the "appointment_id" field.
+func (m *AppointmentChangeRequestMutation) SetAppointmentID(pu pulid.ID) {
+	m.appointment = &pu
+}
+
+// AppointmentID returns the value of the "appointment_id" field in the mutation.
+func (m *AppointmentChangeRequestMutation) AppointmentID() (r pulid.ID, exists bool) {
+	v := m.appointment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAppointmentID returns the old "appointment_id" field's value of the AppointmentChangeRequest entity.
+// If the AppointmentChangeRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentChangeRequestMutation) OldAppointmentID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAppointmentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAppointmentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAppointmentID: %w", err)
+	}
+	return oldValue.AppointmentID, nil
+}
+
+// ResetAppointmentID resets all changes to the "appointment_id" field.
+func (m *AppointmentChangeRequestMutation) ResetAppointmentID() {
+	m.appointment = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *AppointmentChangeRequestMutation) SetKind(a appointmentchangerequest.Kind) {
+	m.kind = &a
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *AppointmentChangeRequestMutation) Kind() (r appointmentchangerequest.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the AppointmentChangeRequest entity.
+// If the AppointmentChangeRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentChangeRequestMutation) OldKind(ctx context.Context) (v appointmentchangerequest.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *AppointmentChangeRequestMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *AppointmentChangeRequestMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *AppointmentChangeRequestMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the AppointmentChangeRequest entity.
+// If the AppointmentChangeRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentChangeRequestMutation) OldReason(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ClearReason clears the value of the "reason" field.
+func (m *AppointmentChangeRequestMutation) ClearReason() {
+	m.reason = nil
+	m.clearedFields[appointmentchangerequest.FieldReason] = struct{}{}
+}
+
+// ReasonCleared returns if the "reason" field was cleared in this mutation.
+func (m *AppointmentChangeRequestMutation) ReasonCleared() bool {
+	_, ok := m.clearedFields[appointmentchangerequest.FieldReason]
+	return ok
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *AppointmentChangeRequestMutation) ResetReason() {
+	m.reason = nil
+	delete(m.clearedFields, appointmentchangerequest.FieldReason)
+}
+
+// SetPreferredTimes sets the "preferred_times" field.
+func (m *AppointmentChangeRequestMutation) SetPreferredTimes(s []string) {
+	m.preferred_times = &s
+	m.appendpreferred_times = nil
+}
+
+// PreferredTimes returns the value of the "preferred_times" field in the mutation.
+func (m *AppointmentChangeRequestMutation) PreferredTimes() (r []string, exists bool) {
+	v := m.preferred_times
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPreferredTimes returns the old "preferred_times" field's value of the AppointmentChangeRequest entity.
+// If the AppointmentChangeRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentChangeRequestMutation) OldPreferredTimes(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPreferredTimes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPreferredTimes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPreferredTimes: %w", err)
+	}
+	return oldValue.PreferredTimes, nil
+}
+
+// AppendPreferredTimes adds s to the "preferred_times" field.
+func (m *AppointmentChangeRequestMutation) AppendPreferredTimes(s []string) {
+	m.appendpreferred_times = append(m.appendpreferred_times, s...)
+}
+
+// AppendedPreferredTimes returns the list of values that were appended to the "preferred_times" field in this mutation.
+func (m *AppointmentChangeRequestMutation) AppendedPreferredTimes() ([]string, bool) {
+	if len(m.appendpreferred_times) == 0 {
+		return nil, false
+	}
+	return m.appendpreferred_times, true
+}
+
+// ClearPreferredTimes clears the value of the "preferred_times" field.
+func (m *AppointmentChangeRequestMutation) ClearPreferredTimes() {
+	m.preferred_times = nil
+	m.appendpreferred_times = nil
+	m.clearedFields[appointmentchangerequest.FieldPreferredTimes] = struct{}{}
+}
+
+// PreferredTimesCleared returns if the "preferred_times" field was cleared in this mutation.
+func (m *AppointmentChangeRequestMutation) PreferredTimesCleared() bool {
+	_, ok := m.clearedFields[appointmentchangerequest.FieldPreferredTimes]
+	return ok
+}
+
+// ResetPreferredTimes resets all changes to the "preferred_times" field.
+func (m *AppointmentChangeRequestMutation) ResetPreferredTimes() {
+	m.preferred_times = nil
+	m.appendpreferred_times = nil
+	delete(m.clearedFields, appointmentchangerequest.FieldPreferredTimes)
+}
+
+// SetStatus sets the "status" field.
+func (m *AppointmentChangeRequestMutation) SetStatus(a appointmentchangerequest.Status) {
+	m.status = &a
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *AppointmentChangeRequestMutation) Status() (r appointmentchangerequest.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the AppointmentChangeRequest entity.
+// If the AppointmentChangeRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentChangeRequestMutation) OldStatus(ctx context.Context) (v appointmentchangerequest.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *AppointmentChangeRequestMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetAnswer sets the "answer" field.
+func (m *AppointmentChangeRequestMutation) SetAnswer(s string) {
+	m.answer = &s
+}
+
+// Answer returns the value of the "answer" field in the mutation.
+func (m *AppointmentChangeRequestMutation) Answer() (r string, exists bool) {
+	v := m.answer
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAnswer returns the old "answer" field's value of the AppointmentChangeRequest entity.
+// If the AppointmentChangeRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentChangeRequestMutation) OldAnswer(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAnswer is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAnswer requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAnswer: %w", err)
+	}
+	return oldValue.Answer, nil
+}
+
+// ClearAnswer clears the value of the "answer" field.
+func (m *AppointmentChangeRequestMutation) ClearAnswer() {
+	m.answer = nil
+	m.clearedFields[appointmentchangerequest.FieldAnswer] = struct{}{}
+}
+
+// AnswerCleared returns if the "answer" field was cleared in this mutation.
+func (m *AppointmentChangeRequestMutation) AnswerCleared() bool {
+	_, ok := m.clearedFields[appointmentchangerequest.FieldAnswer]
+	return ok
+}
+
+// ResetAnswer resets all changes to the "answer" field.
+func (m *AppointmentChangeRequestMutation) ResetAnswer() {
+	m.answer = nil
+	delete(m.clearedFields, appointmentchangerequest.FieldAnswer)
+}
+
+// SetAnsweredAt sets the "answered_at" field.
+func (m *AppointmentChangeRequestMutation) SetAnsweredAt(t time.Time) {
+	m.answered_at = &t
+}
+
+// AnsweredAt returns the value of the "answered_at" field in the mutation.
+func (m *AppointmentChangeRequestMutation) AnsweredAt() (r time.Time, exists bool) {
+	v := m.answered_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAnsweredAt returns the old "answered_at" field's value of the AppointmentChangeRequest entity.
+// If the AppointmentChangeRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentChangeRequestMutation) OldAnsweredAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAnsweredAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAnsweredAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAnsweredAt: %w", err)
+	}
+	return oldValue.AnsweredAt, nil
+}
+
+// ClearAnsweredAt clears the value of the "answered_at" field.
+func (m *AppointmentChangeRequestMutation) ClearAnsweredAt() {
+	m.answered_at = nil
+	m.clearedFields[appointmentchangerequest.FieldAnsweredAt] = struct{}{}
+}
+
+// AnsweredAtCleared returns if the "answered_at" field was cleared in this mutation.
+func (m *AppointmentChangeRequestMutation) AnsweredAtCleared() bool {
+	_, ok := m.clearedFields[appointmentchangerequest.FieldAnsweredAt]
+	return ok
+}
+
+// ResetAnsweredAt resets all changes to the "answered_at" field.
+func (m *AppointmentChangeRequestMutation) ResetAnsweredAt() {
+	m.answered_at = nil
+	delete(m.clearedFields, appointmentchangerequest.FieldAnsweredAt)
+}
+
+// ClearPatient clears the "patient" edge to the Patient entity.
+func (m *AppointmentChangeRequestMutation) ClearPatient() {
+	m.clearedpatient = true
+	m.clearedFields[appointmentchangerequest.FieldPatientID] = struct{}{}
+}
+
+// PatientCleared reports if the "patient" edge to the Patient entity was cleared.
+func (m *AppointmentChangeRequestMutation) PatientCleared() bool {
+	return m.clearedpatient
+}
+
+// PatientIDs returns the "patient" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PatientID instead. It exists only for internal usage by the builders.
+func (m *AppointmentChangeRequestMutation) PatientIDs() (ids []pulid.ID) {
+	if id := m.patient; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPatient resets all changes to the "patient" edge.
+func (m *AppointmentChangeRequestMutation) ResetPatient() {
+	m.patient = nil
+	m.clearedpatient = false
+}
+
+// ClearSourceOrganisation clears the "source_organisation" edge to the Organisation entity.
+func (m *AppointmentChangeRequestMutation) ClearSourceOrganisation() {
+	m.clearedsource_organisation = true
+	m.clearedFields[appointmentchangerequest.FieldSourceOrganisationID] = struct{}{}
+}
+
+// SourceOrganisationCleared reports if the "source_organisation" edge to the Organisation entity was cleared.
+func (m *AppointmentChangeRequestMutation) SourceOrganisationCleared() bool {
+	return m.SourceOrganisationIDCleared() || m.clearedsource_organisation
+}
+
+// SourceOrganisationIDs returns the "source_organisation" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// SourceOrganisationID instead. It exists only for internal usage by the builders.
+func (m *AppointmentChangeRequestMutation) SourceOrganisationIDs() (ids []pulid.ID) {
+	if id := m.source_organisation; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetSourceOrganisation resets all changes to the "source_organisation" edge.
+func (m *AppointmentChangeRequestMutation) ResetSourceOrganisation() {
+	m.source_organisation = nil
+	m.clearedsource_organisation = false
+}
+
+// ClearAppointment clears the "appointment" edge to the Appointment entity.
+func (m *AppointmentChangeRequestMutation) ClearAppointment() {
+	m.clearedappointment = true
+	m.clearedFields[appointmentchangerequest.FieldAppointmentID] = struct{}{}
+}
+
+// AppointmentCleared reports if the "appointment" edge to the Appointment entity was cleared.
+func (m *AppointmentChangeRequestMutation) AppointmentCleared() bool {
+	return m.clearedappointment
+}
+
+// AppointmentIDs returns the "appointment" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AppointmentID instead. It exists only for internal usage by the builders.
+func (m *AppointmentChangeRequestMutation) AppointmentIDs() (ids []pulid.ID) {
+	if id := m.appointment; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAppointment resets all changes to the "appointment" edge.
+func (m *AppointmentChangeRequestMutation) ResetAppointment() {
+	m.appointment = nil
+	m.clearedappointment = false
+}
+
+// Where appends a list predicates to the AppointmentChangeRequestMutation builder.
+func (m *AppointmentChangeRequestMutation) Where(ps ...predicate.AppointmentChangeRequest) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AppointmentChangeRequestMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AppointmentChangeRequestMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AppointmentChangeRequest, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AppointmentChangeRequestMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AppointmentChangeRequestMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AppointmentChangeRequest).
+func (m *AppointmentChangeRequestMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AppointmentChangeRequestMutation) Fields() []string {
+	fields := make([]string, 0, 15)
+	if m.created_at != nil {
+		fields = append(fields, appointmentchangerequest.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, appointmentchangerequest.FieldUpdatedAt)
+	}
+	if m.patient != nil {
+		fields = append(fields, appointmentchangerequest.FieldPatientID)
+	}
+	if m.category != nil {
+		fields = append(fields, appointmentchangerequest.FieldCategory)
+	}
+	if m.assigned_category != nil {
+		fields = append(fields, appointmentchangerequest.FieldAssignedCategory)
+	}
+	if m.source_organisation != nil {
+		fields = append(fields, appointmentchangerequest.FieldSourceOrganisationID)
+	}
+	if m.external_system != nil {
+		fields = append(fields, appointmentchangerequest.FieldExternalSystem)
+	}
+	if m.external_value != nil {
+		fields = append(fields, appointmentchangerequest.FieldExternalValue)
+	}
+	if m.appointment != nil {
+		fields = append(fields, appointmentchangerequest.FieldAppointmentID)
+	}
+	if m.kind != nil {
+		fields = append(fields, appointmentchangerequest.FieldKind)
+	}
+	if m.reason != nil {
+		fields = append(fields, appointmentchangerequest.FieldReason)
+	}
+	if m.preferred_times != nil {
+		fields = append(fields, appointmentchangerequest.FieldPreferredTimes)
+	}
+	if m.status != nil {
+		fields = append(fields, appointmentchangerequest.FieldStatus)
+	}
+	if m.answer != nil {
+		fields = append(fields, appointmentchangerequest.FieldAnswer)
+	}
+	if m.answered_at != nil {
+		fields = append(fields, appointmentchangerequest.FieldAnsweredAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AppointmentChangeRequestMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case appointmentchangerequest.FieldCreatedAt:
+		return m.CreatedAt()
+	case appointmentchangerequest.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case appointmentchangerequest.FieldPatientID:
+		return m.PatientID()
+	case appointmentchangerequest.FieldCategory:
+		return m.Category()
+	case appointmentchangerequest.FieldAssignedCategory:
+		return m.AssignedCategory()
+	case appointmentchangerequest.FieldSourceOrganisationID:
+		return m.SourceOrganisationID()
+	case appointmentchangerequest.FieldExternalSystem:
+		return m.ExternalSystem()
+	case appointmentchangerequest.FieldExternalValue:
+		return m.ExternalValue()
+	case appointmentchangerequest.FieldAppointmentID:
+		return m.AppointmentID()
+	case appointmentchangerequest.FieldKind:
+		return m.Kind()
+	case appointmentchangerequest.FieldReason:
+		return m.Reason()
+	case appointmentchangerequest.FieldPreferredTimes:
+		return m.PreferredTimes()
+	case appointmentchangerequest.FieldStatus:
+		return m.Status()
+	case appointmentchangerequest.FieldAnswer:
+		return m.Answer()
+	case appointmentchangerequest.FieldAnsweredAt:
+		return m.AnsweredAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AppointmentChangeRequestMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case appointmentchangerequest.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case appointmentchangerequest.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case appointmentchangerequest.FieldPatientID:
+		return m.OldPatientID(ctx)
+	case appointmentchangerequest.FieldCategory:
+		return m.OldCategory(ctx)
+	case appointmentchangerequest.FieldAssignedCategory:
+		return m.OldAssignedCategory(ctx)
+	case appointmentchangerequest.FieldSourceOrganisationID:
+		return m.OldSourceOrganisationID(ctx)
+	case appointmentchangerequest.FieldExternalSystem:
+		return m.OldExternalSystem(ctx)
+	case appointmentchangerequest.FieldExternalValue:
+		return m.OldExternalValue(ctx)
+	case appointmentchangerequest.FieldAppointmentID:
+		return m.OldAppointmentID(ctx)
+	case appointmentchangerequest.FieldKind:
+		return m.OldKind(ctx)
+	case appointmentchangerequest.FieldReason:
+		return m.OldReason(ctx)
+	case appointmentchangerequest.FieldPreferredTimes:
+		return m.OldPreferredTimes(ctx)
+	case appointmentchangerequest.FieldStatus:
+		return m.OldStatus(ctx)
+	case appointmentchangerequest.FieldAnswer:
+		return m.OldAnswer(ctx)
+	case appointmentchangerequest.FieldAnsweredAt:
+		return m.OldAnsweredAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown AppointmentChangeRequest field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AppointmentChangeRequestMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case appointmentchangerequest.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case appointmentchangerequest.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case appointmentchangerequest.FieldPatientID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPatientID(v)
+		return nil
+	case appointmentchangerequest.FieldCategory:
+		v, ok := value.(category.Category)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCategory(v)
+		return nil
+	case appointmentchangerequest.FieldAssignedCategory:
+		v, ok := value.(category.Category)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAssignedCategory(v)
+		return nil
+	case appointmentchangerequest.FieldSourceOrganisationID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSourceOrganisationID(v)
+		return nil
+	case appointmentchangerequest.FieldExternalSystem:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExternalSystem(v)
+		return nil
+	case appointmentchangerequest.FieldExternalValue:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExternalValue(v)
+		return nil
+	case appointmentchangerequest.FieldAppointmentID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAppointmentID(v)
+		return nil
+	case appointmentchangerequest.FieldKind:
+		v, ok := value.(appointmentchangerequest.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case appointmentchangerequest.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case appointmentchangerequest.FieldPreferredTimes:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPreferredTimes(v)
+		return nil
+	case appointmentchangerequest.FieldStatus:
+		v, ok := value.(appointmentchangerequest.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case appointmentchangerequest.FieldAnswer:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAnswer(v)
+		return nil
+	case appointmentchangerequest.FieldAnsweredAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAnsweredAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AppointmentChangeRequest field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AppointmentChangeRequestMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AppointmentChangeRequestMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AppointmentChangeRequestMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown AppointmentChangeRequest numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AppointmentChangeRequestMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(appointmentchangerequest.FieldAssignedCategory) {
+		fields = append(fields, appointmentchangerequest.FieldAssignedCategory)
+	}
+	if m.FieldCleared(appointmentchangerequest.FieldSourceOrganisationID) {
+		fields = append(fields, appointmentchangerequest.FieldSourceOrganisationID)
+	}
+	if m.FieldCleared(appointmentchangerequest.FieldExternalSystem) {
+		fields = append(fields, appointmentchangerequest.FieldExternalSystem)
+	}
+	if m.FieldCleared(appointmentchangerequest.FieldExternalValue) {
+		fields = append(fields, appointmentchangerequest.FieldExternalValue)
+	}
+	if m.FieldCleared(appointmentchangerequest.FieldReason) {
+		fields = append(fields, appointmentchangerequest.FieldReason)
+	}
+	if m.FieldCleared(appointmentchangerequest.FieldPreferredTimes) {
+		fields = append(fields, appointmentchangerequest.FieldPreferredTimes)
+	}
+	if m.FieldCleared(appointmentchangerequest.FieldAnswer) {
+		fields = append(fields, appointmentchangerequest.FieldAnswer)
+	}
+	if m.FieldCleared(appointmentchangerequest.FieldAnsweredAt) {
+		fields = append(fields, appointmentchangerequest.FieldAnsweredAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AppointmentChangeRequestMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AppointmentChangeRequestMutation) ClearField(name string) error {
+	switch name {
+	case appointmentchangerequest.FieldAssignedCategory:
+		m.ClearAssignedCategory()
+		return nil
+	case appointmentchangerequest.FieldSourceOrganisationID:
+		m.ClearSourceOrganisationID()
+		return nil
+	case appointmentchangerequest.FieldExternalSystem:
+		m.ClearExternalSystem()
+		return nil
+	case appointmentchangerequest.FieldExternalValue:
+		m.ClearExternalValue()
+		return nil
+	case appointmentchangerequest.FieldReason:
+		m.ClearReason()
+		return nil
+	case appointmentchangerequest.FieldPreferredTimes:
+		m.ClearPreferredTimes()
+		return nil
+	case appointmentchangerequest.FieldAnswer:
+		m.ClearAnswer()
+		return nil
+	case appointmentchangerequest.FieldAnsweredAt:
+		m.ClearAnsweredAt()
+		return nil
+	}
+	return fmt.Errorf("unknown AppointmentChangeRequest nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AppointmentChangeRequestMutation) ResetField(name string) error {
+	switch name {
+	case appointmentchangerequest.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case appointmentchangerequest.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case appointmentchangerequest.FieldPatientID:
+		m.ResetPatientID()
+		return nil
+	case appointmentchangerequest.FieldCategory:
+		m.ResetCategory()
+		return nil
+	case appointmentchangerequest.FieldAssignedCategory:
+		m.ResetAssignedCategory()
+		return nil
+	case appointmentchangerequest.FieldSourceOrganisationID:
+		m.ResetSourceOrganisationID()
+		return nil
+	case appointmentchangerequest.FieldExternalSystem:
+		m.ResetExternalSystem()
+		return nil
+	case appointmentchangerequest.FieldExternalValue:
+		m.ResetExternalValue()
+		return nil
+	case appointmentchangerequest.FieldAppointmentID:
+		m.ResetAppointmentID()
+		return nil
+	case appointmentchangerequest.FieldKind:
+		m.ResetKind()
+		return nil
+	case appointmentchangerequest.FieldReason:
+		m.ResetReason()
+		return nil
+	case appointmentchangerequest.FieldPreferredTimes:
+		m.ResetPreferredTimes()
+		return nil
+	case appointmentchangerequest.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case appointmentchangerequest.FieldAnswer:
+		m.ResetAnswer()
+		return nil
+	case appointmentchangerequest.FieldAnsweredAt:
+		m.ResetAnsweredAt()
+		return nil
+	}
+	return fmt.Errorf("unknown AppointmentChangeRequest field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AppointmentChangeRequestMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.patient != nil {
+		edges = append(edges, appointmentchangerequest.EdgePatient)
+	}
+	if m.source_organisation != nil {
+		edges = append(edges, appointmentchangerequest.EdgeSourceOrganisation)
+	}
+	if m.appointment != nil {
+		edges = append(edges, appointmentchangerequest.EdgeAppointment)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AppointmentChangeRequestMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case appointmentchangerequest.EdgePatient:
+		if id := m.patient; id != nil {
+			return []ent.Value{*id}
+		}
+	case appointmentchangerequest.EdgeSourceOrganisation:
+		if id := m.source_organisation; id != nil {
+			return []ent.Value{*id}
+		}
+	case appointmentchangerequest.EdgeAppointment:
+		if id := m.appointment; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AppointmentChangeRequestMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AppointmentChangeRequestMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AppointmentChangeRequestMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.clearedpatient {
+		edges = append(edges, appointmentchangerequest.EdgePatient)
+	}
+	if m.clearedsource_organisation {
+		edges = append(edges, appointmentchangerequest.EdgeSourceOrganisation)
+	}
+	if m.clearedappointment {
+		edges = append(edges, appointmentchangerequest.EdgeAppointment)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AppointmentChangeRequestMutation) EdgeCleared(name string) bool {
+	switch name {
+	case appointmentchangerequest.EdgePatient:
+		return m.clearedpatient
+	case appointmentchangerequest.EdgeSourceOrganisation:
+		return m.clearedsource_organisation
+	case appointmentchangerequest.EdgeAppointment:
+		return m.clearedappointment
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AppointmentChangeRequestMutation) ClearEdge(name string) error {
+	switch name {
+	case appointmentchangerequest.EdgePatient:
+		m.ClearPatient()
+		return nil
+	case appointmentchangerequest.EdgeSourceOrganisation:
+		m.ClearSourceOrganisation()
+		return nil
+	case appointmentchangerequest.EdgeAppointment:
+		m.ClearAppointment()
+		return nil
+	}
+	return fmt.Errorf("unknown AppointmentChangeRequest unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AppointmentChangeRequestMutation) ResetEdge(name string) error {
+	switch name {
+	case appointmentchangerequest.EdgePatient:
+		m.ResetPatient()
+		return nil
+	case appointmentchangerequest.EdgeSourceOrganisation:
+		m.ResetSourceOrganisation()
+		return nil
+	case appointmentchangerequest.EdgeAppointment:
+		m.ResetAppointment()
+		return nil
+	}
+	return fmt.Errorf("unknown AppointmentChangeRequest edge %s", name)
 }
 
 // AuditEventMutation represents an operation that mutates the AuditEvent nodes in the graph.
@@ -7195,6 +8746,762 @@ func (m *CareResourceMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown CareResource edge %s", name)
+}
+
+// ContactPreferenceMutation represents an operation that mutates the ContactPreference nodes in the graph.
+type ContactPreferenceMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *pulid.ID
+	created_at          *time.Time
+	updated_at          *time.Time
+	post                *bool
+	sms                 *bool
+	email               *bool
+	clearedFields       map[string]struct{}
+	patient             *pulid.ID
+	clearedpatient      bool
+	organisation        *pulid.ID
+	clearedorganisation bool
+	done                bool
+	oldValue            func(context.Context) (*ContactPreference, error)
+	predicates          []predicate.ContactPreference
+}
+
+var _ ent.Mutation = (*ContactPreferenceMutation)(nil)
+
+// contactpreferenceOption allows management of the mutation configuration using functional options.
+type contactpreferenceOption func(*ContactPreferenceMutation)
+
+// newContactPreferenceMutation creates new mutation for the ContactPreference entity.
+func newContactPreferenceMutation(c config, op Op, opts ...contactpreferenceOption) *ContactPreferenceMutation {
+	m := &ContactPreferenceMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeContactPreference,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withContactPreferenceID sets the ID field of the mutation.
+func withContactPreferenceID(id pulid.ID) contactpreferenceOption {
+	return func(m *ContactPreferenceMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ContactPreference
+		)
+		m.oldValue = func(ctx context.Context) (*ContactPreference, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ContactPreference.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withContactPreference sets the old ContactPreference of the mutation.
+func withContactPreference(node *ContactPreference) contactpreferenceOption {
+	return func(m *ContactPreferenceMutation) {
+		m.oldValue = func(context.Context) (*ContactPreference, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ContactPreferenceMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ContactPreferenceMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of ContactPreference entities.
+func (m *ContactPreferenceMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ContactPreferenceMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ContactPreferenceMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ContactPreference.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ContactPreferenceMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ContactPreferenceMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ContactPreference entity.
+// If the ContactPreference object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactPreferenceMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ContactPreferenceMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ContactPreferenceMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ContactPreferenceMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the ContactPreference entity.
+// If the ContactPreference object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactPreferenceMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ContactPreferenceMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetPatientID sets the "patient_id" field.
+func (m *ContactPreferenceMutation) SetPatientID(pu pulid.ID) {
+	m.patient = &pu
+}
+
+// PatientID returns the value of the "patient_id" field in the mutation.
+func (m *ContactPreferenceMutation) PatientID() (r pulid.ID, exists bool) {
+	v := m.patient
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPatientID returns the old "patient_id" field's value of the ContactPreference entity.
+// If the ContactPreference object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactPreferenceMutation) OldPatientID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPatientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPatientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPatientID: %w", err)
+	}
+	return oldValue.PatientID, nil
+}
+
+// ResetPatientID resets all changes to the "patient_id" field.
+func (m *ContactPreferenceMutation) ResetPatientID() {
+	m.patient = nil
+}
+
+// SetOrganisationID sets the "organisation_id" field.
+func (m *ContactPreferenceMutation) SetOrganisationID(pu pulid.ID) {
+	m.organisation = &pu
+}
+
+// OrganisationID returns the value of the "organisation_id" field in the mutation.
+func (m *ContactPreferenceMutation) OrganisationID() (r pulid.ID, exists bool) {
+	v := m.organisation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganisationID returns the old "organisation_id" field's value of the ContactPreference entity.
+// If the ContactPreference object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactPreferenceMutation) OldOrganisationID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganisationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganisationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganisationID: %w", err)
+	}
+	return oldValue.OrganisationID, nil
+}
+
+// ResetOrganisationID resets all changes to the "organisation_id" field.
+func (m *ContactPreferenceMutation) ResetOrganisationID() {
+	m.organisation = nil
+}
+
+// SetPost sets the "post" field.
+func (m *ContactPreferenceMutation) SetPost(b bool) {
+	m.post = &b
+}
+
+// Post returns the value of the "post" field in the mutation.
+func (m *ContactPreferenceMutation) Post() (r bool, exists bool) {
+	v := m.post
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPost returns the old "post" field's value of the ContactPreference entity.
+// If the ContactPreference object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactPreferenceMutation) OldPost(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPost is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPost requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPost: %w", err)
+	}
+	return oldValue.Post, nil
+}
+
+// ResetPost resets all changes to the "post" field.
+func (m *ContactPreferenceMutation) ResetPost() {
+	m.post = nil
+}
+
+// SetSms sets the "sms" field.
+func (m *ContactPreferenceMutation) SetSms(b bool) {
+	m.sms = &b
+}
+
+// Sms returns the value of the "sms" field in the mutation.
+func (m *ContactPreferenceMutation) Sms() (r bool, exists bool) {
+	v := m.sms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSms returns the old "sms" field's value of the ContactPreference entity.
+// If the ContactPreference object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactPreferenceMutation) OldSms(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSms is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSms requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSms: %w", err)
+	}
+	return oldValue.Sms, nil
+}
+
+// ResetSms resets all changes to the "sms" field.
+func (m *ContactPreferenceMutation) ResetSms() {
+	m.sms = nil
+}
+
+// SetEmail sets the "email" field.
+func (m *ContactPreferenceMutation) SetEmail(b bool) {
+	m.email = &b
+}
+
+// Email returns the value of the "email" field in the mutation.
+func (m *ContactPreferenceMutation) Email() (r bool, exists bool) {
+	v := m.email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmail returns the old "email" field's value of the ContactPreference entity.
+// If the ContactPreference object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactPreferenceMutation) OldEmail(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmail: %w", err)
+	}
+	return oldValue.Email, nil
+}
+
+// ResetEmail resets all changes to the "email" field.
+func (m *ContactPreferenceMutation) ResetEmail() {
+	m.email = nil
+}
+
+// ClearPatient clears the "patient" edge to the Patient entity.
+func (m *ContactPreferenceMutation) ClearPatient() {
+	m.clearedpatient = true
+	m.clearedFields[contactpreference.FieldPatientID] = struct{}{}
+}
+
+// PatientCleared reports if the "patient" edge to the Patient entity was cleared.
+func (m *ContactPreferenceMutation) PatientCleared() bool {
+	return m.clearedpatient
+}
+
+// PatientIDs returns the "patient" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PatientID instead. It exists only for internal usage by the builders.
+func (m *ContactPreferenceMutation) PatientIDs() (ids []pulid.ID) {
+	if id := m.patient; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPatient resets all changes to the "patient" edge.
+func (m *ContactPreferenceMutation) ResetPatient() {
+	m.patient = nil
+	m.clearedpatient = false
+}
+
+// ClearOrganisation clears the "organisation" edge to the Organisation entity.
+func (m *ContactPreferenceMutation) ClearOrganisation() {
+	m.clearedorganisation = true
+	m.clearedFields[contactpreference.FieldOrganisationID] = struct{}{}
+}
+
+// OrganisationCleared reports if the "organisation" edge to the Organisation entity was cleared.
+func (m *ContactPreferenceMutation) OrganisationCleared() bool {
+	return m.clearedorganisation
+}
+
+// OrganisationIDs returns the "organisation" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OrganisationID instead. It exists only for internal usage by the builders.
+func (m *ContactPreferenceMutation) OrganisationIDs() (ids []pulid.ID) {
+	if id := m.organisation; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOrganisation resets all changes to the "organisation" edge.
+func (m *ContactPreferenceMutation) ResetOrganisation() {
+	m.organisation = nil
+	m.clearedorganisation = false
+}
+
+// Where appends a list predicates to the ContactPreferenceMutation builder.
+func (m *ContactPreferenceMutation) Where(ps ...predicate.ContactPreference) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ContactPreferenceMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ContactPreferenceMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ContactPreference, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ContactPreferenceMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ContactPreferenceMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ContactPreference).
+func (m *ContactPreferenceMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ContactPreferenceMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, contactpreference.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, contactpreference.FieldUpdatedAt)
+	}
+	if m.patient != nil {
+		fields = append(fields, contactpreference.FieldPatientID)
+	}
+	if m.organisation != nil {
+		fields = append(fields, contactpreference.FieldOrganisationID)
+	}
+	if m.post != nil {
+		fields = append(fields, contactpreference.FieldPost)
+	}
+	if m.sms != nil {
+		fields = append(fields, contactpreference.FieldSms)
+	}
+	if m.email != nil {
+		fields = append(fields, contactpreference.FieldEmail)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ContactPreferenceMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case contactpreference.FieldCreatedAt:
+		return m.CreatedAt()
+	case contactpreference.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case contactpreference.FieldPatientID:
+		return m.PatientID()
+	case contactpreference.FieldOrganisationID:
+		return m.OrganisationID()
+	case contactpreference.FieldPost:
+		return m.Post()
+	case contactpreference.FieldSms:
+		return m.Sms()
+	case contactpreference.FieldEmail:
+		return m.Email()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ContactPreferenceMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case contactpreference.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case contactpreference.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case contactpreference.FieldPatientID:
+		return m.OldPatientID(ctx)
+	case contactpreference.FieldOrganisationID:
+		return m.OldOrganisationID(ctx)
+	case contactpreference.FieldPost:
+		return m.OldPost(ctx)
+	case contactpreference.FieldSms:
+		return m.OldSms(ctx)
+	case contactpreference.FieldEmail:
+		return m.OldEmail(ctx)
+	}
+	return nil, fmt.Errorf("unknown ContactPreference field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ContactPreferenceMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case contactpreference.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case contactpreference.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case contactpreference.FieldPatientID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPatientID(v)
+		return nil
+	case contactpreference.FieldOrganisationID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganisationID(v)
+		return nil
+	case contactpreference.FieldPost:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPost(v)
+		return nil
+	case contactpreference.FieldSms:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSms(v)
+		return nil
+	case contactpreference.FieldEmail:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmail(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ContactPreference field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ContactPreferenceMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ContactPreferenceMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ContactPreferenceMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown ContactPreference numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ContactPreferenceMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ContactPreferenceMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ContactPreferenceMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown ContactPreference nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ContactPreferenceMutation) ResetField(name string) error {
+	switch name {
+	case contactpreference.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case contactpreference.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case contactpreference.FieldPatientID:
+		m.ResetPatientID()
+		return nil
+	case contactpreference.FieldOrganisationID:
+		m.ResetOrganisationID()
+		return nil
+	case contactpreference.FieldPost:
+		m.ResetPost()
+		return nil
+	case contactpreference.FieldSms:
+		m.ResetSms()
+		return nil
+	case contactpreference.FieldEmail:
+		m.ResetEmail()
+		return nil
+	}
+	return fmt.Errorf("unknown ContactPreference field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ContactPreferenceMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.patient != nil {
+		edges = append(edges, contactpreference.EdgePatient)
+	}
+	if m.organisation != nil {
+		edges = append(edges, contactpreference.EdgeOrganisation)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ContactPreferenceMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case contactpreference.EdgePatient:
+		if id := m.patient; id != nil {
+			return []ent.Value{*id}
+		}
+	case contactpreference.EdgeOrganisation:
+		if id := m.organisation; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ContactPreferenceMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ContactPreferenceMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ContactPreferenceMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedpatient {
+		edges = append(edges, contactpreference.EdgePatient)
+	}
+	if m.clearedorganisation {
+		edges = append(edges, contactpreference.EdgeOrganisation)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ContactPreferenceMutation) EdgeCleared(name string) bool {
+	switch name {
+	case contactpreference.EdgePatient:
+		return m.clearedpatient
+	case contactpreference.EdgeOrganisation:
+		return m.clearedorganisation
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ContactPreferenceMutation) ClearEdge(name string) error {
+	switch name {
+	case contactpreference.EdgePatient:
+		m.ClearPatient()
+		return nil
+	case contactpreference.EdgeOrganisation:
+		m.ClearOrganisation()
+		return nil
+	}
+	return fmt.Errorf("unknown ContactPreference unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ContactPreferenceMutation) ResetEdge(name string) error {
+	switch name {
+	case contactpreference.EdgePatient:
+		m.ResetPatient()
+		return nil
+	case contactpreference.EdgeOrganisation:
+		m.ResetOrganisation()
+		return nil
+	}
+	return fmt.Errorf("unknown ContactPreference edge %s", name)
 }
 
 // EmailChangeMutation represents an operation that mutates the EmailChange nodes in the graph.
@@ -11816,6 +14123,9 @@ type LetterMutation struct {
 	clearedpatient             bool
 	source_organisation        *pulid.ID
 	clearedsource_organisation bool
+	reads                      map[pulid.ID]struct{}
+	removedreads               map[pulid.ID]struct{}
+	clearedreads               bool
 	done                       bool
 	oldValue                   func(context.Context) (*Letter, error)
 	predicates                 []predicate.Letter
@@ -12742,6 +15052,60 @@ func (m *LetterMutation) ResetSourceOrganisation() {
 	m.clearedsource_organisation = false
 }
 
+// AddReadIDs adds the "reads" edge to the LetterRead entity by ids.
+func (m *LetterMutation) AddReadIDs(ids ...pulid.ID) {
+	if m.reads == nil {
+		m.reads = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.reads[ids[i]] = struct{}{}
+	}
+}
+
+// ClearReads clears the "reads" edge to the LetterRead entity.
+func (m *LetterMutation) ClearReads() {
+	m.clearedreads = true
+}
+
+// ReadsCleared reports if the "reads" edge to the LetterRead entity was cleared.
+func (m *LetterMutation) ReadsCleared() bool {
+	return m.clearedreads
+}
+
+// RemoveReadIDs removes the "reads" edge to the LetterRead entity by IDs.
+func (m *LetterMutation) RemoveReadIDs(ids ...pulid.ID) {
+	if m.removedreads == nil {
+		m.removedreads = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.reads, ids[i])
+		m.removedreads[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedReads returns the removed IDs of the "reads" edge to the LetterRead entity.
+func (m *LetterMutation) RemovedReadsIDs() (ids []pulid.ID) {
+	for id := range m.removedreads {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ReadsIDs returns the "reads" edge IDs in the mutation.
+func (m *LetterMutation) ReadsIDs() (ids []pulid.ID) {
+	for id := range m.reads {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetReads resets all changes to the "reads" edge.
+func (m *LetterMutation) ResetReads() {
+	m.reads = nil
+	m.clearedreads = false
+	m.removedreads = nil
+}
+
 // Where appends a list predicates to the LetterMutation builder.
 func (m *LetterMutation) Where(ps ...predicate.Letter) {
 	m.predicates = append(m.predicates, ps...)
@@ -13225,12 +15589,15 @@ func (m *LetterMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *LetterMutation) AddedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 3)
 	if m.patient != nil {
 		edges = append(edges, letter.EdgePatient)
 	}
 	if m.source_organisation != nil {
 		edges = append(edges, letter.EdgeSourceOrganisation)
+	}
+	if m.reads != nil {
+		edges = append(edges, letter.EdgeReads)
 	}
 	return edges
 }
@@ -13247,30 +15614,50 @@ func (m *LetterMutation) AddedIDs(name string) []ent.Value {
 		if id := m.source_organisation; id != nil {
 			return []ent.Value{*id}
 		}
+	case letter.EdgeReads:
+		ids := make([]ent.Value, 0, len(m.reads))
+		for id := range m.reads {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *LetterMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 3)
+	if m.removedreads != nil {
+		edges = append(edges, letter.EdgeReads)
+	}
 	return edges
 }
 
 // RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
 // the given name in this mutation.
 func (m *LetterMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case letter.EdgeReads:
+		ids := make([]ent.Value, 0, len(m.removedreads))
+		for id := range m.removedreads {
+			ids = append(ids, id)
+		}
+		return ids
+	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *LetterMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 3)
 	if m.clearedpatient {
 		edges = append(edges, letter.EdgePatient)
 	}
 	if m.clearedsource_organisation {
 		edges = append(edges, letter.EdgeSourceOrganisation)
+	}
+	if m.clearedreads {
+		edges = append(edges, letter.EdgeReads)
 	}
 	return edges
 }
@@ -13283,6 +15670,8 @@ func (m *LetterMutation) EdgeCleared(name string) bool {
 		return m.clearedpatient
 	case letter.EdgeSourceOrganisation:
 		return m.clearedsource_organisation
+	case letter.EdgeReads:
+		return m.clearedreads
 	}
 	return false
 }
@@ -13311,8 +15700,605 @@ func (m *LetterMutation) ResetEdge(name string) error {
 	case letter.EdgeSourceOrganisation:
 		m.ResetSourceOrganisation()
 		return nil
+	case letter.EdgeReads:
+		m.ResetReads()
+		return nil
 	}
 	return fmt.Errorf("unknown Letter edge %s", name)
+}
+
+// LetterReadMutation represents an operation that mutates the LetterRead nodes in the graph.
+type LetterReadMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *pulid.ID
+	account_id     *pulid.ID
+	read_at        *time.Time
+	clearedFields  map[string]struct{}
+	patient        *pulid.ID
+	clearedpatient bool
+	letter         *pulid.ID
+	clearedletter  bool
+	done           bool
+	oldValue       func(context.Context) (*LetterRead, error)
+	predicates     []predicate.LetterRead
+}
+
+var _ ent.Mutation = (*LetterReadMutation)(nil)
+
+// letterreadOption allows management of the mutation configuration using functional options.
+type letterreadOption func(*LetterReadMutation)
+
+// newLetterReadMutation creates new mutation for the LetterRead entity.
+func newLetterReadMutation(c config, op Op, opts ...letterreadOption) *LetterReadMutation {
+	m := &LetterReadMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeLetterRead,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withLetterReadID sets the ID field of the mutation.
+func withLetterReadID(id pulid.ID) letterreadOption {
+	return func(m *LetterReadMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *LetterRead
+		)
+		m.oldValue = func(ctx context.Context) (*LetterRead, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().LetterRead.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withLetterRead sets the old LetterRead of the mutation.
+func withLetterRead(node *LetterRead) letterreadOption {
+	return func(m *LetterReadMutation) {
+		m.oldValue = func(context.Context) (*LetterRead, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m LetterReadMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m LetterReadMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of LetterRead entities.
+func (m *LetterReadMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *LetterReadMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *LetterReadMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().LetterRead.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetPatientID sets the "patient_id" field.
+func (m *LetterReadMutation) SetPatientID(pu pulid.ID) {
+	m.patient = &pu
+}
+
+// PatientID returns the value of the "patient_id" field in the mutation.
+func (m *LetterReadMutation) PatientID() (r pulid.ID, exists bool) {
+	v := m.patient
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPatientID returns the old "patient_id" field's value of the LetterRead entity.
+// If the LetterRead object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LetterReadMutation) OldPatientID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPatientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPatientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPatientID: %w", err)
+	}
+	return oldValue.PatientID, nil
+}
+
+// ResetPatientID resets all changes to the "patient_id" field.
+func (m *LetterReadMutation) ResetPatientID() {
+	m.patient = nil
+}
+
+// SetLetterID sets the "letter_id" field.
+func (m *LetterReadMutation) SetLetterID(pu pulid.ID) {
+	m.letter = &pu
+}
+
+// LetterID returns the value of the "letter_id" field in the mutation.
+func (m *LetterReadMutation) LetterID() (r pulid.ID, exists bool) {
+	v := m.letter
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLetterID returns the old "letter_id" field's value of the LetterRead entity.
+// If the LetterRead object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LetterReadMutation) OldLetterID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLetterID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLetterID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLetterID: %w", err)
+	}
+	return oldValue.LetterID, nil
+}
+
+// ResetLetterID resets all changes to the "letter_id" field.
+func (m *LetterReadMutation) ResetLetterID() {
+	m.letter = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *LetterReadMutation) SetAccountID(pu pulid.ID) {
+	m.account_id = &pu
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *LetterReadMutation) AccountID() (r pulid.ID, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the LetterRead entity.
+// If the LetterRead object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LetterReadMutation) OldAccountID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *LetterReadMutation) ResetAccountID() {
+	m.account_id = nil
+}
+
+// SetReadAt sets the "read_at" field.
+func (m *LetterReadMutation) SetReadAt(t time.Time) {
+	m.read_at = &t
+}
+
+// ReadAt returns the value of the "read_at" field in the mutation.
+func (m *LetterReadMutation) ReadAt() (r time.Time, exists bool) {
+	v := m.read_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReadAt returns the old "read_at" field's value of the LetterRead entity.
+// If the LetterRead object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LetterReadMutation) OldReadAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReadAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReadAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReadAt: %w", err)
+	}
+	return oldValue.ReadAt, nil
+}
+
+// ResetReadAt resets all changes to the "read_at" field.
+func (m *LetterReadMutation) ResetReadAt() {
+	m.read_at = nil
+}
+
+// ClearPatient clears the "patient" edge to the Patient entity.
+func (m *LetterReadMutation) ClearPatient() {
+	m.clearedpatient = true
+	m.clearedFields[letterread.FieldPatientID] = struct{}{}
+}
+
+// PatientCleared reports if the "patient" edge to the Patient entity was cleared.
+func (m *LetterReadMutation) PatientCleared() bool {
+	return m.clearedpatient
+}
+
+// PatientIDs returns the "patient" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PatientID instead. It exists only for internal usage by the builders.
+func (m *LetterReadMutation) PatientIDs() (ids []pulid.ID) {
+	if id := m.patient; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPatient resets all changes to the "patient" edge.
+func (m *LetterReadMutation) ResetPatient() {
+	m.patient = nil
+	m.clearedpatient = false
+}
+
+// ClearLetter clears the "letter" edge to the Letter entity.
+func (m *LetterReadMutation) ClearLetter() {
+	m.clearedletter = true
+	m.clearedFields[letterread.FieldLetterID] = struct{}{}
+}
+
+// LetterCleared reports if the "letter" edge to the Letter entity was cleared.
+func (m *LetterReadMutation) LetterCleared() bool {
+	return m.clearedletter
+}
+
+// LetterIDs returns the "letter" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// LetterID instead. It exists only for internal usage by the builders.
+func (m *LetterReadMutation) LetterIDs() (ids []pulid.ID) {
+	if id := m.letter; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetLetter resets all changes to the "letter" edge.
+func (m *LetterReadMutation) ResetLetter() {
+	m.letter = nil
+	m.clearedletter = false
+}
+
+// Where appends a list predicates to the LetterReadMutation builder.
+func (m *LetterReadMutation) Where(ps ...predicate.LetterRead) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the LetterReadMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *LetterReadMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.LetterRead, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *LetterReadMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *LetterReadMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (LetterRead).
+func (m *LetterReadMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *LetterReadMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.patient != nil {
+		fields = append(fields, letterread.FieldPatientID)
+	}
+	if m.letter != nil {
+		fields = append(fields, letterread.FieldLetterID)
+	}
+	if m.account_id != nil {
+		fields = append(fields, letterread.FieldAccountID)
+	}
+	if m.read_at != nil {
+		fields = append(fields, letterread.FieldReadAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *LetterReadMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case letterread.FieldPatientID:
+		return m.PatientID()
+	case letterread.FieldLetterID:
+		return m.LetterID()
+	case letterread.FieldAccountID:
+		return m.AccountID()
+	case letterread.FieldReadAt:
+		return m.ReadAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *LetterReadMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case letterread.FieldPatientID:
+		return m.OldPatientID(ctx)
+	case letterread.FieldLetterID:
+		return m.OldLetterID(ctx)
+	case letterread.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case letterread.FieldReadAt:
+		return m.OldReadAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown LetterRead field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LetterReadMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case letterread.FieldPatientID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPatientID(v)
+		return nil
+	case letterread.FieldLetterID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLetterID(v)
+		return nil
+	case letterread.FieldAccountID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case letterread.FieldReadAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReadAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown LetterRead field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *LetterReadMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *LetterReadMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LetterReadMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown LetterRead numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *LetterReadMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *LetterReadMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *LetterReadMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown LetterRead nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *LetterReadMutation) ResetField(name string) error {
+	switch name {
+	case letterread.FieldPatientID:
+		m.ResetPatientID()
+		return nil
+	case letterread.FieldLetterID:
+		m.ResetLetterID()
+		return nil
+	case letterread.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case letterread.FieldReadAt:
+		m.ResetReadAt()
+		return nil
+	}
+	return fmt.Errorf("unknown LetterRead field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *LetterReadMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.patient != nil {
+		edges = append(edges, letterread.EdgePatient)
+	}
+	if m.letter != nil {
+		edges = append(edges, letterread.EdgeLetter)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *LetterReadMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case letterread.EdgePatient:
+		if id := m.patient; id != nil {
+			return []ent.Value{*id}
+		}
+	case letterread.EdgeLetter:
+		if id := m.letter; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *LetterReadMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *LetterReadMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *LetterReadMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedpatient {
+		edges = append(edges, letterread.EdgePatient)
+	}
+	if m.clearedletter {
+		edges = append(edges, letterread.EdgeLetter)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *LetterReadMutation) EdgeCleared(name string) bool {
+	switch name {
+	case letterread.EdgePatient:
+		return m.clearedpatient
+	case letterread.EdgeLetter:
+		return m.clearedletter
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *LetterReadMutation) ClearEdge(name string) error {
+	switch name {
+	case letterread.EdgePatient:
+		m.ClearPatient()
+		return nil
+	case letterread.EdgeLetter:
+		m.ClearLetter()
+		return nil
+	}
+	return fmt.Errorf("unknown LetterRead unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *LetterReadMutation) ResetEdge(name string) error {
+	switch name {
+	case letterread.EdgePatient:
+		m.ResetPatient()
+		return nil
+	case letterread.EdgeLetter:
+		m.ResetLetter()
+		return nil
+	}
+	return fmt.Errorf("unknown LetterRead edge %s", name)
 }
 
 // MailMessageMutation represents an operation that mutates the MailMessage nodes in the graph.
@@ -17772,6 +20758,10 @@ type OrganisationMutation struct {
 	kind               *organisation.Kind
 	logo_url           *string
 	welcome_message    *string
+	phone              *string
+	email              *string
+	website            *string
+	address            *string
 	emergency_care     *bool
 	clearedFields      map[string]struct{}
 	memberships        map[pulid.ID]struct{}
@@ -18167,6 +21157,202 @@ func (m *OrganisationMutation) ResetWelcomeMessage() {
 	delete(m.clearedFields, organisation.FieldWelcomeMessage)
 }
 
+// SetPhone sets the "phone" field.
+func (m *OrganisationMutation) SetPhone(s string) {
+	m.phone = &s
+}
+
+// Phone returns the value of the "phone" field in the mutation.
+func (m *OrganisationMutation) Phone() (r string, exists bool) {
+	v := m.phone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhone returns the old "phone" field's value of the Organisation entity.
+// If the Organisation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganisationMutation) OldPhone(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhone: %w", err)
+	}
+	return oldValue.Phone, nil
+}
+
+// ClearPhone clears the value of the "phone" field.
+func (m *OrganisationMutation) ClearPhone() {
+	m.phone = nil
+	m.clearedFields[organisation.FieldPhone] = struct{}{}
+}
+
+// PhoneCleared returns if the "phone" field was cleared in this mutation.
+func (m *OrganisationMutation) PhoneCleared() bool {
+	_, ok := m.clearedFields[organisation.FieldPhone]
+	return ok
+}
+
+// ResetPhone resets all changes to the "phone" field.
+func (m *OrganisationMutation) ResetPhone() {
+	m.phone = nil
+	delete(m.clearedFields, organisation.FieldPhone)
+}
+
+// SetEmail sets the "email" field.
+func (m *OrganisationMutation) SetEmail(s string) {
+	m.email = &s
+}
+
+// Email returns the value of the "email" field in the mutation.
+func (m *OrganisationMutation) Email() (r string, exists bool) {
+	v := m.email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmail returns the old "email" field's value of the Organisation entity.
+// If the Organisation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganisationMutation) OldEmail(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmail: %w", err)
+	}
+	return oldValue.Email, nil
+}
+
+// ClearEmail clears the value of the "email" field.
+func (m *OrganisationMutation) ClearEmail() {
+	m.email = nil
+	m.clearedFields[organisation.FieldEmail] = struct{}{}
+}
+
+// EmailCleared returns if the "email" field was cleared in this mutation.
+func (m *OrganisationMutation) EmailCleared() bool {
+	_, ok := m.clearedFields[organisation.FieldEmail]
+	return ok
+}
+
+// ResetEmail resets all changes to the "email" field.
+func (m *OrganisationMutation) ResetEmail() {
+	m.email = nil
+	delete(m.clearedFields, organisation.FieldEmail)
+}
+
+// SetWebsite sets the "website" field.
+func (m *OrganisationMutation) SetWebsite(s string) {
+	m.website = &s
+}
+
+// Website returns the value of the "website" field in the mutation.
+func (m *OrganisationMutation) Website() (r string, exists bool) {
+	v := m.website
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWebsite returns the old "website" field's value of the Organisation entity.
+// If the Organisation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganisationMutation) OldWebsite(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWebsite is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWebsite requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWebsite: %w", err)
+	}
+	return oldValue.Website, nil
+}
+
+// ClearWebsite clears the value of the "website" field.
+func (m *OrganisationMutation) ClearWebsite() {
+	m.website = nil
+	m.clearedFields[organisation.FieldWebsite] = struct{}{}
+}
+
+// WebsiteCleared returns if the "website" field was cleared in this mutation.
+func (m *OrganisationMutation) WebsiteCleared() bool {
+	_, ok := m.clearedFields[organisation.FieldWebsite]
+	return ok
+}
+
+// ResetWebsite resets all changes to the "website" field.
+func (m *OrganisationMutation) ResetWebsite() {
+	m.website = nil
+	delete(m.clearedFields, organisation.FieldWebsite)
+}
+
+// SetAddress sets the "address" field.
+func (m *OrganisationMutation) SetAddress(s string) {
+	m.address = &s
+}
+
+// Address returns the value of the "address" field in the mutation.
+func (m *OrganisationMutation) Address() (r string, exists bool) {
+	v := m.address
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAddress returns the old "address" field's value of the Organisation entity.
+// If the Organisation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganisationMutation) OldAddress(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAddress is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAddress requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAddress: %w", err)
+	}
+	return oldValue.Address, nil
+}
+
+// ClearAddress clears the value of the "address" field.
+func (m *OrganisationMutation) ClearAddress() {
+	m.address = nil
+	m.clearedFields[organisation.FieldAddress] = struct{}{}
+}
+
+// AddressCleared returns if the "address" field was cleared in this mutation.
+func (m *OrganisationMutation) AddressCleared() bool {
+	_, ok := m.clearedFields[organisation.FieldAddress]
+	return ok
+}
+
+// ResetAddress resets all changes to the "address" field.
+func (m *OrganisationMutation) ResetAddress() {
+	m.address = nil
+	delete(m.clearedFields, organisation.FieldAddress)
+}
+
 // SetEmergencyCare sets the "emergency_care" field.
 func (m *OrganisationMutation) SetEmergencyCare(b bool) {
 	m.emergency_care = &b
@@ -18345,7 +21531,7 @@ func (m *OrganisationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OrganisationMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 12)
 	if m.created_at != nil {
 		fields = append(fields, organisation.FieldCreatedAt)
 	}
@@ -18366,6 +21552,18 @@ func (m *OrganisationMutation) Fields() []string {
 	}
 	if m.welcome_message != nil {
 		fields = append(fields, organisation.FieldWelcomeMessage)
+	}
+	if m.phone != nil {
+		fields = append(fields, organisation.FieldPhone)
+	}
+	if m.email != nil {
+		fields = append(fields, organisation.FieldEmail)
+	}
+	if m.website != nil {
+		fields = append(fields, organisation.FieldWebsite)
+	}
+	if m.address != nil {
+		fields = append(fields, organisation.FieldAddress)
 	}
 	if m.emergency_care != nil {
 		fields = append(fields, organisation.FieldEmergencyCare)
@@ -18392,6 +21590,14 @@ func (m *OrganisationMutation) Field(name string) (ent.Value, bool) {
 		return m.LogoURL()
 	case organisation.FieldWelcomeMessage:
 		return m.WelcomeMessage()
+	case organisation.FieldPhone:
+		return m.Phone()
+	case organisation.FieldEmail:
+		return m.Email()
+	case organisation.FieldWebsite:
+		return m.Website()
+	case organisation.FieldAddress:
+		return m.Address()
 	case organisation.FieldEmergencyCare:
 		return m.EmergencyCare()
 	}
@@ -18417,6 +21623,14 @@ func (m *OrganisationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldLogoURL(ctx)
 	case organisation.FieldWelcomeMessage:
 		return m.OldWelcomeMessage(ctx)
+	case organisation.FieldPhone:
+		return m.OldPhone(ctx)
+	case organisation.FieldEmail:
+		return m.OldEmail(ctx)
+	case organisation.FieldWebsite:
+		return m.OldWebsite(ctx)
+	case organisation.FieldAddress:
+		return m.OldAddress(ctx)
 	case organisation.FieldEmergencyCare:
 		return m.OldEmergencyCare(ctx)
 	}
@@ -18477,6 +21691,34 @@ func (m *OrganisationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetWelcomeMessage(v)
 		return nil
+	case organisation.FieldPhone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhone(v)
+		return nil
+	case organisation.FieldEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmail(v)
+		return nil
+	case organisation.FieldWebsite:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWebsite(v)
+		return nil
+	case organisation.FieldAddress:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAddress(v)
+		return nil
 	case organisation.FieldEmergencyCare:
 		v, ok := value.(bool)
 		if !ok {
@@ -18520,6 +21762,18 @@ func (m *OrganisationMutation) ClearedFields() []string {
 	if m.FieldCleared(organisation.FieldWelcomeMessage) {
 		fields = append(fields, organisation.FieldWelcomeMessage)
 	}
+	if m.FieldCleared(organisation.FieldPhone) {
+		fields = append(fields, organisation.FieldPhone)
+	}
+	if m.FieldCleared(organisation.FieldEmail) {
+		fields = append(fields, organisation.FieldEmail)
+	}
+	if m.FieldCleared(organisation.FieldWebsite) {
+		fields = append(fields, organisation.FieldWebsite)
+	}
+	if m.FieldCleared(organisation.FieldAddress) {
+		fields = append(fields, organisation.FieldAddress)
+	}
 	return fields
 }
 
@@ -18539,6 +21793,18 @@ func (m *OrganisationMutation) ClearField(name string) error {
 		return nil
 	case organisation.FieldWelcomeMessage:
 		m.ClearWelcomeMessage()
+		return nil
+	case organisation.FieldPhone:
+		m.ClearPhone()
+		return nil
+	case organisation.FieldEmail:
+		m.ClearEmail()
+		return nil
+	case organisation.FieldWebsite:
+		m.ClearWebsite()
+		return nil
+	case organisation.FieldAddress:
+		m.ClearAddress()
 		return nil
 	}
 	return fmt.Errorf("unknown Organisation nullable field %s", name)
@@ -18568,6 +21834,18 @@ func (m *OrganisationMutation) ResetField(name string) error {
 		return nil
 	case organisation.FieldWelcomeMessage:
 		m.ResetWelcomeMessage()
+		return nil
+	case organisation.FieldPhone:
+		m.ResetPhone()
+		return nil
+	case organisation.FieldEmail:
+		m.ResetEmail()
+		return nil
+	case organisation.FieldWebsite:
+		m.ResetWebsite()
+		return nil
+	case organisation.FieldAddress:
+		m.ResetAddress()
 		return nil
 	case organisation.FieldEmergencyCare:
 		m.ResetEmergencyCare()
@@ -18717,6 +21995,15 @@ type PatientMutation struct {
 	appointments                        map[pulid.ID]struct{}
 	removedappointments                 map[pulid.ID]struct{}
 	clearedappointments                 bool
+	appointment_change_requests         map[pulid.ID]struct{}
+	removedappointment_change_requests  map[pulid.ID]struct{}
+	clearedappointment_change_requests  bool
+	letter_reads                        map[pulid.ID]struct{}
+	removedletter_reads                 map[pulid.ID]struct{}
+	clearedletter_reads                 bool
+	contact_preferences                 map[pulid.ID]struct{}
+	removedcontact_preferences          map[pulid.ID]struct{}
+	clearedcontact_preferences          bool
 	allergies                           map[pulid.ID]struct{}
 	removedallergies                    map[pulid.ID]struct{}
 	clearedallergies                    bool
@@ -19763,6 +23050,168 @@ func (m *PatientMutation) ResetAppointments() {
 	m.appointments = nil
 	m.clearedappointments = false
 	m.removedappointments = nil
+}
+
+// AddAppointmentChangeRequestIDs adds the "appointment_change_requests" edge to the AppointmentChangeRequest entity by ids.
+func (m *PatientMutation) AddAppointmentChangeRequestIDs(ids ...pulid.ID) {
+	if m.appointment_change_requests == nil {
+		m.appointment_change_requests = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.appointment_change_requests[ids[i]] = struct{}{}
+	}
+}
+
+// ClearAppointmentChangeRequests clears the "appointment_change_requests" edge to the AppointmentChangeRequest entity.
+func (m *PatientMutation) ClearAppointmentChangeRequests() {
+	m.clearedappointment_change_requests = true
+}
+
+// AppointmentChangeRequestsCleared reports if the "appointment_change_requests" edge to the AppointmentChangeRequest entity was cleared.
+func (m *PatientMutation) AppointmentChangeRequestsCleared() bool {
+	return m.clearedappointment_change_requests
+}
+
+// RemoveAppointmentChangeRequestIDs removes the "appointment_change_requests" edge to the AppointmentChangeRequest entity by IDs.
+func (m *PatientMutation) RemoveAppointmentChangeRequestIDs(ids ...pulid.ID) {
+	if m.removedappointment_change_requests == nil {
+		m.removedappointment_change_requests = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.appointment_change_requests, ids[i])
+		m.removedappointment_change_requests[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedAppointmentChangeRequests returns the removed IDs of the "appointment_change_requests" edge to the AppointmentChangeRequest entity.
+func (m *PatientMutation) RemovedAppointmentChangeRequestsIDs() (ids []pulid.ID) {
+	for id := range m.removedappointment_change_requests {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// AppointmentChangeRequestsIDs returns the "appointment_change_requests" edge IDs in the mutation.
+func (m *PatientMutation) AppointmentChangeRequestsIDs() (ids []pulid.ID) {
+	for id := range m.appointment_change_requests {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetAppointmentChangeRequests resets all changes to the "appointment_change_requests" edge.
+func (m *PatientMutation) ResetAppointmentChangeRequests() {
+	m.appointment_change_requests = nil
+	m.clearedappointment_change_requests = false
+	m.removedappointment_change_requests = nil
+}
+
+// AddLetterReadIDs adds the "letter_reads" edge to the LetterRead entity by ids.
+func (m *PatientMutation) AddLetterReadIDs(ids ...pulid.ID) {
+	if m.letter_reads == nil {
+		m.letter_reads = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.letter_reads[ids[i]] = struct{}{}
+	}
+}
+
+// ClearLetterReads clears the "letter_reads" edge to the LetterRead entity.
+func (m *PatientMutation) ClearLetterReads() {
+	m.clearedletter_reads = true
+}
+
+// LetterReadsCleared reports if the "letter_reads" edge to the LetterRead entity was cleared.
+func (m *PatientMutation) LetterReadsCleared() bool {
+	return m.clearedletter_reads
+}
+
+// RemoveLetterReadIDs removes the "letter_reads" edge to the LetterRead entity by IDs.
+func (m *PatientMutation) RemoveLetterReadIDs(ids ...pulid.ID) {
+	if m.removedletter_reads == nil {
+		m.removedletter_reads = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.letter_reads, ids[i])
+		m.removedletter_reads[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedLetterReads returns the removed IDs of the "letter_reads" edge to the LetterRead entity.
+func (m *PatientMutation) RemovedLetterReadsIDs() (ids []pulid.ID) {
+	for id := range m.removedletter_reads {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// LetterReadsIDs returns the "letter_reads" edge IDs in the mutation.
+func (m *PatientMutation) LetterReadsIDs() (ids []pulid.ID) {
+	for id := range m.letter_reads {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetLetterReads resets all changes to the "letter_reads" edge.
+func (m *PatientMutation) ResetLetterReads() {
+	m.letter_reads = nil
+	m.clearedletter_reads = false
+	m.removedletter_reads = nil
+}
+
+// AddContactPreferenceIDs adds the "contact_preferences" edge to the ContactPreference entity by ids.
+func (m *PatientMutation) AddContactPreferenceIDs(ids ...pulid.ID) {
+	if m.contact_preferences == nil {
+		m.contact_preferences = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.contact_preferences[ids[i]] = struct{}{}
+	}
+}
+
+// ClearContactPreferences clears the "contact_preferences" edge to the ContactPreference entity.
+func (m *PatientMutation) ClearContactPreferences() {
+	m.clearedcontact_preferences = true
+}
+
+// ContactPreferencesCleared reports if the "contact_preferences" edge to the ContactPreference entity was cleared.
+func (m *PatientMutation) ContactPreferencesCleared() bool {
+	return m.clearedcontact_preferences
+}
+
+// RemoveContactPreferenceIDs removes the "contact_preferences" edge to the ContactPreference entity by IDs.
+func (m *PatientMutation) RemoveContactPreferenceIDs(ids ...pulid.ID) {
+	if m.removedcontact_preferences == nil {
+		m.removedcontact_preferences = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.contact_preferences, ids[i])
+		m.removedcontact_preferences[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedContactPreferences returns the removed IDs of the "contact_preferences" edge to the ContactPreference entity.
+func (m *PatientMutation) RemovedContactPreferencesIDs() (ids []pulid.ID) {
+	for id := range m.removedcontact_preferences {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ContactPreferencesIDs returns the "contact_preferences" edge IDs in the mutation.
+func (m *PatientMutation) ContactPreferencesIDs() (ids []pulid.ID) {
+	for id := range m.contact_preferences {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetContactPreferences resets all changes to the "contact_preferences" edge.
+func (m *PatientMutation) ResetContactPreferences() {
+	m.contact_preferences = nil
+	m.clearedcontact_preferences = false
+	m.removedcontact_preferences = nil
 }
 
 // AddAllergyIDs adds the "allergies" edge to the Allergy entity by ids.
@@ -21032,7 +24481,7 @@ func (m *PatientMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *PatientMutation) AddedEdges() []string {
-	edges := make([]string, 0, 19)
+	edges := make([]string, 0, 22)
 	if m.account != nil {
 		edges = append(edges, patient.EdgeAccount)
 	}
@@ -21044,6 +24493,15 @@ func (m *PatientMutation) AddedEdges() []string {
 	}
 	if m.appointments != nil {
 		edges = append(edges, patient.EdgeAppointments)
+	}
+	if m.appointment_change_requests != nil {
+		edges = append(edges, patient.EdgeAppointmentChangeRequests)
+	}
+	if m.letter_reads != nil {
+		edges = append(edges, patient.EdgeLetterReads)
+	}
+	if m.contact_preferences != nil {
+		edges = append(edges, patient.EdgeContactPreferences)
 	}
 	if m.allergies != nil {
 		edges = append(edges, patient.EdgeAllergies)
@@ -21114,6 +24572,24 @@ func (m *PatientMutation) AddedIDs(name string) []ent.Value {
 	case patient.EdgeAppointments:
 		ids := make([]ent.Value, 0, len(m.appointments))
 		for id := range m.appointments {
+			ids = append(ids, id)
+		}
+		return ids
+	case patient.EdgeAppointmentChangeRequests:
+		ids := make([]ent.Value, 0, len(m.appointment_change_requests))
+		for id := range m.appointment_change_requests {
+			ids = append(ids, id)
+		}
+		return ids
+	case patient.EdgeLetterReads:
+		ids := make([]ent.Value, 0, len(m.letter_reads))
+		for id := range m.letter_reads {
+			ids = append(ids, id)
+		}
+		return ids
+	case patient.EdgeContactPreferences:
+		ids := make([]ent.Value, 0, len(m.contact_preferences))
+		for id := range m.contact_preferences {
 			ids = append(ids, id)
 		}
 		return ids
@@ -21213,12 +24689,21 @@ func (m *PatientMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *PatientMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 19)
+	edges := make([]string, 0, 22)
 	if m.removedorganisations != nil {
 		edges = append(edges, patient.EdgeOrganisations)
 	}
 	if m.removedappointments != nil {
 		edges = append(edges, patient.EdgeAppointments)
+	}
+	if m.removedappointment_change_requests != nil {
+		edges = append(edges, patient.EdgeAppointmentChangeRequests)
+	}
+	if m.removedletter_reads != nil {
+		edges = append(edges, patient.EdgeLetterReads)
+	}
+	if m.removedcontact_preferences != nil {
+		edges = append(edges, patient.EdgeContactPreferences)
 	}
 	if m.removedallergies != nil {
 		edges = append(edges, patient.EdgeAllergies)
@@ -21281,6 +24766,24 @@ func (m *PatientMutation) RemovedIDs(name string) []ent.Value {
 	case patient.EdgeAppointments:
 		ids := make([]ent.Value, 0, len(m.removedappointments))
 		for id := range m.removedappointments {
+			ids = append(ids, id)
+		}
+		return ids
+	case patient.EdgeAppointmentChangeRequests:
+		ids := make([]ent.Value, 0, len(m.removedappointment_change_requests))
+		for id := range m.removedappointment_change_requests {
+			ids = append(ids, id)
+		}
+		return ids
+	case patient.EdgeLetterReads:
+		ids := make([]ent.Value, 0, len(m.removedletter_reads))
+		for id := range m.removedletter_reads {
+			ids = append(ids, id)
+		}
+		return ids
+	case patient.EdgeContactPreferences:
+		ids := make([]ent.Value, 0, len(m.removedcontact_preferences))
+		for id := range m.removedcontact_preferences {
 			ids = append(ids, id)
 		}
 		return ids
@@ -21380,7 +24883,7 @@ func (m *PatientMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *PatientMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 19)
+	edges := make([]string, 0, 22)
 	if m.clearedaccount {
 		edges = append(edges, patient.EdgeAccount)
 	}
@@ -21392,6 +24895,15 @@ func (m *PatientMutation) ClearedEdges() []string {
 	}
 	if m.clearedappointments {
 		edges = append(edges, patient.EdgeAppointments)
+	}
+	if m.clearedappointment_change_requests {
+		edges = append(edges, patient.EdgeAppointmentChangeRequests)
+	}
+	if m.clearedletter_reads {
+		edges = append(edges, patient.EdgeLetterReads)
+	}
+	if m.clearedcontact_preferences {
+		edges = append(edges, patient.EdgeContactPreferences)
 	}
 	if m.clearedallergies {
 		edges = append(edges, patient.EdgeAllergies)
@@ -21453,6 +24965,12 @@ func (m *PatientMutation) EdgeCleared(name string) bool {
 		return m.clearedorganisations
 	case patient.EdgeAppointments:
 		return m.clearedappointments
+	case patient.EdgeAppointmentChangeRequests:
+		return m.clearedappointment_change_requests
+	case patient.EdgeLetterReads:
+		return m.clearedletter_reads
+	case patient.EdgeContactPreferences:
+		return m.clearedcontact_preferences
 	case patient.EdgeAllergies:
 		return m.clearedallergies
 	case patient.EdgeResults:
@@ -21516,6 +25034,15 @@ func (m *PatientMutation) ResetEdge(name string) error {
 		return nil
 	case patient.EdgeAppointments:
 		m.ResetAppointments()
+		return nil
+	case patient.EdgeAppointmentChangeRequests:
+		m.ResetAppointmentChangeRequests()
+		return nil
+	case patient.EdgeLetterReads:
+		m.ResetLetterReads()
+		return nil
+	case patient.EdgeContactPreferences:
+		m.ResetContactPreferences()
 		return nil
 	case patient.EdgeAllergies:
 		m.ResetAllergies()

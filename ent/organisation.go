@@ -32,6 +32,14 @@ type Organisation struct {
 	LogoURL *string `json:"logo_url,omitempty"`
 	// WelcomeMessage holds the value of the "welcome_message" field.
 	WelcomeMessage *string `json:"welcome_message,omitempty"`
+	// Phone holds the value of the "phone" field.
+	Phone *string `json:"phone,omitempty"`
+	// Email holds the value of the "email" field.
+	Email *string `json:"email,omitempty"`
+	// Website holds the value of the "website" field.
+	Website *string `json:"website,omitempty"`
+	// Address holds the value of the "address" field.
+	Address *string `json:"address,omitempty"`
 	// Whether its professionals may break the glass.
 	EmergencyCare bool `json:"emergency_care,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -93,7 +101,7 @@ func (*Organisation) scanValues(columns []string) ([]any, error) {
 			values[i] = new(pulid.ID)
 		case organisation.FieldEmergencyCare:
 			values[i] = new(sql.NullBool)
-		case organisation.FieldOdsCode, organisation.FieldName, organisation.FieldKind, organisation.FieldLogoURL, organisation.FieldWelcomeMessage:
+		case organisation.FieldOdsCode, organisation.FieldName, organisation.FieldKind, organisation.FieldLogoURL, organisation.FieldWelcomeMessage, organisation.FieldPhone, organisation.FieldEmail, organisation.FieldWebsite, organisation.FieldAddress:
 			values[i] = new(sql.NullString)
 		case organisation.FieldCreatedAt, organisation.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -161,6 +169,34 @@ func (_m *Organisation) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.WelcomeMessage = new(string)
 				*_m.WelcomeMessage = value.String
+			}
+		case organisation.FieldPhone:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field phone", values[i])
+			} else if value.Valid {
+				_m.Phone = new(string)
+				*_m.Phone = value.String
+			}
+		case organisation.FieldEmail:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field email", values[i])
+			} else if value.Valid {
+				_m.Email = new(string)
+				*_m.Email = value.String
+			}
+		case organisation.FieldWebsite:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field website", values[i])
+			} else if value.Valid {
+				_m.Website = new(string)
+				*_m.Website = value.String
+			}
+		case organisation.FieldAddress:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field address", values[i])
+			} else if value.Valid {
+				_m.Address = new(string)
+				*_m.Address = value.String
 			}
 		case organisation.FieldEmergencyCare:
 			if value, ok := values[i].(*sql.NullBool); !ok {
@@ -241,6 +277,26 @@ func (_m *Organisation) String() string {
 	builder.WriteString(", ")
 	if v := _m.WelcomeMessage; v != nil {
 		builder.WriteString("welcome_message=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.Phone; v != nil {
+		builder.WriteString("phone=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.Email; v != nil {
+		builder.WriteString("email=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.Website; v != nil {
+		builder.WriteString("website=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.Address; v != nil {
+		builder.WriteString("address=")
 		builder.WriteString(*v)
 	}
 	builder.WriteString(", ")

@@ -100,6 +100,62 @@ func (_c *OrganisationCreate) SetNillableWelcomeMessage(v *string) *Organisation
 	return _c
 }
 
+// SetPhone sets the "phone" field.
+func (_c *OrganisationCreate) SetPhone(v string) *OrganisationCreate {
+	_c.mutation.SetPhone(v)
+	return _c
+}
+
+// SetNillablePhone sets the "phone" field if the given value is not nil.
+func (_c *OrganisationCreate) SetNillablePhone(v *string) *OrganisationCreate {
+	if v != nil {
+		_c.SetPhone(*v)
+	}
+	return _c
+}
+
+// SetEmail sets the "email" field.
+func (_c *OrganisationCreate) SetEmail(v string) *OrganisationCreate {
+	_c.mutation.SetEmail(v)
+	return _c
+}
+
+// SetNillableEmail sets the "email" field if the given value is not nil.
+func (_c *OrganisationCreate) SetNillableEmail(v *string) *OrganisationCreate {
+	if v != nil {
+		_c.SetEmail(*v)
+	}
+	return _c
+}
+
+// SetWebsite sets the "website" field.
+func (_c *OrganisationCreate) SetWebsite(v string) *OrganisationCreate {
+	_c.mutation.SetWebsite(v)
+	return _c
+}
+
+// SetNillableWebsite sets the "website" field if the given value is not nil.
+func (_c *OrganisationCreate) SetNillableWebsite(v *string) *OrganisationCreate {
+	if v != nil {
+		_c.SetWebsite(*v)
+	}
+	return _c
+}
+
+// SetAddress sets the "address" field.
+func (_c *OrganisationCreate) SetAddress(v string) *OrganisationCreate {
+	_c.mutation.SetAddress(v)
+	return _c
+}
+
+// SetNillableAddress sets the "address" field if the given value is not nil.
+func (_c *OrganisationCreate) SetNillableAddress(v *string) *OrganisationCreate {
+	if v != nil {
+		_c.SetAddress(*v)
+	}
+	return _c
+}
+
 // SetEmergencyCare sets the "emergency_care" field.
 func (_c *OrganisationCreate) SetEmergencyCare(v bool) *OrganisationCreate {
 	_c.mutation.SetEmergencyCare(v)
@@ -327,6 +383,22 @@ func (_c *OrganisationCreate) createSpec() (*Organisation, *sqlgraph.CreateSpec)
 		_spec.SetField(organisation.FieldWelcomeMessage, field.TypeString, value)
 		_node.WelcomeMessage = &value
 	}
+	if value, ok := _c.mutation.Phone(); ok {
+		_spec.SetField(organisation.FieldPhone, field.TypeString, value)
+		_node.Phone = &value
+	}
+	if value, ok := _c.mutation.Email(); ok {
+		_spec.SetField(organisation.FieldEmail, field.TypeString, value)
+		_node.Email = &value
+	}
+	if value, ok := _c.mutation.Website(); ok {
+		_spec.SetField(organisation.FieldWebsite, field.TypeString, value)
+		_node.Website = &value
+	}
+	if value, ok := _c.mutation.Address(); ok {
+		_spec.SetField(organisation.FieldAddress, field.TypeString, value)
+		_node.Address = &value
+	}
 	if value, ok := _c.mutation.EmergencyCare(); ok {
 		_spec.SetField(organisation.FieldEmergencyCare, field.TypeBool, value)
 		_node.EmergencyCare = value
@@ -503,6 +575,78 @@ func (u *OrganisationUpsert) ClearWelcomeMessage() *OrganisationUpsert {
 	return u
 }
 
+// SetPhone sets the "phone" field.
+func (u *OrganisationUpsert) SetPhone(v string) *OrganisationUpsert {
+	u.Set(organisation.FieldPhone, v)
+	return u
+}
+
+// UpdatePhone sets the "phone" field to the value that was provided on create.
+func (u *OrganisationUpsert) UpdatePhone() *OrganisationUpsert {
+	u.SetExcluded(organisation.FieldPhone)
+	return u
+}
+
+// ClearPhone clears the value of the "phone" field.
+func (u *OrganisationUpsert) ClearPhone() *OrganisationUpsert {
+	u.SetNull(organisation.FieldPhone)
+	return u
+}
+
+// SetEmail sets the "email" field.
+func (u *OrganisationUpsert) SetEmail(v string) *OrganisationUpsert {
+	u.Set(organisation.FieldEmail, v)
+	return u
+}
+
+// UpdateEmail sets the "email" field to the value that was provided on create.
+func (u *OrganisationUpsert) UpdateEmail() *OrganisationUpsert {
+	u.SetExcluded(organisation.FieldEmail)
+	return u
+}
+
+// ClearEmail clears the value of the "email" field.
+func (u *OrganisationUpsert) ClearEmail() *OrganisationUpsert {
+	u.SetNull(organisation.FieldEmail)
+	return u
+}
+
+// SetWebsite sets the "website" field.
+func (u *OrganisationUpsert) SetWebsite(v string) *OrganisationUpsert {
+	u.Set(organisation.FieldWebsite, v)
+	return u
+}
+
+// UpdateWebsite sets the "website" field to the value that was provided on create.
+func (u *OrganisationUpsert) UpdateWebsite() *OrganisationUpsert {
+	u.SetExcluded(organisation.FieldWebsite)
+	return u
+}
+
+// ClearWebsite clears the value of the "website" field.
+func (u *OrganisationUpsert) ClearWebsite() *OrganisationUpsert {
+	u.SetNull(organisation.FieldWebsite)
+	return u
+}
+
+// SetAddress sets the "address" field.
+func (u *OrganisationUpsert) SetAddress(v string) *OrganisationUpsert {
+	u.Set(organisation.FieldAddress, v)
+	return u
+}
+
+// UpdateAddress sets the "address" field to the value that was provided on create.
+func (u *OrganisationUpsert) UpdateAddress() *OrganisationUpsert {
+	u.SetExcluded(organisation.FieldAddress)
+	return u
+}
+
+// ClearAddress clears the value of the "address" field.
+func (u *OrganisationUpsert) ClearAddress() *OrganisationUpsert {
+	u.SetNull(organisation.FieldAddress)
+	return u
+}
+
 // SetEmergencyCare sets the "emergency_care" field.
 func (u *OrganisationUpsert) SetEmergencyCare(v bool) *OrganisationUpsert {
 	u.Set(organisation.FieldEmergencyCare, v)
@@ -661,6 +805,90 @@ func (u *OrganisationUpsertOne) UpdateWelcomeMessage() *OrganisationUpsertOne {
 func (u *OrganisationUpsertOne) ClearWelcomeMessage() *OrganisationUpsertOne {
 	return u.Update(func(s *OrganisationUpsert) {
 		s.ClearWelcomeMessage()
+	})
+}
+
+// SetPhone sets the "phone" field.
+func (u *OrganisationUpsertOne) SetPhone(v string) *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.SetPhone(v)
+	})
+}
+
+// UpdatePhone sets the "phone" field to the value that was provided on create.
+func (u *OrganisationUpsertOne) UpdatePhone() *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.UpdatePhone()
+	})
+}
+
+// ClearPhone clears the value of the "phone" field.
+func (u *OrganisationUpsertOne) ClearPhone() *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.ClearPhone()
+	})
+}
+
+// SetEmail sets the "email" field.
+func (u *OrganisationUpsertOne) SetEmail(v string) *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.SetEmail(v)
+	})
+}
+
+// UpdateEmail sets the "email" field to the value that was provided on create.
+func (u *OrganisationUpsertOne) UpdateEmail() *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.UpdateEmail()
+	})
+}
+
+// ClearEmail clears the value of the "email" field.
+func (u *OrganisationUpsertOne) ClearEmail() *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.ClearEmail()
+	})
+}
+
+// SetWebsite sets the "website" field.
+func (u *OrganisationUpsertOne) SetWebsite(v string) *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.SetWebsite(v)
+	})
+}
+
+// UpdateWebsite sets the "website" field to the value that was provided on create.
+func (u *OrganisationUpsertOne) UpdateWebsite() *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.UpdateWebsite()
+	})
+}
+
+// ClearWebsite clears the value of the "website" field.
+func (u *OrganisationUpsertOne) ClearWebsite() *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.ClearWebsite()
+	})
+}
+
+// SetAddress sets the "address" field.
+func (u *OrganisationUpsertOne) SetAddress(v string) *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.SetAddress(v)
+	})
+}
+
+// UpdateAddress sets the "address" field to the value that was provided on create.
+func (u *OrganisationUpsertOne) UpdateAddress() *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.UpdateAddress()
+	})
+}
+
+// ClearAddress clears the value of the "address" field.
+func (u *OrganisationUpsertOne) ClearAddress() *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.ClearAddress()
 	})
 }
 
@@ -991,6 +1219,90 @@ func (u *OrganisationUpsertBulk) UpdateWelcomeMessage() *OrganisationUpsertBulk 
 func (u *OrganisationUpsertBulk) ClearWelcomeMessage() *OrganisationUpsertBulk {
 	return u.Update(func(s *OrganisationUpsert) {
 		s.ClearWelcomeMessage()
+	})
+}
+
+// SetPhone sets the "phone" field.
+func (u *OrganisationUpsertBulk) SetPhone(v string) *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.SetPhone(v)
+	})
+}
+
+// UpdatePhone sets the "phone" field to the value that was provided on create.
+func (u *OrganisationUpsertBulk) UpdatePhone() *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.UpdatePhone()
+	})
+}
+
+// ClearPhone clears the value of the "phone" field.
+func (u *OrganisationUpsertBulk) ClearPhone() *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.ClearPhone()
+	})
+}
+
+// SetEmail sets the "email" field.
+func (u *OrganisationUpsertBulk) SetEmail(v string) *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.SetEmail(v)
+	})
+}
+
+// UpdateEmail sets the "email" field to the value that was provided on create.
+func (u *OrganisationUpsertBulk) UpdateEmail() *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.UpdateEmail()
+	})
+}
+
+// ClearEmail clears the value of the "email" field.
+func (u *OrganisationUpsertBulk) ClearEmail() *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.ClearEmail()
+	})
+}
+
+// SetWebsite sets the "website" field.
+func (u *OrganisationUpsertBulk) SetWebsite(v string) *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.SetWebsite(v)
+	})
+}
+
+// UpdateWebsite sets the "website" field to the value that was provided on create.
+func (u *OrganisationUpsertBulk) UpdateWebsite() *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.UpdateWebsite()
+	})
+}
+
+// ClearWebsite clears the value of the "website" field.
+func (u *OrganisationUpsertBulk) ClearWebsite() *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.ClearWebsite()
+	})
+}
+
+// SetAddress sets the "address" field.
+func (u *OrganisationUpsertBulk) SetAddress(v string) *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.SetAddress(v)
+	})
+}
+
+// UpdateAddress sets the "address" field to the value that was provided on create.
+func (u *OrganisationUpsertBulk) UpdateAddress() *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.UpdateAddress()
+	})
+}
+
+// ClearAddress clears the value of the "address" field.
+func (u *OrganisationUpsertBulk) ClearAddress() *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.ClearAddress()
 	})
 }
 

@@ -119,6 +119,86 @@ func (_u *OrganisationUpdate) ClearWelcomeMessage() *OrganisationUpdate {
 	return _u
 }
 
+// SetPhone sets the "phone" field.
+func (_u *OrganisationUpdate) SetPhone(v string) *OrganisationUpdate {
+	_u.mutation.SetPhone(v)
+	return _u
+}
+
+// SetNillablePhone sets the "phone" field if the given value is not nil.
+func (_u *OrganisationUpdate) SetNillablePhone(v *string) *OrganisationUpdate {
+	if v != nil {
+		_u.SetPhone(*v)
+	}
+	return _u
+}
+
+// ClearPhone clears the value of the "phone" field.
+func (_u *OrganisationUpdate) ClearPhone() *OrganisationUpdate {
+	_u.mutation.ClearPhone()
+	return _u
+}
+
+// SetEmail sets the "email" field.
+func (_u *OrganisationUpdate) SetEmail(v string) *OrganisationUpdate {
+	_u.mutation.SetEmail(v)
+	return _u
+}
+
+// SetNillableEmail sets the "email" field if the given value is not nil.
+func (_u *OrganisationUpdate) SetNillableEmail(v *string) *OrganisationUpdate {
+	if v != nil {
+		_u.SetEmail(*v)
+	}
+	return _u
+}
+
+// ClearEmail clears the value of the "email" field.
+func (_u *OrganisationUpdate) ClearEmail() *OrganisationUpdate {
+	_u.mutation.ClearEmail()
+	return _u
+}
+
+// SetWebsite sets the "website" field.
+func (_u *OrganisationUpdate) SetWebsite(v string) *OrganisationUpdate {
+	_u.mutation.SetWebsite(v)
+	return _u
+}
+
+// SetNillableWebsite sets the "website" field if the given value is not nil.
+func (_u *OrganisationUpdate) SetNillableWebsite(v *string) *OrganisationUpdate {
+	if v != nil {
+		_u.SetWebsite(*v)
+	}
+	return _u
+}
+
+// ClearWebsite clears the value of the "website" field.
+func (_u *OrganisationUpdate) ClearWebsite() *OrganisationUpdate {
+	_u.mutation.ClearWebsite()
+	return _u
+}
+
+// SetAddress sets the "address" field.
+func (_u *OrganisationUpdate) SetAddress(v string) *OrganisationUpdate {
+	_u.mutation.SetAddress(v)
+	return _u
+}
+
+// SetNillableAddress sets the "address" field if the given value is not nil.
+func (_u *OrganisationUpdate) SetNillableAddress(v *string) *OrganisationUpdate {
+	if v != nil {
+		_u.SetAddress(*v)
+	}
+	return _u
+}
+
+// ClearAddress clears the value of the "address" field.
+func (_u *OrganisationUpdate) ClearAddress() *OrganisationUpdate {
+	_u.mutation.ClearAddress()
+	return _u
+}
+
 // SetEmergencyCare sets the "emergency_care" field.
 func (_u *OrganisationUpdate) SetEmergencyCare(v bool) *OrganisationUpdate {
 	_u.mutation.SetEmergencyCare(v)
@@ -307,6 +387,30 @@ func (_u *OrganisationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	}
 	if _u.mutation.WelcomeMessageCleared() {
 		_spec.ClearField(organisation.FieldWelcomeMessage, field.TypeString)
+	}
+	if value, ok := _u.mutation.Phone(); ok {
+		_spec.SetField(organisation.FieldPhone, field.TypeString, value)
+	}
+	if _u.mutation.PhoneCleared() {
+		_spec.ClearField(organisation.FieldPhone, field.TypeString)
+	}
+	if value, ok := _u.mutation.Email(); ok {
+		_spec.SetField(organisation.FieldEmail, field.TypeString, value)
+	}
+	if _u.mutation.EmailCleared() {
+		_spec.ClearField(organisation.FieldEmail, field.TypeString)
+	}
+	if value, ok := _u.mutation.Website(); ok {
+		_spec.SetField(organisation.FieldWebsite, field.TypeString, value)
+	}
+	if _u.mutation.WebsiteCleared() {
+		_spec.ClearField(organisation.FieldWebsite, field.TypeString)
+	}
+	if value, ok := _u.mutation.Address(); ok {
+		_spec.SetField(organisation.FieldAddress, field.TypeString, value)
+	}
+	if _u.mutation.AddressCleared() {
+		_spec.ClearField(organisation.FieldAddress, field.TypeString)
 	}
 	if value, ok := _u.mutation.EmergencyCare(); ok {
 		_spec.SetField(organisation.FieldEmergencyCare, field.TypeBool, value)
@@ -518,6 +622,86 @@ func (_u *OrganisationUpdateOne) SetNillableWelcomeMessage(v *string) *Organisat
 // ClearWelcomeMessage clears the value of the "welcome_message" field.
 func (_u *OrganisationUpdateOne) ClearWelcomeMessage() *OrganisationUpdateOne {
 	_u.mutation.ClearWelcomeMessage()
+	return _u
+}
+
+// SetPhone sets the "phone" field.
+func (_u *OrganisationUpdateOne) SetPhone(v string) *OrganisationUpdateOne {
+	_u.mutation.SetPhone(v)
+	return _u
+}
+
+// SetNillablePhone sets the "phone" field if the given value is not nil.
+func (_u *OrganisationUpdateOne) SetNillablePhone(v *string) *OrganisationUpdateOne {
+	if v != nil {
+		_u.SetPhone(*v)
+	}
+	return _u
+}
+
+// ClearPhone clears the value of the "phone" field.
+func (_u *OrganisationUpdateOne) ClearPhone() *OrganisationUpdateOne {
+	_u.mutation.ClearPhone()
+	return _u
+}
+
+// SetEmail sets the "email" field.
+func (_u *OrganisationUpdateOne) SetEmail(v string) *OrganisationUpdateOne {
+	_u.mutation.SetEmail(v)
+	return _u
+}
+
+// SetNillableEmail sets the "email" field if the given value is not nil.
+func (_u *OrganisationUpdateOne) SetNillableEmail(v *string) *OrganisationUpdateOne {
+	if v != nil {
+		_u.SetEmail(*v)
+	}
+	return _u
+}
+
+// ClearEmail clears the value of the "email" field.
+func (_u *OrganisationUpdateOne) ClearEmail() *OrganisationUpdateOne {
+	_u.mutation.ClearEmail()
+	return _u
+}
+
+// SetWebsite sets the "website" field.
+func (_u *OrganisationUpdateOne) SetWebsite(v string) *OrganisationUpdateOne {
+	_u.mutation.SetWebsite(v)
+	return _u
+}
+
+// SetNillableWebsite sets the "website" field if the given value is not nil.
+func (_u *OrganisationUpdateOne) SetNillableWebsite(v *string) *OrganisationUpdateOne {
+	if v != nil {
+		_u.SetWebsite(*v)
+	}
+	return _u
+}
+
+// ClearWebsite clears the value of the "website" field.
+func (_u *OrganisationUpdateOne) ClearWebsite() *OrganisationUpdateOne {
+	_u.mutation.ClearWebsite()
+	return _u
+}
+
+// SetAddress sets the "address" field.
+func (_u *OrganisationUpdateOne) SetAddress(v string) *OrganisationUpdateOne {
+	_u.mutation.SetAddress(v)
+	return _u
+}
+
+// SetNillableAddress sets the "address" field if the given value is not nil.
+func (_u *OrganisationUpdateOne) SetNillableAddress(v *string) *OrganisationUpdateOne {
+	if v != nil {
+		_u.SetAddress(*v)
+	}
+	return _u
+}
+
+// ClearAddress clears the value of the "address" field.
+func (_u *OrganisationUpdateOne) ClearAddress() *OrganisationUpdateOne {
+	_u.mutation.ClearAddress()
 	return _u
 }
 
@@ -739,6 +923,30 @@ func (_u *OrganisationUpdateOne) sqlSave(ctx context.Context) (_node *Organisati
 	}
 	if _u.mutation.WelcomeMessageCleared() {
 		_spec.ClearField(organisation.FieldWelcomeMessage, field.TypeString)
+	}
+	if value, ok := _u.mutation.Phone(); ok {
+		_spec.SetField(organisation.FieldPhone, field.TypeString, value)
+	}
+	if _u.mutation.PhoneCleared() {
+		_spec.ClearField(organisation.FieldPhone, field.TypeString)
+	}
+	if value, ok := _u.mutation.Email(); ok {
+		_spec.SetField(organisation.FieldEmail, field.TypeString, value)
+	}
+	if _u.mutation.EmailCleared() {
+		_spec.ClearField(organisation.FieldEmail, field.TypeString)
+	}
+	if value, ok := _u.mutation.Website(); ok {
+		_spec.SetField(organisation.FieldWebsite, field.TypeString, value)
+	}
+	if _u.mutation.WebsiteCleared() {
+		_spec.ClearField(organisation.FieldWebsite, field.TypeString)
+	}
+	if value, ok := _u.mutation.Address(); ok {
+		_spec.SetField(organisation.FieldAddress, field.TypeString, value)
+	}
+	if _u.mutation.AddressCleared() {
+		_spec.ClearField(organisation.FieldAddress, field.TypeString)
 	}
 	if value, ok := _u.mutation.EmergencyCare(); ok {
 		_spec.SetField(organisation.FieldEmergencyCare, field.TypeBool, value)

@@ -68,6 +68,12 @@ type PatientEdges struct {
 	Organisations []*Organisation `json:"organisations,omitempty"`
 	// Appointments holds the value of the appointments edge.
 	Appointments []*Appointment `json:"appointments,omitempty"`
+	// AppointmentChangeRequests holds the value of the appointment_change_requests edge.
+	AppointmentChangeRequests []*AppointmentChangeRequest `json:"appointment_change_requests,omitempty"`
+	// LetterReads holds the value of the letter_reads edge.
+	LetterReads []*LetterRead `json:"letter_reads,omitempty"`
+	// ContactPreferences holds the value of the contact_preferences edge.
+	ContactPreferences []*ContactPreference `json:"contact_preferences,omitempty"`
 	// Allergies holds the value of the allergies edge.
 	Allergies []*Allergy `json:"allergies,omitempty"`
 	// Results holds the value of the results edge.
@@ -102,28 +108,31 @@ type PatientEdges struct {
 	OrganisationLinks []*PatientOrganisation `json:"organisation_links,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [20]bool
+	loadedTypes [23]bool
 	// totalCount holds the count of the edges above.
-	totalCount [12]map[string]int
+	totalCount [13]map[string]int
 
-	namedOrganisations     map[string][]*Organisation
-	namedAppointments      map[string][]*Appointment
-	namedAllergies         map[string][]*Allergy
-	namedResults           map[string][]*Result
-	namedResultComponents  map[string][]*ResultComponent
-	namedEncounters        map[string][]*Encounter
-	namedLetters           map[string][]*Letter
-	namedMeasurements      map[string][]*Measurement
-	namedSymptoms          map[string][]*Symptom
-	namedJournalEntries    map[string][]*JournalEntry
-	namedCareResources     map[string][]*CareResource
-	namedShares            map[string][]*Share
-	namedInvitations       map[string][]*Invitation
-	namedResearchConsents  map[string][]*ResearchConsent
-	namedNotifications     map[string][]*Notification
-	namedAuditEvents       map[string][]*AuditEvent
-	namedBreakGlasses      map[string][]*BreakGlass
-	namedOrganisationLinks map[string][]*PatientOrganisation
+	namedOrganisations             map[string][]*Organisation
+	namedAppointments              map[string][]*Appointment
+	namedAppointmentChangeRequests map[string][]*AppointmentChangeRequest
+	namedLetterReads               map[string][]*LetterRead
+	namedContactPreferences        map[string][]*ContactPreference
+	namedAllergies                 map[string][]*Allergy
+	namedResults                   map[string][]*Result
+	namedResultComponents          map[string][]*ResultComponent
+	namedEncounters                map[string][]*Encounter
+	namedLetters                   map[string][]*Letter
+	namedMeasurements              map[string][]*Measurement
+	namedSymptoms                  map[string][]*Symptom
+	namedJournalEntries            map[string][]*JournalEntry
+	namedCareResources             map[string][]*CareResource
+	namedShares                    map[string][]*Share
+	namedInvitations               map[string][]*Invitation
+	namedResearchConsents          map[string][]*ResearchConsent
+	namedNotifications             map[string][]*Notification
+	namedAuditEvents               map[string][]*AuditEvent
+	namedBreakGlasses              map[string][]*BreakGlass
+	namedOrganisationLinks         map[string][]*PatientOrganisation
 }
 
 // AccountOrErr returns the Account value or an error if the edge
@@ -166,10 +175,37 @@ func (e PatientEdges) AppointmentsOrErr() ([]*Appointment, error) {
 	return nil, &NotLoadedError{edge: "appointments"}
 }
 
+// AppointmentChangeRequestsOrErr returns the AppointmentChangeRequests value or an error if the edge
+// was not loaded in eager-loading.
+func (e PatientEdges) AppointmentChangeRequestsOrErr() ([]*AppointmentChangeRequest, error) {
+	if e.loadedTypes[4] {
+		return e.AppointmentChangeRequests, nil
+	}
+	return nil, &NotLoadedError{edge: "appointment_change_requests"}
+}
+
+// LetterReadsOrErr returns the LetterReads value or an error if the edge
+// was not loaded in eager-loading.
+func (e PatientEdges) LetterReadsOrErr() ([]*LetterRead, error) {
+	if e.loadedTypes[5] {
+		return e.LetterReads, nil
+	}
+	return nil, &NotLoadedError{edge: "letter_reads"}
+}
+
+// ContactPreferencesOrErr returns the ContactPreferences value or an error if the edge
+// was not loaded in eager-loading.
+func (e PatientEdges) ContactPreferencesOrErr() ([]*ContactPreference, error) {
+	if e.loadedTypes[6] {
+		return e.ContactPreferences, nil
+	}
+	return nil, &NotLoadedError{edge: "contact_preferences"}
+}
+
 // AllergiesOrErr returns the Allergies value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) AllergiesOrErr() ([]*Allergy, error) {
-	if e.loadedTypes[4] {
+	if e.loadedTypes[7] {
 		return e.Allergies, nil
 	}
 	return nil, &NotLoadedError{edge: "allergies"}
@@ -178,7 +214,7 @@ func (e PatientEdges) AllergiesOrErr() ([]*Allergy, error) {
 // ResultsOrErr returns the Results value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) ResultsOrErr() ([]*Result, error) {
-	if e.loadedTypes[5] {
+	if e.loadedTypes[8] {
 		return e.Results, nil
 	}
 	return nil, &NotLoadedError{edge: "results"}
@@ -187,7 +223,7 @@ func (e PatientEdges) ResultsOrErr() ([]*Result, error) {
 // ResultComponentsOrErr returns the ResultComponents value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) ResultComponentsOrErr() ([]*ResultComponent, error) {
-	if e.loadedTypes[6] {
+	if e.loadedTypes[9] {
 		return e.ResultComponents, nil
 	}
 	return nil, &NotLoadedError{edge: "result_components"}
@@ -196,7 +232,7 @@ func (e PatientEdges) ResultComponentsOrErr() ([]*ResultComponent, error) {
 // EncountersOrErr returns the Encounters value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) EncountersOrErr() ([]*Encounter, error) {
-	if e.loadedTypes[7] {
+	if e.loadedTypes[10] {
 		return e.Encounters, nil
 	}
 	return nil, &NotLoadedError{edge: "encounters"}
@@ -205,7 +241,7 @@ func (e PatientEdges) EncountersOrErr() ([]*Encounter, error) {
 // LettersOrErr returns the Letters value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) LettersOrErr() ([]*Letter, error) {
-	if e.loadedTypes[8] {
+	if e.loadedTypes[11] {
 		return e.Letters, nil
 	}
 	return nil, &NotLoadedError{edge: "letters"}
@@ -214,7 +250,7 @@ func (e PatientEdges) LettersOrErr() ([]*Letter, error) {
 // MeasurementsOrErr returns the Measurements value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) MeasurementsOrErr() ([]*Measurement, error) {
-	if e.loadedTypes[9] {
+	if e.loadedTypes[12] {
 		return e.Measurements, nil
 	}
 	return nil, &NotLoadedError{edge: "measurements"}
@@ -223,7 +259,7 @@ func (e PatientEdges) MeasurementsOrErr() ([]*Measurement, error) {
 // SymptomsOrErr returns the Symptoms value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) SymptomsOrErr() ([]*Symptom, error) {
-	if e.loadedTypes[10] {
+	if e.loadedTypes[13] {
 		return e.Symptoms, nil
 	}
 	return nil, &NotLoadedError{edge: "symptoms"}
@@ -232,7 +268,7 @@ func (e PatientEdges) SymptomsOrErr() ([]*Symptom, error) {
 // JournalEntriesOrErr returns the JournalEntries value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) JournalEntriesOrErr() ([]*JournalEntry, error) {
-	if e.loadedTypes[11] {
+	if e.loadedTypes[14] {
 		return e.JournalEntries, nil
 	}
 	return nil, &NotLoadedError{edge: "journal_entries"}
@@ -241,7 +277,7 @@ func (e PatientEdges) JournalEntriesOrErr() ([]*JournalEntry, error) {
 // CareResourcesOrErr returns the CareResources value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) CareResourcesOrErr() ([]*CareResource, error) {
-	if e.loadedTypes[12] {
+	if e.loadedTypes[15] {
 		return e.CareResources, nil
 	}
 	return nil, &NotLoadedError{edge: "care_resources"}
@@ -250,7 +286,7 @@ func (e PatientEdges) CareResourcesOrErr() ([]*CareResource, error) {
 // SharesOrErr returns the Shares value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) SharesOrErr() ([]*Share, error) {
-	if e.loadedTypes[13] {
+	if e.loadedTypes[16] {
 		return e.Shares, nil
 	}
 	return nil, &NotLoadedError{edge: "shares"}
@@ -259,7 +295,7 @@ func (e PatientEdges) SharesOrErr() ([]*Share, error) {
 // InvitationsOrErr returns the Invitations value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) InvitationsOrErr() ([]*Invitation, error) {
-	if e.loadedTypes[14] {
+	if e.loadedTypes[17] {
 		return e.Invitations, nil
 	}
 	return nil, &NotLoadedError{edge: "invitations"}
@@ -268,7 +304,7 @@ func (e PatientEdges) InvitationsOrErr() ([]*Invitation, error) {
 // ResearchConsentsOrErr returns the ResearchConsents value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) ResearchConsentsOrErr() ([]*ResearchConsent, error) {
-	if e.loadedTypes[15] {
+	if e.loadedTypes[18] {
 		return e.ResearchConsents, nil
 	}
 	return nil, &NotLoadedError{edge: "research_consents"}
@@ -277,7 +313,7 @@ func (e PatientEdges) ResearchConsentsOrErr() ([]*ResearchConsent, error) {
 // NotificationsOrErr returns the Notifications value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) NotificationsOrErr() ([]*Notification, error) {
-	if e.loadedTypes[16] {
+	if e.loadedTypes[19] {
 		return e.Notifications, nil
 	}
 	return nil, &NotLoadedError{edge: "notifications"}
@@ -286,7 +322,7 @@ func (e PatientEdges) NotificationsOrErr() ([]*Notification, error) {
 // AuditEventsOrErr returns the AuditEvents value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) AuditEventsOrErr() ([]*AuditEvent, error) {
-	if e.loadedTypes[17] {
+	if e.loadedTypes[20] {
 		return e.AuditEvents, nil
 	}
 	return nil, &NotLoadedError{edge: "audit_events"}
@@ -295,7 +331,7 @@ func (e PatientEdges) AuditEventsOrErr() ([]*AuditEvent, error) {
 // BreakGlassesOrErr returns the BreakGlasses value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) BreakGlassesOrErr() ([]*BreakGlass, error) {
-	if e.loadedTypes[18] {
+	if e.loadedTypes[21] {
 		return e.BreakGlasses, nil
 	}
 	return nil, &NotLoadedError{edge: "break_glasses"}
@@ -304,7 +340,7 @@ func (e PatientEdges) BreakGlassesOrErr() ([]*BreakGlass, error) {
 // OrganisationLinksOrErr returns the OrganisationLinks value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) OrganisationLinksOrErr() ([]*PatientOrganisation, error) {
-	if e.loadedTypes[19] {
+	if e.loadedTypes[22] {
 		return e.OrganisationLinks, nil
 	}
 	return nil, &NotLoadedError{edge: "organisation_links"}
@@ -482,6 +518,21 @@ func (_m *Patient) QueryOrganisations() *OrganisationQuery {
 // QueryAppointments queries the "appointments" edge of the Patient entity.
 func (_m *Patient) QueryAppointments() *AppointmentQuery {
 	return NewPatientClient(_m.config).QueryAppointments(_m)
+}
+
+// QueryAppointmentChangeRequests queries the "appointment_change_requests" edge of the Patient entity.
+func (_m *Patient) QueryAppointmentChangeRequests() *AppointmentChangeRequestQuery {
+	return NewPatientClient(_m.config).QueryAppointmentChangeRequests(_m)
+}
+
+// QueryLetterReads queries the "letter_reads" edge of the Patient entity.
+func (_m *Patient) QueryLetterReads() *LetterReadQuery {
+	return NewPatientClient(_m.config).QueryLetterReads(_m)
+}
+
+// QueryContactPreferences queries the "contact_preferences" edge of the Patient entity.
+func (_m *Patient) QueryContactPreferences() *ContactPreferenceQuery {
+	return NewPatientClient(_m.config).QueryContactPreferences(_m)
 }
 
 // QueryAllergies queries the "allergies" edge of the Patient entity.
@@ -705,6 +756,78 @@ func (_m *Patient) appendNamedAppointments(name string, edges ...*Appointment) {
 		_m.Edges.namedAppointments[name] = []*Appointment{}
 	} else {
 		_m.Edges.namedAppointments[name] = append(_m.Edges.namedAppointments[name], edges...)
+	}
+}
+
+// NamedAppointmentChangeRequests returns the AppointmentChangeRequests named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Patient) NamedAppointmentChangeRequests(name string) ([]*AppointmentChangeRequest, error) {
+	if _m.Edges.namedAppointmentChangeRequests == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedAppointmentChangeRequests[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Patient) appendNamedAppointmentChangeRequests(name string, edges ...*AppointmentChangeRequest) {
+	if _m.Edges.namedAppointmentChangeRequests == nil {
+		_m.Edges.namedAppointmentChangeRequests = make(map[string][]*AppointmentChangeRequest)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedAppointmentChangeRequests[name] = []*AppointmentChangeRequest{}
+	} else {
+		_m.Edges.namedAppointmentChangeRequests[name] = append(_m.Edges.namedAppointmentChangeRequests[name], edges...)
+	}
+}
+
+// NamedLetterReads returns the LetterReads named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Patient) NamedLetterReads(name string) ([]*LetterRead, error) {
+	if _m.Edges.namedLetterReads == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedLetterReads[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Patient) appendNamedLetterReads(name string, edges ...*LetterRead) {
+	if _m.Edges.namedLetterReads == nil {
+		_m.Edges.namedLetterReads = make(map[string][]*LetterRead)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedLetterReads[name] = []*LetterRead{}
+	} else {
+		_m.Edges.namedLetterReads[name] = append(_m.Edges.namedLetterReads[name], edges...)
+	}
+}
+
+// NamedContactPreferences returns the ContactPreferences named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Patient) NamedContactPreferences(name string) ([]*ContactPreference, error) {
+	if _m.Edges.namedContactPreferences == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedContactPreferences[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Patient) appendNamedContactPreferences(name string, edges ...*ContactPreference) {
+	if _m.Edges.namedContactPreferences == nil {
+		_m.Edges.namedContactPreferences = make(map[string][]*ContactPreference)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedContactPreferences[name] = []*ContactPreference{}
+	} else {
+		_m.Edges.namedContactPreferences[name] = append(_m.Edges.namedContactPreferences[name], edges...)
 	}
 }
 

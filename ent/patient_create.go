@@ -15,13 +15,16 @@ import (
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/contactpreference"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/organisation"
@@ -308,6 +311,51 @@ func (_c *PatientCreate) AddAppointments(v ...*Appointment) *PatientCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddAppointmentIDs(ids...)
+}
+
+// AddAppointmentChangeRequestIDs adds the "appointment_change_requests" edge to the AppointmentChangeRequest entity by IDs.
+func (_c *PatientCreate) AddAppointmentChangeRequestIDs(ids ...pulid.ID) *PatientCreate {
+	_c.mutation.AddAppointmentChangeRequestIDs(ids...)
+	return _c
+}
+
+// AddAppointmentChangeRequests adds the "appointment_change_requests" edges to the AppointmentChangeRequest entity.
+func (_c *PatientCreate) AddAppointmentChangeRequests(v ...*AppointmentChangeRequest) *PatientCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddAppointmentChangeRequestIDs(ids...)
+}
+
+// AddLetterReadIDs adds the "letter_reads" edge to the LetterRead entity by IDs.
+func (_c *PatientCreate) AddLetterReadIDs(ids ...pulid.ID) *PatientCreate {
+	_c.mutation.AddLetterReadIDs(ids...)
+	return _c
+}
+
+// AddLetterReads adds the "letter_reads" edges to the LetterRead entity.
+func (_c *PatientCreate) AddLetterReads(v ...*LetterRead) *PatientCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddLetterReadIDs(ids...)
+}
+
+// AddContactPreferenceIDs adds the "contact_preferences" edge to the ContactPreference entity by IDs.
+func (_c *PatientCreate) AddContactPreferenceIDs(ids ...pulid.ID) *PatientCreate {
+	_c.mutation.AddContactPreferenceIDs(ids...)
+	return _c
+}
+
+// AddContactPreferences adds the "contact_preferences" edges to the ContactPreference entity.
+func (_c *PatientCreate) AddContactPreferences(v ...*ContactPreference) *PatientCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddContactPreferenceIDs(ids...)
 }
 
 // AddAllergyIDs adds the "allergies" edge to the Allergy entity by IDs.
@@ -818,6 +866,54 @@ func (_c *PatientCreate) createSpec() (*Patient, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(appointment.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.AppointmentChangeRequestsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.AppointmentChangeRequestsTable,
+			Columns: []string{patient.AppointmentChangeRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(appointmentchangerequest.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.LetterReadsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.LetterReadsTable,
+			Columns: []string{patient.LetterReadsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(letterread.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ContactPreferencesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.ContactPreferencesTable,
+			Columns: []string{patient.ContactPreferencesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contactpreference.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

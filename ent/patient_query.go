@@ -16,13 +16,16 @@ import (
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/contactpreference"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/organisation"
@@ -40,50 +43,56 @@ import (
 // PatientQuery is the builder for querying Patient entities.
 type PatientQuery struct {
 	config
-	ctx                        *QueryContext
-	order                      []patient.OrderOption
-	inters                     []Interceptor
-	predicates                 []predicate.Patient
-	withAccount                *AccountQuery
-	withInvitedBy              *OrganisationQuery
-	withOrganisations          *OrganisationQuery
-	withAppointments           *AppointmentQuery
-	withAllergies              *AllergyQuery
-	withResults                *ResultQuery
-	withResultComponents       *ResultComponentQuery
-	withEncounters             *EncounterQuery
-	withLetters                *LetterQuery
-	withMeasurements           *MeasurementQuery
-	withSymptoms               *SymptomQuery
-	withJournalEntries         *JournalEntryQuery
-	withCareResources          *CareResourceQuery
-	withShares                 *ShareQuery
-	withInvitations            *InvitationQuery
-	withResearchConsents       *ResearchConsentQuery
-	withNotifications          *NotificationQuery
-	withAuditEvents            *AuditEventQuery
-	withBreakGlasses           *BreakGlassQuery
-	withOrganisationLinks      *PatientOrganisationQuery
-	modifiers                  []func(*sql.Selector)
-	loadTotal                  []func(context.Context, []*Patient) error
-	withNamedOrganisations     map[string]*OrganisationQuery
-	withNamedAppointments      map[string]*AppointmentQuery
-	withNamedAllergies         map[string]*AllergyQuery
-	withNamedResults           map[string]*ResultQuery
-	withNamedResultComponents  map[string]*ResultComponentQuery
-	withNamedEncounters        map[string]*EncounterQuery
-	withNamedLetters           map[string]*LetterQuery
-	withNamedMeasurements      map[string]*MeasurementQuery
-	withNamedSymptoms          map[string]*SymptomQuery
-	withNamedJournalEntries    map[string]*JournalEntryQuery
-	withNamedCareResources     map[string]*CareResourceQuery
-	withNamedShares            map[string]*ShareQuery
-	withNamedInvitations       map[string]*InvitationQuery
-	withNamedResearchConsents  map[string]*ResearchConsentQuery
-	withNamedNotifications     map[string]*NotificationQuery
-	withNamedAuditEvents       map[string]*AuditEventQuery
-	withNamedBreakGlasses      map[string]*BreakGlassQuery
-	withNamedOrganisationLinks map[string]*PatientOrganisationQuery
+	ctx                                *QueryContext
+	order                              []patient.OrderOption
+	inters                             []Interceptor
+	predicates                         []predicate.Patient
+	withAccount                        *AccountQuery
+	withInvitedBy                      *OrganisationQuery
+	withOrganisations                  *OrganisationQuery
+	withAppointments                   *AppointmentQuery
+	withAppointmentChangeRequests      *AppointmentChangeRequestQuery
+	withLetterReads                    *LetterReadQuery
+	withContactPreferences             *ContactPreferenceQuery
+	withAllergies                      *AllergyQuery
+	withResults                        *ResultQuery
+	withResultComponents               *ResultComponentQuery
+	withEncounters                     *EncounterQuery
+	withLetters                        *LetterQuery
+	withMeasurements                   *MeasurementQuery
+	withSymptoms                       *SymptomQuery
+	withJournalEntries                 *JournalEntryQuery
+	withCareResources                  *CareResourceQuery
+	withShares                         *ShareQuery
+	withInvitations                    *InvitationQuery
+	withResearchConsents               *ResearchConsentQuery
+	withNotifications                  *NotificationQuery
+	withAuditEvents                    *AuditEventQuery
+	withBreakGlasses                   *BreakGlassQuery
+	withOrganisationLinks              *PatientOrganisationQuery
+	modifiers                          []func(*sql.Selector)
+	loadTotal                          []func(context.Context, []*Patient) error
+	withNamedOrganisations             map[string]*OrganisationQuery
+	withNamedAppointments              map[string]*AppointmentQuery
+	withNamedAppointmentChangeRequests map[string]*AppointmentChangeRequestQuery
+	withNamedLetterReads               map[string]*LetterReadQuery
+	withNamedContactPreferences        map[string]*ContactPreferenceQuery
+	withNamedAllergies                 map[string]*AllergyQuery
+	withNamedResults                   map[string]*ResultQuery
+	withNamedResultComponents          map[string]*ResultComponentQuery
+	withNamedEncounters                map[string]*EncounterQuery
+	withNamedLetters                   map[string]*LetterQuery
+	withNamedMeasurements              map[string]*MeasurementQuery
+	withNamedSymptoms                  map[string]*SymptomQuery
+	withNamedJournalEntries            map[string]*JournalEntryQuery
+	withNamedCareResources             map[string]*CareResourceQuery
+	withNamedShares                    map[string]*ShareQuery
+	withNamedInvitations               map[string]*InvitationQuery
+	withNamedResearchConsents          map[string]*ResearchConsentQuery
+	withNamedNotifications             map[string]*NotificationQuery
+	withNamedAuditEvents               map[string]*AuditEventQuery
+	withNamedBreakGlasses              map[string]*BreakGlassQuery
+	withNamedOrganisationLinks         map[string]*PatientOrganisationQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -201,6 +210,72 @@ func (_q *PatientQuery) QueryAppointments() *AppointmentQuery {
 			sqlgraph.From(patient.Table, patient.FieldID, selector),
 			sqlgraph.To(appointment.Table, appointment.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, patient.AppointmentsTable, patient.AppointmentsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryAppointmentChangeRequests chains the current query on the "appointment_change_requests" edge.
+func (_q *PatientQuery) QueryAppointmentChangeRequests() *AppointmentChangeRequestQuery {
+	query := (&AppointmentChangeRequestClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(patient.Table, patient.FieldID, selector),
+			sqlgraph.To(appointmentchangerequest.Table, appointmentchangerequest.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, patient.AppointmentChangeRequestsTable, patient.AppointmentChangeRequestsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryLetterReads chains the current query on the "letter_reads" edge.
+func (_q *PatientQuery) QueryLetterReads() *LetterReadQuery {
+	query := (&LetterReadClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(patient.Table, patient.FieldID, selector),
+			sqlgraph.To(letterread.Table, letterread.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, patient.LetterReadsTable, patient.LetterReadsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryContactPreferences chains the current query on the "contact_preferences" edge.
+func (_q *PatientQuery) QueryContactPreferences() *ContactPreferenceQuery {
+	query := (&ContactPreferenceClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(patient.Table, patient.FieldID, selector),
+			sqlgraph.To(contactpreference.Table, contactpreference.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, patient.ContactPreferencesTable, patient.ContactPreferencesColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -747,31 +822,34 @@ func (_q *PatientQuery) Clone() *PatientQuery {
 		return nil
 	}
 	return &PatientQuery{
-		config:                _q.config,
-		ctx:                   _q.ctx.Clone(),
-		order:                 append([]patient.OrderOption{}, _q.order...),
-		inters:                append([]Interceptor{}, _q.inters...),
-		predicates:            append([]predicate.Patient{}, _q.predicates...),
-		withAccount:           _q.withAccount.Clone(),
-		withInvitedBy:         _q.withInvitedBy.Clone(),
-		withOrganisations:     _q.withOrganisations.Clone(),
-		withAppointments:      _q.withAppointments.Clone(),
-		withAllergies:         _q.withAllergies.Clone(),
-		withResults:           _q.withResults.Clone(),
-		withResultComponents:  _q.withResultComponents.Clone(),
-		withEncounters:        _q.withEncounters.Clone(),
-		withLetters:           _q.withLetters.Clone(),
-		withMeasurements:      _q.withMeasurements.Clone(),
-		withSymptoms:          _q.withSymptoms.Clone(),
-		withJournalEntries:    _q.withJournalEntries.Clone(),
-		withCareResources:     _q.withCareResources.Clone(),
-		withShares:            _q.withShares.Clone(),
-		withInvitations:       _q.withInvitations.Clone(),
-		withResearchConsents:  _q.withResearchConsents.Clone(),
-		withNotifications:     _q.withNotifications.Clone(),
-		withAuditEvents:       _q.withAuditEvents.Clone(),
-		withBreakGlasses:      _q.withBreakGlasses.Clone(),
-		withOrganisationLinks: _q.withOrganisationLinks.Clone(),
+		config:                        _q.config,
+		ctx:                           _q.ctx.Clone(),
+		order:                         append([]patient.OrderOption{}, _q.order...),
+		inters:                        append([]Interceptor{}, _q.inters...),
+		predicates:                    append([]predicate.Patient{}, _q.predicates...),
+		withAccount:                   _q.withAccount.Clone(),
+		withInvitedBy:                 _q.withInvitedBy.Clone(),
+		withOrganisations:             _q.withOrganisations.Clone(),
+		withAppointments:              _q.withAppointments.Clone(),
+		withAppointmentChangeRequests: _q.withAppointmentChangeRequests.Clone(),
+		withLetterReads:               _q.withLetterReads.Clone(),
+		withContactPreferences:        _q.withContactPreferences.Clone(),
+		withAllergies:                 _q.withAllergies.Clone(),
+		withResults:                   _q.withResults.Clone(),
+		withResultComponents:          _q.withResultComponents.Clone(),
+		withEncounters:                _q.withEncounters.Clone(),
+		withLetters:                   _q.withLetters.Clone(),
+		withMeasurements:              _q.withMeasurements.Clone(),
+		withSymptoms:                  _q.withSymptoms.Clone(),
+		withJournalEntries:            _q.withJournalEntries.Clone(),
+		withCareResources:             _q.withCareResources.Clone(),
+		withShares:                    _q.withShares.Clone(),
+		withInvitations:               _q.withInvitations.Clone(),
+		withResearchConsents:          _q.withResearchConsents.Clone(),
+		withNotifications:             _q.withNotifications.Clone(),
+		withAuditEvents:               _q.withAuditEvents.Clone(),
+		withBreakGlasses:              _q.withBreakGlasses.Clone(),
+		withOrganisationLinks:         _q.withOrganisationLinks.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -819,6 +897,39 @@ func (_q *PatientQuery) WithAppointments(opts ...func(*AppointmentQuery)) *Patie
 		opt(query)
 	}
 	_q.withAppointments = query
+	return _q
+}
+
+// WithAppointmentChangeRequests tells the query-builder to eager-load the nodes that are connected to
+// the "appointment_change_requests" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *PatientQuery) WithAppointmentChangeRequests(opts ...func(*AppointmentChangeRequestQuery)) *PatientQuery {
+	query := (&AppointmentChangeRequestClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withAppointmentChangeRequests = query
+	return _q
+}
+
+// WithLetterReads tells the query-builder to eager-load the nodes that are connected to
+// the "letter_reads" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *PatientQuery) WithLetterReads(opts ...func(*LetterReadQuery)) *PatientQuery {
+	query := (&LetterReadClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withLetterReads = query
+	return _q
+}
+
+// WithContactPreferences tells the query-builder to eager-load the nodes that are connected to
+// the "contact_preferences" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *PatientQuery) WithContactPreferences(opts ...func(*ContactPreferenceQuery)) *PatientQuery {
+	query := (&ContactPreferenceClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withContactPreferences = query
 	return _q
 }
 
@@ -1082,11 +1193,14 @@ func (_q *PatientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pati
 	var (
 		nodes       = []*Patient{}
 		_spec       = _q.querySpec()
-		loadedTypes = [20]bool{
+		loadedTypes = [23]bool{
 			_q.withAccount != nil,
 			_q.withInvitedBy != nil,
 			_q.withOrganisations != nil,
 			_q.withAppointments != nil,
+			_q.withAppointmentChangeRequests != nil,
+			_q.withLetterReads != nil,
+			_q.withContactPreferences != nil,
 			_q.withAllergies != nil,
 			_q.withResults != nil,
 			_q.withResultComponents != nil,
@@ -1149,6 +1263,31 @@ func (_q *PatientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pati
 		if err := _q.loadAppointments(ctx, query, nodes,
 			func(n *Patient) { n.Edges.Appointments = []*Appointment{} },
 			func(n *Patient, e *Appointment) { n.Edges.Appointments = append(n.Edges.Appointments, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withAppointmentChangeRequests; query != nil {
+		if err := _q.loadAppointmentChangeRequests(ctx, query, nodes,
+			func(n *Patient) { n.Edges.AppointmentChangeRequests = []*AppointmentChangeRequest{} },
+			func(n *Patient, e *AppointmentChangeRequest) {
+				n.Edges.AppointmentChangeRequests = append(n.Edges.AppointmentChangeRequests, e)
+			}); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withLetterReads; query != nil {
+		if err := _q.loadLetterReads(ctx, query, nodes,
+			func(n *Patient) { n.Edges.LetterReads = []*LetterRead{} },
+			func(n *Patient, e *LetterRead) { n.Edges.LetterReads = append(n.Edges.LetterReads, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withContactPreferences; query != nil {
+		if err := _q.loadContactPreferences(ctx, query, nodes,
+			func(n *Patient) { n.Edges.ContactPreferences = []*ContactPreference{} },
+			func(n *Patient, e *ContactPreference) {
+				n.Edges.ContactPreferences = append(n.Edges.ContactPreferences, e)
+			}); err != nil {
 			return nil, err
 		}
 	}
@@ -1277,6 +1416,27 @@ func (_q *PatientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pati
 		if err := _q.loadAppointments(ctx, query, nodes,
 			func(n *Patient) { n.appendNamedAppointments(name) },
 			func(n *Patient, e *Appointment) { n.appendNamedAppointments(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedAppointmentChangeRequests {
+		if err := _q.loadAppointmentChangeRequests(ctx, query, nodes,
+			func(n *Patient) { n.appendNamedAppointmentChangeRequests(name) },
+			func(n *Patient, e *AppointmentChangeRequest) { n.appendNamedAppointmentChangeRequests(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedLetterReads {
+		if err := _q.loadLetterReads(ctx, query, nodes,
+			func(n *Patient) { n.appendNamedLetterReads(name) },
+			func(n *Patient, e *LetterRead) { n.appendNamedLetterReads(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedContactPreferences {
+		if err := _q.loadContactPreferences(ctx, query, nodes,
+			func(n *Patient) { n.appendNamedContactPreferences(name) },
+			func(n *Patient, e *ContactPreference) { n.appendNamedContactPreferences(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1540,6 +1700,96 @@ func (_q *PatientQuery) loadAppointments(ctx context.Context, query *Appointment
 	}
 	query.Where(predicate.Appointment(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(patient.AppointmentsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.PatientID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "patient_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *PatientQuery) loadAppointmentChangeRequests(ctx context.Context, query *AppointmentChangeRequestQuery, nodes []*Patient, init func(*Patient), assign func(*Patient, *AppointmentChangeRequest)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Patient)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(appointmentchangerequest.FieldPatientID)
+	}
+	query.Where(predicate.AppointmentChangeRequest(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(patient.AppointmentChangeRequestsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.PatientID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "patient_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *PatientQuery) loadLetterReads(ctx context.Context, query *LetterReadQuery, nodes []*Patient, init func(*Patient), assign func(*Patient, *LetterRead)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Patient)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(letterread.FieldPatientID)
+	}
+	query.Where(predicate.LetterRead(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(patient.LetterReadsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.PatientID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "patient_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *PatientQuery) loadContactPreferences(ctx context.Context, query *ContactPreferenceQuery, nodes []*Patient, init func(*Patient), assign func(*Patient, *ContactPreference)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Patient)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(contactpreference.FieldPatientID)
+	}
+	query.Where(predicate.ContactPreference(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(patient.ContactPreferencesColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -2154,6 +2404,48 @@ func (_q *PatientQuery) WithNamedAppointments(name string, opts ...func(*Appoint
 		_q.withNamedAppointments = make(map[string]*AppointmentQuery)
 	}
 	_q.withNamedAppointments[name] = query
+	return _q
+}
+
+// WithNamedAppointmentChangeRequests tells the query-builder to eager-load the nodes that are connected to the "appointment_change_requests"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *PatientQuery) WithNamedAppointmentChangeRequests(name string, opts ...func(*AppointmentChangeRequestQuery)) *PatientQuery {
+	query := (&AppointmentChangeRequestClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedAppointmentChangeRequests == nil {
+		_q.withNamedAppointmentChangeRequests = make(map[string]*AppointmentChangeRequestQuery)
+	}
+	_q.withNamedAppointmentChangeRequests[name] = query
+	return _q
+}
+
+// WithNamedLetterReads tells the query-builder to eager-load the nodes that are connected to the "letter_reads"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *PatientQuery) WithNamedLetterReads(name string, opts ...func(*LetterReadQuery)) *PatientQuery {
+	query := (&LetterReadClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedLetterReads == nil {
+		_q.withNamedLetterReads = make(map[string]*LetterReadQuery)
+	}
+	_q.withNamedLetterReads[name] = query
+	return _q
+}
+
+// WithNamedContactPreferences tells the query-builder to eager-load the nodes that are connected to the "contact_preferences"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *PatientQuery) WithNamedContactPreferences(name string, opts ...func(*ContactPreferenceQuery)) *PatientQuery {
+	query := (&ContactPreferenceClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedContactPreferences == nil {
+		_q.withNamedContactPreferences = make(map[string]*ContactPreferenceQuery)
+	}
+	_q.withNamedContactPreferences[name] = query
 	return _q
 }
 

@@ -14,13 +14,16 @@ import (
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/contactpreference"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/organisation"
@@ -369,6 +372,51 @@ func (_u *PatientUpdate) AddAppointments(v ...*Appointment) *PatientUpdate {
 	return _u.AddAppointmentIDs(ids...)
 }
 
+// AddAppointmentChangeRequestIDs adds the "appointment_change_requests" edge to the AppointmentChangeRequest entity by IDs.
+func (_u *PatientUpdate) AddAppointmentChangeRequestIDs(ids ...pulid.ID) *PatientUpdate {
+	_u.mutation.AddAppointmentChangeRequestIDs(ids...)
+	return _u
+}
+
+// AddAppointmentChangeRequests adds the "appointment_change_requests" edges to the AppointmentChangeRequest entity.
+func (_u *PatientUpdate) AddAppointmentChangeRequests(v ...*AppointmentChangeRequest) *PatientUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAppointmentChangeRequestIDs(ids...)
+}
+
+// AddLetterReadIDs adds the "letter_reads" edge to the LetterRead entity by IDs.
+func (_u *PatientUpdate) AddLetterReadIDs(ids ...pulid.ID) *PatientUpdate {
+	_u.mutation.AddLetterReadIDs(ids...)
+	return _u
+}
+
+// AddLetterReads adds the "letter_reads" edges to the LetterRead entity.
+func (_u *PatientUpdate) AddLetterReads(v ...*LetterRead) *PatientUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddLetterReadIDs(ids...)
+}
+
+// AddContactPreferenceIDs adds the "contact_preferences" edge to the ContactPreference entity by IDs.
+func (_u *PatientUpdate) AddContactPreferenceIDs(ids ...pulid.ID) *PatientUpdate {
+	_u.mutation.AddContactPreferenceIDs(ids...)
+	return _u
+}
+
+// AddContactPreferences adds the "contact_preferences" edges to the ContactPreference entity.
+func (_u *PatientUpdate) AddContactPreferences(v ...*ContactPreference) *PatientUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddContactPreferenceIDs(ids...)
+}
+
 // AddAllergyIDs adds the "allergies" edge to the Allergy entity by IDs.
 func (_u *PatientUpdate) AddAllergyIDs(ids ...pulid.ID) *PatientUpdate {
 	_u.mutation.AddAllergyIDs(ids...)
@@ -651,6 +699,69 @@ func (_u *PatientUpdate) RemoveAppointments(v ...*Appointment) *PatientUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveAppointmentIDs(ids...)
+}
+
+// ClearAppointmentChangeRequests clears all "appointment_change_requests" edges to the AppointmentChangeRequest entity.
+func (_u *PatientUpdate) ClearAppointmentChangeRequests() *PatientUpdate {
+	_u.mutation.ClearAppointmentChangeRequests()
+	return _u
+}
+
+// RemoveAppointmentChangeRequestIDs removes the "appointment_change_requests" edge to AppointmentChangeRequest entities by IDs.
+func (_u *PatientUpdate) RemoveAppointmentChangeRequestIDs(ids ...pulid.ID) *PatientUpdate {
+	_u.mutation.RemoveAppointmentChangeRequestIDs(ids...)
+	return _u
+}
+
+// RemoveAppointmentChangeRequests removes "appointment_change_requests" edges to AppointmentChangeRequest entities.
+func (_u *PatientUpdate) RemoveAppointmentChangeRequests(v ...*AppointmentChangeRequest) *PatientUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAppointmentChangeRequestIDs(ids...)
+}
+
+// ClearLetterReads clears all "letter_reads" edges to the LetterRead entity.
+func (_u *PatientUpdate) ClearLetterReads() *PatientUpdate {
+	_u.mutation.ClearLetterReads()
+	return _u
+}
+
+// RemoveLetterReadIDs removes the "letter_reads" edge to LetterRead entities by IDs.
+func (_u *PatientUpdate) RemoveLetterReadIDs(ids ...pulid.ID) *PatientUpdate {
+	_u.mutation.RemoveLetterReadIDs(ids...)
+	return _u
+}
+
+// RemoveLetterReads removes "letter_reads" edges to LetterRead entities.
+func (_u *PatientUpdate) RemoveLetterReads(v ...*LetterRead) *PatientUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveLetterReadIDs(ids...)
+}
+
+// ClearContactPreferences clears all "contact_preferences" edges to the ContactPreference entity.
+func (_u *PatientUpdate) ClearContactPreferences() *PatientUpdate {
+	_u.mutation.ClearContactPreferences()
+	return _u
+}
+
+// RemoveContactPreferenceIDs removes the "contact_preferences" edge to ContactPreference entities by IDs.
+func (_u *PatientUpdate) RemoveContactPreferenceIDs(ids ...pulid.ID) *PatientUpdate {
+	_u.mutation.RemoveContactPreferenceIDs(ids...)
+	return _u
+}
+
+// RemoveContactPreferences removes "contact_preferences" edges to ContactPreference entities.
+func (_u *PatientUpdate) RemoveContactPreferences(v ...*ContactPreference) *PatientUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveContactPreferenceIDs(ids...)
 }
 
 // ClearAllergies clears all "allergies" edges to the Allergy entity.
@@ -1291,6 +1402,141 @@ func (_u *PatientUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(appointment.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AppointmentChangeRequestsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.AppointmentChangeRequestsTable,
+			Columns: []string{patient.AppointmentChangeRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(appointmentchangerequest.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAppointmentChangeRequestsIDs(); len(nodes) > 0 && !_u.mutation.AppointmentChangeRequestsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.AppointmentChangeRequestsTable,
+			Columns: []string{patient.AppointmentChangeRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(appointmentchangerequest.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AppointmentChangeRequestsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.AppointmentChangeRequestsTable,
+			Columns: []string{patient.AppointmentChangeRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(appointmentchangerequest.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.LetterReadsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.LetterReadsTable,
+			Columns: []string{patient.LetterReadsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(letterread.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedLetterReadsIDs(); len(nodes) > 0 && !_u.mutation.LetterReadsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.LetterReadsTable,
+			Columns: []string{patient.LetterReadsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(letterread.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.LetterReadsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.LetterReadsTable,
+			Columns: []string{patient.LetterReadsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(letterread.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ContactPreferencesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.ContactPreferencesTable,
+			Columns: []string{patient.ContactPreferencesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contactpreference.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedContactPreferencesIDs(); len(nodes) > 0 && !_u.mutation.ContactPreferencesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.ContactPreferencesTable,
+			Columns: []string{patient.ContactPreferencesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contactpreference.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ContactPreferencesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.ContactPreferencesTable,
+			Columns: []string{patient.ContactPreferencesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contactpreference.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -2315,6 +2561,51 @@ func (_u *PatientUpdateOne) AddAppointments(v ...*Appointment) *PatientUpdateOne
 	return _u.AddAppointmentIDs(ids...)
 }
 
+// AddAppointmentChangeRequestIDs adds the "appointment_change_requests" edge to the AppointmentChangeRequest entity by IDs.
+func (_u *PatientUpdateOne) AddAppointmentChangeRequestIDs(ids ...pulid.ID) *PatientUpdateOne {
+	_u.mutation.AddAppointmentChangeRequestIDs(ids...)
+	return _u
+}
+
+// AddAppointmentChangeRequests adds the "appointment_change_requests" edges to the AppointmentChangeRequest entity.
+func (_u *PatientUpdateOne) AddAppointmentChangeRequests(v ...*AppointmentChangeRequest) *PatientUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAppointmentChangeRequestIDs(ids...)
+}
+
+// AddLetterReadIDs adds the "letter_reads" edge to the LetterRead entity by IDs.
+func (_u *PatientUpdateOne) AddLetterReadIDs(ids ...pulid.ID) *PatientUpdateOne {
+	_u.mutation.AddLetterReadIDs(ids...)
+	return _u
+}
+
+// AddLetterReads adds the "letter_reads" edges to the LetterRead entity.
+func (_u *PatientUpdateOne) AddLetterReads(v ...*LetterRead) *PatientUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddLetterReadIDs(ids...)
+}
+
+// AddContactPreferenceIDs adds the "contact_preferences" edge to the ContactPreference entity by IDs.
+func (_u *PatientUpdateOne) AddContactPreferenceIDs(ids ...pulid.ID) *PatientUpdateOne {
+	_u.mutation.AddContactPreferenceIDs(ids...)
+	return _u
+}
+
+// AddContactPreferences adds the "contact_preferences" edges to the ContactPreference entity.
+func (_u *PatientUpdateOne) AddContactPreferences(v ...*ContactPreference) *PatientUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddContactPreferenceIDs(ids...)
+}
+
 // AddAllergyIDs adds the "allergies" edge to the Allergy entity by IDs.
 func (_u *PatientUpdateOne) AddAllergyIDs(ids ...pulid.ID) *PatientUpdateOne {
 	_u.mutation.AddAllergyIDs(ids...)
@@ -2597,6 +2888,69 @@ func (_u *PatientUpdateOne) RemoveAppointments(v ...*Appointment) *PatientUpdate
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveAppointmentIDs(ids...)
+}
+
+// ClearAppointmentChangeRequests clears all "appointment_change_requests" edges to the AppointmentChangeRequest entity.
+func (_u *PatientUpdateOne) ClearAppointmentChangeRequests() *PatientUpdateOne {
+	_u.mutation.ClearAppointmentChangeRequests()
+	return _u
+}
+
+// RemoveAppointmentChangeRequestIDs removes the "appointment_change_requests" edge to AppointmentChangeRequest entities by IDs.
+func (_u *PatientUpdateOne) RemoveAppointmentChangeRequestIDs(ids ...pulid.ID) *PatientUpdateOne {
+	_u.mutation.RemoveAppointmentChangeRequestIDs(ids...)
+	return _u
+}
+
+// RemoveAppointmentChangeRequests removes "appointment_change_requests" edges to AppointmentChangeRequest entities.
+func (_u *PatientUpdateOne) RemoveAppointmentChangeRequests(v ...*AppointmentChangeRequest) *PatientUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAppointmentChangeRequestIDs(ids...)
+}
+
+// ClearLetterReads clears all "letter_reads" edges to the LetterRead entity.
+func (_u *PatientUpdateOne) ClearLetterReads() *PatientUpdateOne {
+	_u.mutation.ClearLetterReads()
+	return _u
+}
+
+// RemoveLetterReadIDs removes the "letter_reads" edge to LetterRead entities by IDs.
+func (_u *PatientUpdateOne) RemoveLetterReadIDs(ids ...pulid.ID) *PatientUpdateOne {
+	_u.mutation.RemoveLetterReadIDs(ids...)
+	return _u
+}
+
+// RemoveLetterReads removes "letter_reads" edges to LetterRead entities.
+func (_u *PatientUpdateOne) RemoveLetterReads(v ...*LetterRead) *PatientUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveLetterReadIDs(ids...)
+}
+
+// ClearContactPreferences clears all "contact_preferences" edges to the ContactPreference entity.
+func (_u *PatientUpdateOne) ClearContactPreferences() *PatientUpdateOne {
+	_u.mutation.ClearContactPreferences()
+	return _u
+}
+
+// RemoveContactPreferenceIDs removes the "contact_preferences" edge to ContactPreference entities by IDs.
+func (_u *PatientUpdateOne) RemoveContactPreferenceIDs(ids ...pulid.ID) *PatientUpdateOne {
+	_u.mutation.RemoveContactPreferenceIDs(ids...)
+	return _u
+}
+
+// RemoveContactPreferences removes "contact_preferences" edges to ContactPreference entities.
+func (_u *PatientUpdateOne) RemoveContactPreferences(v ...*ContactPreference) *PatientUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveContactPreferenceIDs(ids...)
 }
 
 // ClearAllergies clears all "allergies" edges to the Allergy entity.
@@ -3267,6 +3621,141 @@ func (_u *PatientUpdateOne) sqlSave(ctx context.Context) (_node *Patient, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(appointment.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AppointmentChangeRequestsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.AppointmentChangeRequestsTable,
+			Columns: []string{patient.AppointmentChangeRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(appointmentchangerequest.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAppointmentChangeRequestsIDs(); len(nodes) > 0 && !_u.mutation.AppointmentChangeRequestsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.AppointmentChangeRequestsTable,
+			Columns: []string{patient.AppointmentChangeRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(appointmentchangerequest.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AppointmentChangeRequestsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.AppointmentChangeRequestsTable,
+			Columns: []string{patient.AppointmentChangeRequestsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(appointmentchangerequest.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.LetterReadsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.LetterReadsTable,
+			Columns: []string{patient.LetterReadsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(letterread.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedLetterReadsIDs(); len(nodes) > 0 && !_u.mutation.LetterReadsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.LetterReadsTable,
+			Columns: []string{patient.LetterReadsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(letterread.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.LetterReadsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.LetterReadsTable,
+			Columns: []string{patient.LetterReadsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(letterread.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ContactPreferencesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.ContactPreferencesTable,
+			Columns: []string{patient.ContactPreferencesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contactpreference.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedContactPreferencesIDs(); len(nodes) > 0 && !_u.mutation.ContactPreferencesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.ContactPreferencesTable,
+			Columns: []string{patient.ContactPreferencesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contactpreference.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ContactPreferencesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.ContactPreferencesTable,
+			Columns: []string{patient.ContactPreferencesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contactpreference.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

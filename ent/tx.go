@@ -20,12 +20,16 @@ type Tx struct {
 	Allergy *AllergyClient
 	// Appointment is the client for interacting with the Appointment builders.
 	Appointment *AppointmentClient
+	// AppointmentChangeRequest is the client for interacting with the AppointmentChangeRequest builders.
+	AppointmentChangeRequest *AppointmentChangeRequestClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// BreakGlass is the client for interacting with the BreakGlass builders.
 	BreakGlass *BreakGlassClient
 	// CareResource is the client for interacting with the CareResource builders.
 	CareResource *CareResourceClient
+	// ContactPreference is the client for interacting with the ContactPreference builders.
+	ContactPreference *ContactPreferenceClient
 	// EmailChange is the client for interacting with the EmailChange builders.
 	EmailChange *EmailChangeClient
 	// Encounter is the client for interacting with the Encounter builders.
@@ -36,6 +40,8 @@ type Tx struct {
 	JournalEntry *JournalEntryClient
 	// Letter is the client for interacting with the Letter builders.
 	Letter *LetterClient
+	// LetterRead is the client for interacting with the LetterRead builders.
+	LetterRead *LetterReadClient
 	// MailMessage is the client for interacting with the MailMessage builders.
 	MailMessage *MailMessageClient
 	// Measurement is the client for interacting with the Measurement builders.
@@ -204,14 +210,17 @@ func (tx *Tx) init() {
 	tx.Account = NewAccountClient(tx.config)
 	tx.Allergy = NewAllergyClient(tx.config)
 	tx.Appointment = NewAppointmentClient(tx.config)
+	tx.AppointmentChangeRequest = NewAppointmentChangeRequestClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.BreakGlass = NewBreakGlassClient(tx.config)
 	tx.CareResource = NewCareResourceClient(tx.config)
+	tx.ContactPreference = NewContactPreferenceClient(tx.config)
 	tx.EmailChange = NewEmailChangeClient(tx.config)
 	tx.Encounter = NewEncounterClient(tx.config)
 	tx.Invitation = NewInvitationClient(tx.config)
 	tx.JournalEntry = NewJournalEntryClient(tx.config)
 	tx.Letter = NewLetterClient(tx.config)
+	tx.LetterRead = NewLetterReadClient(tx.config)
 	tx.MailMessage = NewMailMessageClient(tx.config)
 	tx.Measurement = NewMeasurementClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)

@@ -24,6 +24,8 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []pulid.ID) ([]ent.Noder,
 
 func (r *Resolver) AuditEvent() AuditEventResolver { return &auditEventResolver{r} }
 
+func (r *Resolver) Letter() LetterResolver { return &letterResolver{r} }
+
 func (r *Resolver) Patient() PatientResolver { return &patientResolver{r} }
 
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
@@ -32,6 +34,7 @@ func (r *Resolver) Share() ShareResolver { return &shareResolver{r} }
 
 type (
 	auditEventResolver struct{ *Resolver }
+	letterResolver     struct{ *Resolver }
 	patientResolver    struct{ *Resolver }
 	queryResolver      struct{ *Resolver }
 	shareResolver      struct{ *Resolver }

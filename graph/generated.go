@@ -21,6 +21,7 @@ import (
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/letter"
@@ -51,6 +52,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	AuditEvent() AuditEventResolver
+	Letter() LetterResolver
 	Mutation() MutationResolver
 	Patient() PatientResolver
 	Query() QueryResolver
@@ -79,6 +81,7 @@ type ComplexityRoot struct {
 		CreatedAt          func(childComplexity int) int
 		Criticality        func(childComplexity int) int
 		ID                 func(childComplexity int) int
+		Kind               func(childComplexity int) int
 		Patient            func(childComplexity int) int
 		Reaction           func(childComplexity int) int
 		RecordedAt         func(childComplexity int) int
@@ -105,6 +108,7 @@ type ComplexityRoot struct {
 	Appointment struct {
 		Address            func(childComplexity int) int
 		Category           func(childComplexity int) int
+		ChangeRequests     func(childComplexity int) int
 		Clinic             func(childComplexity int) int
 		Clinician          func(childComplexity int) int
 		CreatedAt          func(childComplexity int) int
@@ -118,6 +122,21 @@ type ComplexityRoot struct {
 		StartsAt           func(childComplexity int) int
 		Status             func(childComplexity int) int
 		Title              func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
+	}
+
+	AppointmentChangeRequest struct {
+		Answer             func(childComplexity int) int
+		AnsweredAt         func(childComplexity int) int
+		Appointment        func(childComplexity int) int
+		Category           func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Kind               func(childComplexity int) int
+		Patient            func(childComplexity int) int
+		Reason             func(childComplexity int) int
+		SourceOrganisation func(childComplexity int) int
+		Status             func(childComplexity int) int
 		UpdatedAt          func(childComplexity int) int
 	}
 
@@ -204,6 +223,27 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ComponentPoint struct {
+		Flag          func(childComplexity int) int
+		ReferenceHigh func(childComplexity int) int
+		ReferenceLow  func(childComplexity int) int
+		ResultID      func(childComplexity int) int
+		TakenAt       func(childComplexity int) int
+		Unit          func(childComplexity int) int
+		ValueNumeric  func(childComplexity int) int
+		ValueText     func(childComplexity int) int
+	}
+
+	ContactPreference struct {
+		CreatedAt    func(childComplexity int) int
+		Email        func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Organisation func(childComplexity int) int
+		Post         func(childComplexity int) int
+		Sms          func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
+	}
+
 	Encounter struct {
 		Category            func(childComplexity int) int
 		CreatedAt           func(childComplexity int) int
@@ -286,9 +326,11 @@ type ComplexityRoot struct {
 		CreatedAt          func(childComplexity int) int
 		DocumentSize       func(childComplexity int) int
 		DocumentType       func(childComplexity int) int
+		DocumentURL        func(childComplexity int) int
 		ID                 func(childComplexity int) int
 		Patient            func(childComplexity int) int
 		ReadAt             func(childComplexity int) int
+		ReadByMe           func(childComplexity int) int
 		SentAt             func(childComplexity int) int
 		SourceOrganisation func(childComplexity int) int
 		Title              func(childComplexity int) int
@@ -342,25 +384,40 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AcceptInvitation   func(childComplexity int, input model.AcceptInvitationInput) int
-		BreakGlass         func(childComplexity int, input model.BreakGlassInput) int
-		ChangePassword     func(childComplexity int, input model.ChangePasswordInput) int
-		ConfirmEmailChange func(childComplexity int, token string) int
-		EndSession         func(childComplexity int, id pulid.ID) int
-		InvitePatient      func(childComplexity int, input model.InvitePatientInput) int
-		InvitePatients     func(childComplexity int, input model.InvitePatientsInput) int
-		RelabelRecord      func(childComplexity int, id pulid.ID, category category.Category) int
-		ReleaseResult      func(childComplexity int, id pulid.ID) int
-		RequestEmailChange func(childComplexity int, input model.RequestEmailChangeInput) int
-		ResendInvitation   func(childComplexity int, id pulid.ID) int
-		RevokeInvitation   func(childComplexity int, id pulid.ID) int
-		RevokeShare        func(childComplexity int, id pulid.ID) int
-		SetPatientSharing  func(childComplexity int, patientID pulid.ID, organisationID pulid.ID, enabled bool) int
-		SetSpecialtyRule   func(childComplexity int, input model.SpecialtyRuleInput) int
-		ShareRecord        func(childComplexity int, input model.ShareRecordInput) int
-		SignIn             func(childComplexity int, input model.SignInInput) int
-		SignOut            func(childComplexity int) int
-		UpdateShare        func(childComplexity int, id pulid.ID, input model.UpdateShareInput) int
+		AcceptInvitation         func(childComplexity int, input model.AcceptInvitationInput) int
+		AddResult                func(childComplexity int, input model.AddResultInput) int
+		AmendResult              func(childComplexity int, id pulid.ID, input model.AmendResultInput) int
+		AnswerAppointmentChange  func(childComplexity int, input model.AnswerAppointmentChangeInput) int
+		BreakGlass               func(childComplexity int, input model.BreakGlassInput) int
+		CancelAppointment        func(childComplexity int, id pulid.ID, expectedUpdatedAt time.Time) int
+		ChangePassword           func(childComplexity int, input model.ChangePasswordInput) int
+		ConfirmEmailChange       func(childComplexity int, token string) int
+		CreateAppointment        func(childComplexity int, input model.CreateAppointmentInput) int
+		EndSession               func(childComplexity int, id pulid.ID) int
+		InvitePatient            func(childComplexity int, input model.InvitePatientInput) int
+		InvitePatients           func(childComplexity int, input model.InvitePatientsInput) int
+		MarkLetterRead           func(childComplexity int, id pulid.ID) int
+		RecordAllergy            func(childComplexity int, input model.RecordAllergyInput) int
+		RecordEncounter          func(childComplexity int, input model.RecordEncounterInput) int
+		RelabelRecord            func(childComplexity int, id pulid.ID, category category.Category) int
+		ReleaseResult            func(childComplexity int, id pulid.ID) int
+		RemoveAllergy            func(childComplexity int, id pulid.ID) int
+		RequestAppointmentChange func(childComplexity int, input model.RequestAppointmentChangeInput) int
+		RequestEmailChange       func(childComplexity int, input model.RequestEmailChangeInput) int
+		ResendInvitation         func(childComplexity int, id pulid.ID) int
+		RevokeInvitation         func(childComplexity int, id pulid.ID) int
+		RevokeShare              func(childComplexity int, id pulid.ID) int
+		SendLetter               func(childComplexity int, input model.SendLetterInput) int
+		SetPatientSharing        func(childComplexity int, patientID pulid.ID, organisationID pulid.ID, enabled bool) int
+		SetSpecialtyRule         func(childComplexity int, input model.SpecialtyRuleInput) int
+		ShareRecord              func(childComplexity int, input model.ShareRecordInput) int
+		SignIn                   func(childComplexity int, input model.SignInInput) int
+		SignOut                  func(childComplexity int) int
+		UpdateAllergy            func(childComplexity int, id pulid.ID, input model.UpdateAllergyInput) int
+		UpdateAppointment        func(childComplexity int, id pulid.ID, input model.UpdateAppointmentInput) int
+		UpdateContactDetails     func(childComplexity int, input model.UpdateContactDetailsInput) int
+		UpdateEncounter          func(childComplexity int, id pulid.ID, input model.UpdateEncounterInput) int
+		UpdateShare              func(childComplexity int, id pulid.ID, input model.UpdateShareInput) int
 	}
 
 	Notification struct {
@@ -382,14 +439,18 @@ type ComplexityRoot struct {
 	}
 
 	Organisation struct {
+		Address        func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
+		Email          func(childComplexity int) int
 		EmergencyCare  func(childComplexity int) int
 		ID             func(childComplexity int) int
 		Kind           func(childComplexity int) int
 		LogoURL        func(childComplexity int) int
 		Name           func(childComplexity int) int
 		OdsCode        func(childComplexity int) int
+		Phone          func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
+		Website        func(childComplexity int) int
 		WelcomeMessage func(childComplexity int) int
 	}
 
@@ -412,32 +473,46 @@ type ComplexityRoot struct {
 	}
 
 	Patient struct {
-		AccessLog      func(childComplexity int, first *int, after *entgql.Cursor[pulid.ID]) int
-		AddressLine1   func(childComplexity int) int
-		AddressLine2   func(childComplexity int) int
-		Allergies      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.AllergyOrder, where *ent.AllergyWhereInput) int
-		Appointments   func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.AppointmentOrder, where *ent.AppointmentWhereInput) int
-		CareResources  func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.CareResourceOrder, where *ent.CareResourceWhereInput) int
-		CreatedAt      func(childComplexity int) int
-		DateOfBirth    func(childComplexity int) int
-		Email          func(childComplexity int) int
-		Encounters     func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.EncounterOrder, where *ent.EncounterWhereInput) int
-		FamilyName     func(childComplexity int) int
-		GivenName      func(childComplexity int) int
-		ID             func(childComplexity int) int
-		InvitedBy      func(childComplexity int) int
-		JournalEntries func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.JournalEntryOrder, where *ent.JournalEntryWhereInput) int
-		Letters        func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.LetterOrder, where *ent.LetterWhereInput) int
-		Measurements   func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.MeasurementOrder, where *ent.MeasurementWhereInput) int
-		NhsNumber      func(childComplexity int) int
-		Organisations  func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.OrganisationOrder, where *ent.OrganisationWhereInput) int
-		Phone          func(childComplexity int) int
-		Postcode       func(childComplexity int) int
-		Results        func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.ResultOrder, where *ent.ResultWhereInput) int
-		Shares         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.ShareOrder, where *ent.ShareWhereInput) int
-		Symptoms       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.SymptomOrder, where *ent.SymptomWhereInput) int
-		Town           func(childComplexity int) int
-		UpdatedAt      func(childComplexity int) int
+		AccessLog          func(childComplexity int, first *int, after *entgql.Cursor[pulid.ID]) int
+		AddressLine1       func(childComplexity int) int
+		AddressLine2       func(childComplexity int) int
+		Allergies          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.AllergyOrder, where *ent.AllergyWhereInput) int
+		AllergyState       func(childComplexity int) int
+		Appointments       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.AppointmentOrder, where *ent.AppointmentWhereInput) int
+		CareResources      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.CareResourceOrder, where *ent.CareResourceWhereInput) int
+		ComponentSeries    func(childComplexity int, code string, from *time.Time, to *time.Time) int
+		ContactPreferences func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		DateOfBirth        func(childComplexity int) int
+		Email              func(childComplexity int) int
+		Encounters         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.EncounterOrder, where *ent.EncounterWhereInput) int
+		FamilyName         func(childComplexity int) int
+		GivenName          func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		InvitedBy          func(childComplexity int) int
+		JournalEntries     func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.JournalEntryOrder, where *ent.JournalEntryWhereInput) int
+		Letters            func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.LetterOrder, where *ent.LetterWhereInput) int
+		Measurements       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.MeasurementOrder, where *ent.MeasurementWhereInput) int
+		NhsNumber          func(childComplexity int) int
+		Organisations      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.OrganisationOrder, where *ent.OrganisationWhereInput) int
+		Phone              func(childComplexity int) int
+		Postcode           func(childComplexity int) int
+		Results            func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.ResultOrder, where *ent.ResultWhereInput) int
+		Shares             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.ShareOrder, where *ent.ShareWhereInput) int
+		Symptoms           func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.SymptomOrder, where *ent.SymptomWhereInput) int
+		Town               func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
+	}
+
+	PatientConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PatientEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Query struct {
@@ -445,6 +520,7 @@ type ComplexityRoot struct {
 		Node           func(childComplexity int, id pulid.ID) int
 		Nodes          func(childComplexity int, ids []pulid.ID) int
 		Patient        func(childComplexity int, id pulid.ID) int
+		Patients       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, where *model.PatientSearchInput) int
 		StaffAccessLog func(childComplexity int, organisationID pulid.ID, first *int, after *entgql.Cursor[pulid.ID]) int
 		Viewer         func(childComplexity int) int
 	}
@@ -600,6 +676,10 @@ type AuditEventResolver interface {
 	ActorName(ctx context.Context, obj *ent.AuditEvent) (*string, error)
 	Organisation(ctx context.Context, obj *ent.AuditEvent) (*model.Branding, error)
 }
+type LetterResolver interface {
+	DocumentURL(ctx context.Context, obj *ent.Letter) (*string, error)
+	ReadByMe(ctx context.Context, obj *ent.Letter) (bool, error)
+}
 type MutationResolver interface {
 	SignIn(ctx context.Context, input model.SignInInput) (*model.SignInPayload, error)
 	SignOut(ctx context.Context) (bool, error)
@@ -620,9 +700,26 @@ type MutationResolver interface {
 	SetSpecialtyRule(ctx context.Context, input model.SpecialtyRuleInput) (*model.SpecialtyRulePayload, error)
 	RelabelRecord(ctx context.Context, id pulid.ID, category category.Category) (ent.Noder, error)
 	ReleaseResult(ctx context.Context, id pulid.ID) (*ent.Result, error)
+	CreateAppointment(ctx context.Context, input model.CreateAppointmentInput) (*ent.Appointment, error)
+	UpdateAppointment(ctx context.Context, id pulid.ID, input model.UpdateAppointmentInput) (*ent.Appointment, error)
+	CancelAppointment(ctx context.Context, id pulid.ID, expectedUpdatedAt time.Time) (*ent.Appointment, error)
+	RequestAppointmentChange(ctx context.Context, input model.RequestAppointmentChangeInput) (*ent.AppointmentChangeRequest, error)
+	AnswerAppointmentChange(ctx context.Context, input model.AnswerAppointmentChangeInput) (*ent.AppointmentChangeRequest, error)
+	RecordAllergy(ctx context.Context, input model.RecordAllergyInput) (*ent.Allergy, error)
+	UpdateAllergy(ctx context.Context, id pulid.ID, input model.UpdateAllergyInput) (*ent.Allergy, error)
+	RemoveAllergy(ctx context.Context, id pulid.ID) (bool, error)
+	AddResult(ctx context.Context, input model.AddResultInput) (*ent.Result, error)
+	AmendResult(ctx context.Context, id pulid.ID, input model.AmendResultInput) (*ent.Result, error)
+	RecordEncounter(ctx context.Context, input model.RecordEncounterInput) (*ent.Encounter, error)
+	UpdateEncounter(ctx context.Context, id pulid.ID, input model.UpdateEncounterInput) (*ent.Encounter, error)
+	SendLetter(ctx context.Context, input model.SendLetterInput) (*ent.Letter, error)
+	MarkLetterRead(ctx context.Context, id pulid.ID) (*ent.Letter, error)
+	UpdateContactDetails(ctx context.Context, input model.UpdateContactDetailsInput) (*ent.Patient, error)
 }
 type PatientResolver interface {
 	AccessLog(ctx context.Context, obj *ent.Patient, first *int, after *entgql.Cursor[pulid.ID]) (*ent.AuditEventConnection, error)
+	ComponentSeries(ctx context.Context, obj *ent.Patient, code string, from *time.Time, to *time.Time) ([]*model.ComponentPoint, error)
+	AllergyState(ctx context.Context, obj *ent.Patient) (model.AllergyRecordState, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id pulid.ID) (ent.Noder, error)
@@ -631,6 +728,7 @@ type QueryResolver interface {
 	Patient(ctx context.Context, id pulid.ID) (*ent.Patient, error)
 	Invitation(ctx context.Context, token string) (*model.InvitationPreview, error)
 	StaffAccessLog(ctx context.Context, organisationID pulid.ID, first *int, after *entgql.Cursor[pulid.ID]) (*ent.AuditEventConnection, error)
+	Patients(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, where *model.PatientSearchInput) (*ent.PatientConnection, error)
 }
 type SessionResolver interface {
 	Current(ctx context.Context, obj *ent.Session) (bool, error)
@@ -733,6 +831,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Allergy.ID(childComplexity), true
+	case "Allergy.kind":
+		if e.ComplexityRoot.Allergy.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Allergy.Kind(childComplexity), true
 	case "Allergy.patient":
 		if e.ComplexityRoot.Allergy.Patient == nil {
 			break
@@ -838,6 +942,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Appointment.Category(childComplexity), true
+	case "Appointment.changeRequests":
+		if e.ComplexityRoot.Appointment.ChangeRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.ChangeRequests(childComplexity), true
 	case "Appointment.clinic":
 		if e.ComplexityRoot.Appointment.Clinic == nil {
 			break
@@ -922,6 +1032,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Appointment.UpdatedAt(childComplexity), true
+
+	case "AppointmentChangeRequest.answer":
+		if e.ComplexityRoot.AppointmentChangeRequest.Answer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChangeRequest.Answer(childComplexity), true
+	case "AppointmentChangeRequest.answeredAt":
+		if e.ComplexityRoot.AppointmentChangeRequest.AnsweredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChangeRequest.AnsweredAt(childComplexity), true
+	case "AppointmentChangeRequest.appointment":
+		if e.ComplexityRoot.AppointmentChangeRequest.Appointment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChangeRequest.Appointment(childComplexity), true
+	case "AppointmentChangeRequest.category":
+		if e.ComplexityRoot.AppointmentChangeRequest.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChangeRequest.Category(childComplexity), true
+	case "AppointmentChangeRequest.createdAt":
+		if e.ComplexityRoot.AppointmentChangeRequest.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChangeRequest.CreatedAt(childComplexity), true
+	case "AppointmentChangeRequest.id":
+		if e.ComplexityRoot.AppointmentChangeRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChangeRequest.ID(childComplexity), true
+	case "AppointmentChangeRequest.kind":
+		if e.ComplexityRoot.AppointmentChangeRequest.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChangeRequest.Kind(childComplexity), true
+	case "AppointmentChangeRequest.patient":
+		if e.ComplexityRoot.AppointmentChangeRequest.Patient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChangeRequest.Patient(childComplexity), true
+	case "AppointmentChangeRequest.reason":
+		if e.ComplexityRoot.AppointmentChangeRequest.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChangeRequest.Reason(childComplexity), true
+	case "AppointmentChangeRequest.sourceOrganisation":
+		if e.ComplexityRoot.AppointmentChangeRequest.SourceOrganisation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChangeRequest.SourceOrganisation(childComplexity), true
+	case "AppointmentChangeRequest.status":
+		if e.ComplexityRoot.AppointmentChangeRequest.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChangeRequest.Status(childComplexity), true
+	case "AppointmentChangeRequest.updatedAt":
+		if e.ComplexityRoot.AppointmentChangeRequest.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChangeRequest.UpdatedAt(childComplexity), true
 
 	case "AppointmentConnection.edges":
 		if e.ComplexityRoot.AppointmentConnection.Edges == nil {
@@ -1216,6 +1399,98 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CareResourceEdge.Node(childComplexity), true
+
+	case "ComponentPoint.flag":
+		if e.ComplexityRoot.ComponentPoint.Flag == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComponentPoint.Flag(childComplexity), true
+	case "ComponentPoint.referenceHigh":
+		if e.ComplexityRoot.ComponentPoint.ReferenceHigh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComponentPoint.ReferenceHigh(childComplexity), true
+	case "ComponentPoint.referenceLow":
+		if e.ComplexityRoot.ComponentPoint.ReferenceLow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComponentPoint.ReferenceLow(childComplexity), true
+	case "ComponentPoint.resultId":
+		if e.ComplexityRoot.ComponentPoint.ResultID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComponentPoint.ResultID(childComplexity), true
+	case "ComponentPoint.takenAt":
+		if e.ComplexityRoot.ComponentPoint.TakenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComponentPoint.TakenAt(childComplexity), true
+	case "ComponentPoint.unit":
+		if e.ComplexityRoot.ComponentPoint.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComponentPoint.Unit(childComplexity), true
+	case "ComponentPoint.valueNumeric":
+		if e.ComplexityRoot.ComponentPoint.ValueNumeric == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComponentPoint.ValueNumeric(childComplexity), true
+	case "ComponentPoint.valueText":
+		if e.ComplexityRoot.ComponentPoint.ValueText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComponentPoint.ValueText(childComplexity), true
+
+	case "ContactPreference.createdAt":
+		if e.ComplexityRoot.ContactPreference.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactPreference.CreatedAt(childComplexity), true
+	case "ContactPreference.email":
+		if e.ComplexityRoot.ContactPreference.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactPreference.Email(childComplexity), true
+	case "ContactPreference.id":
+		if e.ComplexityRoot.ContactPreference.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactPreference.ID(childComplexity), true
+	case "ContactPreference.organisation":
+		if e.ComplexityRoot.ContactPreference.Organisation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactPreference.Organisation(childComplexity), true
+	case "ContactPreference.post":
+		if e.ComplexityRoot.ContactPreference.Post == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactPreference.Post(childComplexity), true
+	case "ContactPreference.sms":
+		if e.ComplexityRoot.ContactPreference.Sms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactPreference.Sms(childComplexity), true
+	case "ContactPreference.updatedAt":
+		if e.ComplexityRoot.ContactPreference.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactPreference.UpdatedAt(childComplexity), true
 
 	case "Encounter.category":
 		if e.ComplexityRoot.Encounter.Category == nil {
@@ -1567,6 +1842,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Letter.DocumentType(childComplexity), true
+	case "Letter.documentURL":
+		if e.ComplexityRoot.Letter.DocumentURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Letter.DocumentURL(childComplexity), true
 	case "Letter.id":
 		if e.ComplexityRoot.Letter.ID == nil {
 			break
@@ -1585,6 +1866,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Letter.ReadAt(childComplexity), true
+	case "Letter.readByMe":
+		if e.ComplexityRoot.Letter.ReadByMe == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Letter.ReadByMe(childComplexity), true
 	case "Letter.sentAt":
 		if e.ComplexityRoot.Letter.SentAt == nil {
 			break
@@ -1795,6 +2082,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptInvitation(childComplexity, args["input"].(model.AcceptInvitationInput)), true
+	case "Mutation.addResult":
+		if e.ComplexityRoot.Mutation.AddResult == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addResult_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddResult(childComplexity, args["input"].(model.AddResultInput)), true
+	case "Mutation.amendResult":
+		if e.ComplexityRoot.Mutation.AmendResult == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_amendResult_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AmendResult(childComplexity, args["id"].(pulid.ID), args["input"].(model.AmendResultInput)), true
+	case "Mutation.answerAppointmentChange":
+		if e.ComplexityRoot.Mutation.AnswerAppointmentChange == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_answerAppointmentChange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AnswerAppointmentChange(childComplexity, args["input"].(model.AnswerAppointmentChangeInput)), true
 	case "Mutation.breakGlass":
 		if e.ComplexityRoot.Mutation.BreakGlass == nil {
 			break
@@ -1806,6 +2126,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.BreakGlass(childComplexity, args["input"].(model.BreakGlassInput)), true
+	case "Mutation.cancelAppointment":
+		if e.ComplexityRoot.Mutation.CancelAppointment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelAppointment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelAppointment(childComplexity, args["id"].(pulid.ID), args["expectedUpdatedAt"].(time.Time)), true
 	case "Mutation.changePassword":
 		if e.ComplexityRoot.Mutation.ChangePassword == nil {
 			break
@@ -1828,6 +2159,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmEmailChange(childComplexity, args["token"].(string)), true
+	case "Mutation.createAppointment":
+		if e.ComplexityRoot.Mutation.CreateAppointment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAppointment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAppointment(childComplexity, args["input"].(model.CreateAppointmentInput)), true
 	case "Mutation.endSession":
 		if e.ComplexityRoot.Mutation.EndSession == nil {
 			break
@@ -1861,6 +2203,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.InvitePatients(childComplexity, args["input"].(model.InvitePatientsInput)), true
+	case "Mutation.markLetterRead":
+		if e.ComplexityRoot.Mutation.MarkLetterRead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markLetterRead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkLetterRead(childComplexity, args["id"].(pulid.ID)), true
+	case "Mutation.recordAllergy":
+		if e.ComplexityRoot.Mutation.RecordAllergy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordAllergy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordAllergy(childComplexity, args["input"].(model.RecordAllergyInput)), true
+	case "Mutation.recordEncounter":
+		if e.ComplexityRoot.Mutation.RecordEncounter == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordEncounter_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordEncounter(childComplexity, args["input"].(model.RecordEncounterInput)), true
 	case "Mutation.relabelRecord":
 		if e.ComplexityRoot.Mutation.RelabelRecord == nil {
 			break
@@ -1883,6 +2258,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReleaseResult(childComplexity, args["id"].(pulid.ID)), true
+	case "Mutation.removeAllergy":
+		if e.ComplexityRoot.Mutation.RemoveAllergy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeAllergy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveAllergy(childComplexity, args["id"].(pulid.ID)), true
+	case "Mutation.requestAppointmentChange":
+		if e.ComplexityRoot.Mutation.RequestAppointmentChange == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestAppointmentChange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestAppointmentChange(childComplexity, args["input"].(model.RequestAppointmentChangeInput)), true
 	case "Mutation.requestEmailChange":
 		if e.ComplexityRoot.Mutation.RequestEmailChange == nil {
 			break
@@ -1927,6 +2324,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeShare(childComplexity, args["id"].(pulid.ID)), true
+	case "Mutation.sendLetter":
+		if e.ComplexityRoot.Mutation.SendLetter == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sendLetter_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SendLetter(childComplexity, args["input"].(model.SendLetterInput)), true
 	case "Mutation.setPatientSharing":
 		if e.ComplexityRoot.Mutation.SetPatientSharing == nil {
 			break
@@ -1977,6 +2385,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SignOut(childComplexity), true
+	case "Mutation.updateAllergy":
+		if e.ComplexityRoot.Mutation.UpdateAllergy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAllergy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAllergy(childComplexity, args["id"].(pulid.ID), args["input"].(model.UpdateAllergyInput)), true
+	case "Mutation.updateAppointment":
+		if e.ComplexityRoot.Mutation.UpdateAppointment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAppointment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAppointment(childComplexity, args["id"].(pulid.ID), args["input"].(model.UpdateAppointmentInput)), true
+	case "Mutation.updateContactDetails":
+		if e.ComplexityRoot.Mutation.UpdateContactDetails == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateContactDetails_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateContactDetails(childComplexity, args["input"].(model.UpdateContactDetailsInput)), true
+	case "Mutation.updateEncounter":
+		if e.ComplexityRoot.Mutation.UpdateEncounter == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateEncounter_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateEncounter(childComplexity, args["id"].(pulid.ID), args["input"].(model.UpdateEncounterInput)), true
 	case "Mutation.updateShare":
 		if e.ComplexityRoot.Mutation.UpdateShare == nil {
 			break
@@ -2046,12 +2498,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.NotificationEdge.Node(childComplexity), true
 
+	case "Organisation.address":
+		if e.ComplexityRoot.Organisation.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organisation.Address(childComplexity), true
 	case "Organisation.createdAt":
 		if e.ComplexityRoot.Organisation.CreatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Organisation.CreatedAt(childComplexity), true
+	case "Organisation.email":
+		if e.ComplexityRoot.Organisation.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organisation.Email(childComplexity), true
 	case "Organisation.emergencyCare":
 		if e.ComplexityRoot.Organisation.EmergencyCare == nil {
 			break
@@ -2088,12 +2552,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Organisation.OdsCode(childComplexity), true
+	case "Organisation.phone":
+		if e.ComplexityRoot.Organisation.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organisation.Phone(childComplexity), true
 	case "Organisation.updatedAt":
 		if e.ComplexityRoot.Organisation.UpdatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Organisation.UpdatedAt(childComplexity), true
+	case "Organisation.website":
+		if e.ComplexityRoot.Organisation.Website == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organisation.Website(childComplexity), true
 	case "Organisation.welcomeMessage":
 		if e.ComplexityRoot.Organisation.WelcomeMessage == nil {
 			break
@@ -2192,6 +2668,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Patient.Allergies(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].(*ent.AllergyOrder), args["where"].(*ent.AllergyWhereInput)), true
+	case "Patient.allergyState":
+		if e.ComplexityRoot.Patient.AllergyState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.AllergyState(childComplexity), true
 	case "Patient.appointments":
 		if e.ComplexityRoot.Patient.Appointments == nil {
 			break
@@ -2214,6 +2696,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Patient.CareResources(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].(*ent.CareResourceOrder), args["where"].(*ent.CareResourceWhereInput)), true
+	case "Patient.componentSeries":
+		if e.ComplexityRoot.Patient.ComponentSeries == nil {
+			break
+		}
+
+		args, err := ec.field_Patient_componentSeries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Patient.ComponentSeries(childComplexity, args["code"].(string), args["from"].(*time.Time), args["to"].(*time.Time)), true
+	case "Patient.contactPreferences":
+		if e.ComplexityRoot.Patient.ContactPreferences == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.ContactPreferences(childComplexity), true
 	case "Patient.createdAt":
 		if e.ComplexityRoot.Patient.CreatedAt == nil {
 			break
@@ -2375,6 +2874,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Patient.UpdatedAt(childComplexity), true
 
+	case "PatientConnection.edges":
+		if e.ComplexityRoot.PatientConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PatientConnection.Edges(childComplexity), true
+	case "PatientConnection.pageInfo":
+		if e.ComplexityRoot.PatientConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PatientConnection.PageInfo(childComplexity), true
+	case "PatientConnection.totalCount":
+		if e.ComplexityRoot.PatientConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PatientConnection.TotalCount(childComplexity), true
+
+	case "PatientEdge.cursor":
+		if e.ComplexityRoot.PatientEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PatientEdge.Cursor(childComplexity), true
+	case "PatientEdge.node":
+		if e.ComplexityRoot.PatientEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PatientEdge.Node(childComplexity), true
+
 	case "Query.invitation":
 		if e.ComplexityRoot.Query.Invitation == nil {
 			break
@@ -2419,6 +2950,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Patient(childComplexity, args["id"].(pulid.ID)), true
+	case "Query.patients":
+		if e.ComplexityRoot.Query.Patients == nil {
+			break
+		}
+
+		args, err := ec.field_Query_patients_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Patients(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["where"].(*model.PatientSearchInput)), true
 	case "Query.staffAccessLog":
 		if e.ComplexityRoot.Query.StaffAccessLog == nil {
 			break
@@ -3028,8 +3570,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AcceptInvitationInput", ec.unmarshalInputAcceptInvitationInput),
 			graphql.NewInputUnmarshaler("AccountOrder", ec.unmarshalInputAccountOrder),
+			graphql.NewInputUnmarshaler("AddResultInput", ec.unmarshalInputAddResultInput),
 			graphql.NewInputUnmarshaler("AllergyOrder", ec.unmarshalInputAllergyOrder),
 			graphql.NewInputUnmarshaler("AllergyWhereInput", ec.unmarshalInputAllergyWhereInput),
+			graphql.NewInputUnmarshaler("AmendResultInput", ec.unmarshalInputAmendResultInput),
+			graphql.NewInputUnmarshaler("AnswerAppointmentChangeInput", ec.unmarshalInputAnswerAppointmentChangeInput),
+			graphql.NewInputUnmarshaler("AppointmentChangeRequestOrder", ec.unmarshalInputAppointmentChangeRequestOrder),
 			graphql.NewInputUnmarshaler("AppointmentOrder", ec.unmarshalInputAppointmentOrder),
 			graphql.NewInputUnmarshaler("AppointmentWhereInput", ec.unmarshalInputAppointmentWhereInput),
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
@@ -3037,6 +3583,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CareResourceOrder", ec.unmarshalInputCareResourceOrder),
 			graphql.NewInputUnmarshaler("CareResourceWhereInput", ec.unmarshalInputCareResourceWhereInput),
 			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
+			graphql.NewInputUnmarshaler("ContactPreferenceInput", ec.unmarshalInputContactPreferenceInput),
+			graphql.NewInputUnmarshaler("ContactPreferenceOrder", ec.unmarshalInputContactPreferenceOrder),
+			graphql.NewInputUnmarshaler("CreateAppointmentInput", ec.unmarshalInputCreateAppointmentInput),
 			graphql.NewInputUnmarshaler("EncounterOrder", ec.unmarshalInputEncounterOrder),
 			graphql.NewInputUnmarshaler("EncounterWhereInput", ec.unmarshalInputEncounterWhereInput),
 			graphql.NewInputUnmarshaler("InvitationOrder", ec.unmarshalInputInvitationOrder),
@@ -3053,11 +3602,17 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("OrganisationOrder", ec.unmarshalInputOrganisationOrder),
 			graphql.NewInputUnmarshaler("OrganisationWhereInput", ec.unmarshalInputOrganisationWhereInput),
 			graphql.NewInputUnmarshaler("PatientOrder", ec.unmarshalInputPatientOrder),
+			graphql.NewInputUnmarshaler("PatientSearchInput", ec.unmarshalInputPatientSearchInput),
+			graphql.NewInputUnmarshaler("RecordAllergyInput", ec.unmarshalInputRecordAllergyInput),
+			graphql.NewInputUnmarshaler("RecordEncounterInput", ec.unmarshalInputRecordEncounterInput),
+			graphql.NewInputUnmarshaler("RequestAppointmentChangeInput", ec.unmarshalInputRequestAppointmentChangeInput),
 			graphql.NewInputUnmarshaler("RequestEmailChangeInput", ec.unmarshalInputRequestEmailChangeInput),
 			graphql.NewInputUnmarshaler("ResearchStudyOrder", ec.unmarshalInputResearchStudyOrder),
+			graphql.NewInputUnmarshaler("ResultComponentInput", ec.unmarshalInputResultComponentInput),
 			graphql.NewInputUnmarshaler("ResultComponentOrder", ec.unmarshalInputResultComponentOrder),
 			graphql.NewInputUnmarshaler("ResultOrder", ec.unmarshalInputResultOrder),
 			graphql.NewInputUnmarshaler("ResultWhereInput", ec.unmarshalInputResultWhereInput),
+			graphql.NewInputUnmarshaler("SendLetterInput", ec.unmarshalInputSendLetterInput),
 			graphql.NewInputUnmarshaler("ShareOrder", ec.unmarshalInputShareOrder),
 			graphql.NewInputUnmarshaler("ShareRecordInput", ec.unmarshalInputShareRecordInput),
 			graphql.NewInputUnmarshaler("ShareWhereInput", ec.unmarshalInputShareWhereInput),
@@ -3065,6 +3620,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SpecialtyRuleInput", ec.unmarshalInputSpecialtyRuleInput),
 			graphql.NewInputUnmarshaler("SymptomOrder", ec.unmarshalInputSymptomOrder),
 			graphql.NewInputUnmarshaler("SymptomWhereInput", ec.unmarshalInputSymptomWhereInput),
+			graphql.NewInputUnmarshaler("UpdateAllergyInput", ec.unmarshalInputUpdateAllergyInput),
+			graphql.NewInputUnmarshaler("UpdateAppointmentInput", ec.unmarshalInputUpdateAppointmentInput),
+			graphql.NewInputUnmarshaler("UpdateContactDetailsInput", ec.unmarshalInputUpdateContactDetailsInput),
+			graphql.NewInputUnmarshaler("UpdateEncounterInput", ec.unmarshalInputUpdateEncounterInput),
 			graphql.NewInputUnmarshaler("UpdateShareInput", ec.unmarshalInputUpdateShareInput),
 		)
 	}
@@ -3520,6 +4079,321 @@ extend type Query {
   """
   staffAccessLog(organisationId: ID!, first: Int, after: Cursor): AuditEventConnection!
 }
+
+"""
+A file sent as a multipart request part (GraphQL multipart request spec).
+"""
+scalar Upload
+
+"""
+Whether the record says anything about allergies.
+"""
+enum AllergyRecordState {
+  """
+  Nothing recorded: not the same as no allergies.
+  """
+  NONE_RECORDED
+  """
+  Someone recorded that there are no known allergies.
+  """
+  NO_KNOWN_ALLERGIES
+  """
+  At least one active allergy is recorded.
+  """
+  HAS_ALLERGIES
+}
+
+"""
+One value of one result component over time, for a chart.
+"""
+type ComponentPoint {
+  resultId: ID!
+  takenAt: Time!
+  valueNumeric: Float
+  valueText: String
+  unit: String
+  referenceLow: Float
+  referenceHigh: Float
+  flag: ResultComponentFlag
+}
+
+extend type Patient {
+  """
+  One component's history across the results the viewer may see, oldest
+  first (e.g. haemoglobin by LOINC code 718-7).
+  """
+  componentSeries(code: String!, from: Time, to: Time): [ComponentPoint!]!
+  allergyState: AllergyRecordState!
+}
+
+extend type Letter {
+  """
+  Where to download the attached document, through the same access rules.
+  """
+  documentURL: String
+  """
+  Whether the viewer has read this letter.
+  """
+  readByMe: Boolean!
+}
+
+input CreateAppointmentInput {
+  patientId: ID!
+  """
+  The organisation the clinician books for (it must be theirs).
+  """
+  organisationId: ID!
+  title: String!
+  startsAt: Time!
+  durationMinutes: Int
+  specialty: String
+  clinic: String
+  clinicCode: String
+  site: String
+  address: String
+  clinician: String
+  instructions: String
+  """
+  A label for this appointment; otherwise its specialty rule decides.
+  """
+  category: Category
+}
+
+input UpdateAppointmentInput {
+  """
+  The updatedAt the change was based on: a stale value is refused (CONFLICT).
+  """
+  expectedUpdatedAt: Time!
+  title: String
+  startsAt: Time
+  durationMinutes: Int
+  status: AppointmentStatus
+  specialty: String
+  clinic: String
+  clinicCode: String
+  site: String
+  address: String
+  clinician: String
+  instructions: String
+  category: Category
+}
+
+enum AppointmentChangeKind {
+  CANCEL
+  RESCHEDULE
+}
+
+input RequestAppointmentChangeInput {
+  appointmentId: ID!
+  kind: AppointmentChangeKind!
+  reason: String
+  """
+  For a reschedule: times that would suit.
+  """
+  preferredTimes: [Time!]
+}
+
+input AnswerAppointmentChangeInput {
+  id: ID!
+  accept: Boolean!
+  answer: String
+}
+
+input RecordAllergyInput {
+  patientId: ID!
+  """
+  Set by a clinician recording for their organisation; a patient leaves it
+  out and the allergy is marked as patient-recorded.
+  """
+  organisationId: ID
+  """
+  Records "no known allergies" instead of an allergy.
+  """
+  noKnownAllergies: Boolean
+  substance: String
+  reaction: String
+  severity: AllergySeverity
+  criticality: AllergyCriticality
+  status: AllergyStatus
+  category: Category
+}
+
+input UpdateAllergyInput {
+  expectedUpdatedAt: Time!
+  substance: String
+  reaction: String
+  severity: AllergySeverity
+  criticality: AllergyCriticality
+  status: AllergyStatus
+}
+
+input ResultComponentInput {
+  name: String!
+  code: String
+  valueNumeric: Float
+  valueText: String
+  """
+  LT, LE, GE or GT for values such as "<5".
+  """
+  comparator: ResultComponentComparator
+  """
+  UCUM unit, e.g. g/L, 10*9/L, mmol/L, %.
+  """
+  unit: String
+  referenceLow: Float
+  referenceHigh: Float
+  referenceText: String
+  flag: ResultComponentFlag
+}
+
+input AddResultInput {
+  patientId: ID!
+  """
+  The requesting organisation: it owns the result for release and branding.
+  """
+  organisationId: ID!
+  name: String!
+  code: String
+  status: ResultStatus
+  takenAt: Time!
+  reportedAt: Time!
+  """
+  Held until then unless released sooner.
+  """
+  releaseAt: Time
+  """
+  Release to the patient at once.
+  """
+  releaseNow: Boolean
+  neverRelease: Boolean
+  conclusion: String
+  performingLaboratory: String
+  category: Category
+  components: [ResultComponentInput!]!
+}
+
+input AmendResultInput {
+  expectedUpdatedAt: Time!
+  status: ResultStatus
+  conclusion: String
+  """
+  Replaces every component.
+  """
+  components: [ResultComponentInput!]
+}
+
+input RecordEncounterInput {
+  patientId: ID!
+  organisationId: ID!
+  kind: EncounterKind!
+  status: EncounterStatus!
+  startedAt: Time!
+  seenAt: Time
+  endedAt: Time
+  site: String
+  ward: String
+  specialty: String
+  clinicCode: String
+  presentingComplaint: String
+  summary: String
+  category: Category
+}
+
+input UpdateEncounterInput {
+  expectedUpdatedAt: Time!
+  status: EncounterStatus
+  seenAt: Time
+  endedAt: Time
+  ward: String
+  presentingComplaint: String
+  summary: String
+  category: Category
+}
+
+input SendLetterInput {
+  patientId: ID!
+  organisationId: ID!
+  title: String!
+  author: String
+  sentAt: Time
+  body: String
+  bodyFormat: LetterBodyFormat
+  """
+  A PDF of at most 10 MB.
+  """
+  document: Upload
+  category: Category
+}
+
+input ContactPreferenceInput {
+  organisationId: ID!
+  post: Boolean!
+  sms: Boolean!
+  email: Boolean!
+}
+
+input UpdateContactDetailsInput {
+  patientId: ID!
+  expectedUpdatedAt: Time!
+  addressLine1: String
+  addressLine2: String
+  town: String
+  """
+  A UK postcode, e.g. SW1A 1AA.
+  """
+  postcode: String
+  """
+  A UK phone number, e.g. 020 7946 0000 or +44 7700 900123.
+  """
+  phone: String
+  email: String
+  preferences: [ContactPreferenceInput!]
+}
+
+"""
+How a clinician looks for the patients their organisation may see. Give an
+NHS number, or a family name with a date of birth, or the organisation's
+own identifier.
+"""
+input PatientSearchInput {
+  nhsNumber: String
+  familyName: String
+  """
+  YYYY-MM-DD.
+  """
+  dateOfBirth: String
+  organisationId: ID
+  localIdentifier: String
+}
+
+extend type Query {
+  """
+  For clinicians: patients linked to their organisation, or shared with it
+  or with them. Nothing outside that set, not even a count.
+  """
+  patients(after: Cursor, first: Int, before: Cursor, last: Int, where: PatientSearchInput): PatientConnection!
+}
+
+extend type Mutation {
+  createAppointment(input: CreateAppointmentInput!): Appointment!
+  updateAppointment(id: ID!, input: UpdateAppointmentInput!): Appointment!
+  cancelAppointment(id: ID!, expectedUpdatedAt: Time!): Appointment!
+  """
+  The patient asks the trust to cancel or move an appointment.
+  """
+  requestAppointmentChange(input: RequestAppointmentChangeInput!): AppointmentChangeRequest!
+  answerAppointmentChange(input: AnswerAppointmentChangeInput!): AppointmentChangeRequest!
+  recordAllergy(input: RecordAllergyInput!): Allergy!
+  updateAllergy(id: ID!, input: UpdateAllergyInput!): Allergy!
+  removeAllergy(id: ID!): Boolean!
+  addResult(input: AddResultInput!): Result!
+  amendResult(id: ID!, input: AmendResultInput!): Result!
+  recordEncounter(input: RecordEncounterInput!): Encounter!
+  updateEncounter(id: ID!, input: UpdateEncounterInput!): Encounter!
+  sendLetter(input: SendLetterInput!): Letter!
+  markLetterRead(id: ID!): Letter!
+  updateContactDetails(input: UpdateContactDetailsInput!): Patient!
+}
 `, BuiltIn: false},
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
 }
@@ -3559,6 +4433,8 @@ func (ec *executionContext) childFields_Allergy(ctx context.Context, field graph
 		return ec.fieldContext_Allergy_updatedAt(ctx, field)
 	case "category":
 		return ec.fieldContext_Allergy_category(ctx, field)
+	case "kind":
+		return ec.fieldContext_Allergy_kind(ctx, field)
 	case "substance":
 		return ec.fieldContext_Allergy_substance(ctx, field)
 	case "reaction":
@@ -3639,8 +4515,40 @@ func (ec *executionContext) childFields_Appointment(ctx context.Context, field g
 		return ec.fieldContext_Appointment_patient(ctx, field)
 	case "sourceOrganisation":
 		return ec.fieldContext_Appointment_sourceOrganisation(ctx, field)
+	case "changeRequests":
+		return ec.fieldContext_Appointment_changeRequests(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Appointment", field.Name)
+}
+
+func (ec *executionContext) childFields_AppointmentChangeRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AppointmentChangeRequest_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AppointmentChangeRequest_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_AppointmentChangeRequest_updatedAt(ctx, field)
+	case "category":
+		return ec.fieldContext_AppointmentChangeRequest_category(ctx, field)
+	case "kind":
+		return ec.fieldContext_AppointmentChangeRequest_kind(ctx, field)
+	case "reason":
+		return ec.fieldContext_AppointmentChangeRequest_reason(ctx, field)
+	case "status":
+		return ec.fieldContext_AppointmentChangeRequest_status(ctx, field)
+	case "answer":
+		return ec.fieldContext_AppointmentChangeRequest_answer(ctx, field)
+	case "answeredAt":
+		return ec.fieldContext_AppointmentChangeRequest_answeredAt(ctx, field)
+	case "patient":
+		return ec.fieldContext_AppointmentChangeRequest_patient(ctx, field)
+	case "sourceOrganisation":
+		return ec.fieldContext_AppointmentChangeRequest_sourceOrganisation(ctx, field)
+	case "appointment":
+		return ec.fieldContext_AppointmentChangeRequest_appointment(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppointmentChangeRequest", field.Name)
 }
 
 func (ec *executionContext) childFields_AppointmentConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3807,6 +4715,48 @@ func (ec *executionContext) childFields_CareResourceEdge(ctx context.Context, fi
 		return ec.fieldContext_CareResourceEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CareResourceEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ComponentPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "resultId":
+		return ec.fieldContext_ComponentPoint_resultId(ctx, field)
+	case "takenAt":
+		return ec.fieldContext_ComponentPoint_takenAt(ctx, field)
+	case "valueNumeric":
+		return ec.fieldContext_ComponentPoint_valueNumeric(ctx, field)
+	case "valueText":
+		return ec.fieldContext_ComponentPoint_valueText(ctx, field)
+	case "unit":
+		return ec.fieldContext_ComponentPoint_unit(ctx, field)
+	case "referenceLow":
+		return ec.fieldContext_ComponentPoint_referenceLow(ctx, field)
+	case "referenceHigh":
+		return ec.fieldContext_ComponentPoint_referenceHigh(ctx, field)
+	case "flag":
+		return ec.fieldContext_ComponentPoint_flag(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComponentPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_ContactPreference(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ContactPreference_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ContactPreference_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ContactPreference_updatedAt(ctx, field)
+	case "post":
+		return ec.fieldContext_ContactPreference_post(ctx, field)
+	case "sms":
+		return ec.fieldContext_ContactPreference_sms(ctx, field)
+	case "email":
+		return ec.fieldContext_ContactPreference_email(ctx, field)
+	case "organisation":
+		return ec.fieldContext_ContactPreference_organisation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ContactPreference", field.Name)
 }
 
 func (ec *executionContext) childFields_Encounter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3987,6 +4937,10 @@ func (ec *executionContext) childFields_Letter(ctx context.Context, field graphq
 		return ec.fieldContext_Letter_patient(ctx, field)
 	case "sourceOrganisation":
 		return ec.fieldContext_Letter_sourceOrganisation(ctx, field)
+	case "documentURL":
+		return ec.fieldContext_Letter_documentURL(ctx, field)
+	case "readByMe":
+		return ec.fieldContext_Letter_readByMe(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Letter", field.Name)
 }
@@ -4125,6 +5079,14 @@ func (ec *executionContext) childFields_Organisation(ctx context.Context, field 
 		return ec.fieldContext_Organisation_logoURL(ctx, field)
 	case "welcomeMessage":
 		return ec.fieldContext_Organisation_welcomeMessage(ctx, field)
+	case "phone":
+		return ec.fieldContext_Organisation_phone(ctx, field)
+	case "email":
+		return ec.fieldContext_Organisation_email(ctx, field)
+	case "website":
+		return ec.fieldContext_Organisation_website(ctx, field)
+	case "address":
+		return ec.fieldContext_Organisation_address(ctx, field)
 	case "emergencyCare":
 		return ec.fieldContext_Organisation_emergencyCare(ctx, field)
 	}
@@ -4201,6 +5163,8 @@ func (ec *executionContext) childFields_Patient(ctx context.Context, field graph
 		return ec.fieldContext_Patient_organisations(ctx, field)
 	case "appointments":
 		return ec.fieldContext_Patient_appointments(ctx, field)
+	case "contactPreferences":
+		return ec.fieldContext_Patient_contactPreferences(ctx, field)
 	case "allergies":
 		return ec.fieldContext_Patient_allergies(ctx, field)
 	case "results":
@@ -4221,8 +5185,34 @@ func (ec *executionContext) childFields_Patient(ctx context.Context, field graph
 		return ec.fieldContext_Patient_shares(ctx, field)
 	case "accessLog":
 		return ec.fieldContext_Patient_accessLog(ctx, field)
+	case "componentSeries":
+		return ec.fieldContext_Patient_componentSeries(ctx, field)
+	case "allergyState":
+		return ec.fieldContext_Patient_allergyState(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Patient", field.Name)
+}
+
+func (ec *executionContext) childFields_PatientConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PatientConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PatientConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PatientConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PatientConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PatientEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_PatientEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_PatientEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PatientEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Result(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4619,6 +5609,56 @@ func (ec *executionContext) field_Mutation_acceptInvitation_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_addResult_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AddResultInput, error) {
+			return ec.unmarshalNAddResultInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAddResultInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_amendResult_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AmendResultInput, error) {
+			return ec.unmarshalNAmendResultInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAmendResultInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_answerAppointmentChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AnswerAppointmentChangeInput, error) {
+			return ec.unmarshalNAnswerAppointmentChangeInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAnswerAppointmentChangeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_breakGlass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4630,6 +5670,28 @@ func (ec *executionContext) field_Mutation_breakGlass_args(ctx context.Context, 
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelAppointment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedUpdatedAt",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedUpdatedAt"] = arg1
 	return args, nil
 }
 
@@ -4658,6 +5720,20 @@ func (ec *executionContext) field_Mutation_confirmEmailChange_args(ctx context.C
 		return nil, err
 	}
 	args["token"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createAppointment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateAppointmentInput, error) {
+			return ec.unmarshalNCreateAppointmentInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐCreateAppointmentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -4703,6 +5779,48 @@ func (ec *executionContext) field_Mutation_invitePatients_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_markLetterRead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordAllergy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordAllergyInput, error) {
+			return ec.unmarshalNRecordAllergyInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRecordAllergyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordEncounter_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordEncounterInput, error) {
+			return ec.unmarshalNRecordEncounterInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRecordEncounterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_relabelRecord_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4736,6 +5854,34 @@ func (ec *executionContext) field_Mutation_releaseResult_args(ctx context.Contex
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_removeAllergy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_requestAppointmentChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RequestAppointmentChangeInput, error) {
+			return ec.unmarshalNRequestAppointmentChangeInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRequestAppointmentChangeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -4792,6 +5938,20 @@ func (ec *executionContext) field_Mutation_revokeShare_args(ctx context.Context,
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_sendLetter_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SendLetterInput, error) {
+			return ec.unmarshalNSendLetterInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐSendLetterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -4864,6 +6024,86 @@ func (ec *executionContext) field_Mutation_signIn_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateAllergy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateAllergyInput, error) {
+			return ec.unmarshalNUpdateAllergyInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐUpdateAllergyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateAppointment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateAppointmentInput, error) {
+			return ec.unmarshalNUpdateAppointmentInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐUpdateAppointmentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateContactDetails_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateContactDetailsInput, error) {
+			return ec.unmarshalNUpdateContactDetailsInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐUpdateContactDetailsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateEncounter_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateEncounterInput, error) {
+			return ec.unmarshalNUpdateEncounterInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐUpdateEncounterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -5070,6 +6310,36 @@ func (ec *executionContext) field_Patient_careResources_args(ctx context.Context
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Patient_componentSeries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
 	return args, nil
 }
 
@@ -5575,6 +6845,52 @@ func (ec *executionContext) field_Query_patient_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_patients_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*model.PatientSearchInput, error) {
+			return ec.unmarshalOPatientSearchInput2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐPatientSearchInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_staffAccessLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5939,6 +7255,29 @@ func (ec *executionContext) _Allergy_category(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Allergy_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Allergy", field, false, false, "Category")
+}
+
+func (ec *executionContext) _Allergy_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Allergy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Allergy_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v allergy.Kind) graphql.Marshaler {
+			return ec.marshalNAllergyKind2githubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Allergy_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Allergy", field, false, false, "AllergyKind")
 }
 
 func (ec *executionContext) _Allergy_substance(ctx context.Context, field graphql.CollectedField, obj *ent.Allergy) (ret graphql.Marshaler) {
@@ -6712,6 +8051,341 @@ func (ec *executionContext) fieldContext_Appointment_sourceOrganisation(_ contex
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Organisation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Appointment_changeRequests(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_changeRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChangeRequests(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.AppointmentChangeRequest) graphql.Marshaler {
+			return ec.marshalOAppointmentChangeRequest2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointmentChangeRequestᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_changeRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Appointment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppointmentChangeRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppointmentChangeRequest_id(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentChangeRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentChangeRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentChangeRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentChangeRequest", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AppointmentChangeRequest_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentChangeRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentChangeRequest_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentChangeRequest_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentChangeRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AppointmentChangeRequest_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentChangeRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentChangeRequest_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentChangeRequest_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentChangeRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AppointmentChangeRequest_category(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentChangeRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentChangeRequest_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v category.Category) graphql.Marshaler {
+			return ec.marshalNCategory2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentChangeRequest_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentChangeRequest", field, false, false, "Category")
+}
+
+func (ec *executionContext) _AppointmentChangeRequest_kind(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentChangeRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentChangeRequest_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v appointmentchangerequest.Kind) graphql.Marshaler {
+			return ec.marshalNAppointmentChangeRequestKind2githubᚗcomᚋpatientportalᚋportalᚋentᚋappointmentchangerequestᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentChangeRequest_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentChangeRequest", field, false, false, "AppointmentChangeRequestKind")
+}
+
+func (ec *executionContext) _AppointmentChangeRequest_reason(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentChangeRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentChangeRequest_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentChangeRequest_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentChangeRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppointmentChangeRequest_status(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentChangeRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentChangeRequest_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v appointmentchangerequest.Status) graphql.Marshaler {
+			return ec.marshalNAppointmentChangeRequestStatus2githubᚗcomᚋpatientportalᚋportalᚋentᚋappointmentchangerequestᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentChangeRequest_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentChangeRequest", field, false, false, "AppointmentChangeRequestStatus")
+}
+
+func (ec *executionContext) _AppointmentChangeRequest_answer(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentChangeRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentChangeRequest_answer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentChangeRequest_answer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentChangeRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppointmentChangeRequest_answeredAt(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentChangeRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentChangeRequest_answeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnsweredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentChangeRequest_answeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentChangeRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AppointmentChangeRequest_patient(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentChangeRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentChangeRequest_patient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Patient(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Patient) graphql.Marshaler {
+			return ec.marshalNPatient2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐPatient(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentChangeRequest_patient(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppointmentChangeRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Patient(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppointmentChangeRequest_sourceOrganisation(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentChangeRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentChangeRequest_sourceOrganisation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SourceOrganisation(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Organisation) graphql.Marshaler {
+			return ec.marshalOOrganisation2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐOrganisation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentChangeRequest_sourceOrganisation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppointmentChangeRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organisation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppointmentChangeRequest_appointment(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentChangeRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentChangeRequest_appointment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Appointment(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentChangeRequest_appointment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppointmentChangeRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
 		},
 	}
 	return fc, nil
@@ -7922,6 +9596,360 @@ func (ec *executionContext) _CareResourceEdge_cursor(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_CareResourceEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CareResourceEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _ComponentPoint_resultId(ctx context.Context, field graphql.CollectedField, obj *model.ComponentPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComponentPoint_resultId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResultID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComponentPoint_resultId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComponentPoint", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ComponentPoint_takenAt(ctx context.Context, field graphql.CollectedField, obj *model.ComponentPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComponentPoint_takenAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TakenAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComponentPoint_takenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComponentPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ComponentPoint_valueNumeric(ctx context.Context, field graphql.CollectedField, obj *model.ComponentPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComponentPoint_valueNumeric(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValueNumeric, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComponentPoint_valueNumeric(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComponentPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ComponentPoint_valueText(ctx context.Context, field graphql.CollectedField, obj *model.ComponentPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComponentPoint_valueText(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValueText, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComponentPoint_valueText(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComponentPoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _ComponentPoint_unit(ctx context.Context, field graphql.CollectedField, obj *model.ComponentPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComponentPoint_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComponentPoint_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComponentPoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _ComponentPoint_referenceLow(ctx context.Context, field graphql.CollectedField, obj *model.ComponentPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComponentPoint_referenceLow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReferenceLow, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComponentPoint_referenceLow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComponentPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ComponentPoint_referenceHigh(ctx context.Context, field graphql.CollectedField, obj *model.ComponentPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComponentPoint_referenceHigh(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReferenceHigh, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComponentPoint_referenceHigh(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComponentPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ComponentPoint_flag(ctx context.Context, field graphql.CollectedField, obj *model.ComponentPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComponentPoint_flag(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Flag, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *resultcomponent.Flag) graphql.Marshaler {
+			return ec.marshalOResultComponentFlag2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋresultcomponentᚐFlag(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComponentPoint_flag(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComponentPoint", field, false, false, "ResultComponentFlag")
+}
+
+func (ec *executionContext) _ContactPreference_id(ctx context.Context, field graphql.CollectedField, obj *ent.ContactPreference) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactPreference_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactPreference_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ContactPreference", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ContactPreference_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.ContactPreference) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactPreference_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactPreference_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ContactPreference", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ContactPreference_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.ContactPreference) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactPreference_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactPreference_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ContactPreference", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ContactPreference_post(ctx context.Context, field graphql.CollectedField, obj *ent.ContactPreference) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactPreference_post(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Post, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactPreference_post(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ContactPreference", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ContactPreference_sms(ctx context.Context, field graphql.CollectedField, obj *ent.ContactPreference) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactPreference_sms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sms, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactPreference_sms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ContactPreference", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ContactPreference_email(ctx context.Context, field graphql.CollectedField, obj *ent.ContactPreference) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactPreference_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactPreference_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ContactPreference", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ContactPreference_organisation(ctx context.Context, field graphql.CollectedField, obj *ent.ContactPreference) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactPreference_organisation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Organisation(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Organisation) graphql.Marshaler {
+			return ec.marshalNOrganisation2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐOrganisation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactPreference_organisation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ContactPreference",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organisation(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Encounter_id(ctx context.Context, field graphql.CollectedField, obj *ent.Encounter) (ret graphql.Marshaler) {
@@ -9548,6 +11576,52 @@ func (ec *executionContext) fieldContext_Letter_sourceOrganisation(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Letter_documentURL(ctx context.Context, field graphql.CollectedField, obj *ent.Letter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Letter_documentURL(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Letter().DocumentURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Letter_documentURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Letter", field, true, true, "String")
+}
+
+func (ec *executionContext) _Letter_readByMe(ctx context.Context, field graphql.CollectedField, obj *ent.Letter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Letter_readByMe(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Letter().ReadByMe(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Letter_readByMe(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Letter", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _LetterConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.LetterConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11097,6 +13171,666 @@ func (ec *executionContext) fieldContext_Mutation_releaseResult(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createAppointment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createAppointment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateAppointment(ctx, fc.Args["input"].(model.CreateAppointmentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createAppointment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createAppointment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateAppointment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateAppointment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateAppointment(ctx, fc.Args["id"].(pulid.ID), fc.Args["input"].(model.UpdateAppointmentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateAppointment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateAppointment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelAppointment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelAppointment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelAppointment(ctx, fc.Args["id"].(pulid.ID), fc.Args["expectedUpdatedAt"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelAppointment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelAppointment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_requestAppointmentChange(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_requestAppointmentChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RequestAppointmentChange(ctx, fc.Args["input"].(model.RequestAppointmentChangeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AppointmentChangeRequest) graphql.Marshaler {
+			return ec.marshalNAppointmentChangeRequest2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointmentChangeRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_requestAppointmentChange(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppointmentChangeRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_requestAppointmentChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_answerAppointmentChange(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_answerAppointmentChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AnswerAppointmentChange(ctx, fc.Args["input"].(model.AnswerAppointmentChangeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AppointmentChangeRequest) graphql.Marshaler {
+			return ec.marshalNAppointmentChangeRequest2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointmentChangeRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_answerAppointmentChange(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppointmentChangeRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_answerAppointmentChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordAllergy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordAllergy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordAllergy(ctx, fc.Args["input"].(model.RecordAllergyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Allergy) graphql.Marshaler {
+			return ec.marshalNAllergy2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAllergy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordAllergy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Allergy(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordAllergy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateAllergy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateAllergy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateAllergy(ctx, fc.Args["id"].(pulid.ID), fc.Args["input"].(model.UpdateAllergyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Allergy) graphql.Marshaler {
+			return ec.marshalNAllergy2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAllergy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateAllergy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Allergy(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateAllergy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeAllergy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeAllergy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveAllergy(ctx, fc.Args["id"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeAllergy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeAllergy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addResult(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addResult(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddResult(ctx, fc.Args["input"].(model.AddResultInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Result) graphql.Marshaler {
+			return ec.marshalNResult2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addResult(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Result(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addResult_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_amendResult(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_amendResult(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AmendResult(ctx, fc.Args["id"].(pulid.ID), fc.Args["input"].(model.AmendResultInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Result) graphql.Marshaler {
+			return ec.marshalNResult2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_amendResult(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Result(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_amendResult_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordEncounter(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordEncounter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordEncounter(ctx, fc.Args["input"].(model.RecordEncounterInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Encounter) graphql.Marshaler {
+			return ec.marshalNEncounter2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐEncounter(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordEncounter(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Encounter(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordEncounter_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateEncounter(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateEncounter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateEncounter(ctx, fc.Args["id"].(pulid.ID), fc.Args["input"].(model.UpdateEncounterInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Encounter) graphql.Marshaler {
+			return ec.marshalNEncounter2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐEncounter(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateEncounter(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Encounter(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateEncounter_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_sendLetter(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_sendLetter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SendLetter(ctx, fc.Args["input"].(model.SendLetterInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Letter) graphql.Marshaler {
+			return ec.marshalNLetter2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐLetter(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_sendLetter(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Letter(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_sendLetter_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markLetterRead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markLetterRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkLetterRead(ctx, fc.Args["id"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Letter) graphql.Marshaler {
+			return ec.marshalNLetter2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐLetter(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markLetterRead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Letter(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markLetterRead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateContactDetails(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateContactDetails(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateContactDetails(ctx, fc.Args["input"].(model.UpdateContactDetailsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Patient) graphql.Marshaler {
+			return ec.marshalNPatient2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐPatient(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateContactDetails(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Patient(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateContactDetails_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *ent.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11512,6 +14246,98 @@ func (ec *executionContext) _Organisation_welcomeMessage(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_Organisation_welcomeMessage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Organisation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Organisation_phone(ctx context.Context, field graphql.CollectedField, obj *ent.Organisation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organisation_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Organisation_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Organisation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Organisation_email(ctx context.Context, field graphql.CollectedField, obj *ent.Organisation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organisation_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Organisation_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Organisation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Organisation_website(ctx context.Context, field graphql.CollectedField, obj *ent.Organisation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organisation_website(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Website, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Organisation_website(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Organisation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Organisation_address(ctx context.Context, field graphql.CollectedField, obj *ent.Organisation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organisation_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Organisation_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Organisation", field, false, false, "String")
 }
 
@@ -12191,6 +15017,38 @@ func (ec *executionContext) fieldContext_Patient_appointments(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Patient_contactPreferences(ctx context.Context, field graphql.CollectedField, obj *ent.Patient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Patient_contactPreferences(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContactPreferences(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.ContactPreference) graphql.Marshaler {
+			return ec.marshalOContactPreference2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐContactPreferenceᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Patient_contactPreferences(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Patient",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ContactPreference(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Patient_allergies(ctx context.Context, field graphql.CollectedField, obj *ent.Patient) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12631,6 +15489,215 @@ func (ec *executionContext) fieldContext_Patient_accessLog(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Patient_componentSeries(ctx context.Context, field graphql.CollectedField, obj *ent.Patient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Patient_componentSeries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Patient().ComponentSeries(ctx, obj, fc.Args["code"].(string), fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ComponentPoint) graphql.Marshaler {
+			return ec.marshalNComponentPoint2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐComponentPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Patient_componentSeries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Patient",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComponentPoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Patient_componentSeries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Patient_allergyState(ctx context.Context, field graphql.CollectedField, obj *ent.Patient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Patient_allergyState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Patient().AllergyState(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AllergyRecordState) graphql.Marshaler {
+			return ec.marshalNAllergyRecordState2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAllergyRecordState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Patient_allergyState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Patient", field, true, true, "AllergyRecordState")
+}
+
+func (ec *executionContext) _PatientConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.PatientConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PatientConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PatientEdge) graphql.Marshaler {
+			return ec.marshalOPatientEdge2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐPatientEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PatientConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PatientConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PatientEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PatientConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.PatientConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PatientConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PatientConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PatientConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PatientConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.PatientConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PatientConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PatientConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PatientConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PatientEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.PatientEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PatientEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Patient) graphql.Marshaler {
+			return ec.marshalOPatient2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐPatient(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PatientEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PatientEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Patient(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PatientEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.PatientEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PatientEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PatientEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PatientEdge", field, false, false, "Cursor")
+}
+
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12877,6 +15944,50 @@ func (ec *executionContext) fieldContext_Query_staffAccessLog(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_staffAccessLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_patients(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_patients(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Patients(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["where"].(*model.PatientSearchInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PatientConnection) graphql.Marshaler {
+			return ec.marshalNPatientConnection2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐPatientConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_patients(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PatientConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_patients_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16596,6 +19707,139 @@ func UnmarshalAccountOrder(ctx context.Context, raw any) (ent.AccountOrder, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAddResultInput(ctx context.Context, obj any) (model.AddResultInput, error) {
+	var it model.AddResultInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"patientId", "organisationId", "name", "code", "status", "takenAt", "reportedAt", "releaseAt", "releaseNow", "neverRelease", "conclusion", "performingLaboratory", "category", "components"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "patientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("patientId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PatientID = data
+		case "organisationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOResultStatus2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋresultᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "takenAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("takenAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TakenAt = data
+		case "reportedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedAt = data
+		case "releaseAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("releaseAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReleaseAt = data
+		case "releaseNow":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("releaseNow"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReleaseNow = data
+		case "neverRelease":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("neverRelease"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NeverRelease = data
+		case "conclusion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conclusion"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Conclusion = data
+		case "performingLaboratory":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("performingLaboratory"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PerformingLaboratory = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOCategory2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "components":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("components"))
+			data, err := ec.unmarshalNResultComponentInput2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐResultComponentInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Components = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAddResultInput unmarshals raw into the AddResultInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddResultInput(ctx context.Context, raw any) (model.AddResultInput, error) {
+	var out model.AddResultInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddResultInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAllergyOrder(ctx context.Context, obj any) (ent.AllergyOrder, error) {
 	var it ent.AllergyOrder
 	if obj == nil {
@@ -16660,7 +19904,7 @@ func (ec *executionContext) unmarshalInputAllergyWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "category", "categoryNEQ", "categoryIn", "categoryNotIn", "severity", "severityNEQ", "severityIn", "severityNotIn", "severityIsNil", "severityNotNil", "criticality", "criticalityNEQ", "criticalityIn", "criticalityNotIn", "criticalityIsNil", "criticalityNotNil", "status", "statusNEQ", "statusIn", "statusNotIn", "recordedBy", "recordedByNEQ", "recordedByIn", "recordedByNotIn", "recordedAt", "recordedAtNEQ", "recordedAtIn", "recordedAtNotIn", "recordedAtGT", "recordedAtGTE", "recordedAtLT", "recordedAtLTE"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "category", "categoryNEQ", "categoryIn", "categoryNotIn", "kind", "kindNEQ", "kindIn", "kindNotIn", "severity", "severityNEQ", "severityIn", "severityNotIn", "severityIsNil", "severityNotNil", "criticality", "criticalityNEQ", "criticalityIn", "criticalityNotIn", "criticalityIsNil", "criticalityNotNil", "status", "statusNEQ", "statusIn", "statusNotIn", "recordedBy", "recordedByNEQ", "recordedByIn", "recordedByNotIn", "recordedAt", "recordedAtNEQ", "recordedAtIn", "recordedAtNotIn", "recordedAtGT", "recordedAtGTE", "recordedAtLT", "recordedAtLTE"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -16828,6 +20072,34 @@ func (ec *executionContext) unmarshalInputAllergyWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.CategoryNotIn = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOAllergyKind2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "kindNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNEQ"))
+			data, err := ec.unmarshalOAllergyKind2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindNEQ = data
+		case "kindIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindIn"))
+			data, err := ec.unmarshalOAllergyKind2ᚕgithubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindIn = data
+		case "kindNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNotIn"))
+			data, err := ec.unmarshalOAllergyKind2ᚕgithubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindNotIn = data
 		case "severity":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severity"))
 			data, err := ec.unmarshalOAllergySeverity2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐSeverity(ctx, v)
@@ -17038,6 +20310,178 @@ func (ec *executionContext) unmarshalInputAllergyWhereInput(ctx context.Context,
 func UnmarshalAllergyWhereInput(ctx context.Context, raw any) (ent.AllergyWhereInput, error) {
 	var out ent.AllergyWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AllergyWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAmendResultInput(ctx context.Context, obj any) (model.AmendResultInput, error) {
+	var it model.AmendResultInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"expectedUpdatedAt", "status", "conclusion", "components"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "expectedUpdatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedUpdatedAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedUpdatedAt = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOResultStatus2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋresultᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "conclusion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conclusion"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Conclusion = data
+		case "components":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("components"))
+			data, err := ec.unmarshalOResultComponentInput2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐResultComponentInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Components = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAmendResultInput unmarshals raw into the AmendResultInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAmendResultInput(ctx context.Context, raw any) (model.AmendResultInput, error) {
+	var out model.AmendResultInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AmendResultInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAnswerAppointmentChangeInput(ctx context.Context, obj any) (model.AnswerAppointmentChangeInput, error) {
+	var it model.AnswerAppointmentChangeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "accept", "answer"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "accept":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accept"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Accept = data
+		case "answer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("answer"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Answer = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAnswerAppointmentChangeInput unmarshals raw into the AnswerAppointmentChangeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAnswerAppointmentChangeInput(ctx context.Context, raw any) (model.AnswerAppointmentChangeInput, error) {
+	var out model.AnswerAppointmentChangeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AnswerAppointmentChangeInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAppointmentChangeRequestOrder(ctx context.Context, obj any) (ent.AppointmentChangeRequestOrder, error) {
+	var it ent.AppointmentChangeRequestOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNAppointmentChangeRequestOrderField2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointmentChangeRequestOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAppointmentChangeRequestOrder unmarshals raw into the AppointmentChangeRequestOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAppointmentChangeRequestOrder(ctx context.Context, raw any) (ent.AppointmentChangeRequestOrder, error) {
+	var out ent.AppointmentChangeRequestOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AppointmentChangeRequestOrder", raw, &out)
 	return out, err
 }
 
@@ -17904,6 +21348,248 @@ func (ec *executionContext) unmarshalInputChangePasswordInput(ctx context.Contex
 func UnmarshalChangePasswordInput(ctx context.Context, raw any) (model.ChangePasswordInput, error) {
 	var out model.ChangePasswordInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ChangePasswordInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputContactPreferenceInput(ctx context.Context, obj any) (model.ContactPreferenceInput, error) {
+	var it model.ContactPreferenceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"organisationId", "post", "sms", "email"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "organisationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationID = data
+		case "post":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("post"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Post = data
+		case "sms":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sms"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sms = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalContactPreferenceInput unmarshals raw into the ContactPreferenceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalContactPreferenceInput(ctx context.Context, raw any) (model.ContactPreferenceInput, error) {
+	var out model.ContactPreferenceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ContactPreferenceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputContactPreferenceOrder(ctx context.Context, obj any) (ent.ContactPreferenceOrder, error) {
+	var it ent.ContactPreferenceOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNContactPreferenceOrderField2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐContactPreferenceOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalContactPreferenceOrder unmarshals raw into the ContactPreferenceOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalContactPreferenceOrder(ctx context.Context, raw any) (ent.ContactPreferenceOrder, error) {
+	var out ent.ContactPreferenceOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ContactPreferenceOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateAppointmentInput(ctx context.Context, obj any) (model.CreateAppointmentInput, error) {
+	var it model.CreateAppointmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"patientId", "organisationId", "title", "startsAt", "durationMinutes", "specialty", "clinic", "clinicCode", "site", "address", "clinician", "instructions", "category"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "patientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("patientId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PatientID = data
+		case "organisationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationID = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "durationMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationMinutes = data
+		case "specialty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("specialty"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Specialty = data
+		case "clinic":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clinic"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Clinic = data
+		case "clinicCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clinicCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClinicCode = data
+		case "site":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("site"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Site = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "clinician":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clinician"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Clinician = data
+		case "instructions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("instructions"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Instructions = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOCategory2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateAppointmentInput unmarshals raw into the CreateAppointmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateAppointmentInput(ctx context.Context, raw any) (model.CreateAppointmentInput, error) {
+	var out model.CreateAppointmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAppointmentInput", raw, &out)
 	return out, err
 }
 
@@ -20050,6 +23736,370 @@ func UnmarshalPatientOrder(ctx context.Context, raw any) (ent.PatientOrder, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPatientSearchInput(ctx context.Context, obj any) (model.PatientSearchInput, error) {
+	var it model.PatientSearchInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"nhsNumber", "familyName", "dateOfBirth", "organisationId", "localIdentifier"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "nhsNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nhsNumber"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NhsNumber = data
+		case "familyName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FamilyName = data
+		case "dateOfBirth":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dateOfBirth"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DateOfBirth = data
+		case "organisationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationId"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationID = data
+		case "localIdentifier":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("localIdentifier"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LocalIdentifier = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPatientSearchInput unmarshals raw into the PatientSearchInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPatientSearchInput(ctx context.Context, raw any) (model.PatientSearchInput, error) {
+	var out model.PatientSearchInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PatientSearchInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRecordAllergyInput(ctx context.Context, obj any) (model.RecordAllergyInput, error) {
+	var it model.RecordAllergyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"patientId", "organisationId", "noKnownAllergies", "substance", "reaction", "severity", "criticality", "status", "category"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "patientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("patientId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PatientID = data
+		case "organisationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationId"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationID = data
+		case "noKnownAllergies":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noKnownAllergies"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NoKnownAllergies = data
+		case "substance":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("substance"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Substance = data
+		case "reaction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reaction"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reaction = data
+		case "severity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severity"))
+			data, err := ec.unmarshalOAllergySeverity2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐSeverity(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Severity = data
+		case "criticality":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("criticality"))
+			data, err := ec.unmarshalOAllergyCriticality2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐCriticality(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Criticality = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOAllergyStatus2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOCategory2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecordAllergyInput unmarshals raw into the RecordAllergyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordAllergyInput(ctx context.Context, raw any) (model.RecordAllergyInput, error) {
+	var out model.RecordAllergyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordAllergyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRecordEncounterInput(ctx context.Context, obj any) (model.RecordEncounterInput, error) {
+	var it model.RecordEncounterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"patientId", "organisationId", "kind", "status", "startedAt", "seenAt", "endedAt", "site", "ward", "specialty", "clinicCode", "presentingComplaint", "summary", "category"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "patientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("patientId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PatientID = data
+		case "organisationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationID = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNEncounterKind2githubᚗcomᚋpatientportalᚋportalᚋentᚋencounterᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalNEncounterStatus2githubᚗcomᚋpatientportalᚋportalᚋentᚋencounterᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "startedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startedAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartedAt = data
+		case "seenAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seenAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SeenAt = data
+		case "endedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndedAt = data
+		case "site":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("site"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Site = data
+		case "ward":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ward"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ward = data
+		case "specialty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("specialty"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Specialty = data
+		case "clinicCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clinicCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClinicCode = data
+		case "presentingComplaint":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presentingComplaint"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PresentingComplaint = data
+		case "summary":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summary"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Summary = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOCategory2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecordEncounterInput unmarshals raw into the RecordEncounterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordEncounterInput(ctx context.Context, raw any) (model.RecordEncounterInput, error) {
+	var out model.RecordEncounterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordEncounterInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRequestAppointmentChangeInput(ctx context.Context, obj any) (model.RequestAppointmentChangeInput, error) {
+	var it model.RequestAppointmentChangeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appointmentId", "kind", "reason", "preferredTimes"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appointmentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appointmentId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppointmentID = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNAppointmentChangeKind2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAppointmentChangeKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "preferredTimes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("preferredTimes"))
+			data, err := ec.unmarshalOTime2ᚕᚖtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PreferredTimes = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRequestAppointmentChangeInput unmarshals raw into the RequestAppointmentChangeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRequestAppointmentChangeInput(ctx context.Context, raw any) (model.RequestAppointmentChangeInput, error) {
+	var out model.RequestAppointmentChangeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RequestAppointmentChangeInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRequestEmailChangeInput(ctx context.Context, obj any) (model.RequestEmailChangeInput, error) {
 	var it model.RequestEmailChangeInput
 	if obj == nil {
@@ -20149,6 +24199,111 @@ func (ec *executionContext) unmarshalInputResearchStudyOrder(ctx context.Context
 func UnmarshalResearchStudyOrder(ctx context.Context, raw any) (ent.ResearchStudyOrder, error) {
 	var out ent.ResearchStudyOrder
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ResearchStudyOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputResultComponentInput(ctx context.Context, obj any) (model.ResultComponentInput, error) {
+	var it model.ResultComponentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "code", "valueNumeric", "valueText", "comparator", "unit", "referenceLow", "referenceHigh", "referenceText", "flag"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "valueNumeric":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("valueNumeric"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValueNumeric = data
+		case "valueText":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("valueText"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValueText = data
+		case "comparator":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("comparator"))
+			data, err := ec.unmarshalOResultComponentComparator2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋresultcomponentᚐComparator(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Comparator = data
+		case "unit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unit"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Unit = data
+		case "referenceLow":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referenceLow"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReferenceLow = data
+		case "referenceHigh":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referenceHigh"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReferenceHigh = data
+		case "referenceText":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referenceText"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReferenceText = data
+		case "flag":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("flag"))
+			data, err := ec.unmarshalOResultComponentFlag2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋresultcomponentᚐFlag(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Flag = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalResultComponentInput unmarshals raw into the ResultComponentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalResultComponentInput(ctx context.Context, raw any) (model.ResultComponentInput, error) {
+	var out model.ResultComponentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ResultComponentInput", raw, &out)
 	return out, err
 }
 
@@ -20591,6 +24746,104 @@ func (ec *executionContext) unmarshalInputResultWhereInput(ctx context.Context, 
 func UnmarshalResultWhereInput(ctx context.Context, raw any) (ent.ResultWhereInput, error) {
 	var out ent.ResultWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ResultWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSendLetterInput(ctx context.Context, obj any) (model.SendLetterInput, error) {
+	var it model.SendLetterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"patientId", "organisationId", "title", "author", "sentAt", "body", "bodyFormat", "document", "category"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "patientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("patientId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PatientID = data
+		case "organisationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationID = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "author":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("author"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Author = data
+		case "sentAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sentAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SentAt = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "bodyFormat":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bodyFormat"))
+			data, err := ec.unmarshalOLetterBodyFormat2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋletterᚐBodyFormat(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BodyFormat = data
+		case "document":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("document"))
+			data, err := ec.unmarshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Document = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOCategory2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSendLetterInput unmarshals raw into the SendLetterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSendLetterInput(ctx context.Context, raw any) (model.SendLetterInput, error) {
+	var out model.SendLetterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SendLetterInput", raw, &out)
 	return out, err
 }
 
@@ -21547,6 +25800,398 @@ func UnmarshalSymptomWhereInput(ctx context.Context, raw any) (ent.SymptomWhereI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateAllergyInput(ctx context.Context, obj any) (model.UpdateAllergyInput, error) {
+	var it model.UpdateAllergyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"expectedUpdatedAt", "substance", "reaction", "severity", "criticality", "status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "expectedUpdatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedUpdatedAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedUpdatedAt = data
+		case "substance":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("substance"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Substance = data
+		case "reaction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reaction"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reaction = data
+		case "severity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severity"))
+			data, err := ec.unmarshalOAllergySeverity2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐSeverity(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Severity = data
+		case "criticality":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("criticality"))
+			data, err := ec.unmarshalOAllergyCriticality2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐCriticality(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Criticality = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOAllergyStatus2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateAllergyInput unmarshals raw into the UpdateAllergyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateAllergyInput(ctx context.Context, raw any) (model.UpdateAllergyInput, error) {
+	var out model.UpdateAllergyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAllergyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateAppointmentInput(ctx context.Context, obj any) (model.UpdateAppointmentInput, error) {
+	var it model.UpdateAppointmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"expectedUpdatedAt", "title", "startsAt", "durationMinutes", "status", "specialty", "clinic", "clinicCode", "site", "address", "clinician", "instructions", "category"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "expectedUpdatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedUpdatedAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedUpdatedAt = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "durationMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationMinutes = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOAppointmentStatus2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋappointmentᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "specialty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("specialty"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Specialty = data
+		case "clinic":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clinic"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Clinic = data
+		case "clinicCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clinicCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClinicCode = data
+		case "site":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("site"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Site = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "clinician":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clinician"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Clinician = data
+		case "instructions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("instructions"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Instructions = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOCategory2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateAppointmentInput unmarshals raw into the UpdateAppointmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateAppointmentInput(ctx context.Context, raw any) (model.UpdateAppointmentInput, error) {
+	var out model.UpdateAppointmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAppointmentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateContactDetailsInput(ctx context.Context, obj any) (model.UpdateContactDetailsInput, error) {
+	var it model.UpdateContactDetailsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"patientId", "expectedUpdatedAt", "addressLine1", "addressLine2", "town", "postcode", "phone", "email", "preferences"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "patientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("patientId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PatientID = data
+		case "expectedUpdatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedUpdatedAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedUpdatedAt = data
+		case "addressLine1":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressLine1"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddressLine1 = data
+		case "addressLine2":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressLine2"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddressLine2 = data
+		case "town":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("town"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Town = data
+		case "postcode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postcode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Postcode = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "preferences":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("preferences"))
+			data, err := ec.unmarshalOContactPreferenceInput2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐContactPreferenceInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Preferences = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateContactDetailsInput unmarshals raw into the UpdateContactDetailsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateContactDetailsInput(ctx context.Context, raw any) (model.UpdateContactDetailsInput, error) {
+	var out model.UpdateContactDetailsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateContactDetailsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateEncounterInput(ctx context.Context, obj any) (model.UpdateEncounterInput, error) {
+	var it model.UpdateEncounterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"expectedUpdatedAt", "status", "seenAt", "endedAt", "ward", "presentingComplaint", "summary", "category"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "expectedUpdatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedUpdatedAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedUpdatedAt = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOEncounterStatus2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋencounterᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "seenAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seenAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SeenAt = data
+		case "endedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndedAt = data
+		case "ward":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ward"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ward = data
+		case "presentingComplaint":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presentingComplaint"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PresentingComplaint = data
+		case "summary":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summary"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Summary = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOCategory2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateEncounterInput unmarshals raw into the UpdateEncounterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateEncounterInput(ctx context.Context, raw any) (model.UpdateEncounterInput, error) {
+	var out model.UpdateEncounterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateEncounterInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateShareInput(ctx context.Context, obj any) (model.UpdateShareInput, error) {
 	var it model.UpdateShareInput
 	if obj == nil {
@@ -21681,6 +26326,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Encounter(ctx, sel, obj)
+	case *ent.ContactPreference:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ContactPreference(ctx, sel, obj)
 	case *ent.CareResource:
 		if obj == nil {
 			return graphql.Null
@@ -21691,6 +26341,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._AuditEvent(ctx, sel, obj)
+	case *ent.AppointmentChangeRequest:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._AppointmentChangeRequest(ctx, sel, obj)
 	case *ent.Appointment:
 		if obj == nil {
 			return graphql.Null
@@ -21811,6 +26466,11 @@ func (ec *executionContext) _Allergy(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "category":
 			out.Values[i] = ec._Allergy_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Allergy_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -22056,6 +26716,103 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Appointment_sourceOrganisation(ctx, field, obj)
+				})
+		case "changeRequests":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Appointment_changeRequests(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appointmentChangeRequestImplementors = []string{"AppointmentChangeRequest", "Node"}
+
+func (ec *executionContext) _AppointmentChangeRequest(ctx context.Context, sel ast.SelectionSet, obj *ent.AppointmentChangeRequest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appointmentChangeRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppointmentChangeRequest")
+		case "id":
+			out.Values[i] = ec._AppointmentChangeRequest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._AppointmentChangeRequest_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._AppointmentChangeRequest_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "category":
+			out.Values[i] = ec._AppointmentChangeRequest_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._AppointmentChangeRequest_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._AppointmentChangeRequest_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._AppointmentChangeRequest_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "answer":
+			out.Values[i] = ec._AppointmentChangeRequest_answer(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "answeredAt":
+			out.Values[i] = ec._AppointmentChangeRequest_answeredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "patient":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppointmentChangeRequest_patient(ctx, field, obj)
+				})
+		case "sourceOrganisation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppointmentChangeRequest_sourceOrganisation(ctx, field, obj)
+				})
+		case "appointment":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppointmentChangeRequest_appointment(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -22649,6 +27406,138 @@ func (ec *executionContext) _CareResourceEdge(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var componentPointImplementors = []string{"ComponentPoint"}
+
+func (ec *executionContext) _ComponentPoint(ctx context.Context, sel ast.SelectionSet, obj *model.ComponentPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, componentPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComponentPoint")
+		case "resultId":
+			out.Values[i] = ec._ComponentPoint_resultId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "takenAt":
+			out.Values[i] = ec._ComponentPoint_takenAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "valueNumeric":
+			out.Values[i] = ec._ComponentPoint_valueNumeric(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "valueText":
+			out.Values[i] = ec._ComponentPoint_valueText(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._ComponentPoint_unit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "referenceLow":
+			out.Values[i] = ec._ComponentPoint_referenceLow(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "referenceHigh":
+			out.Values[i] = ec._ComponentPoint_referenceHigh(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "flag":
+			out.Values[i] = ec._ComponentPoint_flag(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var contactPreferenceImplementors = []string{"ContactPreference", "Node"}
+
+func (ec *executionContext) _ContactPreference(ctx context.Context, sel ast.SelectionSet, obj *ent.ContactPreference) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, contactPreferenceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ContactPreference")
+		case "id":
+			out.Values[i] = ec._ContactPreference_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ContactPreference_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ContactPreference_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "post":
+			out.Values[i] = ec._ContactPreference_post(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sms":
+			out.Values[i] = ec._ContactPreference_sms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "email":
+			out.Values[i] = ec._ContactPreference_email(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "organisation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ContactPreference_organisation(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var encounterImplementors = []string{"Encounter", "Node"}
 
 func (ec *executionContext) _Encounter(ctx context.Context, sel ast.SelectionSet, obj *ent.Encounter) graphql.Marshaler {
@@ -23211,6 +28100,18 @@ func (ec *executionContext) _Letter(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Letter_sourceOrganisation(ctx, field, obj)
 				})
+		case "documentURL":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Letter_documentURL(ctx, field, obj)
+				})
+		case "readByMe":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Letter_readByMe(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23692,6 +28593,111 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "createAppointment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createAppointment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateAppointment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateAppointment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelAppointment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelAppointment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestAppointmentChange":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_requestAppointmentChange(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answerAppointmentChange":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_answerAppointmentChange(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordAllergy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordAllergy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateAllergy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateAllergy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeAllergy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeAllergy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addResult":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addResult(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amendResult":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_amendResult(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordEncounter":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordEncounter(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateEncounter":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateEncounter(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sendLetter":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_sendLetter(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markLetterRead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markLetterRead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateContactDetails":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateContactDetails(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23886,6 +28892,26 @@ func (ec *executionContext) _Organisation(ctx context.Context, sel ast.Selection
 			}
 		case "welcomeMessage":
 			out.Values[i] = ec._Organisation_welcomeMessage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "phone":
+			out.Values[i] = ec._Organisation_phone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "email":
+			out.Values[i] = ec._Organisation_email(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "website":
+			out.Values[i] = ec._Organisation_website(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "address":
+			out.Values[i] = ec._Organisation_address(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -24134,6 +29160,12 @@ func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Patient_appointments(ctx, field, obj)
 				})
+		case "contactPreferences":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_contactPreferences(ctx, field, obj)
+				})
 		case "allergies":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -24194,6 +29226,99 @@ func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Patient_accessLog(ctx, field, obj)
 				})
+		case "componentSeries":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_componentSeries(ctx, field, obj)
+				})
+		case "allergyState":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_allergyState(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var patientConnectionImplementors = []string{"PatientConnection"}
+
+func (ec *executionContext) _PatientConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.PatientConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, patientConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PatientConnection")
+		case "edges":
+			out.Values[i] = ec._PatientConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PatientConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._PatientConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var patientEdgeImplementors = []string{"PatientEdge"}
+
+func (ec *executionContext) _PatientEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.PatientEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, patientEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PatientEdge")
+		case "node":
+			out.Values[i] = ec._PatientEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._PatientEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24265,6 +29390,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_staffAccessLog(ctx, field)
+				})
+		case "patients":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_patients(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -25633,6 +30764,19 @@ func (ec *executionContext) marshalNAccountOrderField2ᚖgithubᚗcomᚋpatientp
 	return v
 }
 
+func (ec *executionContext) unmarshalNAddResultInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAddResultInput(ctx context.Context, v any) (model.AddResultInput, error) {
+	res, err := ec.unmarshalInputAddResultInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAllergy2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAllergy(ctx context.Context, sel ast.SelectionSet, v *ent.Allergy) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Allergy!")
+		return graphql.Null
+	}
+	return ec._Allergy(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAllergyConnection2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAllergyConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AllergyConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AllergyConnection!")
@@ -25651,6 +30795,16 @@ func (ec *executionContext) marshalNAllergyCriticality2githubᚗcomᚋpatientpor
 	return v
 }
 
+func (ec *executionContext) unmarshalNAllergyKind2githubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐKind(ctx context.Context, v any) (allergy.Kind, error) {
+	var res allergy.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAllergyKind2githubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐKind(ctx context.Context, sel ast.SelectionSet, v allergy.Kind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNAllergyOrderField2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAllergyOrderField(ctx context.Context, v any) (*ent.AllergyOrderField, error) {
 	var res = new(ent.AllergyOrderField)
 	err := res.UnmarshalGQL(v)
@@ -25662,6 +30816,16 @@ func (ec *executionContext) marshalNAllergyOrderField2ᚖgithubᚗcomᚋpatientp
 		graphql.AddInvalidNullError(ctx, "AllergyOrderField!")
 		return graphql.Null
 	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNAllergyRecordState2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAllergyRecordState(ctx context.Context, v any) (model.AllergyRecordState, error) {
+	var res model.AllergyRecordState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAllergyRecordState2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAllergyRecordState(ctx context.Context, sel ast.SelectionSet, v model.AllergyRecordState) graphql.Marshaler {
 	return v
 }
 
@@ -25698,6 +30862,76 @@ func (ec *executionContext) marshalNAllergyStatus2githubᚗcomᚋpatientportal�
 func (ec *executionContext) unmarshalNAllergyWhereInput2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAllergyWhereInput(ctx context.Context, v any) (*ent.AllergyWhereInput, error) {
 	res, err := ec.unmarshalInputAllergyWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNAmendResultInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAmendResultInput(ctx context.Context, v any) (model.AmendResultInput, error) {
+	res, err := ec.unmarshalInputAmendResultInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNAnswerAppointmentChangeInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAnswerAppointmentChangeInput(ctx context.Context, v any) (model.AnswerAppointmentChangeInput, error) {
+	res, err := ec.unmarshalInputAnswerAppointmentChangeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAppointment2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointment(ctx context.Context, sel ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Appointment!")
+		return graphql.Null
+	}
+	return ec._Appointment(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAppointmentChangeKind2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAppointmentChangeKind(ctx context.Context, v any) (model.AppointmentChangeKind, error) {
+	var res model.AppointmentChangeKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAppointmentChangeKind2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAppointmentChangeKind(ctx context.Context, sel ast.SelectionSet, v model.AppointmentChangeKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNAppointmentChangeRequest2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointmentChangeRequest(ctx context.Context, sel ast.SelectionSet, v *ent.AppointmentChangeRequest) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppointmentChangeRequest!")
+		return graphql.Null
+	}
+	return ec._AppointmentChangeRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAppointmentChangeRequestKind2githubᚗcomᚋpatientportalᚋportalᚋentᚋappointmentchangerequestᚐKind(ctx context.Context, v any) (appointmentchangerequest.Kind, error) {
+	var res appointmentchangerequest.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAppointmentChangeRequestKind2githubᚗcomᚋpatientportalᚋportalᚋentᚋappointmentchangerequestᚐKind(ctx context.Context, sel ast.SelectionSet, v appointmentchangerequest.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNAppointmentChangeRequestOrderField2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointmentChangeRequestOrderField(ctx context.Context, v any) (*ent.AppointmentChangeRequestOrderField, error) {
+	var res = new(ent.AppointmentChangeRequestOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAppointmentChangeRequestOrderField2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointmentChangeRequestOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.AppointmentChangeRequestOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppointmentChangeRequestOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNAppointmentChangeRequestStatus2githubᚗcomᚋpatientportalᚋportalᚋentᚋappointmentchangerequestᚐStatus(ctx context.Context, v any) (appointmentchangerequest.Status, error) {
+	var res appointmentchangerequest.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAppointmentChangeRequestStatus2githubᚗcomᚋpatientportalᚋportalᚋentᚋappointmentchangerequestᚐStatus(ctx context.Context, sel ast.SelectionSet, v appointmentchangerequest.Status) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNAppointmentConnection2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointmentConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AppointmentConnection) graphql.Marshaler {
@@ -25900,6 +31134,62 @@ func (ec *executionContext) unmarshalNChangePasswordInput2githubᚗcomᚋpatient
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNComponentPoint2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐComponentPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ComponentPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNComponentPoint2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐComponentPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNComponentPoint2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐComponentPoint(ctx context.Context, sel ast.SelectionSet, v *model.ComponentPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ComponentPoint!")
+		return graphql.Null
+	}
+	return ec._ComponentPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNContactPreference2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐContactPreference(ctx context.Context, sel ast.SelectionSet, v *ent.ContactPreference) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ContactPreference!")
+		return graphql.Null
+	}
+	return ec._ContactPreference(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNContactPreferenceInput2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐContactPreferenceInput(ctx context.Context, v any) (*model.ContactPreferenceInput, error) {
+	res, err := ec.unmarshalInputContactPreferenceInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNContactPreferenceOrderField2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐContactPreferenceOrderField(ctx context.Context, v any) (*ent.ContactPreferenceOrderField, error) {
+	var res = new(ent.ContactPreferenceOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNContactPreferenceOrderField2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐContactPreferenceOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.ContactPreferenceOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ContactPreferenceOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNCreateAppointmentInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐCreateAppointmentInput(ctx context.Context, v any) (model.CreateAppointmentInput, error) {
+	res, err := ec.unmarshalInputCreateAppointmentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (entgql.Cursor[pulid.ID], error) {
 	var res entgql.Cursor[pulid.ID]
 	err := res.UnmarshalGQL(v)
@@ -25908,6 +31198,14 @@ func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCur
 
 func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, sel ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNEncounter2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐEncounter(ctx context.Context, sel ast.SelectionSet, v *ent.Encounter) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Encounter!")
+		return graphql.Null
+	}
+	return ec._Encounter(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNEncounterConnection2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐEncounterConnection(ctx context.Context, sel ast.SelectionSet, v *ent.EncounterConnection) graphql.Marshaler {
@@ -26091,6 +31389,14 @@ func (ec *executionContext) marshalNJournalEntryOrderField2ᚖgithubᚗcomᚋpat
 func (ec *executionContext) unmarshalNJournalEntryWhereInput2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐJournalEntryWhereInput(ctx context.Context, v any) (*ent.JournalEntryWhereInput, error) {
 	res, err := ec.unmarshalInputJournalEntryWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLetter2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐLetter(ctx context.Context, sel ast.SelectionSet, v *ent.Letter) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Letter!")
+		return graphql.Null
+	}
+	return ec._Letter(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNLetterBodyFormat2githubᚗcomᚋpatientportalᚋportalᚋentᚋletterᚐBodyFormat(ctx context.Context, v any) (letter.BodyFormat, error) {
@@ -26316,6 +31622,14 @@ func (ec *executionContext) marshalNPatient2ᚖgithubᚗcomᚋpatientportalᚋpo
 	return ec._Patient(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPatientConnection2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐPatientConnection(ctx context.Context, sel ast.SelectionSet, v *ent.PatientConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PatientConnection!")
+		return graphql.Null
+	}
+	return ec._PatientConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNPatientOrderField2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐPatientOrderField(ctx context.Context, v any) (*ent.PatientOrderField, error) {
 	var res = new(ent.PatientOrderField)
 	err := res.UnmarshalGQL(v)
@@ -26328,6 +31642,21 @@ func (ec *executionContext) marshalNPatientOrderField2ᚖgithubᚗcomᚋpatientp
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalNRecordAllergyInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRecordAllergyInput(ctx context.Context, v any) (model.RecordAllergyInput, error) {
+	res, err := ec.unmarshalInputRecordAllergyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRecordEncounterInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRecordEncounterInput(ctx context.Context, v any) (model.RecordEncounterInput, error) {
+	res, err := ec.unmarshalInputRecordEncounterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRequestAppointmentChangeInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRequestAppointmentChangeInput(ctx context.Context, v any) (model.RequestAppointmentChangeInput, error) {
+	res, err := ec.unmarshalInputRequestAppointmentChangeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNRequestEmailChangeInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRequestEmailChangeInput(ctx context.Context, v any) (model.RequestEmailChangeInput, error) {
@@ -26349,12 +31678,39 @@ func (ec *executionContext) marshalNResearchStudyOrderField2ᚖgithubᚗcomᚋpa
 	return v
 }
 
+func (ec *executionContext) marshalNResult2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResult(ctx context.Context, sel ast.SelectionSet, v *ent.Result) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Result!")
+		return graphql.Null
+	}
+	return ec._Result(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNResultComponent2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResultComponent(ctx context.Context, sel ast.SelectionSet, v *ent.ResultComponent) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ResultComponent!")
 		return graphql.Null
 	}
 	return ec._ResultComponent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNResultComponentInput2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐResultComponentInputᚄ(ctx context.Context, v any) ([]*model.ResultComponentInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ResultComponentInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNResultComponentInput2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐResultComponentInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNResultComponentInput2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐResultComponentInput(ctx context.Context, v any) (*model.ResultComponentInput, error) {
+	res, err := ec.unmarshalInputResultComponentInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNResultComponentOrderField2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResultComponentOrderField(ctx context.Context, v any) (*ent.ResultComponentOrderField, error) {
@@ -26406,6 +31762,11 @@ func (ec *executionContext) marshalNResultStatus2githubᚗcomᚋpatientportalᚋ
 func (ec *executionContext) unmarshalNResultWhereInput2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResultWhereInput(ctx context.Context, v any) (*ent.ResultWhereInput, error) {
 	res, err := ec.unmarshalInputResultWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSendLetterInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐSendLetterInput(ctx context.Context, v any) (model.SendLetterInput, error) {
+	res, err := ec.unmarshalInputSendLetterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNSession2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐSessionᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Session) graphql.Marshaler {
@@ -26589,6 +31950,44 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	res, err := scalar.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Time!")
+		return graphql.Null
+	}
+	_ = sel
+	res := scalar.MarshalTime(*v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNUpdateAllergyInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐUpdateAllergyInput(ctx context.Context, v any) (model.UpdateAllergyInput, error) {
+	res, err := ec.unmarshalInputUpdateAllergyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateAppointmentInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐUpdateAppointmentInput(ctx context.Context, v any) (model.UpdateAppointmentInput, error) {
+	res, err := ec.unmarshalInputUpdateAppointmentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateContactDetailsInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐUpdateContactDetailsInput(ctx context.Context, v any) (model.UpdateContactDetailsInput, error) {
+	res, err := ec.unmarshalInputUpdateContactDetailsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateEncounterInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐUpdateEncounterInput(ctx context.Context, v any) (model.UpdateEncounterInput, error) {
+	res, err := ec.unmarshalInputUpdateEncounterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUpdateShareInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐUpdateShareInput(ctx context.Context, v any) (model.UpdateShareInput, error) {
@@ -26817,6 +32216,58 @@ func (ec *executionContext) marshalOAllergyEdge2ᚖgithubᚗcomᚋpatientportal�
 	return ec._AllergyEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOAllergyKind2ᚕgithubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐKindᚄ(ctx context.Context, v any) ([]allergy.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]allergy.Kind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAllergyKind2githubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOAllergyKind2ᚕgithubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐKindᚄ(ctx context.Context, sel ast.SelectionSet, v []allergy.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAllergyKind2githubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOAllergyKind2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐKind(ctx context.Context, v any) (*allergy.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(allergy.Kind)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAllergyKind2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐKind(ctx context.Context, sel ast.SelectionSet, v *allergy.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOAllergyOrder2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAllergyOrder(ctx context.Context, v any) (*ent.AllergyOrder, error) {
 	if v == nil {
 		return nil, nil
@@ -27011,6 +32462,25 @@ func (ec *executionContext) marshalOAppointment2ᚖgithubᚗcomᚋpatientportal�
 		return graphql.Null
 	}
 	return ec._Appointment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAppointmentChangeRequest2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointmentChangeRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.AppointmentChangeRequest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAppointmentChangeRequest2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointmentChangeRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOAppointmentEdge2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointmentEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.AppointmentEdge) graphql.Marshaler {
@@ -27292,6 +32762,42 @@ func (ec *executionContext) marshalOCategory2ᚖgithubᚗcomᚋpatientportalᚋp
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOContactPreference2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐContactPreferenceᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ContactPreference) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNContactPreference2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐContactPreference(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOContactPreferenceInput2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐContactPreferenceInputᚄ(ctx context.Context, v any) ([]*model.ContactPreferenceInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ContactPreferenceInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNContactPreferenceInput2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐContactPreferenceInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
@@ -27659,6 +33165,22 @@ func (ec *executionContext) marshalOLetter2ᚖgithubᚗcomᚋpatientportalᚋpor
 	return ec._Letter(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOLetterBodyFormat2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋletterᚐBodyFormat(ctx context.Context, v any) (*letter.BodyFormat, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(letter.BodyFormat)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLetterBodyFormat2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋletterᚐBodyFormat(ctx context.Context, sel ast.SelectionSet, v *letter.BodyFormat) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOLetterEdge2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐLetterEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.LetterEdge) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -27996,6 +33518,34 @@ func (ec *executionContext) marshalOPatient2ᚖgithubᚗcomᚋpatientportalᚋpo
 	return ec._Patient(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOPatientEdge2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐPatientEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.PatientEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOPatientEdge2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐPatientEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOPatientEdge2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐPatientEdge(ctx context.Context, sel ast.SelectionSet, v *ent.PatientEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PatientEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPatientSearchInput2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐPatientSearchInput(ctx context.Context, v any) (*model.PatientSearchInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPatientSearchInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOResult2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResult(ctx context.Context, sel ast.SelectionSet, v *ent.Result) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -28052,6 +33602,23 @@ func (ec *executionContext) marshalOResultComponentFlag2ᚖgithubᚗcomᚋpatien
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOResultComponentInput2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐResultComponentInputᚄ(ctx context.Context, v any) ([]*model.ResultComponentInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ResultComponentInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNResultComponentInput2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐResultComponentInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOResultEdge2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResultEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.ResultEdge) graphql.Marshaler {
@@ -28419,6 +33986,41 @@ func (ec *executionContext) marshalOTime2ᚕtimeᚐTimeᚄ(ctx context.Context, 
 	return ret
 }
 
+func (ec *executionContext) unmarshalOTime2ᚕᚖtimeᚐTimeᚄ(ctx context.Context, v any) ([]*time.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*time.Time, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTime2ᚖtimeᚐTime(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOTime2ᚕᚖtimeᚐTimeᚄ(ctx context.Context, sel ast.SelectionSet, v []*time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNTime2ᚖtimeᚐTime(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {
 		return nil, nil
@@ -28434,6 +34036,24 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = sel
 	_ = ctx
 	res := scalar.MarshalTime(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (*graphql.Upload, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalUpload(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v *graphql.Upload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalUpload(*v)
 	return res
 }
 

@@ -5,7 +5,9 @@ package graph
 
 import (
 	"context"
+	"time"
 
+	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/patientportal/portal/ent"
@@ -74,11 +76,58 @@ type Sharing interface {
 	AuditActor(ctx context.Context, e *ent.AuditEvent) (name *string, org *model.Branding, err error)
 }
 
+// Clinical is the clinical record's write side and its derived reads:
+// appointments, allergies, results, encounters, letters, demographics and
+// patient search. Who may do what is decided by package access.
+type Clinical interface {
+	// DocumentURL implements the field of the same name.
+	DocumentURL(ctx context.Context, obj *ent.Letter) (*string, error)
+	// ReadByMe implements the field of the same name.
+	ReadByMe(ctx context.Context, obj *ent.Letter) (bool, error)
+	// CreateAppointment implements the field of the same name.
+	CreateAppointment(ctx context.Context, input model.CreateAppointmentInput) (*ent.Appointment, error)
+	// UpdateAppointment implements the field of the same name.
+	UpdateAppointment(ctx context.Context, id pulid.ID, input model.UpdateAppointmentInput) (*ent.Appointment, error)
+	// CancelAppointment implements the field of the same name.
+	CancelAppointment(ctx context.Context, id pulid.ID, expectedUpdatedAt time.Time) (*ent.Appointment, error)
+	// RequestAppointmentChange implements the field of the same name.
+	RequestAppointmentChange(ctx context.Context, input model.RequestAppointmentChangeInput) (*ent.AppointmentChangeRequest, error)
+	// AnswerAppointmentChange implements the field of the same name.
+	AnswerAppointmentChange(ctx context.Context, input model.AnswerAppointmentChangeInput) (*ent.AppointmentChangeRequest, error)
+	// RecordAllergy implements the field of the same name.
+	RecordAllergy(ctx context.Context, input model.RecordAllergyInput) (*ent.Allergy, error)
+	// UpdateAllergy implements the field of the same name.
+	UpdateAllergy(ctx context.Context, id pulid.ID, input model.UpdateAllergyInput) (*ent.Allergy, error)
+	// RemoveAllergy implements the field of the same name.
+	RemoveAllergy(ctx context.Context, id pulid.ID) (bool, error)
+	// AddResult implements the field of the same name.
+	AddResult(ctx context.Context, input model.AddResultInput) (*ent.Result, error)
+	// AmendResult implements the field of the same name.
+	AmendResult(ctx context.Context, id pulid.ID, input model.AmendResultInput) (*ent.Result, error)
+	// RecordEncounter implements the field of the same name.
+	RecordEncounter(ctx context.Context, input model.RecordEncounterInput) (*ent.Encounter, error)
+	// UpdateEncounter implements the field of the same name.
+	UpdateEncounter(ctx context.Context, id pulid.ID, input model.UpdateEncounterInput) (*ent.Encounter, error)
+	// SendLetter implements the field of the same name.
+	SendLetter(ctx context.Context, input model.SendLetterInput) (*ent.Letter, error)
+	// MarkLetterRead implements the field of the same name.
+	MarkLetterRead(ctx context.Context, id pulid.ID) (*ent.Letter, error)
+	// UpdateContactDetails implements the field of the same name.
+	UpdateContactDetails(ctx context.Context, input model.UpdateContactDetailsInput) (*ent.Patient, error)
+	// ComponentSeries implements the field of the same name.
+	ComponentSeries(ctx context.Context, obj *ent.Patient, code string, from *time.Time, to *time.Time) ([]*model.ComponentPoint, error)
+	// AllergyState implements the field of the same name.
+	AllergyState(ctx context.Context, obj *ent.Patient) (model.AllergyRecordState, error)
+	// Patients implements the field of the same name.
+	Patients(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, where *model.PatientSearchInput) (*ent.PatientConnection, error)
+}
+
 // Resolver is the root resolver; it carries the dependencies.
 type Resolver struct {
 	Client   *ent.Client
 	Identity Identity
 	Sharing  Sharing
+	Clinical Clinical
 }
 
 // NewSchema returns the executable schema over r.

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"entgo.io/contrib/entgql"
 	"github.com/patientportal/portal/ent"
@@ -24,6 +25,14 @@ func (r *auditEventResolver) ActorName(ctx context.Context, obj *ent.AuditEvent)
 func (r *auditEventResolver) Organisation(ctx context.Context, obj *ent.AuditEvent) (*model.Branding, error) {
 	_, org, err := r.Sharing.AuditActor(ctx, obj)
 	return org, err
+}
+
+func (r *letterResolver) DocumentURL(ctx context.Context, obj *ent.Letter) (*string, error) {
+	return r.Clinical.DocumentURL(ctx, obj)
+}
+
+func (r *letterResolver) ReadByMe(ctx context.Context, obj *ent.Letter) (bool, error) {
+	return r.Clinical.ReadByMe(ctx, obj)
 }
 
 // SignIn is the resolver for the signIn field.
@@ -134,8 +143,76 @@ func (r *mutationResolver) ReleaseResult(ctx context.Context, id pulid.ID) (*ent
 	return r.Sharing.ReleaseResult(ctx, id)
 }
 
+func (r *mutationResolver) CreateAppointment(ctx context.Context, input model.CreateAppointmentInput) (*ent.Appointment, error) {
+	return r.Clinical.CreateAppointment(ctx, input)
+}
+
+func (r *mutationResolver) UpdateAppointment(ctx context.Context, id pulid.ID, input model.UpdateAppointmentInput) (*ent.Appointment, error) {
+	return r.Clinical.UpdateAppointment(ctx, id, input)
+}
+
+func (r *mutationResolver) CancelAppointment(ctx context.Context, id pulid.ID, expectedUpdatedAt time.Time) (*ent.Appointment, error) {
+	return r.Clinical.CancelAppointment(ctx, id, expectedUpdatedAt)
+}
+
+func (r *mutationResolver) RequestAppointmentChange(ctx context.Context, input model.RequestAppointmentChangeInput) (*ent.AppointmentChangeRequest, error) {
+	return r.Clinical.RequestAppointmentChange(ctx, input)
+}
+
+func (r *mutationResolver) AnswerAppointmentChange(ctx context.Context, input model.AnswerAppointmentChangeInput) (*ent.AppointmentChangeRequest, error) {
+	return r.Clinical.AnswerAppointmentChange(ctx, input)
+}
+
+func (r *mutationResolver) RecordAllergy(ctx context.Context, input model.RecordAllergyInput) (*ent.Allergy, error) {
+	return r.Clinical.RecordAllergy(ctx, input)
+}
+
+func (r *mutationResolver) UpdateAllergy(ctx context.Context, id pulid.ID, input model.UpdateAllergyInput) (*ent.Allergy, error) {
+	return r.Clinical.UpdateAllergy(ctx, id, input)
+}
+
+func (r *mutationResolver) RemoveAllergy(ctx context.Context, id pulid.ID) (bool, error) {
+	return r.Clinical.RemoveAllergy(ctx, id)
+}
+
+func (r *mutationResolver) AddResult(ctx context.Context, input model.AddResultInput) (*ent.Result, error) {
+	return r.Clinical.AddResult(ctx, input)
+}
+
+func (r *mutationResolver) AmendResult(ctx context.Context, id pulid.ID, input model.AmendResultInput) (*ent.Result, error) {
+	return r.Clinical.AmendResult(ctx, id, input)
+}
+
+func (r *mutationResolver) RecordEncounter(ctx context.Context, input model.RecordEncounterInput) (*ent.Encounter, error) {
+	return r.Clinical.RecordEncounter(ctx, input)
+}
+
+func (r *mutationResolver) UpdateEncounter(ctx context.Context, id pulid.ID, input model.UpdateEncounterInput) (*ent.Encounter, error) {
+	return r.Clinical.UpdateEncounter(ctx, id, input)
+}
+
+func (r *mutationResolver) SendLetter(ctx context.Context, input model.SendLetterInput) (*ent.Letter, error) {
+	return r.Clinical.SendLetter(ctx, input)
+}
+
+func (r *mutationResolver) MarkLetterRead(ctx context.Context, id pulid.ID) (*ent.Letter, error) {
+	return r.Clinical.MarkLetterRead(ctx, id)
+}
+
+func (r *mutationResolver) UpdateContactDetails(ctx context.Context, input model.UpdateContactDetailsInput) (*ent.Patient, error) {
+	return r.Clinical.UpdateContactDetails(ctx, input)
+}
+
 func (r *patientResolver) AccessLog(ctx context.Context, obj *ent.Patient, first *int, after *entgql.Cursor[pulid.ID]) (*ent.AuditEventConnection, error) {
 	return r.accessLog(ctx, obj, first, after)
+}
+
+func (r *patientResolver) ComponentSeries(ctx context.Context, obj *ent.Patient, code string, from *time.Time, to *time.Time) ([]*model.ComponentPoint, error) {
+	return r.Clinical.ComponentSeries(ctx, obj, code, from, to)
+}
+
+func (r *patientResolver) AllergyState(ctx context.Context, obj *ent.Patient) (model.AllergyRecordState, error) {
+	return r.Clinical.AllergyState(ctx, obj)
 }
 
 // Viewer is the resolver for the viewer field.
@@ -154,6 +231,10 @@ func (r *queryResolver) Invitation(ctx context.Context, token string) (*model.In
 
 func (r *queryResolver) StaffAccessLog(ctx context.Context, organisationID pulid.ID, first *int, after *entgql.Cursor[pulid.ID]) (*ent.AuditEventConnection, error) {
 	return r.staffAccessLog(ctx, organisationID, first, after)
+}
+
+func (r *queryResolver) Patients(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, where *model.PatientSearchInput) (*ent.PatientConnection, error) {
+	return r.Clinical.Patients(ctx, after, first, before, last, where)
 }
 
 func (r *sessionResolver) Current(ctx context.Context, obj *ent.Session) (bool, error) {

@@ -365,3 +365,17 @@ func ownedBy(col string) privacy.Policy {
 		Mutation: systemWrites,
 	}
 }
+
+// ContactPolicy guards contact preferences: the patient, and whoever may
+// open the patient's record for the organisations they are a clinician at.
+func ContactPolicy() privacy.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{filter(func(v *Viewer) entql.P {
+			return or([]entql.P{
+				in(colPatientID, v.OwnPatientIDs()),
+				in("organisation_id", v.OrganisationsWithRole(RoleClinician)),
+			})
+		}), privacy.AlwaysDenyRule()},
+		Mutation: systemWrites,
+	}
+}

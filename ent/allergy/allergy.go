@@ -37,6 +37,8 @@ const (
 	FieldExternalSystem = "external_system"
 	// FieldExternalValue holds the string denoting the external_value field in the database.
 	FieldExternalValue = "external_value"
+	// FieldKind holds the string denoting the kind field in the database.
+	FieldKind = "kind"
 	// FieldSubstance holds the string denoting the substance field in the database.
 	FieldSubstance = "substance"
 	// FieldReaction holds the string denoting the reaction field in the database.
@@ -86,6 +88,7 @@ var Columns = []string{
 	FieldSourceOrganisationID,
 	FieldExternalSystem,
 	FieldExternalValue,
+	FieldKind,
 	FieldSubstance,
 	FieldReaction,
 	FieldSeverity,
@@ -144,6 +147,32 @@ func AssignedCategoryValidator(ac category.Category) error {
 		return nil
 	default:
 		return fmt.Errorf("allergy: invalid enum value for assigned_category field: %q", ac)
+	}
+}
+
+// Kind defines the type for the "kind" enum field.
+type Kind string
+
+// KindALLERGY is the default value of the Kind enum.
+const DefaultKind = KindALLERGY
+
+// Kind values.
+const (
+	KindALLERGY            Kind = "ALLERGY"
+	KindNO_KNOWN_ALLERGIES Kind = "NO_KNOWN_ALLERGIES"
+)
+
+func (k Kind) String() string {
+	return string(k)
+}
+
+// KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
+func KindValidator(k Kind) error {
+	switch k {
+	case KindALLERGY, KindNO_KNOWN_ALLERGIES:
+		return nil
+	default:
+		return fmt.Errorf("allergy: invalid enum value for kind field: %q", k)
 	}
 }
 
@@ -293,6 +322,11 @@ func ByExternalValue(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldExternalValue, opts...).ToFunc()
 }
 
+// ByKind orders the results by the kind field.
+func ByKind(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldKind, opts...).ToFunc()
+}
+
 // BySubstance orders the results by the substance field.
 func BySubstance(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSubstance, opts...).ToFunc()
@@ -374,6 +408,24 @@ var (
 	// category.Category must implement graphql.Unmarshaler.
 	_ graphql.Unmarshaler = (*category.Category)(nil)
 )
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e Kind) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *Kind) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = Kind(str)
+	if err := KindValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid Kind", str)
+	}
+	return nil
+}
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e Severity) MarshalGQL(w io.Writer) {

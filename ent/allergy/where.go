@@ -557,6 +557,26 @@ func ExternalValueContainsFold(v string) predicate.Allergy {
 	return predicate.Allergy(sql.FieldContainsFold(FieldExternalValue, v))
 }
 
+// KindEQ applies the EQ predicate on the "kind" field.
+func KindEQ(v Kind) predicate.Allergy {
+	return predicate.Allergy(sql.FieldEQ(FieldKind, v))
+}
+
+// KindNEQ applies the NEQ predicate on the "kind" field.
+func KindNEQ(v Kind) predicate.Allergy {
+	return predicate.Allergy(sql.FieldNEQ(FieldKind, v))
+}
+
+// KindIn applies the In predicate on the "kind" field.
+func KindIn(vs ...Kind) predicate.Allergy {
+	return predicate.Allergy(sql.FieldIn(FieldKind, vs...))
+}
+
+// KindNotIn applies the NotIn predicate on the "kind" field.
+func KindNotIn(vs ...Kind) predicate.Allergy {
+	return predicate.Allergy(sql.FieldNotIn(FieldKind, vs...))
+}
+
 // SubstanceEQ applies the EQ predicate on the "substance" field.
 func SubstanceEQ(v string) predicate.Allergy {
 	return predicate.Allergy(sql.FieldEQ(FieldSubstance, v))

@@ -63,6 +63,8 @@ const (
 	EdgePatient = "patient"
 	// EdgeSourceOrganisation holds the string denoting the source_organisation edge name in mutations.
 	EdgeSourceOrganisation = "source_organisation"
+	// EdgeChangeRequests holds the string denoting the change_requests edge name in mutations.
+	EdgeChangeRequests = "change_requests"
 	// Table holds the table name of the appointment in the database.
 	Table = "appointments"
 	// PatientTable is the table that holds the patient relation/edge.
@@ -79,6 +81,13 @@ const (
 	SourceOrganisationInverseTable = "organisations"
 	// SourceOrganisationColumn is the table column denoting the source_organisation relation/edge.
 	SourceOrganisationColumn = "source_organisation_id"
+	// ChangeRequestsTable is the table that holds the change_requests relation/edge.
+	ChangeRequestsTable = "appointment_change_requests"
+	// ChangeRequestsInverseTable is the table name for the AppointmentChangeRequest entity.
+	// It exists in this package in order to avoid circular dependency with the "appointmentchangerequest" package.
+	ChangeRequestsInverseTable = "appointment_change_requests"
+	// ChangeRequestsColumn is the table column denoting the change_requests relation/edge.
+	ChangeRequestsColumn = "appointment_id"
 )
 
 // Columns holds all SQL columns for appointment fields.
@@ -304,6 +313,20 @@ func BySourceOrganisationField(field string, opts ...sql.OrderTermOption) OrderO
 		sqlgraph.OrderByNeighborTerms(s, newSourceOrganisationStep(), sql.OrderByField(field, opts...))
 	}
 }
+
+// ByChangeRequestsCount orders the results by change_requests count.
+func ByChangeRequestsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newChangeRequestsStep(), opts...)
+	}
+}
+
+// ByChangeRequests orders the results by change_requests terms.
+func ByChangeRequests(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newChangeRequestsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newPatientStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -316,6 +339,13 @@ func newSourceOrganisationStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(SourceOrganisationInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, false, SourceOrganisationTable, SourceOrganisationColumn),
+	)
+}
+func newChangeRequestsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ChangeRequestsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, ChangeRequestsTable, ChangeRequestsColumn),
 	)
 }
 

@@ -1323,6 +1323,29 @@ func HasSourceOrganisationWith(preds ...predicate.Organisation) predicate.Appoin
 	})
 }
 
+// HasChangeRequests applies the HasEdge predicate on the "change_requests" edge.
+func HasChangeRequests() predicate.Appointment {
+	return predicate.Appointment(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, ChangeRequestsTable, ChangeRequestsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasChangeRequestsWith applies the HasEdge predicate on the "change_requests" edge with a given conditions (other predicates).
+func HasChangeRequestsWith(preds ...predicate.AppointmentChangeRequest) predicate.Appointment {
+	return predicate.Appointment(func(s *sql.Selector) {
+		step := newChangeRequestsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.Appointment) predicate.Appointment {
 	return predicate.Appointment(sql.AndPredicates(predicates...))

@@ -45,6 +45,18 @@ func (f AppointmentFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AppointmentMutation", m)
 }
 
+// The AppointmentChangeRequestFunc type is an adapter to allow the use of ordinary
+// function as AppointmentChangeRequest mutator.
+type AppointmentChangeRequestFunc func(context.Context, *ent.AppointmentChangeRequestMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AppointmentChangeRequestFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AppointmentChangeRequestMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AppointmentChangeRequestMutation", m)
+}
+
 // The AuditEventFunc type is an adapter to allow the use of ordinary
 // function as AuditEvent mutator.
 type AuditEventFunc func(context.Context, *ent.AuditEventMutation) (ent.Value, error)
@@ -79,6 +91,18 @@ func (f CareResourceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CareResourceMutation", m)
+}
+
+// The ContactPreferenceFunc type is an adapter to allow the use of ordinary
+// function as ContactPreference mutator.
+type ContactPreferenceFunc func(context.Context, *ent.ContactPreferenceMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ContactPreferenceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ContactPreferenceMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ContactPreferenceMutation", m)
 }
 
 // The EmailChangeFunc type is an adapter to allow the use of ordinary
@@ -139,6 +163,18 @@ func (f LetterFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LetterMutation", m)
+}
+
+// The LetterReadFunc type is an adapter to allow the use of ordinary
+// function as LetterRead mutator.
+type LetterReadFunc func(context.Context, *ent.LetterReadMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f LetterReadFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.LetterReadMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LetterReadMutation", m)
 }
 
 // The MailMessageFunc type is an adapter to allow the use of ordinary

@@ -11,14 +11,17 @@ import (
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/contactpreference"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/membership"
@@ -176,6 +179,33 @@ func (f TraverseAppointment) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.AppointmentQuery", q)
 }
 
+// The AppointmentChangeRequestFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AppointmentChangeRequestFunc func(context.Context, *ent.AppointmentChangeRequestQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AppointmentChangeRequestFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AppointmentChangeRequestQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AppointmentChangeRequestQuery", q)
+}
+
+// The TraverseAppointmentChangeRequest type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAppointmentChangeRequest func(context.Context, *ent.AppointmentChangeRequestQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAppointmentChangeRequest) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAppointmentChangeRequest) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AppointmentChangeRequestQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AppointmentChangeRequestQuery", q)
+}
+
 // The AuditEventFunc type is an adapter to allow the use of ordinary function as a Querier.
 type AuditEventFunc func(context.Context, *ent.AuditEventQuery) (ent.Value, error)
 
@@ -255,6 +285,33 @@ func (f TraverseCareResource) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.CareResourceQuery", q)
+}
+
+// The ContactPreferenceFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ContactPreferenceFunc func(context.Context, *ent.ContactPreferenceQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ContactPreferenceFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ContactPreferenceQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ContactPreferenceQuery", q)
+}
+
+// The TraverseContactPreference type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseContactPreference func(context.Context, *ent.ContactPreferenceQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseContactPreference) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseContactPreference) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ContactPreferenceQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ContactPreferenceQuery", q)
 }
 
 // The EmailChangeFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -390,6 +447,33 @@ func (f TraverseLetter) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.LetterQuery", q)
+}
+
+// The LetterReadFunc type is an adapter to allow the use of ordinary function as a Querier.
+type LetterReadFunc func(context.Context, *ent.LetterReadQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f LetterReadFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.LetterReadQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.LetterReadQuery", q)
+}
+
+// The TraverseLetterRead type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseLetterRead func(context.Context, *ent.LetterReadQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseLetterRead) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseLetterRead) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.LetterReadQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.LetterReadQuery", q)
 }
 
 // The MailMessageFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -860,12 +944,16 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AllergyQuery, predicate.Allergy, allergy.OrderOption]{typ: ent.TypeAllergy, tq: q}, nil
 	case *ent.AppointmentQuery:
 		return &query[*ent.AppointmentQuery, predicate.Appointment, appointment.OrderOption]{typ: ent.TypeAppointment, tq: q}, nil
+	case *ent.AppointmentChangeRequestQuery:
+		return &query[*ent.AppointmentChangeRequestQuery, predicate.AppointmentChangeRequest, appointmentchangerequest.OrderOption]{typ: ent.TypeAppointmentChangeRequest, tq: q}, nil
 	case *ent.AuditEventQuery:
 		return &query[*ent.AuditEventQuery, predicate.AuditEvent, auditevent.OrderOption]{typ: ent.TypeAuditEvent, tq: q}, nil
 	case *ent.BreakGlassQuery:
 		return &query[*ent.BreakGlassQuery, predicate.BreakGlass, breakglass.OrderOption]{typ: ent.TypeBreakGlass, tq: q}, nil
 	case *ent.CareResourceQuery:
 		return &query[*ent.CareResourceQuery, predicate.CareResource, careresource.OrderOption]{typ: ent.TypeCareResource, tq: q}, nil
+	case *ent.ContactPreferenceQuery:
+		return &query[*ent.ContactPreferenceQuery, predicate.ContactPreference, contactpreference.OrderOption]{typ: ent.TypeContactPreference, tq: q}, nil
 	case *ent.EmailChangeQuery:
 		return &query[*ent.EmailChangeQuery, predicate.EmailChange, emailchange.OrderOption]{typ: ent.TypeEmailChange, tq: q}, nil
 	case *ent.EncounterQuery:
@@ -876,6 +964,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.JournalEntryQuery, predicate.JournalEntry, journalentry.OrderOption]{typ: ent.TypeJournalEntry, tq: q}, nil
 	case *ent.LetterQuery:
 		return &query[*ent.LetterQuery, predicate.Letter, letter.OrderOption]{typ: ent.TypeLetter, tq: q}, nil
+	case *ent.LetterReadQuery:
+		return &query[*ent.LetterReadQuery, predicate.LetterRead, letterread.OrderOption]{typ: ent.TypeLetterRead, tq: q}, nil
 	case *ent.MailMessageQuery:
 		return &query[*ent.MailMessageQuery, predicate.MailMessage, mailmessage.OrderOption]{typ: ent.TypeMailMessage, tq: q}, nil
 	case *ent.MeasurementQuery:

@@ -59,6 +59,8 @@ const (
 	EdgePatient = "patient"
 	// EdgeSourceOrganisation holds the string denoting the source_organisation edge name in mutations.
 	EdgeSourceOrganisation = "source_organisation"
+	// EdgeReads holds the string denoting the reads edge name in mutations.
+	EdgeReads = "reads"
 	// Table holds the table name of the letter in the database.
 	Table = "letters"
 	// PatientTable is the table that holds the patient relation/edge.
@@ -75,6 +77,13 @@ const (
 	SourceOrganisationInverseTable = "organisations"
 	// SourceOrganisationColumn is the table column denoting the source_organisation relation/edge.
 	SourceOrganisationColumn = "source_organisation_id"
+	// ReadsTable is the table that holds the reads relation/edge.
+	ReadsTable = "letter_reads"
+	// ReadsInverseTable is the table name for the LetterRead entity.
+	// It exists in this package in order to avoid circular dependency with the "letterread" package.
+	ReadsInverseTable = "letter_reads"
+	// ReadsColumn is the table column denoting the reads relation/edge.
+	ReadsColumn = "letter_id"
 )
 
 // Columns holds all SQL columns for letter fields.
@@ -282,6 +291,20 @@ func BySourceOrganisationField(field string, opts ...sql.OrderTermOption) OrderO
 		sqlgraph.OrderByNeighborTerms(s, newSourceOrganisationStep(), sql.OrderByField(field, opts...))
 	}
 }
+
+// ByReadsCount orders the results by reads count.
+func ByReadsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newReadsStep(), opts...)
+	}
+}
+
+// ByReads orders the results by reads terms.
+func ByReads(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newReadsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newPatientStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -294,6 +317,13 @@ func newSourceOrganisationStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(SourceOrganisationInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, false, SourceOrganisationTable, SourceOrganisationColumn),
+	)
+}
+func newReadsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ReadsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, ReadsTable, ReadsColumn),
 	)
 }
 

@@ -1148,6 +1148,29 @@ func HasSourceOrganisationWith(preds ...predicate.Organisation) predicate.Letter
 	})
 }
 
+// HasReads applies the HasEdge predicate on the "reads" edge.
+func HasReads() predicate.Letter {
+	return predicate.Letter(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, ReadsTable, ReadsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasReadsWith applies the HasEdge predicate on the "reads" edge with a given conditions (other predicates).
+func HasReadsWith(preds ...predicate.LetterRead) predicate.Letter {
+	return predicate.Letter(func(s *sql.Selector) {
+		step := newReadsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.Letter) predicate.Letter {
 	return predicate.Letter(sql.AndPredicates(predicates...))

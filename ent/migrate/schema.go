@@ -35,6 +35,7 @@ var (
 		{Name: "assigned_category", Type: field.TypeEnum, Nullable: true, Enums: []string{"GENERAL", "MENTAL_HEALTH", "SEXUAL_HEALTH", "SOCIAL_CARE", "RESTRICTED", "PRIVATE"}},
 		{Name: "external_system", Type: field.TypeString, Nullable: true},
 		{Name: "external_value", Type: field.TypeString, Nullable: true},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"ALLERGY", "NO_KNOWN_ALLERGIES"}, Default: "ALLERGY"},
 		{Name: "substance", Type: field.TypeString},
 		{Name: "reaction", Type: field.TypeString, Nullable: true},
 		{Name: "severity", Type: field.TypeEnum, Nullable: true, Enums: []string{"MILD", "MODERATE", "SEVERE"}},
@@ -54,13 +55,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "allergies_organisations_source_organisation",
-				Columns:    []*schema.Column{AllergiesColumns[15]},
+				Columns:    []*schema.Column{AllergiesColumns[16]},
 				RefColumns: []*schema.Column{OrganisationsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "allergies_patients_allergies",
-				Columns:    []*schema.Column{AllergiesColumns[16]},
+				Columns:    []*schema.Column{AllergiesColumns[17]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -69,17 +70,17 @@ var (
 			{
 				Name:    "allergy_patient_id_category",
 				Unique:  false,
-				Columns: []*schema.Column{AllergiesColumns[16], AllergiesColumns[3]},
+				Columns: []*schema.Column{AllergiesColumns[17], AllergiesColumns[3]},
 			},
 			{
 				Name:    "allergy_source_organisation_id_external_system_external_value",
 				Unique:  true,
-				Columns: []*schema.Column{AllergiesColumns[15], AllergiesColumns[5], AllergiesColumns[6]},
+				Columns: []*schema.Column{AllergiesColumns[16], AllergiesColumns[5], AllergiesColumns[6]},
 			},
 			{
 				Name:    "allergy_patient_id_recorded_at",
 				Unique:  false,
-				Columns: []*schema.Column{AllergiesColumns[16], AllergiesColumns[14]},
+				Columns: []*schema.Column{AllergiesColumns[17], AllergiesColumns[15]},
 			},
 		},
 	}
@@ -140,6 +141,73 @@ var (
 				Name:    "appointment_patient_id_starts_at",
 				Unique:  false,
 				Columns: []*schema.Column{AppointmentsColumns[19], AppointmentsColumns[7]},
+			},
+		},
+	}
+	// AppointmentChangeRequestsColumns holds the columns for the "appointment_change_requests" table.
+	AppointmentChangeRequestsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "category", Type: field.TypeEnum, Enums: []string{"GENERAL", "MENTAL_HEALTH", "SEXUAL_HEALTH", "SOCIAL_CARE", "RESTRICTED", "PRIVATE"}},
+		{Name: "assigned_category", Type: field.TypeEnum, Nullable: true, Enums: []string{"GENERAL", "MENTAL_HEALTH", "SEXUAL_HEALTH", "SOCIAL_CARE", "RESTRICTED", "PRIVATE"}},
+		{Name: "external_system", Type: field.TypeString, Nullable: true},
+		{Name: "external_value", Type: field.TypeString, Nullable: true},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"CANCEL", "RESCHEDULE"}},
+		{Name: "reason", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "preferred_times", Type: field.TypeJSON, Nullable: true},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"OPEN", "ACCEPTED", "DECLINED"}, Default: "OPEN"},
+		{Name: "answer", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "answered_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "appointment_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "source_organisation_id", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "patient_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+	}
+	// AppointmentChangeRequestsTable holds the schema information for the "appointment_change_requests" table.
+	AppointmentChangeRequestsTable = &schema.Table{
+		Name:       "appointment_change_requests",
+		Columns:    AppointmentChangeRequestsColumns,
+		PrimaryKey: []*schema.Column{AppointmentChangeRequestsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "appointment_change_requests_appointments_change_requests",
+				Columns:    []*schema.Column{AppointmentChangeRequestsColumns[13]},
+				RefColumns: []*schema.Column{AppointmentsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "appointment_change_requests_organisations_source_organisation",
+				Columns:    []*schema.Column{AppointmentChangeRequestsColumns[14]},
+				RefColumns: []*schema.Column{OrganisationsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "appointment_change_requests_patients_appointment_change_requests",
+				Columns:    []*schema.Column{AppointmentChangeRequestsColumns[15]},
+				RefColumns: []*schema.Column{PatientsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "appointmentchangerequest_patient_id_category",
+				Unique:  false,
+				Columns: []*schema.Column{AppointmentChangeRequestsColumns[15], AppointmentChangeRequestsColumns[3]},
+			},
+			{
+				Name:    "appointmentchangerequest_source_organisation_id_external_system_external_value",
+				Unique:  true,
+				Columns: []*schema.Column{AppointmentChangeRequestsColumns[14], AppointmentChangeRequestsColumns[5], AppointmentChangeRequestsColumns[6]},
+			},
+			{
+				Name:    "appointmentchangerequest_appointment_id",
+				Unique:  false,
+				Columns: []*schema.Column{AppointmentChangeRequestsColumns[13]},
+			},
+			{
+				Name:    "appointmentchangerequest_source_organisation_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{AppointmentChangeRequestsColumns[14], AppointmentChangeRequestsColumns[10]},
 			},
 		},
 	}
@@ -277,6 +345,44 @@ var (
 				Name:    "careresource_patient_id_assigned_at",
 				Unique:  false,
 				Columns: []*schema.Column{CareResourcesColumns[15], CareResourcesColumns[12]},
+			},
+		},
+	}
+	// ContactPreferencesColumns holds the columns for the "contact_preferences" table.
+	ContactPreferencesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "post", Type: field.TypeBool, Default: true},
+		{Name: "sms", Type: field.TypeBool, Default: false},
+		{Name: "email", Type: field.TypeBool, Default: false},
+		{Name: "organisation_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "patient_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+	}
+	// ContactPreferencesTable holds the schema information for the "contact_preferences" table.
+	ContactPreferencesTable = &schema.Table{
+		Name:       "contact_preferences",
+		Columns:    ContactPreferencesColumns,
+		PrimaryKey: []*schema.Column{ContactPreferencesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "contact_preferences_organisations_organisation",
+				Columns:    []*schema.Column{ContactPreferencesColumns[6]},
+				RefColumns: []*schema.Column{OrganisationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "contact_preferences_patients_contact_preferences",
+				Columns:    []*schema.Column{ContactPreferencesColumns[7]},
+				RefColumns: []*schema.Column{PatientsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "contactpreference_patient_id_organisation_id",
+				Unique:  true,
+				Columns: []*schema.Column{ContactPreferencesColumns[7], ContactPreferencesColumns[6]},
 			},
 		},
 	}
@@ -523,6 +629,46 @@ var (
 			},
 		},
 	}
+	// LetterReadsColumns holds the columns for the "letter_reads" table.
+	LetterReadsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "account_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "read_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "letter_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "patient_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+	}
+	// LetterReadsTable holds the schema information for the "letter_reads" table.
+	LetterReadsTable = &schema.Table{
+		Name:       "letter_reads",
+		Columns:    LetterReadsColumns,
+		PrimaryKey: []*schema.Column{LetterReadsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "letter_reads_letters_reads",
+				Columns:    []*schema.Column{LetterReadsColumns[3]},
+				RefColumns: []*schema.Column{LettersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "letter_reads_patients_letter_reads",
+				Columns:    []*schema.Column{LetterReadsColumns[4]},
+				RefColumns: []*schema.Column{PatientsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "letterread_patient_id_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{LetterReadsColumns[4], LetterReadsColumns[1]},
+			},
+			{
+				Name:    "letterread_letter_id_account_id",
+				Unique:  true,
+				Columns: []*schema.Column{LetterReadsColumns[3], LetterReadsColumns[1]},
+			},
+		},
+	}
 	// MailMessagesColumns holds the columns for the "mail_messages" table.
 	MailMessagesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
@@ -717,6 +863,10 @@ var (
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"TRUST", "GP_PRACTICE", "PHARMACY", "AMBULANCE_SERVICE", "RESEARCH"}},
 		{Name: "logo_url", Type: field.TypeString, Nullable: true},
 		{Name: "welcome_message", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "phone", Type: field.TypeString, Nullable: true},
+		{Name: "email", Type: field.TypeString, Nullable: true},
+		{Name: "website", Type: field.TypeString, Nullable: true},
+		{Name: "address", Type: field.TypeString, Nullable: true, Size: 2147483647},
 		{Name: "emergency_care", Type: field.TypeBool, Default: false},
 	}
 	// OrganisationsTable holds the schema information for the "organisations" table.
@@ -1198,14 +1348,17 @@ var (
 		AccountsTable,
 		AllergiesTable,
 		AppointmentsTable,
+		AppointmentChangeRequestsTable,
 		AuditEventsTable,
 		BreakGlassesTable,
 		CareResourcesTable,
+		ContactPreferencesTable,
 		EmailChangesTable,
 		EncountersTable,
 		InvitationsTable,
 		JournalEntriesTable,
 		LettersTable,
+		LetterReadsTable,
 		MailMessagesTable,
 		MeasurementsTable,
 		MembershipsTable,
@@ -1231,10 +1384,15 @@ func init() {
 	AllergiesTable.ForeignKeys[1].RefTable = PatientsTable
 	AppointmentsTable.ForeignKeys[0].RefTable = OrganisationsTable
 	AppointmentsTable.ForeignKeys[1].RefTable = PatientsTable
+	AppointmentChangeRequestsTable.ForeignKeys[0].RefTable = AppointmentsTable
+	AppointmentChangeRequestsTable.ForeignKeys[1].RefTable = OrganisationsTable
+	AppointmentChangeRequestsTable.ForeignKeys[2].RefTable = PatientsTable
 	AuditEventsTable.ForeignKeys[0].RefTable = PatientsTable
 	BreakGlassesTable.ForeignKeys[0].RefTable = PatientsTable
 	CareResourcesTable.ForeignKeys[0].RefTable = OrganisationsTable
 	CareResourcesTable.ForeignKeys[1].RefTable = PatientsTable
+	ContactPreferencesTable.ForeignKeys[0].RefTable = OrganisationsTable
+	ContactPreferencesTable.ForeignKeys[1].RefTable = PatientsTable
 	EncountersTable.ForeignKeys[0].RefTable = OrganisationsTable
 	EncountersTable.ForeignKeys[1].RefTable = PatientsTable
 	InvitationsTable.ForeignKeys[0].RefTable = OrganisationsTable
@@ -1243,6 +1401,8 @@ func init() {
 	JournalEntriesTable.ForeignKeys[1].RefTable = PatientsTable
 	LettersTable.ForeignKeys[0].RefTable = OrganisationsTable
 	LettersTable.ForeignKeys[1].RefTable = PatientsTable
+	LetterReadsTable.ForeignKeys[0].RefTable = LettersTable
+	LetterReadsTable.ForeignKeys[1].RefTable = PatientsTable
 	MeasurementsTable.ForeignKeys[0].RefTable = OrganisationsTable
 	MeasurementsTable.ForeignKeys[1].RefTable = PatientsTable
 	MembershipsTable.ForeignKeys[0].RefTable = AccountsTable

@@ -33,6 +33,14 @@ const (
 	FieldLogoURL = "logo_url"
 	// FieldWelcomeMessage holds the string denoting the welcome_message field in the database.
 	FieldWelcomeMessage = "welcome_message"
+	// FieldPhone holds the string denoting the phone field in the database.
+	FieldPhone = "phone"
+	// FieldEmail holds the string denoting the email field in the database.
+	FieldEmail = "email"
+	// FieldWebsite holds the string denoting the website field in the database.
+	FieldWebsite = "website"
+	// FieldAddress holds the string denoting the address field in the database.
+	FieldAddress = "address"
 	// FieldEmergencyCare holds the string denoting the emergency_care field in the database.
 	FieldEmergencyCare = "emergency_care"
 	// EdgeMemberships holds the string denoting the memberships edge name in mutations.
@@ -74,6 +82,10 @@ var Columns = []string{
 	FieldKind,
 	FieldLogoURL,
 	FieldWelcomeMessage,
+	FieldPhone,
+	FieldEmail,
+	FieldWebsite,
+	FieldAddress,
 	FieldEmergencyCare,
 }
 
@@ -184,6 +196,26 @@ func ByLogoURL(opts ...sql.OrderTermOption) OrderOption {
 // ByWelcomeMessage orders the results by the welcome_message field.
 func ByWelcomeMessage(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldWelcomeMessage, opts...).ToFunc()
+}
+
+// ByPhone orders the results by the phone field.
+func ByPhone(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPhone, opts...).ToFunc()
+}
+
+// ByEmail orders the results by the email field.
+func ByEmail(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEmail, opts...).ToFunc()
+}
+
+// ByWebsite orders the results by the website field.
+func ByWebsite(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldWebsite, opts...).ToFunc()
+}
+
+// ByAddress orders the results by the address field.
+func ByAddress(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAddress, opts...).ToFunc()
 }
 
 // ByEmergencyCare orders the results by the emergency_care field.

@@ -56,6 +56,12 @@ const (
 	EdgeOrganisations = "organisations"
 	// EdgeAppointments holds the string denoting the appointments edge name in mutations.
 	EdgeAppointments = "appointments"
+	// EdgeAppointmentChangeRequests holds the string denoting the appointment_change_requests edge name in mutations.
+	EdgeAppointmentChangeRequests = "appointment_change_requests"
+	// EdgeLetterReads holds the string denoting the letter_reads edge name in mutations.
+	EdgeLetterReads = "letter_reads"
+	// EdgeContactPreferences holds the string denoting the contact_preferences edge name in mutations.
+	EdgeContactPreferences = "contact_preferences"
 	// EdgeAllergies holds the string denoting the allergies edge name in mutations.
 	EdgeAllergies = "allergies"
 	// EdgeResults holds the string denoting the results edge name in mutations.
@@ -116,6 +122,27 @@ const (
 	AppointmentsInverseTable = "appointments"
 	// AppointmentsColumn is the table column denoting the appointments relation/edge.
 	AppointmentsColumn = "patient_id"
+	// AppointmentChangeRequestsTable is the table that holds the appointment_change_requests relation/edge.
+	AppointmentChangeRequestsTable = "appointment_change_requests"
+	// AppointmentChangeRequestsInverseTable is the table name for the AppointmentChangeRequest entity.
+	// It exists in this package in order to avoid circular dependency with the "appointmentchangerequest" package.
+	AppointmentChangeRequestsInverseTable = "appointment_change_requests"
+	// AppointmentChangeRequestsColumn is the table column denoting the appointment_change_requests relation/edge.
+	AppointmentChangeRequestsColumn = "patient_id"
+	// LetterReadsTable is the table that holds the letter_reads relation/edge.
+	LetterReadsTable = "letter_reads"
+	// LetterReadsInverseTable is the table name for the LetterRead entity.
+	// It exists in this package in order to avoid circular dependency with the "letterread" package.
+	LetterReadsInverseTable = "letter_reads"
+	// LetterReadsColumn is the table column denoting the letter_reads relation/edge.
+	LetterReadsColumn = "patient_id"
+	// ContactPreferencesTable is the table that holds the contact_preferences relation/edge.
+	ContactPreferencesTable = "contact_preferences"
+	// ContactPreferencesInverseTable is the table name for the ContactPreference entity.
+	// It exists in this package in order to avoid circular dependency with the "contactpreference" package.
+	ContactPreferencesInverseTable = "contact_preferences"
+	// ContactPreferencesColumn is the table column denoting the contact_preferences relation/edge.
+	ContactPreferencesColumn = "patient_id"
 	// AllergiesTable is the table that holds the allergies relation/edge.
 	AllergiesTable = "allergies"
 	// AllergiesInverseTable is the table name for the Allergy entity.
@@ -428,6 +455,48 @@ func ByAppointments(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByAppointmentChangeRequestsCount orders the results by appointment_change_requests count.
+func ByAppointmentChangeRequestsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newAppointmentChangeRequestsStep(), opts...)
+	}
+}
+
+// ByAppointmentChangeRequests orders the results by appointment_change_requests terms.
+func ByAppointmentChangeRequests(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newAppointmentChangeRequestsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByLetterReadsCount orders the results by letter_reads count.
+func ByLetterReadsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newLetterReadsStep(), opts...)
+	}
+}
+
+// ByLetterReads orders the results by letter_reads terms.
+func ByLetterReads(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newLetterReadsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByContactPreferencesCount orders the results by contact_preferences count.
+func ByContactPreferencesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newContactPreferencesStep(), opts...)
+	}
+}
+
+// ByContactPreferences orders the results by contact_preferences terms.
+func ByContactPreferences(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newContactPreferencesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByAllergiesCount orders the results by allergies count.
 func ByAllergiesCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -677,6 +746,27 @@ func newAppointmentsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(AppointmentsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, AppointmentsTable, AppointmentsColumn),
+	)
+}
+func newAppointmentChangeRequestsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(AppointmentChangeRequestsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, AppointmentChangeRequestsTable, AppointmentChangeRequestsColumn),
+	)
+}
+func newLetterReadsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(LetterReadsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, LetterReadsTable, LetterReadsColumn),
+	)
+}
+func newContactPreferencesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ContactPreferencesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, ContactPreferencesTable, ContactPreferencesColumn),
 	)
 }
 func newAllergiesStep() *sqlgraph.Step {

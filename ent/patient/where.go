@@ -1293,6 +1293,75 @@ func HasAppointmentsWith(preds ...predicate.Appointment) predicate.Patient {
 	})
 }
 
+// HasAppointmentChangeRequests applies the HasEdge predicate on the "appointment_change_requests" edge.
+func HasAppointmentChangeRequests() predicate.Patient {
+	return predicate.Patient(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, AppointmentChangeRequestsTable, AppointmentChangeRequestsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasAppointmentChangeRequestsWith applies the HasEdge predicate on the "appointment_change_requests" edge with a given conditions (other predicates).
+func HasAppointmentChangeRequestsWith(preds ...predicate.AppointmentChangeRequest) predicate.Patient {
+	return predicate.Patient(func(s *sql.Selector) {
+		step := newAppointmentChangeRequestsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasLetterReads applies the HasEdge predicate on the "letter_reads" edge.
+func HasLetterReads() predicate.Patient {
+	return predicate.Patient(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, LetterReadsTable, LetterReadsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasLetterReadsWith applies the HasEdge predicate on the "letter_reads" edge with a given conditions (other predicates).
+func HasLetterReadsWith(preds ...predicate.LetterRead) predicate.Patient {
+	return predicate.Patient(func(s *sql.Selector) {
+		step := newLetterReadsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasContactPreferences applies the HasEdge predicate on the "contact_preferences" edge.
+func HasContactPreferences() predicate.Patient {
+	return predicate.Patient(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, ContactPreferencesTable, ContactPreferencesColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasContactPreferencesWith applies the HasEdge predicate on the "contact_preferences" edge with a given conditions (other predicates).
+func HasContactPreferencesWith(preds ...predicate.ContactPreference) predicate.Patient {
+	return predicate.Patient(func(s *sql.Selector) {
+		step := newContactPreferencesStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // HasAllergies applies the HasEdge predicate on the "allergies" edge.
 func HasAllergies() predicate.Patient {
 	return predicate.Patient(func(s *sql.Selector) {

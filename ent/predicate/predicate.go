@@ -15,6 +15,9 @@ type Allergy func(*sql.Selector)
 // Appointment is the predicate function for appointment builders.
 type Appointment func(*sql.Selector)
 
+// AppointmentChangeRequest is the predicate function for appointmentchangerequest builders.
+type AppointmentChangeRequest func(*sql.Selector)
+
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 
@@ -23,6 +26,9 @@ type BreakGlass func(*sql.Selector)
 
 // CareResource is the predicate function for careresource builders.
 type CareResource func(*sql.Selector)
+
+// ContactPreference is the predicate function for contactpreference builders.
+type ContactPreference func(*sql.Selector)
 
 // EmailChange is the predicate function for emailchange builders.
 type EmailChange func(*sql.Selector)
@@ -38,6 +44,9 @@ type JournalEntry func(*sql.Selector)
 
 // Letter is the predicate function for letter builders.
 type Letter func(*sql.Selector)
+
+// LetterRead is the predicate function for letterread builders.
+type LetterRead func(*sql.Selector)
 
 // MailMessage is the predicate function for mailmessage builders.
 type MailMessage func(*sql.Selector)

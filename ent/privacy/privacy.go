@@ -183,6 +183,30 @@ func (f AppointmentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mut
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AppointmentMutation", m)
 }
 
+// The AppointmentChangeRequestQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AppointmentChangeRequestQueryRuleFunc func(context.Context, *ent.AppointmentChangeRequestQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AppointmentChangeRequestQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AppointmentChangeRequestQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AppointmentChangeRequestQuery", q)
+}
+
+// The AppointmentChangeRequestMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AppointmentChangeRequestMutationRuleFunc func(context.Context, *ent.AppointmentChangeRequestMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AppointmentChangeRequestMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AppointmentChangeRequestMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AppointmentChangeRequestMutation", m)
+}
+
 // The AuditEventQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type AuditEventQueryRuleFunc func(context.Context, *ent.AuditEventQuery) error
@@ -253,6 +277,30 @@ func (f CareResourceMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CareResourceMutation", m)
+}
+
+// The ContactPreferenceQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ContactPreferenceQueryRuleFunc func(context.Context, *ent.ContactPreferenceQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ContactPreferenceQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ContactPreferenceQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ContactPreferenceQuery", q)
+}
+
+// The ContactPreferenceMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ContactPreferenceMutationRuleFunc func(context.Context, *ent.ContactPreferenceMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ContactPreferenceMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ContactPreferenceMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ContactPreferenceMutation", m)
 }
 
 // The EmailChangeQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -373,6 +421,30 @@ func (f LetterMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.LetterMutation", m)
+}
+
+// The LetterReadQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type LetterReadQueryRuleFunc func(context.Context, *ent.LetterReadQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f LetterReadQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.LetterReadQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.LetterReadQuery", q)
+}
+
+// The LetterReadMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type LetterReadMutationRuleFunc func(context.Context, *ent.LetterReadMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f LetterReadMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.LetterReadMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.LetterReadMutation", m)
 }
 
 // The MailMessageQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -824,11 +896,15 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.AppointmentQuery:
 		return q.Filter(), nil
+	case *ent.AppointmentChangeRequestQuery:
+		return q.Filter(), nil
 	case *ent.AuditEventQuery:
 		return q.Filter(), nil
 	case *ent.BreakGlassQuery:
 		return q.Filter(), nil
 	case *ent.CareResourceQuery:
+		return q.Filter(), nil
+	case *ent.ContactPreferenceQuery:
 		return q.Filter(), nil
 	case *ent.EmailChangeQuery:
 		return q.Filter(), nil
@@ -839,6 +915,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 	case *ent.JournalEntryQuery:
 		return q.Filter(), nil
 	case *ent.LetterQuery:
+		return q.Filter(), nil
+	case *ent.LetterReadQuery:
 		return q.Filter(), nil
 	case *ent.MailMessageQuery:
 		return q.Filter(), nil
@@ -887,11 +965,15 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.AppointmentMutation:
 		return m.Filter(), nil
+	case *ent.AppointmentChangeRequestMutation:
+		return m.Filter(), nil
 	case *ent.AuditEventMutation:
 		return m.Filter(), nil
 	case *ent.BreakGlassMutation:
 		return m.Filter(), nil
 	case *ent.CareResourceMutation:
+		return m.Filter(), nil
+	case *ent.ContactPreferenceMutation:
 		return m.Filter(), nil
 	case *ent.EmailChangeMutation:
 		return m.Filter(), nil
@@ -902,6 +984,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.JournalEntryMutation:
 		return m.Filter(), nil
 	case *ent.LetterMutation:
+		return m.Filter(), nil
+	case *ent.LetterReadMutation:
 		return m.Filter(), nil
 	case *ent.MailMessageMutation:
 		return m.Filter(), nil

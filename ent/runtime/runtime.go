@@ -9,14 +9,17 @@ import (
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
+	"github.com/patientportal/portal/ent/contactpreference"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/membership"
@@ -126,7 +129,7 @@ func init() {
 	// allergy.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	allergy.UpdateDefaultUpdatedAt = allergyDescUpdatedAt.UpdateDefault.(func() time.Time)
 	// allergyDescSubstance is the schema descriptor for substance field.
-	allergyDescSubstance := allergyFields[0].Descriptor()
+	allergyDescSubstance := allergyFields[1].Descriptor()
 	// allergy.SubstanceValidator is a validator for the "substance" field. It is called by the builders before save.
 	allergy.SubstanceValidator = allergyDescSubstance.Validators[0].(func(string) error)
 	// allergyDescID is the schema descriptor for id field.
@@ -178,6 +181,38 @@ func init() {
 	appointmentDescID := appointmentMixinFields0[0].Descriptor()
 	// appointment.DefaultID holds the default value on creation for the id field.
 	appointment.DefaultID = appointmentDescID.Default.(func() pulid.ID)
+	appointmentchangerequestMixin := schema.AppointmentChangeRequest{}.Mixin()
+	appointmentchangerequest.Policy = privacy.NewPolicies(schema.AppointmentChangeRequest{})
+	appointmentchangerequest.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := appointmentchangerequest.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	appointmentchangerequestInters := schema.AppointmentChangeRequest{}.Interceptors()
+	appointmentchangerequest.Interceptors[0] = appointmentchangerequestInters[0]
+	appointmentchangerequestMixinFields0 := appointmentchangerequestMixin[0].Fields()
+	_ = appointmentchangerequestMixinFields0
+	appointmentchangerequestMixinFields1 := appointmentchangerequestMixin[1].Fields()
+	_ = appointmentchangerequestMixinFields1
+	appointmentchangerequestFields := schema.AppointmentChangeRequest{}.Fields()
+	_ = appointmentchangerequestFields
+	// appointmentchangerequestDescCreatedAt is the schema descriptor for created_at field.
+	appointmentchangerequestDescCreatedAt := appointmentchangerequestMixinFields1[0].Descriptor()
+	// appointmentchangerequest.DefaultCreatedAt holds the default value on creation for the created_at field.
+	appointmentchangerequest.DefaultCreatedAt = appointmentchangerequestDescCreatedAt.Default.(func() time.Time)
+	// appointmentchangerequestDescUpdatedAt is the schema descriptor for updated_at field.
+	appointmentchangerequestDescUpdatedAt := appointmentchangerequestMixinFields1[1].Descriptor()
+	// appointmentchangerequest.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	appointmentchangerequest.DefaultUpdatedAt = appointmentchangerequestDescUpdatedAt.Default.(func() time.Time)
+	// appointmentchangerequest.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	appointmentchangerequest.UpdateDefaultUpdatedAt = appointmentchangerequestDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// appointmentchangerequestDescID is the schema descriptor for id field.
+	appointmentchangerequestDescID := appointmentchangerequestMixinFields0[0].Descriptor()
+	// appointmentchangerequest.DefaultID holds the default value on creation for the id field.
+	appointmentchangerequest.DefaultID = appointmentchangerequestDescID.Default.(func() pulid.ID)
 	auditeventMixin := schema.AuditEvent{}.Mixin()
 	auditevent.Policy = privacy.NewPolicies(schema.AuditEvent{})
 	auditevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -266,6 +301,48 @@ func init() {
 	careresourceDescID := careresourceMixinFields0[0].Descriptor()
 	// careresource.DefaultID holds the default value on creation for the id field.
 	careresource.DefaultID = careresourceDescID.Default.(func() pulid.ID)
+	contactpreferenceMixin := schema.ContactPreference{}.Mixin()
+	contactpreference.Policy = privacy.NewPolicies(schema.ContactPreference{})
+	contactpreference.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := contactpreference.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	contactpreferenceMixinFields0 := contactpreferenceMixin[0].Fields()
+	_ = contactpreferenceMixinFields0
+	contactpreferenceMixinFields1 := contactpreferenceMixin[1].Fields()
+	_ = contactpreferenceMixinFields1
+	contactpreferenceFields := schema.ContactPreference{}.Fields()
+	_ = contactpreferenceFields
+	// contactpreferenceDescCreatedAt is the schema descriptor for created_at field.
+	contactpreferenceDescCreatedAt := contactpreferenceMixinFields1[0].Descriptor()
+	// contactpreference.DefaultCreatedAt holds the default value on creation for the created_at field.
+	contactpreference.DefaultCreatedAt = contactpreferenceDescCreatedAt.Default.(func() time.Time)
+	// contactpreferenceDescUpdatedAt is the schema descriptor for updated_at field.
+	contactpreferenceDescUpdatedAt := contactpreferenceMixinFields1[1].Descriptor()
+	// contactpreference.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	contactpreference.DefaultUpdatedAt = contactpreferenceDescUpdatedAt.Default.(func() time.Time)
+	// contactpreference.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	contactpreference.UpdateDefaultUpdatedAt = contactpreferenceDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// contactpreferenceDescPost is the schema descriptor for post field.
+	contactpreferenceDescPost := contactpreferenceFields[2].Descriptor()
+	// contactpreference.DefaultPost holds the default value on creation for the post field.
+	contactpreference.DefaultPost = contactpreferenceDescPost.Default.(bool)
+	// contactpreferenceDescSms is the schema descriptor for sms field.
+	contactpreferenceDescSms := contactpreferenceFields[3].Descriptor()
+	// contactpreference.DefaultSms holds the default value on creation for the sms field.
+	contactpreference.DefaultSms = contactpreferenceDescSms.Default.(bool)
+	// contactpreferenceDescEmail is the schema descriptor for email field.
+	contactpreferenceDescEmail := contactpreferenceFields[4].Descriptor()
+	// contactpreference.DefaultEmail holds the default value on creation for the email field.
+	contactpreference.DefaultEmail = contactpreferenceDescEmail.Default.(bool)
+	// contactpreferenceDescID is the schema descriptor for id field.
+	contactpreferenceDescID := contactpreferenceMixinFields0[0].Descriptor()
+	// contactpreference.DefaultID holds the default value on creation for the id field.
+	contactpreference.DefaultID = contactpreferenceDescID.Default.(func() pulid.ID)
 	emailchangeMixin := schema.EmailChange{}.Mixin()
 	emailchange.Policy = privacy.NewPolicies(schema.EmailChange{})
 	emailchange.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -481,6 +558,28 @@ func init() {
 	letterDescID := letterMixinFields0[0].Descriptor()
 	// letter.DefaultID holds the default value on creation for the id field.
 	letter.DefaultID = letterDescID.Default.(func() pulid.ID)
+	letterreadMixin := schema.LetterRead{}.Mixin()
+	letterread.Policy = privacy.NewPolicies(schema.LetterRead{})
+	letterread.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := letterread.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	letterreadMixinFields0 := letterreadMixin[0].Fields()
+	_ = letterreadMixinFields0
+	letterreadFields := schema.LetterRead{}.Fields()
+	_ = letterreadFields
+	// letterreadDescReadAt is the schema descriptor for read_at field.
+	letterreadDescReadAt := letterreadFields[3].Descriptor()
+	// letterread.DefaultReadAt holds the default value on creation for the read_at field.
+	letterread.DefaultReadAt = letterreadDescReadAt.Default.(func() time.Time)
+	// letterreadDescID is the schema descriptor for id field.
+	letterreadDescID := letterreadMixinFields0[0].Descriptor()
+	// letterread.DefaultID holds the default value on creation for the id field.
+	letterread.DefaultID = letterreadDescID.Default.(func() pulid.ID)
 	mailmessageMixin := schema.MailMessage{}.Mixin()
 	mailmessage.Policy = privacy.NewPolicies(schema.MailMessage{})
 	mailmessage.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -712,7 +811,7 @@ func init() {
 	// organisation.NameValidator is a validator for the "name" field. It is called by the builders before save.
 	organisation.NameValidator = organisationDescName.Validators[0].(func(string) error)
 	// organisationDescEmergencyCare is the schema descriptor for emergency_care field.
-	organisationDescEmergencyCare := organisationFields[5].Descriptor()
+	organisationDescEmergencyCare := organisationFields[9].Descriptor()
 	// organisation.DefaultEmergencyCare holds the default value on creation for the emergency_care field.
 	organisation.DefaultEmergencyCare = organisationDescEmergencyCare.Default.(bool)
 	// organisationDescID is the schema descriptor for id field.

@@ -20,6 +20,8 @@ func (Allergy) Mixin() []ent.Mixin {
 // Fields of the Allergy.
 func (Allergy) Fields() []ent.Field {
 	return []ent.Field{
+		field.Enum("kind").Values("ALLERGY", "NO_KNOWN_ALLERGIES").Default("ALLERGY").
+			Comment("NO_KNOWN_ALLERGIES is a statement, distinct from nothing recorded."),
 		field.String("substance").NotEmpty().Annotations(noFilter),
 		field.String("reaction").Optional().Nillable().Annotations(noFilter),
 		field.Enum("severity").Values("MILD", "MODERATE", "SEVERE").Optional().Nillable().

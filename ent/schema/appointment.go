@@ -4,6 +4,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 )
@@ -30,6 +31,14 @@ func (Appointment) Fields() []ent.Field {
 		field.Text("address").Optional().Nillable().Annotations(noFilter),
 		field.String("clinician").Optional().Nillable().Comment("With whom.").Annotations(noFilter),
 		field.Text("instructions").Optional().Nillable().Annotations(noFilter),
+	}
+}
+
+// Edges of the Appointment.
+func (Appointment) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("change_requests", AppointmentChangeRequest.Type).
+			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 	}
 }
 

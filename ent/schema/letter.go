@@ -4,6 +4,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 )
@@ -30,6 +31,13 @@ func (Letter) Fields() []ent.Field {
 		field.Time("read_at").SchemaType(timeSchemaType).Optional().Nillable().
 			Comment("When the patient first read it.").
 			Annotations(entgql.Skip(entgql.SkipOrderField)),
+	}
+}
+
+// Edges of the Letter.
+func (Letter) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("reads", LetterRead.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

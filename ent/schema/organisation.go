@@ -27,6 +27,10 @@ func (Organisation) Fields() []ent.Field {
 		field.Enum("kind").Values("TRUST", "GP_PRACTICE", "PHARMACY", "AMBULANCE_SERVICE", "RESEARCH"),
 		field.String("logo_url").Optional().Nillable().Annotations(noFilter),
 		field.Text("welcome_message").Optional().Nillable().Annotations(noFilter),
+		field.String("phone").Optional().Nillable().Annotations(noFilter),
+		field.String("email").Optional().Nillable().Annotations(noFilter),
+		field.String("website").Optional().Nillable().Annotations(noFilter),
+		field.Text("address").Optional().Nillable().Annotations(noFilter),
 		field.Bool("emergency_care").Default(false).
 			Comment("Whether its professionals may break the glass."),
 	}

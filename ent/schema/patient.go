@@ -69,6 +69,10 @@ func (Patient) Edges() []ent.Edge {
 			Through("organisation_links", PatientOrganisation.Type).
 			Annotations(connection()),
 		edge.To("appointments", Appointment.Type).Annotations(connection()),
+		edge.To("appointment_change_requests", AppointmentChangeRequest.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("letter_reads", LetterRead.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("contact_preferences", ContactPreference.Type).
+			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 		edge.To("allergies", Allergy.Type).Annotations(connection()),
 		edge.To("results", Result.Type).Annotations(connection()),
 		edge.To("result_components", ResultComponent.Type).Annotations(entgql.Skip(entgql.SkipAll)),
@@ -94,5 +98,5 @@ func (Patient) Indexes() []ent.Index {
 
 // Annotations of the Patient.
 func (Patient) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.Skip(entgql.SkipWhereInput)}
+	return []schema.Annotation{entgql.Skip(entgql.SkipWhereInput), entgql.RelayConnection()}
 }

@@ -136,3 +136,17 @@ func (CareResource) Interceptors() []ent.Interceptor { return logReads("CareReso
 func logReads(kind, field string) []ent.Interceptor {
 	return []ent.Interceptor{access.LogReads(kind, field)}
 }
+
+// Policy of the AppointmentChangeRequest.
+func (AppointmentChangeRequest) Policy() ent.Policy { return access.RecordPolicy() }
+
+// Policy of the LetterRead.
+func (LetterRead) Policy() ent.Policy { return access.SystemPolicy() }
+
+// Policy of the ContactPreference.
+func (ContactPreference) Policy() ent.Policy { return access.ContactPolicy() }
+
+// Interceptors of the AppointmentChangeRequest.
+func (AppointmentChangeRequest) Interceptors() []ent.Interceptor {
+	return logReads("AppointmentChangeRequest", "PatientID")
+}

@@ -9,8 +9,15 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/patientportal/portal/ent"
+	"github.com/patientportal/portal/ent/allergy"
+	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
+	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/result"
+	"github.com/patientportal/portal/ent/resultcomponent"
 	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/share"
@@ -25,6 +32,40 @@ type AcceptInvitationInput struct {
 	Password string `json:"password"`
 	// The name shown for a new account; defaults to the record's given name.
 	DisplayName *string `json:"displayName,omitempty"`
+}
+
+type AddResultInput struct {
+	PatientID pulid.ID `json:"patientId"`
+	// The requesting organisation: it owns the result for release and branding.
+	OrganisationID pulid.ID       `json:"organisationId"`
+	Name           string         `json:"name"`
+	Code           *string        `json:"code,omitempty"`
+	Status         *result.Status `json:"status,omitempty"`
+	TakenAt        time.Time      `json:"takenAt"`
+	ReportedAt     time.Time      `json:"reportedAt"`
+	// Held until then unless released sooner.
+	ReleaseAt *time.Time `json:"releaseAt,omitempty"`
+	// Release to the patient at once.
+	ReleaseNow           *bool                   `json:"releaseNow,omitempty"`
+	NeverRelease         *bool                   `json:"neverRelease,omitempty"`
+	Conclusion           *string                 `json:"conclusion,omitempty"`
+	PerformingLaboratory *string                 `json:"performingLaboratory,omitempty"`
+	Category             *category.Category      `json:"category,omitempty"`
+	Components           []*ResultComponentInput `json:"components"`
+}
+
+type AmendResultInput struct {
+	ExpectedUpdatedAt time.Time      `json:"expectedUpdatedAt"`
+	Status            *result.Status `json:"status,omitempty"`
+	Conclusion        *string        `json:"conclusion,omitempty"`
+	// Replaces every component.
+	Components []*ResultComponentInput `json:"components,omitempty"`
+}
+
+type AnswerAppointmentChangeInput struct {
+	ID     pulid.ID `json:"id"`
+	Accept bool     `json:"accept"`
+	Answer *string  `json:"answer,omitempty"`
 }
 
 // The branding of an organisation, shown before sign-in.
@@ -65,6 +106,43 @@ type ChangePasswordInput struct {
 	NewPassword     string `json:"newPassword"`
 }
 
+// One value of one result component over time, for a chart.
+type ComponentPoint struct {
+	ResultID      pulid.ID              `json:"resultId"`
+	TakenAt       time.Time             `json:"takenAt"`
+	ValueNumeric  *float64              `json:"valueNumeric,omitempty"`
+	ValueText     *string               `json:"valueText,omitempty"`
+	Unit          *string               `json:"unit,omitempty"`
+	ReferenceLow  *float64              `json:"referenceLow,omitempty"`
+	ReferenceHigh *float64              `json:"referenceHigh,omitempty"`
+	Flag          *resultcomponent.Flag `json:"flag,omitempty"`
+}
+
+type ContactPreferenceInput struct {
+	OrganisationID pulid.ID `json:"organisationId"`
+	Post           bool     `json:"post"`
+	Sms            bool     `json:"sms"`
+	Email          bool     `json:"email"`
+}
+
+type CreateAppointmentInput struct {
+	PatientID pulid.ID `json:"patientId"`
+	// The organisation the clinician books for (it must be theirs).
+	OrganisationID  pulid.ID  `json:"organisationId"`
+	Title           string    `json:"title"`
+	StartsAt        time.Time `json:"startsAt"`
+	DurationMinutes *int      `json:"durationMinutes,omitempty"`
+	Specialty       *string   `json:"specialty,omitempty"`
+	Clinic          *string   `json:"clinic,omitempty"`
+	ClinicCode      *string   `json:"clinicCode,omitempty"`
+	Site            *string   `json:"site,omitempty"`
+	Address         *string   `json:"address,omitempty"`
+	Clinician       *string   `json:"clinician,omitempty"`
+	Instructions    *string   `json:"instructions,omitempty"`
+	// A label for this appointment; otherwise its specialty rule decides.
+	Category *category.Category `json:"category,omitempty"`
+}
+
 type InvitationPreview struct {
 	Purpose invitation.Purpose `json:"purpose"`
 	// Who invited: the portal shows their logo and welcome message.
@@ -88,9 +166,89 @@ type InvitePatientsInput struct {
 	CSV string `json:"csv"`
 }
 
+// How a clinician looks for the patients their organisation may see. Give an
+// NHS number, or a family name with a date of birth, or the organisation's
+// own identifier.
+type PatientSearchInput struct {
+	NhsNumber  *string `json:"nhsNumber,omitempty"`
+	FamilyName *string `json:"familyName,omitempty"`
+	// YYYY-MM-DD.
+	DateOfBirth     *string   `json:"dateOfBirth,omitempty"`
+	OrganisationID  *pulid.ID `json:"organisationId,omitempty"`
+	LocalIdentifier *string   `json:"localIdentifier,omitempty"`
+}
+
+type RecordAllergyInput struct {
+	PatientID pulid.ID `json:"patientId"`
+	// Set by a clinician recording for their organisation; a patient leaves it
+	// out and the allergy is marked as patient-recorded.
+	OrganisationID *pulid.ID `json:"organisationId,omitempty"`
+	// Records "no known allergies" instead of an allergy.
+	NoKnownAllergies *bool                `json:"noKnownAllergies,omitempty"`
+	Substance        *string              `json:"substance,omitempty"`
+	Reaction         *string              `json:"reaction,omitempty"`
+	Severity         *allergy.Severity    `json:"severity,omitempty"`
+	Criticality      *allergy.Criticality `json:"criticality,omitempty"`
+	Status           *allergy.Status      `json:"status,omitempty"`
+	Category         *category.Category   `json:"category,omitempty"`
+}
+
+type RecordEncounterInput struct {
+	PatientID           pulid.ID           `json:"patientId"`
+	OrganisationID      pulid.ID           `json:"organisationId"`
+	Kind                encounter.Kind     `json:"kind"`
+	Status              encounter.Status   `json:"status"`
+	StartedAt           time.Time          `json:"startedAt"`
+	SeenAt              *time.Time         `json:"seenAt,omitempty"`
+	EndedAt             *time.Time         `json:"endedAt,omitempty"`
+	Site                *string            `json:"site,omitempty"`
+	Ward                *string            `json:"ward,omitempty"`
+	Specialty           *string            `json:"specialty,omitempty"`
+	ClinicCode          *string            `json:"clinicCode,omitempty"`
+	PresentingComplaint *string            `json:"presentingComplaint,omitempty"`
+	Summary             *string            `json:"summary,omitempty"`
+	Category            *category.Category `json:"category,omitempty"`
+}
+
+type RequestAppointmentChangeInput struct {
+	AppointmentID pulid.ID              `json:"appointmentId"`
+	Kind          AppointmentChangeKind `json:"kind"`
+	Reason        *string               `json:"reason,omitempty"`
+	// For a reschedule: times that would suit.
+	PreferredTimes []*time.Time `json:"preferredTimes,omitempty"`
+}
+
 type RequestEmailChangeInput struct {
 	NewEmail string `json:"newEmail"`
 	Password string `json:"password"`
+}
+
+type ResultComponentInput struct {
+	Name         string   `json:"name"`
+	Code         *string  `json:"code,omitempty"`
+	ValueNumeric *float64 `json:"valueNumeric,omitempty"`
+	ValueText    *string  `json:"valueText,omitempty"`
+	// LT, LE, GE or GT for values such as "<5".
+	Comparator *resultcomponent.Comparator `json:"comparator,omitempty"`
+	// UCUM unit, e.g. g/L, 10*9/L, mmol/L, %.
+	Unit          *string               `json:"unit,omitempty"`
+	ReferenceLow  *float64              `json:"referenceLow,omitempty"`
+	ReferenceHigh *float64              `json:"referenceHigh,omitempty"`
+	ReferenceText *string               `json:"referenceText,omitempty"`
+	Flag          *resultcomponent.Flag `json:"flag,omitempty"`
+}
+
+type SendLetterInput struct {
+	PatientID      pulid.ID           `json:"patientId"`
+	OrganisationID pulid.ID           `json:"organisationId"`
+	Title          string             `json:"title"`
+	Author         *string            `json:"author,omitempty"`
+	SentAt         *time.Time         `json:"sentAt,omitempty"`
+	Body           *string            `json:"body,omitempty"`
+	BodyFormat     *letter.BodyFormat `json:"bodyFormat,omitempty"`
+	// A PDF of at most 10 MB.
+	Document *graphql.Upload    `json:"document,omitempty"`
+	Category *category.Category `json:"category,omitempty"`
 }
 
 // Who a share is with, as the patient sees it.
@@ -137,11 +295,178 @@ type SpecialtyRulePayload struct {
 	Recomputed int `json:"recomputed"`
 }
 
+type UpdateAllergyInput struct {
+	ExpectedUpdatedAt time.Time            `json:"expectedUpdatedAt"`
+	Substance         *string              `json:"substance,omitempty"`
+	Reaction          *string              `json:"reaction,omitempty"`
+	Severity          *allergy.Severity    `json:"severity,omitempty"`
+	Criticality       *allergy.Criticality `json:"criticality,omitempty"`
+	Status            *allergy.Status      `json:"status,omitempty"`
+}
+
+type UpdateAppointmentInput struct {
+	// The updatedAt the change was based on: a stale value is refused (CONFLICT).
+	ExpectedUpdatedAt time.Time           `json:"expectedUpdatedAt"`
+	Title             *string             `json:"title,omitempty"`
+	StartsAt          *time.Time          `json:"startsAt,omitempty"`
+	DurationMinutes   *int                `json:"durationMinutes,omitempty"`
+	Status            *appointment.Status `json:"status,omitempty"`
+	Specialty         *string             `json:"specialty,omitempty"`
+	Clinic            *string             `json:"clinic,omitempty"`
+	ClinicCode        *string             `json:"clinicCode,omitempty"`
+	Site              *string             `json:"site,omitempty"`
+	Address           *string             `json:"address,omitempty"`
+	Clinician         *string             `json:"clinician,omitempty"`
+	Instructions      *string             `json:"instructions,omitempty"`
+	Category          *category.Category  `json:"category,omitempty"`
+}
+
+type UpdateContactDetailsInput struct {
+	PatientID         pulid.ID  `json:"patientId"`
+	ExpectedUpdatedAt time.Time `json:"expectedUpdatedAt"`
+	AddressLine1      *string   `json:"addressLine1,omitempty"`
+	AddressLine2      *string   `json:"addressLine2,omitempty"`
+	Town              *string   `json:"town,omitempty"`
+	// A UK postcode, e.g. SW1A 1AA.
+	Postcode *string `json:"postcode,omitempty"`
+	// A UK phone number, e.g. 020 7946 0000 or +44 7700 900123.
+	Phone       *string                   `json:"phone,omitempty"`
+	Email       *string                   `json:"email,omitempty"`
+	Preferences []*ContactPreferenceInput `json:"preferences,omitempty"`
+}
+
+type UpdateEncounterInput struct {
+	ExpectedUpdatedAt   time.Time          `json:"expectedUpdatedAt"`
+	Status              *encounter.Status  `json:"status,omitempty"`
+	SeenAt              *time.Time         `json:"seenAt,omitempty"`
+	EndedAt             *time.Time         `json:"endedAt,omitempty"`
+	Ward                *string            `json:"ward,omitempty"`
+	PresentingComplaint *string            `json:"presentingComplaint,omitempty"`
+	Summary             *string            `json:"summary,omitempty"`
+	Category            *category.Category `json:"category,omitempty"`
+}
+
 type UpdateShareInput struct {
 	Categories []category.Category `json:"categories,omitempty"`
 	ExpiresAt  *time.Time          `json:"expiresAt,omitempty"`
 	// Removes the expiry.
 	ClearExpiry *bool `json:"clearExpiry,omitempty"`
+}
+
+// Whether the record says anything about allergies.
+type AllergyRecordState string
+
+const (
+	// Nothing recorded: not the same as no allergies.
+	AllergyRecordStateNoneRecorded AllergyRecordState = "NONE_RECORDED"
+	// Someone recorded that there are no known allergies.
+	AllergyRecordStateNoKnownAllergies AllergyRecordState = "NO_KNOWN_ALLERGIES"
+	// At least one active allergy is recorded.
+	AllergyRecordStateHasAllergies AllergyRecordState = "HAS_ALLERGIES"
+)
+
+var AllAllergyRecordState = []AllergyRecordState{
+	AllergyRecordStateNoneRecorded,
+	AllergyRecordStateNoKnownAllergies,
+	AllergyRecordStateHasAllergies,
+}
+
+func (e AllergyRecordState) IsValid() bool {
+	switch e {
+	case AllergyRecordStateNoneRecorded, AllergyRecordStateNoKnownAllergies, AllergyRecordStateHasAllergies:
+		return true
+	}
+	return false
+}
+
+func (e AllergyRecordState) String() string {
+	return string(e)
+}
+
+func (e *AllergyRecordState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AllergyRecordState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AllergyRecordState", str)
+	}
+	return nil
+}
+
+func (e AllergyRecordState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AllergyRecordState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AllergyRecordState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type AppointmentChangeKind string
+
+const (
+	AppointmentChangeKindCancel     AppointmentChangeKind = "CANCEL"
+	AppointmentChangeKindReschedule AppointmentChangeKind = "RESCHEDULE"
+)
+
+var AllAppointmentChangeKind = []AppointmentChangeKind{
+	AppointmentChangeKindCancel,
+	AppointmentChangeKindReschedule,
+}
+
+func (e AppointmentChangeKind) IsValid() bool {
+	switch e {
+	case AppointmentChangeKindCancel, AppointmentChangeKindReschedule:
+		return true
+	}
+	return false
+}
+
+func (e AppointmentChangeKind) String() string {
+	return string(e)
+}
+
+func (e *AppointmentChangeKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AppointmentChangeKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AppointmentChangeKind", str)
+	}
+	return nil
+}
+
+func (e AppointmentChangeKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AppointmentChangeKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AppointmentChangeKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type BulkInvitationStatus string

@@ -16,19 +16,29 @@ import (
 	"github.com/patientportal/portal/graph"
 )
 
+// MaxUploadSize bounds a multipart request: a 10 MB document and its form.
+const MaxUploadSize = 11 << 20
+
 // Config selects what the endpoint offers.
 type Config struct {
 	// Introspection answers schema queries (development mode).
 	Introspection bool
 }
 
-// NewHandler returns the GraphQL HTTP handler. The viewer must already be in
-// each request's context (see package auth).
-func NewHandler(client *ent.Client, identity graph.Identity, sharing graph.Sharing, cfg Config) http.Handler {
-	srv := handler.New(graph.NewSchema(&graph.Resolver{Client: client, Identity: identity, Sharing: sharing}))
+// Services are the capabilities behind the resolvers.
+type Services struct {
+	Identity graph.Identity
+	Sharing  graph.Sharing
+	Clinical graph.Clinical
+}
+
+// NewHandler returns the GraphQL HTTP handler over client and services.
+func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
+	srv := handler.New(graph.NewSchema(&graph.Resolver{Client: client, Identity: svc.Identity, Sharing: svc.Sharing, Clinical: svc.Clinical}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport.MultipartForm{MaxUploadSize: MaxUploadSize, MaxMemory: 1 << 20})
 	srv.SetQueryCache(graph.DefaultPages{Cache: lru.New[*ast.QueryDocument](1000)})
 	srv.Use(graph.PageLimits{})
 	if cfg.Introspection {

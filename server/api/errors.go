@@ -19,6 +19,8 @@ import (
 	"github.com/patientportal/portal/graph"
 	"github.com/patientportal/portal/graph/scalar"
 	"github.com/patientportal/portal/server/auth"
+	"github.com/patientportal/portal/server/blob"
+	"github.com/patientportal/portal/server/clinical"
 	"github.com/patientportal/portal/server/sharing"
 )
 
@@ -44,6 +46,7 @@ func classify(err error) (code, message string) {
 		timeParse  *time.ParseError
 		numError   *strconv.NumError
 		corrupt    base64.CorruptInputError
+		fields     *clinical.ValidationError
 	)
 	switch {
 	case errors.Is(err, auth.ErrInvalidCredentials):
@@ -80,6 +83,14 @@ func classify(err error) (code, message string) {
 		return CodeForbidden, sharing.ErrNeverReleased.Error()
 	case errors.Is(err, access.ErrDenied), errors.Is(err, privacy.Deny):
 		return CodeForbidden, "not allowed"
+	case errors.As(err, &fields):
+		return CodeBadUserInput, err.Error()
+	case errors.Is(err, clinical.ErrConflict):
+		return CodeConflict, clinical.ErrConflict.Error()
+	case errors.Is(err, clinical.ErrNotFound):
+		return CodeNotFound, "not found"
+	case errors.Is(err, blob.ErrTooLarge):
+		return CodeBadUserInput, "the document is larger than 10 MB"
 	case errors.Is(err, graph.ErrBadInput):
 		return CodeBadUserInput, err.Error()
 	case errors.Is(err, scalar.ErrInvalidTime):
@@ -113,11 +124,21 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	if code == CodeInternal {
 		slog.ErrorContext(ctx, "internal error", "err", err, "path", presented.Path.String())
 	}
+	ext := map[string]any{"code": code}
+	var fields *clinical.ValidationError
+	if errors.As(err, &fields) {
+		// Each bad field with its path in the input, so clients can show it.
+		list := make([]map[string]string, len(fields.Fields))
+		for i, f := range fields.Fields {
+			list[i] = map[string]string{"path": f.Path, "message": f.Message}
+		}
+		ext["fields"] = list
+	}
 	return &gqlerror.Error{
 		Message:    message,
 		Path:       presented.Path,
 		Locations:  presented.Locations,
-		Extensions: map[string]any{"code": code},
+		Extensions: ext,
 	}
 }
 

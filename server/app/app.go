@@ -16,6 +16,8 @@ import (
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/server/api"
 	"github.com/patientportal/portal/server/auth"
+	"github.com/patientportal/portal/server/blob"
+	"github.com/patientportal/portal/server/clinical"
 	"github.com/patientportal/portal/server/config"
 	"github.com/patientportal/portal/server/nhslogin"
 	"github.com/patientportal/portal/server/sharing"
@@ -43,7 +45,12 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		return nil, err
 	}
 	a := &App{Sessions: sessions}
-	gql := api.NewHandler(client, sessions, sharing.New(client, sharing.Config{PublicURL: cfg.PublicURL, Now: now}), api.Config{Introspection: !cfg.Production})
+	blobs := blob.NewDir(cfg.BlobDir)
+	gql := api.NewHandler(client, api.Services{
+		Identity: sessions,
+		Sharing:  sharing.New(client, sharing.Config{PublicURL: cfg.PublicURL, Now: now}),
+		Clinical: clinical.New(client, clinical.Config{PublicURL: cfg.PublicURL, Now: now, Blobs: blobs}),
+	}, api.Config{Introspection: !cfg.Production})
 	browsers := cors.New(cors.Options{
 		AllowedOrigins:   cfg.AllowedOrigins,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost},

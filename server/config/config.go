@@ -33,6 +33,8 @@ type Config struct {
 	SecureCookie bool
 	// PublicURL is where people reach the portal, for links in emails.
 	PublicURL string
+	// BlobDir is the folder that holds letter documents.
+	BlobDir string
 	// Mail configures outgoing email (see package mail for each variable).
 	Mail mail.Config
 	// NHSLogin configures sign-in with NHS login; off when Issuer is empty.
@@ -106,6 +108,8 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		"mark the session cookie Secure, when served over TLS (PORTAL_SECURE_COOKIE=true)")
 	fs.StringVar(&c.PublicURL, "public-url", env("PORTAL_PUBLIC_URL", "http://localhost:8080"),
 		"where people reach the portal, for links in emails (PORTAL_PUBLIC_URL)")
+	fs.StringVar(&c.BlobDir, "blob-dir", env("PORTAL_BLOB_DIR", "documents"),
+		"folder for letter documents (PORTAL_BLOB_DIR)")
 	c.Mail.Host = getenv("PORTAL_SMTP_HOST")
 	if p := getenv("PORTAL_SMTP_PORT"); p != "" {
 		port, err := strconv.Atoi(p)

@@ -6,7 +6,7 @@ CREATE UNIQUE INDEX `accounts_email_key` ON `accounts` (`email`);
 -- create index "accounts_oidc_subject_key" to table: "accounts"
 CREATE UNIQUE INDEX `accounts_oidc_subject_key` ON `accounts` (`oidc_subject`);
 -- create "allergies" table
-CREATE TABLE `allergies` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `substance` text NOT NULL, `reaction` text NULL, `severity` text NULL, `criticality` text NULL, `status` text NOT NULL DEFAULT ('ACTIVE'), `recorded_by` text NOT NULL, `recorder` text NULL, `recorded_at` datetime NOT NULL, `source_organisation_id` text NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `allergies_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL, CONSTRAINT `allergies_patients_allergies` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
+CREATE TABLE `allergies` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `kind` text NOT NULL DEFAULT ('ALLERGY'), `substance` text NOT NULL, `reaction` text NULL, `severity` text NULL, `criticality` text NULL, `status` text NOT NULL DEFAULT ('ACTIVE'), `recorded_by` text NOT NULL, `recorder` text NULL, `recorded_at` datetime NOT NULL, `source_organisation_id` text NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `allergies_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL, CONSTRAINT `allergies_patients_allergies` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
 -- create index "allergy_patient_id_category" to table: "allergies"
 CREATE INDEX `allergy_patient_id_category` ON `allergies` (`patient_id`, `category`);
 -- create index "allergy_source_organisation_id_external_system_external_value" to table: "allergies"
@@ -21,6 +21,16 @@ CREATE INDEX `appointment_patient_id_category` ON `appointments` (`patient_id`, 
 CREATE UNIQUE INDEX `appointment_source_organisation_0a9063b7befeb2dca8d76cffbf9213a1` ON `appointments` (`source_organisation_id`, `external_system`, `external_value`);
 -- create index "appointment_patient_id_starts_at" to table: "appointments"
 CREATE INDEX `appointment_patient_id_starts_at` ON `appointments` (`patient_id`, `starts_at`);
+-- create "appointment_change_requests" table
+CREATE TABLE `appointment_change_requests` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `kind` text NOT NULL, `reason` text NULL, `preferred_times` json NULL, `status` text NOT NULL DEFAULT ('OPEN'), `answer` text NULL, `answered_at` datetime NULL, `appointment_id` text NOT NULL, `source_organisation_id` text NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `appointment_change_requests_appointments_change_requests` FOREIGN KEY (`appointment_id`) REFERENCES `appointments` (`id`) ON DELETE NO ACTION, CONSTRAINT `appointment_change_requests_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL, CONSTRAINT `appointment_change_requests_patients_appointment_change_requests` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
+-- create index "appointmentchangerequest_patient_id_category" to table: "appointment_change_requests"
+CREATE INDEX `appointmentchangerequest_patient_id_category` ON `appointment_change_requests` (`patient_id`, `category`);
+-- create index "appointmentchangerequest_source_9c4896ac25a5e0d498941b00157551a3" to table: "appointment_change_requests"
+CREATE UNIQUE INDEX `appointmentchangerequest_source_9c4896ac25a5e0d498941b00157551a3` ON `appointment_change_requests` (`source_organisation_id`, `external_system`, `external_value`);
+-- create index "appointmentchangerequest_appointment_id" to table: "appointment_change_requests"
+CREATE INDEX `appointmentchangerequest_appointment_id` ON `appointment_change_requests` (`appointment_id`);
+-- create index "appointmentchangerequest_source_organisation_id_status" to table: "appointment_change_requests"
+CREATE INDEX `appointmentchangerequest_source_organisation_id_status` ON `appointment_change_requests` (`source_organisation_id`, `status`);
 -- create "audit_events" table
 CREATE TABLE `audit_events` (`id` text NOT NULL, `actor_account_id` text NULL, `actor_organisation_id` text NULL, `action` text NOT NULL, `record_kinds` json NULL, `share_id` text NULL, `break_glass` bool NOT NULL DEFAULT (false), `reason` text NULL, `client_address` text NULL, `at` datetime NOT NULL, `patient_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `audit_events_patients_audit_events` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE SET NULL);
 -- create index "auditevent_patient_id_at" to table: "audit_events"
@@ -43,6 +53,10 @@ CREATE INDEX `careresource_patient_id_category` ON `care_resources` (`patient_id
 CREATE UNIQUE INDEX `careresource_source_organisatio_c42b53b03c0e108b34a4270b81e8dd58` ON `care_resources` (`source_organisation_id`, `external_system`, `external_value`);
 -- create index "careresource_patient_id_assigned_at" to table: "care_resources"
 CREATE INDEX `careresource_patient_id_assigned_at` ON `care_resources` (`patient_id`, `assigned_at`);
+-- create "contact_preferences" table
+CREATE TABLE `contact_preferences` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `post` bool NOT NULL DEFAULT (true), `sms` bool NOT NULL DEFAULT (false), `email` bool NOT NULL DEFAULT (false), `organisation_id` text NOT NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `contact_preferences_organisations_organisation` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON DELETE NO ACTION, CONSTRAINT `contact_preferences_patients_contact_preferences` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
+-- create index "contactpreference_patient_id_organisation_id" to table: "contact_preferences"
+CREATE UNIQUE INDEX `contactpreference_patient_id_organisation_id` ON `contact_preferences` (`patient_id`, `organisation_id`);
 -- create "email_changes" table
 CREATE TABLE `email_changes` (`id` text NOT NULL, `account_id` text NOT NULL, `new_email` text NOT NULL, `token_hash` text NOT NULL, `created_at` datetime NOT NULL, `expires_at` datetime NOT NULL, `confirmed_at` datetime NULL, PRIMARY KEY (`id`));
 -- create index "email_changes_token_hash_key" to table: "email_changes"
@@ -81,6 +95,12 @@ CREATE INDEX `letter_patient_id_category` ON `letters` (`patient_id`, `category`
 CREATE UNIQUE INDEX `letter_source_organisation_id_external_system_external_value` ON `letters` (`source_organisation_id`, `external_system`, `external_value`);
 -- create index "letter_patient_id_sent_at" to table: "letters"
 CREATE INDEX `letter_patient_id_sent_at` ON `letters` (`patient_id`, `sent_at`);
+-- create "letter_reads" table
+CREATE TABLE `letter_reads` (`id` text NOT NULL, `account_id` text NOT NULL, `read_at` datetime NOT NULL, `letter_id` text NOT NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `letter_reads_letters_reads` FOREIGN KEY (`letter_id`) REFERENCES `letters` (`id`) ON DELETE NO ACTION, CONSTRAINT `letter_reads_patients_letter_reads` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
+-- create index "letterread_patient_id_account_id" to table: "letter_reads"
+CREATE INDEX `letterread_patient_id_account_id` ON `letter_reads` (`patient_id`, `account_id`);
+-- create index "letterread_letter_id_account_id" to table: "letter_reads"
+CREATE UNIQUE INDEX `letterread_letter_id_account_id` ON `letter_reads` (`letter_id`, `account_id`);
 -- create "mail_messages" table
 CREATE TABLE `mail_messages` (`id` text NOT NULL, `recipient` text NOT NULL, `subject` text NOT NULL, `text_body` text NOT NULL, `kind` text NOT NULL, `created_at` datetime NOT NULL, `next_attempt_at` datetime NOT NULL, `claimed_until` datetime NULL, `attempts` integer NOT NULL DEFAULT (0), `sent_at` datetime NULL, `abandoned_at` datetime NULL, `last_error` text NULL, PRIMARY KEY (`id`));
 -- create index "mailmessage_sent_at_abandoned_at_next_attempt_at" to table: "mail_messages"
@@ -110,7 +130,7 @@ CREATE TABLE `oidc_logins` (`id` text NOT NULL, `state_hash` text NOT NULL, `non
 -- create index "oidc_logins_state_hash_key" to table: "oidc_logins"
 CREATE UNIQUE INDEX `oidc_logins_state_hash_key` ON `oidc_logins` (`state_hash`);
 -- create "organisations" table
-CREATE TABLE `organisations` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `ods_code` text NOT NULL, `name` text NOT NULL, `kind` text NOT NULL, `logo_url` text NULL, `welcome_message` text NULL, `emergency_care` bool NOT NULL DEFAULT (false), PRIMARY KEY (`id`));
+CREATE TABLE `organisations` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `ods_code` text NOT NULL, `name` text NOT NULL, `kind` text NOT NULL, `logo_url` text NULL, `welcome_message` text NULL, `phone` text NULL, `email` text NULL, `website` text NULL, `address` text NULL, `emergency_care` bool NOT NULL DEFAULT (false), PRIMARY KEY (`id`));
 -- create index "organisations_ods_code_key" to table: "organisations"
 CREATE UNIQUE INDEX `organisations_ods_code_key` ON `organisations` (`ods_code`);
 -- create "patients" table
@@ -283,6 +303,12 @@ DROP TABLE `measurements`;
 DROP INDEX `mailmessage_sent_at_abandoned_at_next_attempt_at`;
 -- reverse: create "mail_messages" table
 DROP TABLE `mail_messages`;
+-- reverse: create index "letterread_letter_id_account_id" to table: "letter_reads"
+DROP INDEX `letterread_letter_id_account_id`;
+-- reverse: create index "letterread_patient_id_account_id" to table: "letter_reads"
+DROP INDEX `letterread_patient_id_account_id`;
+-- reverse: create "letter_reads" table
+DROP TABLE `letter_reads`;
 -- reverse: create index "letter_patient_id_sent_at" to table: "letters"
 DROP INDEX `letter_patient_id_sent_at`;
 -- reverse: create index "letter_source_organisation_id_external_system_external_value" to table: "letters"
@@ -321,6 +347,10 @@ DROP INDEX `emailchange_account_id`;
 DROP INDEX `email_changes_token_hash_key`;
 -- reverse: create "email_changes" table
 DROP TABLE `email_changes`;
+-- reverse: create index "contactpreference_patient_id_organisation_id" to table: "contact_preferences"
+DROP INDEX `contactpreference_patient_id_organisation_id`;
+-- reverse: create "contact_preferences" table
+DROP TABLE `contact_preferences`;
 -- reverse: create index "careresource_patient_id_assigned_at" to table: "care_resources"
 DROP INDEX `careresource_patient_id_assigned_at`;
 -- reverse: create index "careresource_source_organisatio_c42b53b03c0e108b34a4270b81e8dd58" to table: "care_resources"
@@ -343,6 +373,16 @@ DROP INDEX `auditevent_actor_account_id_at`;
 DROP INDEX `auditevent_patient_id_at`;
 -- reverse: create "audit_events" table
 DROP TABLE `audit_events`;
+-- reverse: create index "appointmentchangerequest_source_organisation_id_status" to table: "appointment_change_requests"
+DROP INDEX `appointmentchangerequest_source_organisation_id_status`;
+-- reverse: create index "appointmentchangerequest_appointment_id" to table: "appointment_change_requests"
+DROP INDEX `appointmentchangerequest_appointment_id`;
+-- reverse: create index "appointmentchangerequest_source_9c4896ac25a5e0d498941b00157551a3" to table: "appointment_change_requests"
+DROP INDEX `appointmentchangerequest_source_9c4896ac25a5e0d498941b00157551a3`;
+-- reverse: create index "appointmentchangerequest_patient_id_category" to table: "appointment_change_requests"
+DROP INDEX `appointmentchangerequest_patient_id_category`;
+-- reverse: create "appointment_change_requests" table
+DROP TABLE `appointment_change_requests`;
 -- reverse: create index "appointment_patient_id_starts_at" to table: "appointments"
 DROP INDEX `appointment_patient_id_starts_at`;
 -- reverse: create index "appointment_source_organisation_0a9063b7befeb2dca8d76cffbf9213a1" to table: "appointments"
