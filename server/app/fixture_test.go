@@ -10,6 +10,7 @@ import (
 	"github.com/patientportal/portal/ent/access"
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/measurement"
@@ -107,6 +108,14 @@ func seed(t testing.TB, client *ent.Client, perList int, now time.Time) *fixture
 		SetActorAccountID(f.Carer.AccountID).SetAction("SHARE_CREATED").Save(ctx)
 	must(err)
 	f.AliceNodes["AuditEvent"] = []pulid.ID{ae.ID}
+	ar, err := client.AppointmentChangeRequest.Create().SetPatientID(f.Alice.PatientID).SetCategory(category.General).
+		SetSourceOrganisationID(org.ID).SetAppointmentID(f.AliceNodes["Appointment"][0]).
+		SetKind(appointmentchangerequest.KindCANCEL).Save(ctx)
+	must(err)
+	f.AliceNodes["AppointmentChangeRequest"] = []pulid.ID{ar.ID}
+	cp, err := client.ContactPreference.Create().SetPatientID(f.Alice.PatientID).SetOrganisationID(org.ID).Save(ctx)
+	must(err)
+	f.AliceNodes["ContactPreference"] = []pulid.ID{cp.ID}
 	iv, err := client.Invitation.Create().SetPatientID(f.Alice.PatientID).SetOrganisationID(org.ID).
 		SetPurpose(invitation.PurposeREGISTRATION).SetEmail(f.Alice.Email).SetTokenHash("used-" + string(f.Alice.PatientID)).
 		SetAcceptedAt(now).SetExpiresAt(now).Save(ctx)
