@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -510,5 +511,31 @@ func TestFiveWrongDatesOfBirthLockTheInvitation(t *testing.T) {
 	}
 	if got := e.post("", acceptMutation, map[string]any{"token": token, "dob": "1990-03-04", "password": "a sound passphrase 42"}); !slices.Equal(got.codes(), []string{"NOT_FOUND"}) {
 		t.Errorf("right date after five wrong ones: %s", got.raw)
+	}
+}
+
+func TestPasswordSprayingFromOneAddressIsSlowed(t *testing.T) {
+	e := newEnv(t)
+	f := seed(t, e.store.Client, 1, e.clock.Now())
+	sprayer, other := e.fromAddress("127.0.0.1"), e.fromAddress("127.0.0.3")
+	// Successful sign-ins never use up an address's budget.
+	for range 40 {
+		if got := e.signInFrom(sprayer, f.Bob.Email, fixturePassword); len(got.Errors) > 0 {
+			t.Fatalf("good sign-ins were limited: %s", got.raw)
+		}
+	}
+	for i := range 30 {
+		e.signInFrom(sprayer, fmt.Sprintf("user%d@example.org", i), "Summer2026!")
+	}
+	wrong := e.signInFrom(sprayer, "user99@example.org", "Summer2026!")
+	if got := e.signInFrom(sprayer, f.Alice.Email, fixturePassword); string(got.raw) != string(wrong.raw) {
+		t.Errorf("the sprayer's address still signs in: %s", got.raw)
+	}
+	if got := e.signInFrom(other, f.Alice.Email, fixturePassword); len(got.Errors) > 0 {
+		t.Errorf("another address is slowed too: %s", got.raw)
+	}
+	e.clock.Advance(time.Minute)
+	if got := e.signInFrom(sprayer, f.Alice.Email, fixturePassword); len(got.Errors) > 0 {
+		t.Errorf("still refused a minute later: %s", got.raw)
 	}
 }

@@ -95,7 +95,7 @@ func NormaliseEmail(email string) string {
 func (s *Service) SignIn(ctx context.Context, email, password string) (string, *ent.Account, error) {
 	sys := access.SystemContext(ctx)
 	addr := clientAddress(ctx)
-	wait, allowed := s.limits.wait(addr, s.now())
+	wait, allowed, giveBack := s.limits.wait(addr, s.now())
 	if wait > 0 {
 		select {
 		case <-time.After(wait):
@@ -131,6 +131,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (string, *
 		s.audit(sys, id, "SIGN_IN_FAILED", addr)
 		return "", nil, ErrInvalidCredentials
 	}
+	giveBack()
 	if err := s.recordSuccess(sys, email, addr); err != nil {
 		return "", nil, err
 	}

@@ -21,12 +21,14 @@ const (
 	lockoutFor  = 15 * time.Minute
 )
 
-// Per-address limit across all emails, against password spraying: a burst
-// of 20 attempts, then one every 3 seconds. A request is held at most
-// maxHold waiting for its turn; beyond that it is refused.
+// Per-address limit on failed sign-ins across all emails, against password
+// spraying: a burst of 30 failures, then one every 2 seconds. A request is
+// held at most maxHold waiting for its turn; beyond that it is refused. A
+// successful sign-in gives its turn back, so people signing in behind one
+// address (a hospital's NAT) are not held up by each other.
 const (
-	addressBurst = 20
-	addressEvery = 3 * time.Second
+	addressBurst = 30
+	addressEvery = 2 * time.Second
 	maxHold      = time.Second
 )
 
@@ -80,8 +82,9 @@ type addressLimits struct {
 }
 
 // wait returns how long a sign-in from addr must wait for its turn, and
-// false when that would be longer than maxHold.
-func (l *addressLimits) wait(addr string, now time.Time) (time.Duration, bool) {
+// false when that would be longer than maxHold; giveBack returns the turn
+// after a successful sign-in.
+func (l *addressLimits) wait(addr string, now time.Time) (d time.Duration, ok bool, giveBack func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.buckets == nil {
@@ -96,10 +99,14 @@ func (l *addressLimits) wait(addr string, now time.Time) (time.Duration, bool) {
 		l.buckets[addr] = b
 	}
 	r := b.ReserveN(now, 1)
-	d := r.DelayFrom(now)
+	d = r.DelayFrom(now)
 	if d > maxHold {
 		r.CancelAt(now)
-		return 0, false
+		return 0, false, func() {}
 	}
-	return d, true
+	return d, true, func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		r.CancelAt(now)
+	}
 }
