@@ -46,10 +46,11 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 	}
 	a := &App{Sessions: sessions}
 	blobs := blob.NewDir(cfg.BlobDir)
+	clin := clinical.New(client, clinical.Config{PublicURL: cfg.PublicURL, Now: now, Blobs: blobs})
 	gql := api.NewHandler(client, api.Services{
 		Identity: sessions,
 		Sharing:  sharing.New(client, sharing.Config{PublicURL: cfg.PublicURL, Now: now}),
-		Clinical: clinical.New(client, clinical.Config{PublicURL: cfg.PublicURL, Now: now, Blobs: blobs}),
+		Clinical: clin,
 	}, api.Config{Introspection: !cfg.Production})
 	browsers := cors.New(cors.Options{
 		AllowedOrigins:   cfg.AllowedOrigins,
@@ -61,6 +62,9 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 
 	mux := http.NewServeMux()
 	mux.Handle("/query", browsers.Handler(noStore(a.whenReady(sessions.Middleware(gql)))))
+	// Letter documents: a signed link or a bearer token, checked again
+	// against the privacy policy (see clinical.DocumentHandler).
+	mux.Handle("GET /letters/{id}/document", a.whenReady(clin.DocumentHandler(sessions)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})

@@ -30,9 +30,10 @@ func (d *Dir) path(key string) (string, error) {
 	return filepath.Join(d.root, key), nil
 }
 
-// Put implements Store: it writes to a temporary file and renames it into
-// place, so a reader never sees half a document.
-func (d *Dir) Put(_ context.Context, key string, r io.Reader, max int64) (int64, error) {
+// Put implements Store: it writes to a temporary file, flushes it to disk
+// and renames it into place, so a reader never sees half a document. A
+// cancelled ctx stops the copy and keeps nothing.
+func (d *Dir) Put(ctx context.Context, key string, r io.Reader, max int64) (int64, error) {
 	path, err := d.path(key)
 	if err != nil {
 		return 0, err
@@ -45,7 +46,10 @@ func (d *Dir) Put(_ context.Context, key string, r io.Reader, max int64) (int64,
 		return 0, err
 	}
 	defer os.Remove(tmp.Name())
-	n, err := io.Copy(tmp, io.LimitReader(r, max+1))
+	n, err := io.Copy(tmp, io.LimitReader(ctxReader{ctx, r}, max+1))
+	if err == nil && n <= max {
+		err = tmp.Sync()
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -84,4 +88,17 @@ func (d *Dir) Delete(_ context.Context, key string) error {
 		return err
 	}
 	return nil
+}
+
+// ctxReader stops a copy when its context ends (a client that went away).
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

@@ -21,6 +21,9 @@ import (
 // the shape of real NHS trust codes so that the portal looks as it will.
 type trust struct {
 	odsCode, name, logoURL, welcome string
+	// Contact details: the phone numbers are in Ofcom's ranges kept for
+	// drama, the addresses and domains invented.
+	phone, email, website, address string
 	// kind defaults to a trust.
 	kind organisation.Kind
 }
@@ -35,6 +38,10 @@ var trusts = []trust{
 			"letters and test results from our hospitals, add your own health information and " +
 			"choose who you share it with. If you feel unwell, contact your GP or call 111; " +
 			"in an emergency call 999.",
+		phone:   "0113 496 0000",
+		email:   "patient.enquiries@northbridge.example.org",
+		website: "https://www.northbridge.example.org",
+		address: "Northbridge General Hospital, Infirmary Street, Northbridge NB1 3EX",
 	},
 	{
 		odsCode: "RGT",
@@ -42,6 +49,10 @@ var trusts = []trust{
 		logoURL: "https://logos.example.org/rgt.svg",
 		welcome: "Fenwick Valley Hospitals share your care records here so that you and the " +
 			"people you choose can see them. Messages sent here are not monitored out of hours.",
+		phone:   "0116 496 0123",
+		email:   "contact@fenwickvalley.example.org",
+		website: "https://www.fenwickvalley.example.org",
+		address: "Fenwick Valley Hospital, Station Road, Fenwick FV2 8LP",
 	},
 	{
 		// Its paramedics may break the glass in an emergency.
@@ -49,6 +60,10 @@ var trusts = []trust{
 		name:    "Northbridge Ambulance Service NHS Trust",
 		logoURL: "https://logos.example.org/rx9.svg",
 		welcome: "Northbridge Ambulance Service.",
+		phone:   "0113 496 0999",
+		email:   "feedback@northbridgeambulance.example.org",
+		website: "https://www.northbridgeambulance.example.org",
+		address: "Ambulance Headquarters, Ridgeway Park, Northbridge NB6 2AS",
 		kind:    organisation.KindAMBULANCE_SERVICE,
 	},
 }
@@ -105,6 +120,7 @@ func (l *loader) organisations(ctx context.Context) error {
 		}
 		c.SetOdsCode(t.odsCode).SetName(t.name).SetKind(kind).
 			SetLogoURL(t.logoURL).SetWelcomeMessage(t.welcome).SetEmergencyCare(true).
+			SetPhone(t.phone).SetEmail(t.email).SetWebsite(t.website).SetAddress(t.address).
 			SetCreatedAt(l.now).SetUpdatedAt(l.now)
 	}).Save(ctx)
 	if err != nil {

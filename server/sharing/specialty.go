@@ -8,6 +8,7 @@ import (
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
 	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/predicate"
@@ -185,8 +186,8 @@ func (r relabel) count() int {
 }
 
 // apply writes each new category in chunks with update, and moves the
-// notifications about those records along, so that a record hidden by its
-// new label leaves no trace in a grantee's notifications.
+// notifications and change requests about those records along, so that a
+// record hidden by its new label leaves no trace for a grantee.
 func (r relabel) apply(ctx context.Context, tx *ent.Client, update func(ids []pulid.ID, c category.Category) error) error {
 	for c, ids := range r {
 		for start := 0; start < len(ids); start += updateChunk {
@@ -196,6 +197,13 @@ func (r relabel) apply(ctx context.Context, tx *ent.Client, update func(ids []pu
 			}
 			if err := tx.Notification.Update().
 				Where(notification.SubjectIDIn(chunk...)).
+				SetCategory(c).
+				Exec(ctx); err != nil {
+				return err
+			}
+			// A change request carries its appointment's label.
+			if err := tx.AppointmentChangeRequest.Update().
+				Where(appointmentchangerequest.AppointmentIDIn(chunk...)).
 				SetCategory(c).
 				Exec(ctx); err != nil {
 				return err
