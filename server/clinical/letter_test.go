@@ -59,8 +59,15 @@ func TestALetterThatFailsToSaveLeavesNoDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The clinician's trust holds the record, so that they may write to it.
+	if err := db.PatientOrganisation.Create().SetPatientID(pt.ID).SetOrganisationID(org.ID).Exec(sys); err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	blobs := &racingStore{Store: blob.NewDir(dir), during: func() {
+		if _, err := db.PatientOrganisation.Delete().Exec(sys); err != nil {
+			t.Error(err)
+		}
 		if err := db.Patient.DeleteOneID(pt.ID).Exec(sys); err != nil {
 			t.Error(err)
 		}
