@@ -32,6 +32,7 @@ import (
 	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
+	"github.com/patientportal/portal/ent/measurementrollup"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/oidclogin"
@@ -88,6 +89,8 @@ type Client struct {
 	MailMessage *MailMessageClient
 	// Measurement is the client for interacting with the Measurement builders.
 	Measurement *MeasurementClient
+	// MeasurementRollup is the client for interacting with the MeasurementRollup builders.
+	MeasurementRollup *MeasurementRollupClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
 	// Notification is the client for interacting with the Notification builders.
@@ -145,6 +148,7 @@ func (c *Client) init() {
 	c.LetterRead = NewLetterReadClient(c.config)
 	c.MailMessage = NewMailMessageClient(c.config)
 	c.Measurement = NewMeasurementClient(c.config)
+	c.MeasurementRollup = NewMeasurementRollupClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
 	c.Notification = NewNotificationClient(c.config)
 	c.OIDCLogin = NewOIDCLoginClient(c.config)
@@ -268,6 +272,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		LetterRead:               NewLetterReadClient(cfg),
 		MailMessage:              NewMailMessageClient(cfg),
 		Measurement:              NewMeasurementClient(cfg),
+		MeasurementRollup:        NewMeasurementRollupClient(cfg),
 		Membership:               NewMembershipClient(cfg),
 		Notification:             NewNotificationClient(cfg),
 		OIDCLogin:                NewOIDCLoginClient(cfg),
@@ -318,6 +323,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		LetterRead:               NewLetterReadClient(cfg),
 		MailMessage:              NewMailMessageClient(cfg),
 		Measurement:              NewMeasurementClient(cfg),
+		MeasurementRollup:        NewMeasurementRollupClient(cfg),
 		Membership:               NewMembershipClient(cfg),
 		Notification:             NewNotificationClient(cfg),
 		OIDCLogin:                NewOIDCLoginClient(cfg),
@@ -365,10 +371,10 @@ func (c *Client) Use(hooks ...Hook) {
 		c.Account, c.Allergy, c.Appointment, c.AppointmentChangeRequest, c.AuditEvent,
 		c.BreakGlass, c.CareResource, c.ContactPreference, c.EmailChange, c.Encounter,
 		c.Invitation, c.JournalEntry, c.Letter, c.LetterRead, c.MailMessage,
-		c.Measurement, c.Membership, c.Notification, c.OIDCLogin, c.Organisation,
-		c.Patient, c.PatientOrganisation, c.ResearchConsent, c.ResearchStudy, c.Result,
-		c.ResultComponent, c.Session, c.Share, c.SignInThrottle, c.SpecialtyRule,
-		c.Symptom,
+		c.Measurement, c.MeasurementRollup, c.Membership, c.Notification, c.OIDCLogin,
+		c.Organisation, c.Patient, c.PatientOrganisation, c.ResearchConsent,
+		c.ResearchStudy, c.Result, c.ResultComponent, c.Session, c.Share,
+		c.SignInThrottle, c.SpecialtyRule, c.Symptom,
 	} {
 		n.Use(hooks...)
 	}
@@ -381,10 +387,10 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.Account, c.Allergy, c.Appointment, c.AppointmentChangeRequest, c.AuditEvent,
 		c.BreakGlass, c.CareResource, c.ContactPreference, c.EmailChange, c.Encounter,
 		c.Invitation, c.JournalEntry, c.Letter, c.LetterRead, c.MailMessage,
-		c.Measurement, c.Membership, c.Notification, c.OIDCLogin, c.Organisation,
-		c.Patient, c.PatientOrganisation, c.ResearchConsent, c.ResearchStudy, c.Result,
-		c.ResultComponent, c.Session, c.Share, c.SignInThrottle, c.SpecialtyRule,
-		c.Symptom,
+		c.Measurement, c.MeasurementRollup, c.Membership, c.Notification, c.OIDCLogin,
+		c.Organisation, c.Patient, c.PatientOrganisation, c.ResearchConsent,
+		c.ResearchStudy, c.Result, c.ResultComponent, c.Session, c.Share,
+		c.SignInThrottle, c.SpecialtyRule, c.Symptom,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -425,6 +431,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.MailMessage.mutate(ctx, m)
 	case *MeasurementMutation:
 		return c.Measurement.mutate(ctx, m)
+	case *MeasurementRollupMutation:
+		return c.MeasurementRollup.mutate(ctx, m)
 	case *MembershipMutation:
 		return c.Membership.mutate(ctx, m)
 	case *NotificationMutation:
@@ -3092,6 +3100,156 @@ func (c *MeasurementClient) mutate(ctx context.Context, m *MeasurementMutation) 
 	}
 }
 
+// MeasurementRollupClient is a client for the MeasurementRollup schema.
+type MeasurementRollupClient struct {
+	config
+}
+
+// NewMeasurementRollupClient returns a client for the MeasurementRollup from the given config.
+func NewMeasurementRollupClient(c config) *MeasurementRollupClient {
+	return &MeasurementRollupClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `measurementrollup.Hooks(f(g(h())))`.
+func (c *MeasurementRollupClient) Use(hooks ...Hook) {
+	c.hooks.MeasurementRollup = append(c.hooks.MeasurementRollup, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `measurementrollup.Intercept(f(g(h())))`.
+func (c *MeasurementRollupClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MeasurementRollup = append(c.inters.MeasurementRollup, interceptors...)
+}
+
+// Create returns a builder for creating a MeasurementRollup entity.
+func (c *MeasurementRollupClient) Create() *MeasurementRollupCreate {
+	mutation := newMeasurementRollupMutation(c.config, OpCreate)
+	return &MeasurementRollupCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MeasurementRollup entities.
+func (c *MeasurementRollupClient) CreateBulk(builders ...*MeasurementRollupCreate) *MeasurementRollupCreateBulk {
+	return &MeasurementRollupCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MeasurementRollupClient) MapCreateBulk(slice any, setFunc func(*MeasurementRollupCreate, int)) *MeasurementRollupCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MeasurementRollupCreateBulk{err: fmt.Errorf("calling to MeasurementRollupClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MeasurementRollupCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MeasurementRollupCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MeasurementRollup.
+func (c *MeasurementRollupClient) Update() *MeasurementRollupUpdate {
+	mutation := newMeasurementRollupMutation(c.config, OpUpdate)
+	return &MeasurementRollupUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MeasurementRollupClient) UpdateOne(_m *MeasurementRollup) *MeasurementRollupUpdateOne {
+	mutation := newMeasurementRollupMutation(c.config, OpUpdateOne, withMeasurementRollup(_m))
+	return &MeasurementRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MeasurementRollupClient) UpdateOneID(id pulid.ID) *MeasurementRollupUpdateOne {
+	mutation := newMeasurementRollupMutation(c.config, OpUpdateOne, withMeasurementRollupID(id))
+	return &MeasurementRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MeasurementRollup.
+func (c *MeasurementRollupClient) Delete() *MeasurementRollupDelete {
+	mutation := newMeasurementRollupMutation(c.config, OpDelete)
+	return &MeasurementRollupDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MeasurementRollupClient) DeleteOne(_m *MeasurementRollup) *MeasurementRollupDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MeasurementRollupClient) DeleteOneID(id pulid.ID) *MeasurementRollupDeleteOne {
+	builder := c.Delete().Where(measurementrollup.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MeasurementRollupDeleteOne{builder}
+}
+
+// Query returns a query builder for MeasurementRollup.
+func (c *MeasurementRollupClient) Query() *MeasurementRollupQuery {
+	return &MeasurementRollupQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMeasurementRollup},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MeasurementRollup entity by its id.
+func (c *MeasurementRollupClient) Get(ctx context.Context, id pulid.ID) (*MeasurementRollup, error) {
+	return c.Query().Where(measurementrollup.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MeasurementRollupClient) GetX(ctx context.Context, id pulid.ID) *MeasurementRollup {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPatient queries the patient edge of a MeasurementRollup.
+func (c *MeasurementRollupClient) QueryPatient(_m *MeasurementRollup) *PatientQuery {
+	query := (&PatientClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(measurementrollup.Table, measurementrollup.FieldID, id),
+			sqlgraph.To(patient.Table, patient.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, measurementrollup.PatientTable, measurementrollup.PatientColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *MeasurementRollupClient) Hooks() []Hook {
+	hooks := c.hooks.MeasurementRollup
+	return append(hooks[:len(hooks):len(hooks)], measurementrollup.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *MeasurementRollupClient) Interceptors() []Interceptor {
+	return c.inters.MeasurementRollup
+}
+
+func (c *MeasurementRollupClient) mutate(ctx context.Context, m *MeasurementRollupMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MeasurementRollupCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MeasurementRollupUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MeasurementRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MeasurementRollupDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MeasurementRollup mutation op: %q", m.Op())
+	}
+}
+
 // MembershipClient is a client for the Membership schema.
 type MembershipClient struct {
 	config
@@ -4049,6 +4207,22 @@ func (c *PatientClient) QueryMeasurements(_m *Patient) *MeasurementQuery {
 			sqlgraph.From(patient.Table, patient.FieldID, id),
 			sqlgraph.To(measurement.Table, measurement.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, patient.MeasurementsTable, patient.MeasurementsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryMeasurementRollups queries the measurement_rollups edge of a Patient.
+func (c *PatientClient) QueryMeasurementRollups(_m *Patient) *MeasurementRollupQuery {
+	query := (&MeasurementRollupClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(patient.Table, patient.FieldID, id),
+			sqlgraph.To(measurementrollup.Table, measurementrollup.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, patient.MeasurementRollupsTable, patient.MeasurementRollupsColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -5846,18 +6020,18 @@ type (
 	hooks struct {
 		Account, Allergy, Appointment, AppointmentChangeRequest, AuditEvent, BreakGlass,
 		CareResource, ContactPreference, EmailChange, Encounter, Invitation,
-		JournalEntry, Letter, LetterRead, MailMessage, Measurement, Membership,
-		Notification, OIDCLogin, Organisation, Patient, PatientOrganisation,
-		ResearchConsent, ResearchStudy, Result, ResultComponent, Session, Share,
-		SignInThrottle, SpecialtyRule, Symptom []ent.Hook
+		JournalEntry, Letter, LetterRead, MailMessage, Measurement, MeasurementRollup,
+		Membership, Notification, OIDCLogin, Organisation, Patient,
+		PatientOrganisation, ResearchConsent, ResearchStudy, Result, ResultComponent,
+		Session, Share, SignInThrottle, SpecialtyRule, Symptom []ent.Hook
 	}
 	inters struct {
 		Account, Allergy, Appointment, AppointmentChangeRequest, AuditEvent, BreakGlass,
 		CareResource, ContactPreference, EmailChange, Encounter, Invitation,
-		JournalEntry, Letter, LetterRead, MailMessage, Measurement, Membership,
-		Notification, OIDCLogin, Organisation, Patient, PatientOrganisation,
-		ResearchConsent, ResearchStudy, Result, ResultComponent, Session, Share,
-		SignInThrottle, SpecialtyRule, Symptom []ent.Interceptor
+		JournalEntry, Letter, LetterRead, MailMessage, Measurement, MeasurementRollup,
+		Membership, Notification, OIDCLogin, Organisation, Patient,
+		PatientOrganisation, ResearchConsent, ResearchStudy, Result, ResultComponent,
+		Session, Share, SignInThrottle, SpecialtyRule, Symptom []ent.Interceptor
 	}
 )
 

@@ -28,6 +28,7 @@ import (
 	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
+	"github.com/patientportal/portal/ent/measurementrollup"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/oidclogin"
@@ -119,6 +120,7 @@ func checkColumn(t, c string) error {
 			letterread.Table:               letterread.ValidColumn,
 			mailmessage.Table:              mailmessage.ValidColumn,
 			measurement.Table:              measurement.ValidColumn,
+			measurementrollup.Table:        measurementrollup.ValidColumn,
 			membership.Table:               membership.ValidColumn,
 			notification.Table:             notification.ValidColumn,
 			oidclogin.Table:                oidclogin.ValidColumn,

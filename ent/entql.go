@@ -19,6 +19,7 @@ import (
 	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
+	"github.com/patientportal/portal/ent/measurementrollup"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/oidclogin"
@@ -44,7 +45,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 31)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 32)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   account.Table,
@@ -448,6 +449,29 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   measurementrollup.Table,
+			Columns: measurementrollup.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: measurementrollup.FieldID,
+			},
+		},
+		Type: "MeasurementRollup",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			measurementrollup.FieldPatientID: {Type: field.TypeString, Column: measurementrollup.FieldPatientID},
+			measurementrollup.FieldType:      {Type: field.TypeEnum, Column: measurementrollup.FieldType},
+			measurementrollup.FieldCategory:  {Type: field.TypeEnum, Column: measurementrollup.FieldCategory},
+			measurementrollup.FieldHour:      {Type: field.TypeTime, Column: measurementrollup.FieldHour},
+			measurementrollup.FieldCount:     {Type: field.TypeInt, Column: measurementrollup.FieldCount},
+			measurementrollup.FieldSum:       {Type: field.TypeFloat64, Column: measurementrollup.FieldSum},
+			measurementrollup.FieldMin:       {Type: field.TypeFloat64, Column: measurementrollup.FieldMin},
+			measurementrollup.FieldMax:       {Type: field.TypeFloat64, Column: measurementrollup.FieldMax},
+			measurementrollup.FieldBelow:     {Type: field.TypeInt, Column: measurementrollup.FieldBelow},
+			measurementrollup.FieldAbove:     {Type: field.TypeInt, Column: measurementrollup.FieldAbove},
+		},
+	}
+	graph.Nodes[17] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -464,7 +488,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldRole:           {Type: field.TypeEnum, Column: membership.FieldRole},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notification.Table,
 			Columns: notification.Columns,
@@ -484,7 +508,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notification.FieldReadAt:             {Type: field.TypeTime, Column: notification.FieldReadAt},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   oidclogin.Table,
 			Columns: oidclogin.Columns,
@@ -504,7 +528,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			oidclogin.FieldUsedAt:       {Type: field.TypeTime, Column: oidclogin.FieldUsedAt},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   organisation.Table,
 			Columns: organisation.Columns,
@@ -529,7 +553,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			organisation.FieldEmergencyCare:  {Type: field.TypeBool, Column: organisation.FieldEmergencyCare},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patient.Table,
 			Columns: patient.Columns,
@@ -554,11 +578,13 @@ var schemaGraph = func() *sqlgraph.Schema {
 			patient.FieldPhone:                           {Type: field.TypeString, Column: patient.FieldPhone},
 			patient.FieldEmail:                           {Type: field.TypeString, Column: patient.FieldEmail},
 			patient.FieldSharingDisabledAt:               {Type: field.TypeTime, Column: patient.FieldSharingDisabledAt},
+			patient.FieldGlucoseLow:                      {Type: field.TypeFloat64, Column: patient.FieldGlucoseLow},
+			patient.FieldGlucoseHigh:                     {Type: field.TypeFloat64, Column: patient.FieldGlucoseHigh},
 			patient.FieldSharingDisabledByOrganisationID: {Type: field.TypeString, Column: patient.FieldSharingDisabledByOrganisationID},
 			patient.FieldInvitedByOrganisationID:         {Type: field.TypeString, Column: patient.FieldInvitedByOrganisationID},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patientorganisation.Table,
 			Columns: patientorganisation.Columns,
@@ -581,7 +607,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			patientorganisation.FieldLinkedAt:        {Type: field.TypeTime, Column: patientorganisation.FieldLinkedAt},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   researchconsent.Table,
 			Columns: researchconsent.Columns,
@@ -600,7 +626,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			researchconsent.FieldWithdrawnAt: {Type: field.TypeTime, Column: researchconsent.FieldWithdrawnAt},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   researchstudy.Table,
 			Columns: researchstudy.Columns,
@@ -620,7 +646,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			researchstudy.FieldPseudonymKey:   {Type: field.TypeBytes, Column: researchstudy.FieldPseudonymKey},
 		},
 	}
-	graph.Nodes[24] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   result.Table,
 			Columns: result.Columns,
@@ -652,7 +678,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			result.FieldPerformingLaboratory: {Type: field.TypeString, Column: result.FieldPerformingLaboratory},
 		},
 	}
-	graph.Nodes[25] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   resultcomponent.Table,
 			Columns: resultcomponent.Columns,
@@ -684,7 +710,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			resultcomponent.FieldFlag:                 {Type: field.TypeEnum, Column: resultcomponent.FieldFlag},
 		},
 	}
-	graph.Nodes[26] = &sqlgraph.Node{
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -705,7 +731,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldEndedAt:       {Type: field.TypeTime, Column: session.FieldEndedAt},
 		},
 	}
-	graph.Nodes[27] = &sqlgraph.Node{
+	graph.Nodes[28] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   share.Table,
 			Columns: share.Columns,
@@ -731,7 +757,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			share.FieldRevokedAt:             {Type: field.TypeTime, Column: share.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[28] = &sqlgraph.Node{
+	graph.Nodes[29] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signinthrottle.Table,
 			Columns: signinthrottle.Columns,
@@ -748,7 +774,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signinthrottle.FieldUpdatedAt:   {Type: field.TypeTime, Column: signinthrottle.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[29] = &sqlgraph.Node{
+	graph.Nodes[30] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   specialtyrule.Table,
 			Columns: specialtyrule.Columns,
@@ -767,7 +793,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			specialtyrule.FieldCategory:       {Type: field.TypeEnum, Column: specialtyrule.FieldCategory},
 		},
 	}
-	graph.Nodes[30] = &sqlgraph.Node{
+	graph.Nodes[31] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   symptom.Table,
 			Columns: symptom.Columns,
@@ -1153,6 +1179,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Organisation",
 	)
 	graph.MustAddE(
+		"patient",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   measurementrollup.PatientTable,
+			Columns: []string{measurementrollup.PatientColumn},
+			Bidi:    false,
+		},
+		"MeasurementRollup",
+		"Patient",
+	)
+	graph.MustAddE(
 		"account",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -1391,6 +1429,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Patient",
 		"Measurement",
+	)
+	graph.MustAddE(
+		"measurement_rollups",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.MeasurementRollupsTable,
+			Columns: []string{patient.MeasurementRollupsColumn},
+			Bidi:    false,
+		},
+		"Patient",
+		"MeasurementRollup",
 	)
 	graph.MustAddE(
 		"symptoms",
@@ -3775,6 +3825,110 @@ func (f *MeasurementFilter) WhereHasSourceOrganisationWith(preds ...predicate.Or
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *MeasurementRollupQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the MeasurementRollupQuery builder.
+func (_q *MeasurementRollupQuery) Filter() *MeasurementRollupFilter {
+	return &MeasurementRollupFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *MeasurementRollupMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the MeasurementRollupMutation builder.
+func (m *MeasurementRollupMutation) Filter() *MeasurementRollupFilter {
+	return &MeasurementRollupFilter{config: m.config, predicateAdder: m}
+}
+
+// MeasurementRollupFilter provides a generic filtering capability at runtime for MeasurementRollupQuery.
+type MeasurementRollupFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *MeasurementRollupFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *MeasurementRollupFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(measurementrollup.FieldID))
+}
+
+// WherePatientID applies the entql string predicate on the patient_id field.
+func (f *MeasurementRollupFilter) WherePatientID(p entql.StringP) {
+	f.Where(p.Field(measurementrollup.FieldPatientID))
+}
+
+// WhereType applies the entql string predicate on the type field.
+func (f *MeasurementRollupFilter) WhereType(p entql.StringP) {
+	f.Where(p.Field(measurementrollup.FieldType))
+}
+
+// WhereCategory applies the entql string predicate on the category field.
+func (f *MeasurementRollupFilter) WhereCategory(p entql.StringP) {
+	f.Where(p.Field(measurementrollup.FieldCategory))
+}
+
+// WhereHour applies the entql time.Time predicate on the hour field.
+func (f *MeasurementRollupFilter) WhereHour(p entql.TimeP) {
+	f.Where(p.Field(measurementrollup.FieldHour))
+}
+
+// WhereCount applies the entql int predicate on the count field.
+func (f *MeasurementRollupFilter) WhereCount(p entql.IntP) {
+	f.Where(p.Field(measurementrollup.FieldCount))
+}
+
+// WhereSum applies the entql float64 predicate on the sum field.
+func (f *MeasurementRollupFilter) WhereSum(p entql.Float64P) {
+	f.Where(p.Field(measurementrollup.FieldSum))
+}
+
+// WhereMin applies the entql float64 predicate on the min field.
+func (f *MeasurementRollupFilter) WhereMin(p entql.Float64P) {
+	f.Where(p.Field(measurementrollup.FieldMin))
+}
+
+// WhereMax applies the entql float64 predicate on the max field.
+func (f *MeasurementRollupFilter) WhereMax(p entql.Float64P) {
+	f.Where(p.Field(measurementrollup.FieldMax))
+}
+
+// WhereBelow applies the entql int predicate on the below field.
+func (f *MeasurementRollupFilter) WhereBelow(p entql.IntP) {
+	f.Where(p.Field(measurementrollup.FieldBelow))
+}
+
+// WhereAbove applies the entql int predicate on the above field.
+func (f *MeasurementRollupFilter) WhereAbove(p entql.IntP) {
+	f.Where(p.Field(measurementrollup.FieldAbove))
+}
+
+// WhereHasPatient applies a predicate to check if query has an edge patient.
+func (f *MeasurementRollupFilter) WhereHasPatient() {
+	f.Where(entql.HasEdge("patient"))
+}
+
+// WhereHasPatientWith applies a predicate to check if query has an edge patient with a given conditions (other predicates).
+func (f *MeasurementRollupFilter) WhereHasPatientWith(preds ...predicate.Patient) {
+	f.Where(entql.HasEdgeWith("patient", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *MembershipQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -3803,7 +3957,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3896,7 +4050,7 @@ type NotificationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NotificationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3999,7 +4153,7 @@ type OIDCLoginFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OIDCLoginFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4074,7 +4228,7 @@ type OrganisationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OrganisationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4216,7 +4370,7 @@ type PatientFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4295,6 +4449,16 @@ func (f *PatientFilter) WhereEmail(p entql.StringP) {
 // WhereSharingDisabledAt applies the entql time.Time predicate on the sharing_disabled_at field.
 func (f *PatientFilter) WhereSharingDisabledAt(p entql.TimeP) {
 	f.Where(p.Field(patient.FieldSharingDisabledAt))
+}
+
+// WhereGlucoseLow applies the entql float64 predicate on the glucose_low field.
+func (f *PatientFilter) WhereGlucoseLow(p entql.Float64P) {
+	f.Where(p.Field(patient.FieldGlucoseLow))
+}
+
+// WhereGlucoseHigh applies the entql float64 predicate on the glucose_high field.
+func (f *PatientFilter) WhereGlucoseHigh(p entql.Float64P) {
+	f.Where(p.Field(patient.FieldGlucoseHigh))
 }
 
 // WhereSharingDisabledByOrganisationID applies the entql string predicate on the sharing_disabled_by_organisation_id field.
@@ -4489,6 +4653,20 @@ func (f *PatientFilter) WhereHasMeasurementsWith(preds ...predicate.Measurement)
 	})))
 }
 
+// WhereHasMeasurementRollups applies a predicate to check if query has an edge measurement_rollups.
+func (f *PatientFilter) WhereHasMeasurementRollups() {
+	f.Where(entql.HasEdge("measurement_rollups"))
+}
+
+// WhereHasMeasurementRollupsWith applies a predicate to check if query has an edge measurement_rollups with a given conditions (other predicates).
+func (f *PatientFilter) WhereHasMeasurementRollupsWith(preds ...predicate.MeasurementRollup) {
+	f.Where(entql.HasEdgeWith("measurement_rollups", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // WhereHasSymptoms applies a predicate to check if query has an edge symptoms.
 func (f *PatientFilter) WhereHasSymptoms() {
 	f.Where(entql.HasEdge("symptoms"))
@@ -4658,7 +4836,7 @@ type PatientOrganisationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientOrganisationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4741,7 +4919,7 @@ type ResearchConsentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResearchConsentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4839,7 +5017,7 @@ type ResearchStudyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResearchStudyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4942,7 +5120,7 @@ type ResultFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResultFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5119,7 +5297,7 @@ type ResultComponentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResultComponentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5296,7 +5474,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5390,7 +5568,7 @@ type ShareFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ShareFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5551,7 +5729,7 @@ type SignInThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SignInThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5611,7 +5789,7 @@ type SpecialtyRuleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SpecialtyRuleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[30].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5681,7 +5859,7 @@ type SymptomFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SymptomFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[30].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[31].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

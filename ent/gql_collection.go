@@ -3326,6 +3326,16 @@ func (_q *PatientQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, patient.FieldEmail)
 				fieldSeen[patient.FieldEmail] = struct{}{}
 			}
+		case "glucoseLow":
+			if _, ok := fieldSeen[patient.FieldGlucoseLow]; !ok {
+				selectedFields = append(selectedFields, patient.FieldGlucoseLow)
+				fieldSeen[patient.FieldGlucoseLow] = struct{}{}
+			}
+		case "glucoseHigh":
+			if _, ok := fieldSeen[patient.FieldGlucoseHigh]; !ok {
+				selectedFields = append(selectedFields, patient.FieldGlucoseHigh)
+				fieldSeen[patient.FieldGlucoseHigh] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

@@ -27,6 +27,7 @@ import (
 	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
+	"github.com/patientportal/portal/ent/measurementrollup"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/oidclogin"
@@ -72,6 +73,7 @@ const (
 	TypeLetterRead               = "LetterRead"
 	TypeMailMessage              = "MailMessage"
 	TypeMeasurement              = "Measurement"
+	TypeMeasurementRollup        = "MeasurementRollup"
 	TypeMembership               = "Membership"
 	TypeNotification             = "Notification"
 	TypeOIDCLogin                = "OIDCLogin"
@@ -18590,6 +18592,1079 @@ func (m *MeasurementMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Measurement edge %s", name)
 }
 
+// MeasurementRollupMutation represents an operation that mutates the MeasurementRollup nodes in the graph.
+type MeasurementRollupMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *pulid.ID
+	_type          *measurementrollup.Type
+	category       *category.Category
+	hour           *time.Time
+	count          *int
+	addcount       *int
+	sum            *float64
+	addsum         *float64
+	min            *float64
+	addmin         *float64
+	max            *float64
+	addmax         *float64
+	below          *int
+	addbelow       *int
+	above          *int
+	addabove       *int
+	clearedFields  map[string]struct{}
+	patient        *pulid.ID
+	clearedpatient bool
+	done           bool
+	oldValue       func(context.Context) (*MeasurementRollup, error)
+	predicates     []predicate.MeasurementRollup
+}
+
+var _ ent.Mutation = (*MeasurementRollupMutation)(nil)
+
+// measurementrollupOption allows management of the mutation configuration using functional options.
+type measurementrollupOption func(*MeasurementRollupMutation)
+
+// newMeasurementRollupMutation creates new mutation for the MeasurementRollup entity.
+func newMeasurementRollupMutation(c config, op Op, opts ...measurementrollupOption) *MeasurementRollupMutation {
+	m := &MeasurementRollupMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMeasurementRollup,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMeasurementRollupID sets the ID field of the mutation.
+func withMeasurementRollupID(id pulid.ID) measurementrollupOption {
+	return func(m *MeasurementRollupMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MeasurementRollup
+		)
+		m.oldValue = func(ctx context.Context) (*MeasurementRollup, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MeasurementRollup.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMeasurementRollup sets the old MeasurementRollup of the mutation.
+func withMeasurementRollup(node *MeasurementRollup) measurementrollupOption {
+	return func(m *MeasurementRollupMutation) {
+		m.oldValue = func(context.Context) (*MeasurementRollup, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MeasurementRollupMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MeasurementRollupMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of MeasurementRollup entities.
+func (m *MeasurementRollupMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MeasurementRollupMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MeasurementRollupMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MeasurementRollup.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetPatientID sets the "patient_id" field.
+func (m *MeasurementRollupMutation) SetPatientID(pu pulid.ID) {
+	m.patient = &pu
+}
+
+// PatientID returns the value of the "patient_id" field in the mutation.
+func (m *MeasurementRollupMutation) PatientID() (r pulid.ID, exists bool) {
+	v := m.patient
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPatientID returns the old "patient_id" field's value of the MeasurementRollup entity.
+// If the MeasurementRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MeasurementRollupMutation) OldPatientID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPatientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPatientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPatientID: %w", err)
+	}
+	return oldValue.PatientID, nil
+}
+
+// ResetPatientID resets all changes to the "patient_id" field.
+func (m *MeasurementRollupMutation) ResetPatientID() {
+	m.patient = nil
+}
+
+// SetType sets the "type" field.
+func (m *MeasurementRollupMutation) SetType(value measurementrollup.Type) {
+	m._type = &value
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *MeasurementRollupMutation) GetType() (r measurementrollup.Type, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the MeasurementRollup entity.
+// If the MeasurementRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MeasurementRollupMutation) OldType(ctx context.Context) (v measurementrollup.Type, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *MeasurementRollupMutation) ResetType() {
+	m._type = nil
+}
+
+// SetCategory sets the "category" field.
+func (m *MeasurementRollupMutation) SetCategory(c category.Category) {
+	m.category = &c
+}
+
+// Category returns the value of the "category" field in the mutation.
+func (m *MeasurementRollupMutation) Category() (r category.Category, exists bool) {
+	v := m.category
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCategory returns the old "category" field's value of the MeasurementRollup entity.
+// If the MeasurementRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MeasurementRollupMutation) OldCategory(ctx context.Context) (v category.Category, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCategory is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCategory requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCategory: %w", err)
+	}
+	return oldValue.Category, nil
+}
+
+// ResetCategory resets all changes to the "category" field.
+func (m *MeasurementRollupMutation) ResetCategory() {
+	m.category = nil
+}
+
+// SetHour sets the "hour" field.
+func (m *MeasurementRollupMutation) SetHour(t time.Time) {
+	m.hour = &t
+}
+
+// Hour returns the value of the "hour" field in the mutation.
+func (m *MeasurementRollupMutation) Hour() (r time.Time, exists bool) {
+	v := m.hour
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHour returns the old "hour" field's value of the MeasurementRollup entity.
+// If the MeasurementRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MeasurementRollupMutation) OldHour(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHour is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHour requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHour: %w", err)
+	}
+	return oldValue.Hour, nil
+}
+
+// ResetHour resets all changes to the "hour" field.
+func (m *MeasurementRollupMutation) ResetHour() {
+	m.hour = nil
+}
+
+// SetCount sets the "count" field.
+func (m *MeasurementRollupMutation) SetCount(i int) {
+	m.count = &i
+	m.addcount = nil
+}
+
+// Count returns the value of the "count" field in the mutation.
+func (m *MeasurementRollupMutation) Count() (r int, exists bool) {
+	v := m.count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCount returns the old "count" field's value of the MeasurementRollup entity.
+// If the MeasurementRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MeasurementRollupMutation) OldCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCount: %w", err)
+	}
+	return oldValue.Count, nil
+}
+
+// AddCount adds i to the "count" field.
+func (m *MeasurementRollupMutation) AddCount(i int) {
+	if m.addcount != nil {
+		*m.addcount += i
+	} else {
+		m.addcount = &i
+	}
+}
+
+// AddedCount returns the value that was added to the "count" field in this mutation.
+func (m *MeasurementRollupMutation) AddedCount() (r int, exists bool) {
+	v := m.addcount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCount resets all changes to the "count" field.
+func (m *MeasurementRollupMutation) ResetCount() {
+	m.count = nil
+	m.addcount = nil
+}
+
+// SetSum sets the "sum" field.
+func (m *MeasurementRollupMutation) SetSum(f float64) {
+	m.sum = &f
+	m.addsum = nil
+}
+
+// Sum returns the value of the "sum" field in the mutation.
+func (m *MeasurementRollupMutation) Sum() (r float64, exists bool) {
+	v := m.sum
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSum returns the old "sum" field's value of the MeasurementRollup entity.
+// If the MeasurementRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MeasurementRollupMutation) OldSum(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSum is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSum requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSum: %w", err)
+	}
+	return oldValue.Sum, nil
+}
+
+// AddSum adds f to the "sum" field.
+func (m *MeasurementRollupMutation) AddSum(f float64) {
+	if m.addsum != nil {
+		*m.addsum += f
+	} else {
+		m.addsum = &f
+	}
+}
+
+// AddedSum returns the value that was added to the "sum" field in this mutation.
+func (m *MeasurementRollupMutation) AddedSum() (r float64, exists bool) {
+	v := m.addsum
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSum resets all changes to the "sum" field.
+func (m *MeasurementRollupMutation) ResetSum() {
+	m.sum = nil
+	m.addsum = nil
+}
+
+// SetMin sets the "min" field.
+func (m *MeasurementRollupMutation) SetMin(f float64) {
+	m.min = &f
+	m.addmin = nil
+}
+
+// Min returns the value of the "min" field in the mutation.
+func (m *MeasurementRollupMutation) Min() (r float64, exists bool) {
+	v := m.min
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMin returns the old "min" field's value of the MeasurementRollup entity.
+// If the MeasurementRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MeasurementRollupMutation) OldMin(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMin is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMin requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMin: %w", err)
+	}
+	return oldValue.Min, nil
+}
+
+// AddMin adds f to the "min" field.
+func (m *MeasurementRollupMutation) AddMin(f float64) {
+	if m.addmin != nil {
+		*m.addmin += f
+	} else {
+		m.addmin = &f
+	}
+}
+
+// AddedMin returns the value that was added to the "min" field in this mutation.
+func (m *MeasurementRollupMutation) AddedMin() (r float64, exists bool) {
+	v := m.addmin
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMin resets all changes to the "min" field.
+func (m *MeasurementRollupMutation) ResetMin() {
+	m.min = nil
+	m.addmin = nil
+}
+
+// SetMax sets the "max" field.
+func (m *MeasurementRollupMutation) SetMax(f float64) {
+	m.max = &f
+	m.addmax = nil
+}
+
+// Max returns the value of the "max" field in the mutation.
+func (m *MeasurementRollupMutation) Max() (r float64, exists bool) {
+	v := m.max
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMax returns the old "max" field's value of the MeasurementRollup entity.
+// If the MeasurementRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MeasurementRollupMutation) OldMax(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMax is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMax requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMax: %w", err)
+	}
+	return oldValue.Max, nil
+}
+
+// AddMax adds f to the "max" field.
+func (m *MeasurementRollupMutation) AddMax(f float64) {
+	if m.addmax != nil {
+		*m.addmax += f
+	} else {
+		m.addmax = &f
+	}
+}
+
+// AddedMax returns the value that was added to the "max" field in this mutation.
+func (m *MeasurementRollupMutation) AddedMax() (r float64, exists bool) {
+	v := m.addmax
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMax resets all changes to the "max" field.
+func (m *MeasurementRollupMutation) ResetMax() {
+	m.max = nil
+	m.addmax = nil
+}
+
+// SetBelow sets the "below" field.
+func (m *MeasurementRollupMutation) SetBelow(i int) {
+	m.below = &i
+	m.addbelow = nil
+}
+
+// Below returns the value of the "below" field in the mutation.
+func (m *MeasurementRollupMutation) Below() (r int, exists bool) {
+	v := m.below
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBelow returns the old "below" field's value of the MeasurementRollup entity.
+// If the MeasurementRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MeasurementRollupMutation) OldBelow(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBelow is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBelow requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBelow: %w", err)
+	}
+	return oldValue.Below, nil
+}
+
+// AddBelow adds i to the "below" field.
+func (m *MeasurementRollupMutation) AddBelow(i int) {
+	if m.addbelow != nil {
+		*m.addbelow += i
+	} else {
+		m.addbelow = &i
+	}
+}
+
+// AddedBelow returns the value that was added to the "below" field in this mutation.
+func (m *MeasurementRollupMutation) AddedBelow() (r int, exists bool) {
+	v := m.addbelow
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetBelow resets all changes to the "below" field.
+func (m *MeasurementRollupMutation) ResetBelow() {
+	m.below = nil
+	m.addbelow = nil
+}
+
+// SetAbove sets the "above" field.
+func (m *MeasurementRollupMutation) SetAbove(i int) {
+	m.above = &i
+	m.addabove = nil
+}
+
+// Above returns the value of the "above" field in the mutation.
+func (m *MeasurementRollupMutation) Above() (r int, exists bool) {
+	v := m.above
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAbove returns the old "above" field's value of the MeasurementRollup entity.
+// If the MeasurementRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MeasurementRollupMutation) OldAbove(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAbove is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAbove requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAbove: %w", err)
+	}
+	return oldValue.Above, nil
+}
+
+// AddAbove adds i to the "above" field.
+func (m *MeasurementRollupMutation) AddAbove(i int) {
+	if m.addabove != nil {
+		*m.addabove += i
+	} else {
+		m.addabove = &i
+	}
+}
+
+// AddedAbove returns the value that was added to the "above" field in this mutation.
+func (m *MeasurementRollupMutation) AddedAbove() (r int, exists bool) {
+	v := m.addabove
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAbove resets all changes to the "above" field.
+func (m *MeasurementRollupMutation) ResetAbove() {
+	m.above = nil
+	m.addabove = nil
+}
+
+// ClearPatient clears the "patient" edge to the Patient entity.
+func (m *MeasurementRollupMutation) ClearPatient() {
+	m.clearedpatient = true
+	m.clearedFields[measurementrollup.FieldPatientID] = struct{}{}
+}
+
+// PatientCleared reports if the "patient" edge to the Patient entity was cleared.
+func (m *MeasurementRollupMutation) PatientCleared() bool {
+	return m.clearedpatient
+}
+
+// PatientIDs returns the "patient" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PatientID instead. It exists only for internal usage by the builders.
+func (m *MeasurementRollupMutation) PatientIDs() (ids []pulid.ID) {
+	if id := m.patient; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPatient resets all changes to the "patient" edge.
+func (m *MeasurementRollupMutation) ResetPatient() {
+	m.patient = nil
+	m.clearedpatient = false
+}
+
+// Where appends a list predicates to the MeasurementRollupMutation builder.
+func (m *MeasurementRollupMutation) Where(ps ...predicate.MeasurementRollup) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MeasurementRollupMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MeasurementRollupMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MeasurementRollup, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MeasurementRollupMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MeasurementRollupMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MeasurementRollup).
+func (m *MeasurementRollupMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MeasurementRollupMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.patient != nil {
+		fields = append(fields, measurementrollup.FieldPatientID)
+	}
+	if m._type != nil {
+		fields = append(fields, measurementrollup.FieldType)
+	}
+	if m.category != nil {
+		fields = append(fields, measurementrollup.FieldCategory)
+	}
+	if m.hour != nil {
+		fields = append(fields, measurementrollup.FieldHour)
+	}
+	if m.count != nil {
+		fields = append(fields, measurementrollup.FieldCount)
+	}
+	if m.sum != nil {
+		fields = append(fields, measurementrollup.FieldSum)
+	}
+	if m.min != nil {
+		fields = append(fields, measurementrollup.FieldMin)
+	}
+	if m.max != nil {
+		fields = append(fields, measurementrollup.FieldMax)
+	}
+	if m.below != nil {
+		fields = append(fields, measurementrollup.FieldBelow)
+	}
+	if m.above != nil {
+		fields = append(fields, measurementrollup.FieldAbove)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MeasurementRollupMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case measurementrollup.FieldPatientID:
+		return m.PatientID()
+	case measurementrollup.FieldType:
+		return m.GetType()
+	case measurementrollup.FieldCategory:
+		return m.Category()
+	case measurementrollup.FieldHour:
+		return m.Hour()
+	case measurementrollup.FieldCount:
+		return m.Count()
+	case measurementrollup.FieldSum:
+		return m.Sum()
+	case measurementrollup.FieldMin:
+		return m.Min()
+	case measurementrollup.FieldMax:
+		return m.Max()
+	case measurementrollup.FieldBelow:
+		return m.Below()
+	case measurementrollup.FieldAbove:
+		return m.Above()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MeasurementRollupMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case measurementrollup.FieldPatientID:
+		return m.OldPatientID(ctx)
+	case measurementrollup.FieldType:
+		return m.OldType(ctx)
+	case measurementrollup.FieldCategory:
+		return m.OldCategory(ctx)
+	case measurementrollup.FieldHour:
+		return m.OldHour(ctx)
+	case measurementrollup.FieldCount:
+		return m.OldCount(ctx)
+	case measurementrollup.FieldSum:
+		return m.OldSum(ctx)
+	case measurementrollup.FieldMin:
+		return m.OldMin(ctx)
+	case measurementrollup.FieldMax:
+		return m.OldMax(ctx)
+	case measurementrollup.FieldBelow:
+		return m.OldBelow(ctx)
+	case measurementrollup.FieldAbove:
+		return m.OldAbove(ctx)
+	}
+	return nil, fmt.Errorf("unknown MeasurementRollup field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MeasurementRollupMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case measurementrollup.FieldPatientID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPatientID(v)
+		return nil
+	case measurementrollup.FieldType:
+		v, ok := value.(measurementrollup.Type)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case measurementrollup.FieldCategory:
+		v, ok := value.(category.Category)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCategory(v)
+		return nil
+	case measurementrollup.FieldHour:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHour(v)
+		return nil
+	case measurementrollup.FieldCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCount(v)
+		return nil
+	case measurementrollup.FieldSum:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSum(v)
+		return nil
+	case measurementrollup.FieldMin:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMin(v)
+		return nil
+	case measurementrollup.FieldMax:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMax(v)
+		return nil
+	case measurementrollup.FieldBelow:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBelow(v)
+		return nil
+	case measurementrollup.FieldAbove:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAbove(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MeasurementRollup field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MeasurementRollupMutation) AddedFields() []string {
+	var fields []string
+	if m.addcount != nil {
+		fields = append(fields, measurementrollup.FieldCount)
+	}
+	if m.addsum != nil {
+		fields = append(fields, measurementrollup.FieldSum)
+	}
+	if m.addmin != nil {
+		fields = append(fields, measurementrollup.FieldMin)
+	}
+	if m.addmax != nil {
+		fields = append(fields, measurementrollup.FieldMax)
+	}
+	if m.addbelow != nil {
+		fields = append(fields, measurementrollup.FieldBelow)
+	}
+	if m.addabove != nil {
+		fields = append(fields, measurementrollup.FieldAbove)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MeasurementRollupMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case measurementrollup.FieldCount:
+		return m.AddedCount()
+	case measurementrollup.FieldSum:
+		return m.AddedSum()
+	case measurementrollup.FieldMin:
+		return m.AddedMin()
+	case measurementrollup.FieldMax:
+		return m.AddedMax()
+	case measurementrollup.FieldBelow:
+		return m.AddedBelow()
+	case measurementrollup.FieldAbove:
+		return m.AddedAbove()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MeasurementRollupMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case measurementrollup.FieldCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCount(v)
+		return nil
+	case measurementrollup.FieldSum:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSum(v)
+		return nil
+	case measurementrollup.FieldMin:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMin(v)
+		return nil
+	case measurementrollup.FieldMax:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMax(v)
+		return nil
+	case measurementrollup.FieldBelow:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBelow(v)
+		return nil
+	case measurementrollup.FieldAbove:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAbove(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MeasurementRollup numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MeasurementRollupMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MeasurementRollupMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MeasurementRollupMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown MeasurementRollup nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MeasurementRollupMutation) ResetField(name string) error {
+	switch name {
+	case measurementrollup.FieldPatientID:
+		m.ResetPatientID()
+		return nil
+	case measurementrollup.FieldType:
+		m.ResetType()
+		return nil
+	case measurementrollup.FieldCategory:
+		m.ResetCategory()
+		return nil
+	case measurementrollup.FieldHour:
+		m.ResetHour()
+		return nil
+	case measurementrollup.FieldCount:
+		m.ResetCount()
+		return nil
+	case measurementrollup.FieldSum:
+		m.ResetSum()
+		return nil
+	case measurementrollup.FieldMin:
+		m.ResetMin()
+		return nil
+	case measurementrollup.FieldMax:
+		m.ResetMax()
+		return nil
+	case measurementrollup.FieldBelow:
+		m.ResetBelow()
+		return nil
+	case measurementrollup.FieldAbove:
+		m.ResetAbove()
+		return nil
+	}
+	return fmt.Errorf("unknown MeasurementRollup field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MeasurementRollupMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.patient != nil {
+		edges = append(edges, measurementrollup.EdgePatient)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MeasurementRollupMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case measurementrollup.EdgePatient:
+		if id := m.patient; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MeasurementRollupMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MeasurementRollupMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MeasurementRollupMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedpatient {
+		edges = append(edges, measurementrollup.EdgePatient)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MeasurementRollupMutation) EdgeCleared(name string) bool {
+	switch name {
+	case measurementrollup.EdgePatient:
+		return m.clearedpatient
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MeasurementRollupMutation) ClearEdge(name string) error {
+	switch name {
+	case measurementrollup.EdgePatient:
+		m.ClearPatient()
+		return nil
+	}
+	return fmt.Errorf("unknown MeasurementRollup unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MeasurementRollupMutation) ResetEdge(name string) error {
+	switch name {
+	case measurementrollup.EdgePatient:
+		m.ResetPatient()
+		return nil
+	}
+	return fmt.Errorf("unknown MeasurementRollup edge %s", name)
+}
+
 // MembershipMutation represents an operation that mutates the Membership nodes in the graph.
 type MembershipMutation struct {
 	config
@@ -21983,6 +23058,10 @@ type PatientMutation struct {
 	phone                               *string
 	email                               *string
 	sharing_disabled_at                 *time.Time
+	glucose_low                         *float64
+	addglucose_low                      *float64
+	glucose_high                        *float64
+	addglucose_high                     *float64
 	sharing_disabled_by_organisation_id *pulid.ID
 	clearedFields                       map[string]struct{}
 	account                             *pulid.ID
@@ -22022,6 +23101,9 @@ type PatientMutation struct {
 	measurements                        map[pulid.ID]struct{}
 	removedmeasurements                 map[pulid.ID]struct{}
 	clearedmeasurements                 bool
+	measurement_rollups                 map[pulid.ID]struct{}
+	removedmeasurement_rollups          map[pulid.ID]struct{}
+	clearedmeasurement_rollups          bool
 	symptoms                            map[pulid.ID]struct{}
 	removedsymptoms                     map[pulid.ID]struct{}
 	clearedsymptoms                     bool
@@ -22777,6 +23859,146 @@ func (m *PatientMutation) SharingDisabledAtCleared() bool {
 func (m *PatientMutation) ResetSharingDisabledAt() {
 	m.sharing_disabled_at = nil
 	delete(m.clearedFields, patient.FieldSharingDisabledAt)
+}
+
+// SetGlucoseLow sets the "glucose_low" field.
+func (m *PatientMutation) SetGlucoseLow(f float64) {
+	m.glucose_low = &f
+	m.addglucose_low = nil
+}
+
+// GlucoseLow returns the value of the "glucose_low" field in the mutation.
+func (m *PatientMutation) GlucoseLow() (r float64, exists bool) {
+	v := m.glucose_low
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGlucoseLow returns the old "glucose_low" field's value of the Patient entity.
+// If the Patient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PatientMutation) OldGlucoseLow(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGlucoseLow is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGlucoseLow requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGlucoseLow: %w", err)
+	}
+	return oldValue.GlucoseLow, nil
+}
+
+// AddGlucoseLow adds f to the "glucose_low" field.
+func (m *PatientMutation) AddGlucoseLow(f float64) {
+	if m.addglucose_low != nil {
+		*m.addglucose_low += f
+	} else {
+		m.addglucose_low = &f
+	}
+}
+
+// AddedGlucoseLow returns the value that was added to the "glucose_low" field in this mutation.
+func (m *PatientMutation) AddedGlucoseLow() (r float64, exists bool) {
+	v := m.addglucose_low
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearGlucoseLow clears the value of the "glucose_low" field.
+func (m *PatientMutation) ClearGlucoseLow() {
+	m.glucose_low = nil
+	m.addglucose_low = nil
+	m.clearedFields[patient.FieldGlucoseLow] = struct{}{}
+}
+
+// GlucoseLowCleared returns if the "glucose_low" field was cleared in this mutation.
+func (m *PatientMutation) GlucoseLowCleared() bool {
+	_, ok := m.clearedFields[patient.FieldGlucoseLow]
+	return ok
+}
+
+// ResetGlucoseLow resets all changes to the "glucose_low" field.
+func (m *PatientMutation) ResetGlucoseLow() {
+	m.glucose_low = nil
+	m.addglucose_low = nil
+	delete(m.clearedFields, patient.FieldGlucoseLow)
+}
+
+// SetGlucoseHigh sets the "glucose_high" field.
+func (m *PatientMutation) SetGlucoseHigh(f float64) {
+	m.glucose_high = &f
+	m.addglucose_high = nil
+}
+
+// GlucoseHigh returns the value of the "glucose_high" field in the mutation.
+func (m *PatientMutation) GlucoseHigh() (r float64, exists bool) {
+	v := m.glucose_high
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGlucoseHigh returns the old "glucose_high" field's value of the Patient entity.
+// If the Patient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PatientMutation) OldGlucoseHigh(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGlucoseHigh is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGlucoseHigh requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGlucoseHigh: %w", err)
+	}
+	return oldValue.GlucoseHigh, nil
+}
+
+// AddGlucoseHigh adds f to the "glucose_high" field.
+func (m *PatientMutation) AddGlucoseHigh(f float64) {
+	if m.addglucose_high != nil {
+		*m.addglucose_high += f
+	} else {
+		m.addglucose_high = &f
+	}
+}
+
+// AddedGlucoseHigh returns the value that was added to the "glucose_high" field in this mutation.
+func (m *PatientMutation) AddedGlucoseHigh() (r float64, exists bool) {
+	v := m.addglucose_high
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearGlucoseHigh clears the value of the "glucose_high" field.
+func (m *PatientMutation) ClearGlucoseHigh() {
+	m.glucose_high = nil
+	m.addglucose_high = nil
+	m.clearedFields[patient.FieldGlucoseHigh] = struct{}{}
+}
+
+// GlucoseHighCleared returns if the "glucose_high" field was cleared in this mutation.
+func (m *PatientMutation) GlucoseHighCleared() bool {
+	_, ok := m.clearedFields[patient.FieldGlucoseHigh]
+	return ok
+}
+
+// ResetGlucoseHigh resets all changes to the "glucose_high" field.
+func (m *PatientMutation) ResetGlucoseHigh() {
+	m.glucose_high = nil
+	m.addglucose_high = nil
+	delete(m.clearedFields, patient.FieldGlucoseHigh)
 }
 
 // SetSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field.
@@ -23538,6 +24760,60 @@ func (m *PatientMutation) ResetMeasurements() {
 	m.removedmeasurements = nil
 }
 
+// AddMeasurementRollupIDs adds the "measurement_rollups" edge to the MeasurementRollup entity by ids.
+func (m *PatientMutation) AddMeasurementRollupIDs(ids ...pulid.ID) {
+	if m.measurement_rollups == nil {
+		m.measurement_rollups = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.measurement_rollups[ids[i]] = struct{}{}
+	}
+}
+
+// ClearMeasurementRollups clears the "measurement_rollups" edge to the MeasurementRollup entity.
+func (m *PatientMutation) ClearMeasurementRollups() {
+	m.clearedmeasurement_rollups = true
+}
+
+// MeasurementRollupsCleared reports if the "measurement_rollups" edge to the MeasurementRollup entity was cleared.
+func (m *PatientMutation) MeasurementRollupsCleared() bool {
+	return m.clearedmeasurement_rollups
+}
+
+// RemoveMeasurementRollupIDs removes the "measurement_rollups" edge to the MeasurementRollup entity by IDs.
+func (m *PatientMutation) RemoveMeasurementRollupIDs(ids ...pulid.ID) {
+	if m.removedmeasurement_rollups == nil {
+		m.removedmeasurement_rollups = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.measurement_rollups, ids[i])
+		m.removedmeasurement_rollups[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedMeasurementRollups returns the removed IDs of the "measurement_rollups" edge to the MeasurementRollup entity.
+func (m *PatientMutation) RemovedMeasurementRollupsIDs() (ids []pulid.ID) {
+	for id := range m.removedmeasurement_rollups {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// MeasurementRollupsIDs returns the "measurement_rollups" edge IDs in the mutation.
+func (m *PatientMutation) MeasurementRollupsIDs() (ids []pulid.ID) {
+	for id := range m.measurement_rollups {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetMeasurementRollups resets all changes to the "measurement_rollups" edge.
+func (m *PatientMutation) ResetMeasurementRollups() {
+	m.measurement_rollups = nil
+	m.clearedmeasurement_rollups = false
+	m.removedmeasurement_rollups = nil
+}
+
 // AddSymptomIDs adds the "symptoms" edge to the Symptom entity by ids.
 func (m *PatientMutation) AddSymptomIDs(ids ...pulid.ID) {
 	if m.symptoms == nil {
@@ -24058,7 +25334,7 @@ func (m *PatientMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PatientMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 18)
 	if m.created_at != nil {
 		fields = append(fields, patient.FieldCreatedAt)
 	}
@@ -24100,6 +25376,12 @@ func (m *PatientMutation) Fields() []string {
 	}
 	if m.sharing_disabled_at != nil {
 		fields = append(fields, patient.FieldSharingDisabledAt)
+	}
+	if m.glucose_low != nil {
+		fields = append(fields, patient.FieldGlucoseLow)
+	}
+	if m.glucose_high != nil {
+		fields = append(fields, patient.FieldGlucoseHigh)
 	}
 	if m.sharing_disabled_by_organisation_id != nil {
 		fields = append(fields, patient.FieldSharingDisabledByOrganisationID)
@@ -24143,6 +25425,10 @@ func (m *PatientMutation) Field(name string) (ent.Value, bool) {
 		return m.Email()
 	case patient.FieldSharingDisabledAt:
 		return m.SharingDisabledAt()
+	case patient.FieldGlucoseLow:
+		return m.GlucoseLow()
+	case patient.FieldGlucoseHigh:
+		return m.GlucoseHigh()
 	case patient.FieldSharingDisabledByOrganisationID:
 		return m.SharingDisabledByOrganisationID()
 	case patient.FieldInvitedByOrganisationID:
@@ -24184,6 +25470,10 @@ func (m *PatientMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldEmail(ctx)
 	case patient.FieldSharingDisabledAt:
 		return m.OldSharingDisabledAt(ctx)
+	case patient.FieldGlucoseLow:
+		return m.OldGlucoseLow(ctx)
+	case patient.FieldGlucoseHigh:
+		return m.OldGlucoseHigh(ctx)
 	case patient.FieldSharingDisabledByOrganisationID:
 		return m.OldSharingDisabledByOrganisationID(ctx)
 	case patient.FieldInvitedByOrganisationID:
@@ -24295,6 +25585,20 @@ func (m *PatientMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetSharingDisabledAt(v)
 		return nil
+	case patient.FieldGlucoseLow:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGlucoseLow(v)
+		return nil
+	case patient.FieldGlucoseHigh:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGlucoseHigh(v)
+		return nil
 	case patient.FieldSharingDisabledByOrganisationID:
 		v, ok := value.(pulid.ID)
 		if !ok {
@@ -24316,13 +25620,26 @@ func (m *PatientMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *PatientMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addglucose_low != nil {
+		fields = append(fields, patient.FieldGlucoseLow)
+	}
+	if m.addglucose_high != nil {
+		fields = append(fields, patient.FieldGlucoseHigh)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *PatientMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case patient.FieldGlucoseLow:
+		return m.AddedGlucoseLow()
+	case patient.FieldGlucoseHigh:
+		return m.AddedGlucoseHigh()
+	}
 	return nil, false
 }
 
@@ -24331,6 +25648,20 @@ func (m *PatientMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *PatientMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case patient.FieldGlucoseLow:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddGlucoseLow(v)
+		return nil
+	case patient.FieldGlucoseHigh:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddGlucoseHigh(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Patient numeric field %s", name)
 }
@@ -24365,6 +25696,12 @@ func (m *PatientMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(patient.FieldSharingDisabledAt) {
 		fields = append(fields, patient.FieldSharingDisabledAt)
+	}
+	if m.FieldCleared(patient.FieldGlucoseLow) {
+		fields = append(fields, patient.FieldGlucoseLow)
+	}
+	if m.FieldCleared(patient.FieldGlucoseHigh) {
+		fields = append(fields, patient.FieldGlucoseHigh)
 	}
 	if m.FieldCleared(patient.FieldSharingDisabledByOrganisationID) {
 		fields = append(fields, patient.FieldSharingDisabledByOrganisationID)
@@ -24412,6 +25749,12 @@ func (m *PatientMutation) ClearField(name string) error {
 		return nil
 	case patient.FieldSharingDisabledAt:
 		m.ClearSharingDisabledAt()
+		return nil
+	case patient.FieldGlucoseLow:
+		m.ClearGlucoseLow()
+		return nil
+	case patient.FieldGlucoseHigh:
+		m.ClearGlucoseHigh()
 		return nil
 	case patient.FieldSharingDisabledByOrganisationID:
 		m.ClearSharingDisabledByOrganisationID()
@@ -24469,6 +25812,12 @@ func (m *PatientMutation) ResetField(name string) error {
 	case patient.FieldSharingDisabledAt:
 		m.ResetSharingDisabledAt()
 		return nil
+	case patient.FieldGlucoseLow:
+		m.ResetGlucoseLow()
+		return nil
+	case patient.FieldGlucoseHigh:
+		m.ResetGlucoseHigh()
+		return nil
 	case patient.FieldSharingDisabledByOrganisationID:
 		m.ResetSharingDisabledByOrganisationID()
 		return nil
@@ -24481,7 +25830,7 @@ func (m *PatientMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *PatientMutation) AddedEdges() []string {
-	edges := make([]string, 0, 22)
+	edges := make([]string, 0, 23)
 	if m.account != nil {
 		edges = append(edges, patient.EdgeAccount)
 	}
@@ -24520,6 +25869,9 @@ func (m *PatientMutation) AddedEdges() []string {
 	}
 	if m.measurements != nil {
 		edges = append(edges, patient.EdgeMeasurements)
+	}
+	if m.measurement_rollups != nil {
+		edges = append(edges, patient.EdgeMeasurementRollups)
 	}
 	if m.symptoms != nil {
 		edges = append(edges, patient.EdgeSymptoms)
@@ -24629,6 +25981,12 @@ func (m *PatientMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case patient.EdgeMeasurementRollups:
+		ids := make([]ent.Value, 0, len(m.measurement_rollups))
+		for id := range m.measurement_rollups {
+			ids = append(ids, id)
+		}
+		return ids
 	case patient.EdgeSymptoms:
 		ids := make([]ent.Value, 0, len(m.symptoms))
 		for id := range m.symptoms {
@@ -24689,7 +26047,7 @@ func (m *PatientMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *PatientMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 22)
+	edges := make([]string, 0, 23)
 	if m.removedorganisations != nil {
 		edges = append(edges, patient.EdgeOrganisations)
 	}
@@ -24722,6 +26080,9 @@ func (m *PatientMutation) RemovedEdges() []string {
 	}
 	if m.removedmeasurements != nil {
 		edges = append(edges, patient.EdgeMeasurements)
+	}
+	if m.removedmeasurement_rollups != nil {
+		edges = append(edges, patient.EdgeMeasurementRollups)
 	}
 	if m.removedsymptoms != nil {
 		edges = append(edges, patient.EdgeSymptoms)
@@ -24823,6 +26184,12 @@ func (m *PatientMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case patient.EdgeMeasurementRollups:
+		ids := make([]ent.Value, 0, len(m.removedmeasurement_rollups))
+		for id := range m.removedmeasurement_rollups {
+			ids = append(ids, id)
+		}
+		return ids
 	case patient.EdgeSymptoms:
 		ids := make([]ent.Value, 0, len(m.removedsymptoms))
 		for id := range m.removedsymptoms {
@@ -24883,7 +26250,7 @@ func (m *PatientMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *PatientMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 22)
+	edges := make([]string, 0, 23)
 	if m.clearedaccount {
 		edges = append(edges, patient.EdgeAccount)
 	}
@@ -24922,6 +26289,9 @@ func (m *PatientMutation) ClearedEdges() []string {
 	}
 	if m.clearedmeasurements {
 		edges = append(edges, patient.EdgeMeasurements)
+	}
+	if m.clearedmeasurement_rollups {
+		edges = append(edges, patient.EdgeMeasurementRollups)
 	}
 	if m.clearedsymptoms {
 		edges = append(edges, patient.EdgeSymptoms)
@@ -24983,6 +26353,8 @@ func (m *PatientMutation) EdgeCleared(name string) bool {
 		return m.clearedletters
 	case patient.EdgeMeasurements:
 		return m.clearedmeasurements
+	case patient.EdgeMeasurementRollups:
+		return m.clearedmeasurement_rollups
 	case patient.EdgeSymptoms:
 		return m.clearedsymptoms
 	case patient.EdgeJournalEntries:
@@ -25061,6 +26433,9 @@ func (m *PatientMutation) ResetEdge(name string) error {
 		return nil
 	case patient.EdgeMeasurements:
 		m.ResetMeasurements()
+		return nil
+	case patient.EdgeMeasurementRollups:
+		m.ResetMeasurementRollups()
 		return nil
 	case patient.EdgeSymptoms:
 		m.ResetSymptoms()

@@ -48,6 +48,10 @@ type Patient struct {
 	Email *string `json:"email,omitempty"`
 	// Set by a privacy officer: no share and no break-the-glass opens the record.
 	SharingDisabledAt *time.Time `json:"sharing_disabled_at,omitempty"`
+	// Lower bound of the patient's glucose target range, mmol/L; 3.9 when unset.
+	GlucoseLow *float64 `json:"glucose_low,omitempty"`
+	// Upper bound of the patient's glucose target range, mmol/L; 10.0 when unset.
+	GlucoseHigh *float64 `json:"glucose_high,omitempty"`
 	// SharingDisabledByOrganisationID holds the value of the "sharing_disabled_by_organisation_id" field.
 	SharingDisabledByOrganisationID *pulid.ID `json:"sharing_disabled_by_organisation_id,omitempty"`
 	// InvitedByOrganisationID holds the value of the "invited_by_organisation_id" field.
@@ -86,6 +90,8 @@ type PatientEdges struct {
 	Letters []*Letter `json:"letters,omitempty"`
 	// Measurements holds the value of the measurements edge.
 	Measurements []*Measurement `json:"measurements,omitempty"`
+	// MeasurementRollups holds the value of the measurement_rollups edge.
+	MeasurementRollups []*MeasurementRollup `json:"measurement_rollups,omitempty"`
 	// Symptoms holds the value of the symptoms edge.
 	Symptoms []*Symptom `json:"symptoms,omitempty"`
 	// JournalEntries holds the value of the journal_entries edge.
@@ -108,7 +114,7 @@ type PatientEdges struct {
 	OrganisationLinks []*PatientOrganisation `json:"organisation_links,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [23]bool
+	loadedTypes [24]bool
 	// totalCount holds the count of the edges above.
 	totalCount [13]map[string]int
 
@@ -123,6 +129,7 @@ type PatientEdges struct {
 	namedEncounters                map[string][]*Encounter
 	namedLetters                   map[string][]*Letter
 	namedMeasurements              map[string][]*Measurement
+	namedMeasurementRollups        map[string][]*MeasurementRollup
 	namedSymptoms                  map[string][]*Symptom
 	namedJournalEntries            map[string][]*JournalEntry
 	namedCareResources             map[string][]*CareResource
@@ -256,10 +263,19 @@ func (e PatientEdges) MeasurementsOrErr() ([]*Measurement, error) {
 	return nil, &NotLoadedError{edge: "measurements"}
 }
 
+// MeasurementRollupsOrErr returns the MeasurementRollups value or an error if the edge
+// was not loaded in eager-loading.
+func (e PatientEdges) MeasurementRollupsOrErr() ([]*MeasurementRollup, error) {
+	if e.loadedTypes[13] {
+		return e.MeasurementRollups, nil
+	}
+	return nil, &NotLoadedError{edge: "measurement_rollups"}
+}
+
 // SymptomsOrErr returns the Symptoms value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) SymptomsOrErr() ([]*Symptom, error) {
-	if e.loadedTypes[13] {
+	if e.loadedTypes[14] {
 		return e.Symptoms, nil
 	}
 	return nil, &NotLoadedError{edge: "symptoms"}
@@ -268,7 +284,7 @@ func (e PatientEdges) SymptomsOrErr() ([]*Symptom, error) {
 // JournalEntriesOrErr returns the JournalEntries value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) JournalEntriesOrErr() ([]*JournalEntry, error) {
-	if e.loadedTypes[14] {
+	if e.loadedTypes[15] {
 		return e.JournalEntries, nil
 	}
 	return nil, &NotLoadedError{edge: "journal_entries"}
@@ -277,7 +293,7 @@ func (e PatientEdges) JournalEntriesOrErr() ([]*JournalEntry, error) {
 // CareResourcesOrErr returns the CareResources value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) CareResourcesOrErr() ([]*CareResource, error) {
-	if e.loadedTypes[15] {
+	if e.loadedTypes[16] {
 		return e.CareResources, nil
 	}
 	return nil, &NotLoadedError{edge: "care_resources"}
@@ -286,7 +302,7 @@ func (e PatientEdges) CareResourcesOrErr() ([]*CareResource, error) {
 // SharesOrErr returns the Shares value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) SharesOrErr() ([]*Share, error) {
-	if e.loadedTypes[16] {
+	if e.loadedTypes[17] {
 		return e.Shares, nil
 	}
 	return nil, &NotLoadedError{edge: "shares"}
@@ -295,7 +311,7 @@ func (e PatientEdges) SharesOrErr() ([]*Share, error) {
 // InvitationsOrErr returns the Invitations value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) InvitationsOrErr() ([]*Invitation, error) {
-	if e.loadedTypes[17] {
+	if e.loadedTypes[18] {
 		return e.Invitations, nil
 	}
 	return nil, &NotLoadedError{edge: "invitations"}
@@ -304,7 +320,7 @@ func (e PatientEdges) InvitationsOrErr() ([]*Invitation, error) {
 // ResearchConsentsOrErr returns the ResearchConsents value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) ResearchConsentsOrErr() ([]*ResearchConsent, error) {
-	if e.loadedTypes[18] {
+	if e.loadedTypes[19] {
 		return e.ResearchConsents, nil
 	}
 	return nil, &NotLoadedError{edge: "research_consents"}
@@ -313,7 +329,7 @@ func (e PatientEdges) ResearchConsentsOrErr() ([]*ResearchConsent, error) {
 // NotificationsOrErr returns the Notifications value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) NotificationsOrErr() ([]*Notification, error) {
-	if e.loadedTypes[19] {
+	if e.loadedTypes[20] {
 		return e.Notifications, nil
 	}
 	return nil, &NotLoadedError{edge: "notifications"}
@@ -322,7 +338,7 @@ func (e PatientEdges) NotificationsOrErr() ([]*Notification, error) {
 // AuditEventsOrErr returns the AuditEvents value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) AuditEventsOrErr() ([]*AuditEvent, error) {
-	if e.loadedTypes[20] {
+	if e.loadedTypes[21] {
 		return e.AuditEvents, nil
 	}
 	return nil, &NotLoadedError{edge: "audit_events"}
@@ -331,7 +347,7 @@ func (e PatientEdges) AuditEventsOrErr() ([]*AuditEvent, error) {
 // BreakGlassesOrErr returns the BreakGlasses value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) BreakGlassesOrErr() ([]*BreakGlass, error) {
-	if e.loadedTypes[21] {
+	if e.loadedTypes[22] {
 		return e.BreakGlasses, nil
 	}
 	return nil, &NotLoadedError{edge: "break_glasses"}
@@ -340,7 +356,7 @@ func (e PatientEdges) BreakGlassesOrErr() ([]*BreakGlass, error) {
 // OrganisationLinksOrErr returns the OrganisationLinks value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) OrganisationLinksOrErr() ([]*PatientOrganisation, error) {
-	if e.loadedTypes[22] {
+	if e.loadedTypes[23] {
 		return e.OrganisationLinks, nil
 	}
 	return nil, &NotLoadedError{edge: "organisation_links"}
@@ -355,6 +371,8 @@ func (*Patient) scanValues(columns []string) ([]any, error) {
 			values[i] = &sql.NullScanner{S: new(pulid.ID)}
 		case patient.FieldID:
 			values[i] = new(pulid.ID)
+		case patient.FieldGlucoseLow, patient.FieldGlucoseHigh:
+			values[i] = new(sql.NullFloat64)
 		case patient.FieldNhsNumber, patient.FieldGivenName, patient.FieldFamilyName, patient.FieldAddressLine1, patient.FieldAddressLine2, patient.FieldTown, patient.FieldPostcode, patient.FieldPhone, patient.FieldEmail:
 			values[i] = new(sql.NullString)
 		case patient.FieldCreatedAt, patient.FieldUpdatedAt, patient.FieldDateOfBirth, patient.FieldSharingDisabledAt:
@@ -473,6 +491,20 @@ func (_m *Patient) assignValues(columns []string, values []any) error {
 				_m.SharingDisabledAt = new(time.Time)
 				*_m.SharingDisabledAt = value.Time
 			}
+		case patient.FieldGlucoseLow:
+			if value, ok := values[i].(*sql.NullFloat64); !ok {
+				return fmt.Errorf("unexpected type %T for field glucose_low", values[i])
+			} else if value.Valid {
+				_m.GlucoseLow = new(float64)
+				*_m.GlucoseLow = value.Float64
+			}
+		case patient.FieldGlucoseHigh:
+			if value, ok := values[i].(*sql.NullFloat64); !ok {
+				return fmt.Errorf("unexpected type %T for field glucose_high", values[i])
+			} else if value.Valid {
+				_m.GlucoseHigh = new(float64)
+				*_m.GlucoseHigh = value.Float64
+			}
 		case patient.FieldSharingDisabledByOrganisationID:
 			if value, ok := values[i].(*sql.NullScanner); !ok {
 				return fmt.Errorf("unexpected type %T for field sharing_disabled_by_organisation_id", values[i])
@@ -563,6 +595,11 @@ func (_m *Patient) QueryLetters() *LetterQuery {
 // QueryMeasurements queries the "measurements" edge of the Patient entity.
 func (_m *Patient) QueryMeasurements() *MeasurementQuery {
 	return NewPatientClient(_m.config).QueryMeasurements(_m)
+}
+
+// QueryMeasurementRollups queries the "measurement_rollups" edge of the Patient entity.
+func (_m *Patient) QueryMeasurementRollups() *MeasurementRollupQuery {
+	return NewPatientClient(_m.config).QueryMeasurementRollups(_m)
 }
 
 // QuerySymptoms queries the "symptoms" edge of the Patient entity.
@@ -696,6 +733,16 @@ func (_m *Patient) String() string {
 	if v := _m.SharingDisabledAt; v != nil {
 		builder.WriteString("sharing_disabled_at=")
 		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.GlucoseLow; v != nil {
+		builder.WriteString("glucose_low=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.GlucoseHigh; v != nil {
+		builder.WriteString("glucose_high=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")
 	if v := _m.SharingDisabledByOrganisationID; v != nil {
@@ -972,6 +1019,30 @@ func (_m *Patient) appendNamedMeasurements(name string, edges ...*Measurement) {
 		_m.Edges.namedMeasurements[name] = []*Measurement{}
 	} else {
 		_m.Edges.namedMeasurements[name] = append(_m.Edges.namedMeasurements[name], edges...)
+	}
+}
+
+// NamedMeasurementRollups returns the MeasurementRollups named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Patient) NamedMeasurementRollups(name string) ([]*MeasurementRollup, error) {
+	if _m.Edges.namedMeasurementRollups == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedMeasurementRollups[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Patient) appendNamedMeasurementRollups(name string, edges ...*MeasurementRollup) {
+	if _m.Edges.namedMeasurementRollups == nil {
+		_m.Edges.namedMeasurementRollups = make(map[string][]*MeasurementRollup)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedMeasurementRollups[name] = []*MeasurementRollup{}
+	} else {
+		_m.Edges.namedMeasurementRollups[name] = append(_m.Edges.namedMeasurementRollups[name], edges...)
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/patientportal/portal/ent/letter"
 	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/measurement"
+	"github.com/patientportal/portal/ent/measurementrollup"
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
@@ -213,6 +214,34 @@ func (_c *PatientCreate) SetSharingDisabledAt(v time.Time) *PatientCreate {
 func (_c *PatientCreate) SetNillableSharingDisabledAt(v *time.Time) *PatientCreate {
 	if v != nil {
 		_c.SetSharingDisabledAt(*v)
+	}
+	return _c
+}
+
+// SetGlucoseLow sets the "glucose_low" field.
+func (_c *PatientCreate) SetGlucoseLow(v float64) *PatientCreate {
+	_c.mutation.SetGlucoseLow(v)
+	return _c
+}
+
+// SetNillableGlucoseLow sets the "glucose_low" field if the given value is not nil.
+func (_c *PatientCreate) SetNillableGlucoseLow(v *float64) *PatientCreate {
+	if v != nil {
+		_c.SetGlucoseLow(*v)
+	}
+	return _c
+}
+
+// SetGlucoseHigh sets the "glucose_high" field.
+func (_c *PatientCreate) SetGlucoseHigh(v float64) *PatientCreate {
+	_c.mutation.SetGlucoseHigh(v)
+	return _c
+}
+
+// SetNillableGlucoseHigh sets the "glucose_high" field if the given value is not nil.
+func (_c *PatientCreate) SetNillableGlucoseHigh(v *float64) *PatientCreate {
+	if v != nil {
+		_c.SetGlucoseHigh(*v)
 	}
 	return _c
 }
@@ -446,6 +475,21 @@ func (_c *PatientCreate) AddMeasurements(v ...*Measurement) *PatientCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddMeasurementIDs(ids...)
+}
+
+// AddMeasurementRollupIDs adds the "measurement_rollups" edge to the MeasurementRollup entity by IDs.
+func (_c *PatientCreate) AddMeasurementRollupIDs(ids ...pulid.ID) *PatientCreate {
+	_c.mutation.AddMeasurementRollupIDs(ids...)
+	return _c
+}
+
+// AddMeasurementRollups adds the "measurement_rollups" edges to the MeasurementRollup entity.
+func (_c *PatientCreate) AddMeasurementRollups(v ...*MeasurementRollup) *PatientCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddMeasurementRollupIDs(ids...)
 }
 
 // AddSymptomIDs adds the "symptoms" edge to the Symptom entity by IDs.
@@ -799,6 +843,14 @@ func (_c *PatientCreate) createSpec() (*Patient, *sqlgraph.CreateSpec) {
 		_spec.SetField(patient.FieldSharingDisabledAt, field.TypeTime, value)
 		_node.SharingDisabledAt = &value
 	}
+	if value, ok := _c.mutation.GlucoseLow(); ok {
+		_spec.SetField(patient.FieldGlucoseLow, field.TypeFloat64, value)
+		_node.GlucoseLow = &value
+	}
+	if value, ok := _c.mutation.GlucoseHigh(); ok {
+		_spec.SetField(patient.FieldGlucoseHigh, field.TypeFloat64, value)
+		_node.GlucoseHigh = &value
+	}
 	if value, ok := _c.mutation.SharingDisabledByOrganisationID(); ok {
 		_spec.SetField(patient.FieldSharingDisabledByOrganisationID, field.TypeString, value)
 		_node.SharingDisabledByOrganisationID = &value
@@ -1010,6 +1062,22 @@ func (_c *PatientCreate) createSpec() (*Patient, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(measurement.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.MeasurementRollupsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.MeasurementRollupsTable,
+			Columns: []string{patient.MeasurementRollupsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(measurementrollup.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -1423,6 +1491,54 @@ func (u *PatientUpsert) ClearSharingDisabledAt() *PatientUpsert {
 	return u
 }
 
+// SetGlucoseLow sets the "glucose_low" field.
+func (u *PatientUpsert) SetGlucoseLow(v float64) *PatientUpsert {
+	u.Set(patient.FieldGlucoseLow, v)
+	return u
+}
+
+// UpdateGlucoseLow sets the "glucose_low" field to the value that was provided on create.
+func (u *PatientUpsert) UpdateGlucoseLow() *PatientUpsert {
+	u.SetExcluded(patient.FieldGlucoseLow)
+	return u
+}
+
+// AddGlucoseLow adds v to the "glucose_low" field.
+func (u *PatientUpsert) AddGlucoseLow(v float64) *PatientUpsert {
+	u.Add(patient.FieldGlucoseLow, v)
+	return u
+}
+
+// ClearGlucoseLow clears the value of the "glucose_low" field.
+func (u *PatientUpsert) ClearGlucoseLow() *PatientUpsert {
+	u.SetNull(patient.FieldGlucoseLow)
+	return u
+}
+
+// SetGlucoseHigh sets the "glucose_high" field.
+func (u *PatientUpsert) SetGlucoseHigh(v float64) *PatientUpsert {
+	u.Set(patient.FieldGlucoseHigh, v)
+	return u
+}
+
+// UpdateGlucoseHigh sets the "glucose_high" field to the value that was provided on create.
+func (u *PatientUpsert) UpdateGlucoseHigh() *PatientUpsert {
+	u.SetExcluded(patient.FieldGlucoseHigh)
+	return u
+}
+
+// AddGlucoseHigh adds v to the "glucose_high" field.
+func (u *PatientUpsert) AddGlucoseHigh(v float64) *PatientUpsert {
+	u.Add(patient.FieldGlucoseHigh, v)
+	return u
+}
+
+// ClearGlucoseHigh clears the value of the "glucose_high" field.
+func (u *PatientUpsert) ClearGlucoseHigh() *PatientUpsert {
+	u.SetNull(patient.FieldGlucoseHigh)
+	return u
+}
+
 // SetSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field.
 func (u *PatientUpsert) SetSharingDisabledByOrganisationID(v pulid.ID) *PatientUpsert {
 	u.Set(patient.FieldSharingDisabledByOrganisationID, v)
@@ -1752,6 +1868,62 @@ func (u *PatientUpsertOne) UpdateSharingDisabledAt() *PatientUpsertOne {
 func (u *PatientUpsertOne) ClearSharingDisabledAt() *PatientUpsertOne {
 	return u.Update(func(s *PatientUpsert) {
 		s.ClearSharingDisabledAt()
+	})
+}
+
+// SetGlucoseLow sets the "glucose_low" field.
+func (u *PatientUpsertOne) SetGlucoseLow(v float64) *PatientUpsertOne {
+	return u.Update(func(s *PatientUpsert) {
+		s.SetGlucoseLow(v)
+	})
+}
+
+// AddGlucoseLow adds v to the "glucose_low" field.
+func (u *PatientUpsertOne) AddGlucoseLow(v float64) *PatientUpsertOne {
+	return u.Update(func(s *PatientUpsert) {
+		s.AddGlucoseLow(v)
+	})
+}
+
+// UpdateGlucoseLow sets the "glucose_low" field to the value that was provided on create.
+func (u *PatientUpsertOne) UpdateGlucoseLow() *PatientUpsertOne {
+	return u.Update(func(s *PatientUpsert) {
+		s.UpdateGlucoseLow()
+	})
+}
+
+// ClearGlucoseLow clears the value of the "glucose_low" field.
+func (u *PatientUpsertOne) ClearGlucoseLow() *PatientUpsertOne {
+	return u.Update(func(s *PatientUpsert) {
+		s.ClearGlucoseLow()
+	})
+}
+
+// SetGlucoseHigh sets the "glucose_high" field.
+func (u *PatientUpsertOne) SetGlucoseHigh(v float64) *PatientUpsertOne {
+	return u.Update(func(s *PatientUpsert) {
+		s.SetGlucoseHigh(v)
+	})
+}
+
+// AddGlucoseHigh adds v to the "glucose_high" field.
+func (u *PatientUpsertOne) AddGlucoseHigh(v float64) *PatientUpsertOne {
+	return u.Update(func(s *PatientUpsert) {
+		s.AddGlucoseHigh(v)
+	})
+}
+
+// UpdateGlucoseHigh sets the "glucose_high" field to the value that was provided on create.
+func (u *PatientUpsertOne) UpdateGlucoseHigh() *PatientUpsertOne {
+	return u.Update(func(s *PatientUpsert) {
+		s.UpdateGlucoseHigh()
+	})
+}
+
+// ClearGlucoseHigh clears the value of the "glucose_high" field.
+func (u *PatientUpsertOne) ClearGlucoseHigh() *PatientUpsertOne {
+	return u.Update(func(s *PatientUpsert) {
+		s.ClearGlucoseHigh()
 	})
 }
 
@@ -2257,6 +2429,62 @@ func (u *PatientUpsertBulk) UpdateSharingDisabledAt() *PatientUpsertBulk {
 func (u *PatientUpsertBulk) ClearSharingDisabledAt() *PatientUpsertBulk {
 	return u.Update(func(s *PatientUpsert) {
 		s.ClearSharingDisabledAt()
+	})
+}
+
+// SetGlucoseLow sets the "glucose_low" field.
+func (u *PatientUpsertBulk) SetGlucoseLow(v float64) *PatientUpsertBulk {
+	return u.Update(func(s *PatientUpsert) {
+		s.SetGlucoseLow(v)
+	})
+}
+
+// AddGlucoseLow adds v to the "glucose_low" field.
+func (u *PatientUpsertBulk) AddGlucoseLow(v float64) *PatientUpsertBulk {
+	return u.Update(func(s *PatientUpsert) {
+		s.AddGlucoseLow(v)
+	})
+}
+
+// UpdateGlucoseLow sets the "glucose_low" field to the value that was provided on create.
+func (u *PatientUpsertBulk) UpdateGlucoseLow() *PatientUpsertBulk {
+	return u.Update(func(s *PatientUpsert) {
+		s.UpdateGlucoseLow()
+	})
+}
+
+// ClearGlucoseLow clears the value of the "glucose_low" field.
+func (u *PatientUpsertBulk) ClearGlucoseLow() *PatientUpsertBulk {
+	return u.Update(func(s *PatientUpsert) {
+		s.ClearGlucoseLow()
+	})
+}
+
+// SetGlucoseHigh sets the "glucose_high" field.
+func (u *PatientUpsertBulk) SetGlucoseHigh(v float64) *PatientUpsertBulk {
+	return u.Update(func(s *PatientUpsert) {
+		s.SetGlucoseHigh(v)
+	})
+}
+
+// AddGlucoseHigh adds v to the "glucose_high" field.
+func (u *PatientUpsertBulk) AddGlucoseHigh(v float64) *PatientUpsertBulk {
+	return u.Update(func(s *PatientUpsert) {
+		s.AddGlucoseHigh(v)
+	})
+}
+
+// UpdateGlucoseHigh sets the "glucose_high" field to the value that was provided on create.
+func (u *PatientUpsertBulk) UpdateGlucoseHigh() *PatientUpsertBulk {
+	return u.Update(func(s *PatientUpsert) {
+		s.UpdateGlucoseHigh()
+	})
+}
+
+// ClearGlucoseHigh clears the value of the "glucose_high" field.
+func (u *PatientUpsertBulk) ClearGlucoseHigh() *PatientUpsertBulk {
+	return u.Update(func(s *PatientUpsert) {
+		s.ClearGlucoseHigh()
 	})
 }
 

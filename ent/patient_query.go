@@ -27,6 +27,7 @@ import (
 	"github.com/patientportal/portal/ent/letter"
 	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/measurement"
+	"github.com/patientportal/portal/ent/measurementrollup"
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
@@ -60,6 +61,7 @@ type PatientQuery struct {
 	withEncounters                     *EncounterQuery
 	withLetters                        *LetterQuery
 	withMeasurements                   *MeasurementQuery
+	withMeasurementRollups             *MeasurementRollupQuery
 	withSymptoms                       *SymptomQuery
 	withJournalEntries                 *JournalEntryQuery
 	withCareResources                  *CareResourceQuery
@@ -83,6 +85,7 @@ type PatientQuery struct {
 	withNamedEncounters                map[string]*EncounterQuery
 	withNamedLetters                   map[string]*LetterQuery
 	withNamedMeasurements              map[string]*MeasurementQuery
+	withNamedMeasurementRollups        map[string]*MeasurementRollupQuery
 	withNamedSymptoms                  map[string]*SymptomQuery
 	withNamedJournalEntries            map[string]*JournalEntryQuery
 	withNamedCareResources             map[string]*CareResourceQuery
@@ -408,6 +411,28 @@ func (_q *PatientQuery) QueryMeasurements() *MeasurementQuery {
 			sqlgraph.From(patient.Table, patient.FieldID, selector),
 			sqlgraph.To(measurement.Table, measurement.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, patient.MeasurementsTable, patient.MeasurementsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryMeasurementRollups chains the current query on the "measurement_rollups" edge.
+func (_q *PatientQuery) QueryMeasurementRollups() *MeasurementRollupQuery {
+	query := (&MeasurementRollupClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(patient.Table, patient.FieldID, selector),
+			sqlgraph.To(measurementrollup.Table, measurementrollup.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, patient.MeasurementRollupsTable, patient.MeasurementRollupsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -840,6 +865,7 @@ func (_q *PatientQuery) Clone() *PatientQuery {
 		withEncounters:                _q.withEncounters.Clone(),
 		withLetters:                   _q.withLetters.Clone(),
 		withMeasurements:              _q.withMeasurements.Clone(),
+		withMeasurementRollups:        _q.withMeasurementRollups.Clone(),
 		withSymptoms:                  _q.withSymptoms.Clone(),
 		withJournalEntries:            _q.withJournalEntries.Clone(),
 		withCareResources:             _q.withCareResources.Clone(),
@@ -996,6 +1022,17 @@ func (_q *PatientQuery) WithMeasurements(opts ...func(*MeasurementQuery)) *Patie
 		opt(query)
 	}
 	_q.withMeasurements = query
+	return _q
+}
+
+// WithMeasurementRollups tells the query-builder to eager-load the nodes that are connected to
+// the "measurement_rollups" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *PatientQuery) WithMeasurementRollups(opts ...func(*MeasurementRollupQuery)) *PatientQuery {
+	query := (&MeasurementRollupClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withMeasurementRollups = query
 	return _q
 }
 
@@ -1193,7 +1230,7 @@ func (_q *PatientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pati
 	var (
 		nodes       = []*Patient{}
 		_spec       = _q.querySpec()
-		loadedTypes = [23]bool{
+		loadedTypes = [24]bool{
 			_q.withAccount != nil,
 			_q.withInvitedBy != nil,
 			_q.withOrganisations != nil,
@@ -1207,6 +1244,7 @@ func (_q *PatientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pati
 			_q.withEncounters != nil,
 			_q.withLetters != nil,
 			_q.withMeasurements != nil,
+			_q.withMeasurementRollups != nil,
 			_q.withSymptoms != nil,
 			_q.withJournalEntries != nil,
 			_q.withCareResources != nil,
@@ -1330,6 +1368,15 @@ func (_q *PatientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pati
 		if err := _q.loadMeasurements(ctx, query, nodes,
 			func(n *Patient) { n.Edges.Measurements = []*Measurement{} },
 			func(n *Patient, e *Measurement) { n.Edges.Measurements = append(n.Edges.Measurements, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withMeasurementRollups; query != nil {
+		if err := _q.loadMeasurementRollups(ctx, query, nodes,
+			func(n *Patient) { n.Edges.MeasurementRollups = []*MeasurementRollup{} },
+			func(n *Patient, e *MeasurementRollup) {
+				n.Edges.MeasurementRollups = append(n.Edges.MeasurementRollups, e)
+			}); err != nil {
 			return nil, err
 		}
 	}
@@ -1479,6 +1526,13 @@ func (_q *PatientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pati
 		if err := _q.loadMeasurements(ctx, query, nodes,
 			func(n *Patient) { n.appendNamedMeasurements(name) },
 			func(n *Patient, e *Measurement) { n.appendNamedMeasurements(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedMeasurementRollups {
+		if err := _q.loadMeasurementRollups(ctx, query, nodes,
+			func(n *Patient) { n.appendNamedMeasurementRollups(name) },
+			func(n *Patient, e *MeasurementRollup) { n.appendNamedMeasurementRollups(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1970,6 +2024,36 @@ func (_q *PatientQuery) loadMeasurements(ctx context.Context, query *Measurement
 	}
 	query.Where(predicate.Measurement(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(patient.MeasurementsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.PatientID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "patient_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *PatientQuery) loadMeasurementRollups(ctx context.Context, query *MeasurementRollupQuery, nodes []*Patient, init func(*Patient), assign func(*Patient, *MeasurementRollup)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Patient)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(measurementrollup.FieldPatientID)
+	}
+	query.Where(predicate.MeasurementRollup(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(patient.MeasurementRollupsColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -2530,6 +2614,20 @@ func (_q *PatientQuery) WithNamedMeasurements(name string, opts ...func(*Measure
 		_q.withNamedMeasurements = make(map[string]*MeasurementQuery)
 	}
 	_q.withNamedMeasurements[name] = query
+	return _q
+}
+
+// WithNamedMeasurementRollups tells the query-builder to eager-load the nodes that are connected to the "measurement_rollups"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *PatientQuery) WithNamedMeasurementRollups(name string, opts ...func(*MeasurementRollupQuery)) *PatientQuery {
+	query := (&MeasurementRollupClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedMeasurementRollups == nil {
+		_q.withNamedMeasurementRollups = make(map[string]*MeasurementRollupQuery)
+	}
+	_q.withNamedMeasurementRollups[name] = query
 	return _q
 }
 

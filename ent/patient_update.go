@@ -25,6 +25,7 @@ import (
 	"github.com/patientportal/portal/ent/letter"
 	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/measurement"
+	"github.com/patientportal/portal/ent/measurementrollup"
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
@@ -278,6 +279,60 @@ func (_u *PatientUpdate) ClearSharingDisabledAt() *PatientUpdate {
 	return _u
 }
 
+// SetGlucoseLow sets the "glucose_low" field.
+func (_u *PatientUpdate) SetGlucoseLow(v float64) *PatientUpdate {
+	_u.mutation.ResetGlucoseLow()
+	_u.mutation.SetGlucoseLow(v)
+	return _u
+}
+
+// SetNillableGlucoseLow sets the "glucose_low" field if the given value is not nil.
+func (_u *PatientUpdate) SetNillableGlucoseLow(v *float64) *PatientUpdate {
+	if v != nil {
+		_u.SetGlucoseLow(*v)
+	}
+	return _u
+}
+
+// AddGlucoseLow adds value to the "glucose_low" field.
+func (_u *PatientUpdate) AddGlucoseLow(v float64) *PatientUpdate {
+	_u.mutation.AddGlucoseLow(v)
+	return _u
+}
+
+// ClearGlucoseLow clears the value of the "glucose_low" field.
+func (_u *PatientUpdate) ClearGlucoseLow() *PatientUpdate {
+	_u.mutation.ClearGlucoseLow()
+	return _u
+}
+
+// SetGlucoseHigh sets the "glucose_high" field.
+func (_u *PatientUpdate) SetGlucoseHigh(v float64) *PatientUpdate {
+	_u.mutation.ResetGlucoseHigh()
+	_u.mutation.SetGlucoseHigh(v)
+	return _u
+}
+
+// SetNillableGlucoseHigh sets the "glucose_high" field if the given value is not nil.
+func (_u *PatientUpdate) SetNillableGlucoseHigh(v *float64) *PatientUpdate {
+	if v != nil {
+		_u.SetGlucoseHigh(*v)
+	}
+	return _u
+}
+
+// AddGlucoseHigh adds value to the "glucose_high" field.
+func (_u *PatientUpdate) AddGlucoseHigh(v float64) *PatientUpdate {
+	_u.mutation.AddGlucoseHigh(v)
+	return _u
+}
+
+// ClearGlucoseHigh clears the value of the "glucose_high" field.
+func (_u *PatientUpdate) ClearGlucoseHigh() *PatientUpdate {
+	_u.mutation.ClearGlucoseHigh()
+	return _u
+}
+
 // SetSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field.
 func (_u *PatientUpdate) SetSharingDisabledByOrganisationID(v pulid.ID) *PatientUpdate {
 	_u.mutation.SetSharingDisabledByOrganisationID(v)
@@ -505,6 +560,21 @@ func (_u *PatientUpdate) AddMeasurements(v ...*Measurement) *PatientUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.AddMeasurementIDs(ids...)
+}
+
+// AddMeasurementRollupIDs adds the "measurement_rollups" edge to the MeasurementRollup entity by IDs.
+func (_u *PatientUpdate) AddMeasurementRollupIDs(ids ...pulid.ID) *PatientUpdate {
+	_u.mutation.AddMeasurementRollupIDs(ids...)
+	return _u
+}
+
+// AddMeasurementRollups adds the "measurement_rollups" edges to the MeasurementRollup entity.
+func (_u *PatientUpdate) AddMeasurementRollups(v ...*MeasurementRollup) *PatientUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddMeasurementRollupIDs(ids...)
 }
 
 // AddSymptomIDs adds the "symptoms" edge to the Symptom entity by IDs.
@@ -890,6 +960,27 @@ func (_u *PatientUpdate) RemoveMeasurements(v ...*Measurement) *PatientUpdate {
 	return _u.RemoveMeasurementIDs(ids...)
 }
 
+// ClearMeasurementRollups clears all "measurement_rollups" edges to the MeasurementRollup entity.
+func (_u *PatientUpdate) ClearMeasurementRollups() *PatientUpdate {
+	_u.mutation.ClearMeasurementRollups()
+	return _u
+}
+
+// RemoveMeasurementRollupIDs removes the "measurement_rollups" edge to MeasurementRollup entities by IDs.
+func (_u *PatientUpdate) RemoveMeasurementRollupIDs(ids ...pulid.ID) *PatientUpdate {
+	_u.mutation.RemoveMeasurementRollupIDs(ids...)
+	return _u
+}
+
+// RemoveMeasurementRollups removes "measurement_rollups" edges to MeasurementRollup entities.
+func (_u *PatientUpdate) RemoveMeasurementRollups(v ...*MeasurementRollup) *PatientUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveMeasurementRollupIDs(ids...)
+}
+
 // ClearSymptoms clears all "symptoms" edges to the Symptom entity.
 func (_u *PatientUpdate) ClearSymptoms() *PatientUpdate {
 	_u.mutation.ClearSymptoms()
@@ -1242,6 +1333,24 @@ func (_u *PatientUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.SharingDisabledAtCleared() {
 		_spec.ClearField(patient.FieldSharingDisabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.GlucoseLow(); ok {
+		_spec.SetField(patient.FieldGlucoseLow, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.AddedGlucoseLow(); ok {
+		_spec.AddField(patient.FieldGlucoseLow, field.TypeFloat64, value)
+	}
+	if _u.mutation.GlucoseLowCleared() {
+		_spec.ClearField(patient.FieldGlucoseLow, field.TypeFloat64)
+	}
+	if value, ok := _u.mutation.GlucoseHigh(); ok {
+		_spec.SetField(patient.FieldGlucoseHigh, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.AddedGlucoseHigh(); ok {
+		_spec.AddField(patient.FieldGlucoseHigh, field.TypeFloat64, value)
+	}
+	if _u.mutation.GlucoseHighCleared() {
+		_spec.ClearField(patient.FieldGlucoseHigh, field.TypeFloat64)
 	}
 	if value, ok := _u.mutation.SharingDisabledByOrganisationID(); ok {
 		_spec.SetField(patient.FieldSharingDisabledByOrganisationID, field.TypeString, value)
@@ -1807,6 +1916,51 @@ func (_u *PatientUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(measurement.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.MeasurementRollupsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.MeasurementRollupsTable,
+			Columns: []string{patient.MeasurementRollupsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(measurementrollup.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedMeasurementRollupsIDs(); len(nodes) > 0 && !_u.mutation.MeasurementRollupsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.MeasurementRollupsTable,
+			Columns: []string{patient.MeasurementRollupsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(measurementrollup.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.MeasurementRollupsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.MeasurementRollupsTable,
+			Columns: []string{patient.MeasurementRollupsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(measurementrollup.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -2467,6 +2621,60 @@ func (_u *PatientUpdateOne) ClearSharingDisabledAt() *PatientUpdateOne {
 	return _u
 }
 
+// SetGlucoseLow sets the "glucose_low" field.
+func (_u *PatientUpdateOne) SetGlucoseLow(v float64) *PatientUpdateOne {
+	_u.mutation.ResetGlucoseLow()
+	_u.mutation.SetGlucoseLow(v)
+	return _u
+}
+
+// SetNillableGlucoseLow sets the "glucose_low" field if the given value is not nil.
+func (_u *PatientUpdateOne) SetNillableGlucoseLow(v *float64) *PatientUpdateOne {
+	if v != nil {
+		_u.SetGlucoseLow(*v)
+	}
+	return _u
+}
+
+// AddGlucoseLow adds value to the "glucose_low" field.
+func (_u *PatientUpdateOne) AddGlucoseLow(v float64) *PatientUpdateOne {
+	_u.mutation.AddGlucoseLow(v)
+	return _u
+}
+
+// ClearGlucoseLow clears the value of the "glucose_low" field.
+func (_u *PatientUpdateOne) ClearGlucoseLow() *PatientUpdateOne {
+	_u.mutation.ClearGlucoseLow()
+	return _u
+}
+
+// SetGlucoseHigh sets the "glucose_high" field.
+func (_u *PatientUpdateOne) SetGlucoseHigh(v float64) *PatientUpdateOne {
+	_u.mutation.ResetGlucoseHigh()
+	_u.mutation.SetGlucoseHigh(v)
+	return _u
+}
+
+// SetNillableGlucoseHigh sets the "glucose_high" field if the given value is not nil.
+func (_u *PatientUpdateOne) SetNillableGlucoseHigh(v *float64) *PatientUpdateOne {
+	if v != nil {
+		_u.SetGlucoseHigh(*v)
+	}
+	return _u
+}
+
+// AddGlucoseHigh adds value to the "glucose_high" field.
+func (_u *PatientUpdateOne) AddGlucoseHigh(v float64) *PatientUpdateOne {
+	_u.mutation.AddGlucoseHigh(v)
+	return _u
+}
+
+// ClearGlucoseHigh clears the value of the "glucose_high" field.
+func (_u *PatientUpdateOne) ClearGlucoseHigh() *PatientUpdateOne {
+	_u.mutation.ClearGlucoseHigh()
+	return _u
+}
+
 // SetSharingDisabledByOrganisationID sets the "sharing_disabled_by_organisation_id" field.
 func (_u *PatientUpdateOne) SetSharingDisabledByOrganisationID(v pulid.ID) *PatientUpdateOne {
 	_u.mutation.SetSharingDisabledByOrganisationID(v)
@@ -2694,6 +2902,21 @@ func (_u *PatientUpdateOne) AddMeasurements(v ...*Measurement) *PatientUpdateOne
 		ids[i] = v[i].ID
 	}
 	return _u.AddMeasurementIDs(ids...)
+}
+
+// AddMeasurementRollupIDs adds the "measurement_rollups" edge to the MeasurementRollup entity by IDs.
+func (_u *PatientUpdateOne) AddMeasurementRollupIDs(ids ...pulid.ID) *PatientUpdateOne {
+	_u.mutation.AddMeasurementRollupIDs(ids...)
+	return _u
+}
+
+// AddMeasurementRollups adds the "measurement_rollups" edges to the MeasurementRollup entity.
+func (_u *PatientUpdateOne) AddMeasurementRollups(v ...*MeasurementRollup) *PatientUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddMeasurementRollupIDs(ids...)
 }
 
 // AddSymptomIDs adds the "symptoms" edge to the Symptom entity by IDs.
@@ -3079,6 +3302,27 @@ func (_u *PatientUpdateOne) RemoveMeasurements(v ...*Measurement) *PatientUpdate
 	return _u.RemoveMeasurementIDs(ids...)
 }
 
+// ClearMeasurementRollups clears all "measurement_rollups" edges to the MeasurementRollup entity.
+func (_u *PatientUpdateOne) ClearMeasurementRollups() *PatientUpdateOne {
+	_u.mutation.ClearMeasurementRollups()
+	return _u
+}
+
+// RemoveMeasurementRollupIDs removes the "measurement_rollups" edge to MeasurementRollup entities by IDs.
+func (_u *PatientUpdateOne) RemoveMeasurementRollupIDs(ids ...pulid.ID) *PatientUpdateOne {
+	_u.mutation.RemoveMeasurementRollupIDs(ids...)
+	return _u
+}
+
+// RemoveMeasurementRollups removes "measurement_rollups" edges to MeasurementRollup entities.
+func (_u *PatientUpdateOne) RemoveMeasurementRollups(v ...*MeasurementRollup) *PatientUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveMeasurementRollupIDs(ids...)
+}
+
 // ClearSymptoms clears all "symptoms" edges to the Symptom entity.
 func (_u *PatientUpdateOne) ClearSymptoms() *PatientUpdateOne {
 	_u.mutation.ClearSymptoms()
@@ -3461,6 +3705,24 @@ func (_u *PatientUpdateOne) sqlSave(ctx context.Context) (_node *Patient, err er
 	}
 	if _u.mutation.SharingDisabledAtCleared() {
 		_spec.ClearField(patient.FieldSharingDisabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.GlucoseLow(); ok {
+		_spec.SetField(patient.FieldGlucoseLow, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.AddedGlucoseLow(); ok {
+		_spec.AddField(patient.FieldGlucoseLow, field.TypeFloat64, value)
+	}
+	if _u.mutation.GlucoseLowCleared() {
+		_spec.ClearField(patient.FieldGlucoseLow, field.TypeFloat64)
+	}
+	if value, ok := _u.mutation.GlucoseHigh(); ok {
+		_spec.SetField(patient.FieldGlucoseHigh, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.AddedGlucoseHigh(); ok {
+		_spec.AddField(patient.FieldGlucoseHigh, field.TypeFloat64, value)
+	}
+	if _u.mutation.GlucoseHighCleared() {
+		_spec.ClearField(patient.FieldGlucoseHigh, field.TypeFloat64)
 	}
 	if value, ok := _u.mutation.SharingDisabledByOrganisationID(); ok {
 		_spec.SetField(patient.FieldSharingDisabledByOrganisationID, field.TypeString, value)
@@ -4026,6 +4288,51 @@ func (_u *PatientUpdateOne) sqlSave(ctx context.Context) (_node *Patient, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(measurement.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.MeasurementRollupsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.MeasurementRollupsTable,
+			Columns: []string{patient.MeasurementRollupsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(measurementrollup.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedMeasurementRollupsIDs(); len(nodes) > 0 && !_u.mutation.MeasurementRollupsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.MeasurementRollupsTable,
+			Columns: []string{patient.MeasurementRollupsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(measurementrollup.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.MeasurementRollupsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.MeasurementRollupsTable,
+			Columns: []string{patient.MeasurementRollupsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(measurementrollup.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -46,6 +46,8 @@ type Tx struct {
 	MailMessage *MailMessageClient
 	// Measurement is the client for interacting with the Measurement builders.
 	Measurement *MeasurementClient
+	// MeasurementRollup is the client for interacting with the MeasurementRollup builders.
+	MeasurementRollup *MeasurementRollupClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
 	// Notification is the client for interacting with the Notification builders.
@@ -223,6 +225,7 @@ func (tx *Tx) init() {
 	tx.LetterRead = NewLetterReadClient(tx.config)
 	tx.MailMessage = NewMailMessageClient(tx.config)
 	tx.Measurement = NewMeasurementClient(tx.config)
+	tx.MeasurementRollup = NewMeasurementRollupClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.Notification = NewNotificationClient(tx.config)
 	tx.OIDCLogin = NewOIDCLoginClient(tx.config)

@@ -363,6 +363,14 @@ type ComplexityRoot struct {
 		Value2             func(childComplexity int) int
 	}
 
+	MeasurementBucket struct {
+		Count func(childComplexity int) int
+		Max   func(childComplexity int) int
+		Mean  func(childComplexity int) int
+		Min   func(childComplexity int) int
+		Start func(childComplexity int) int
+	}
+
 	MeasurementConnection struct {
 		Edges      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
@@ -372,6 +380,19 @@ type ComplexityRoot struct {
 	MeasurementEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	MeasurementReport struct {
+		Accepted   func(childComplexity int) int
+		Duplicates func(childComplexity int) int
+		Refused    func(childComplexity int) int
+	}
+
+	MeasurementSeries struct {
+		Buckets     func(childComplexity int) int
+		Points      func(childComplexity int) int
+		TimeInRange func(childComplexity int) int
+		Type        func(childComplexity int) int
 	}
 
 	Membership struct {
@@ -385,20 +406,26 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AcceptInvitation         func(childComplexity int, input model.AcceptInvitationInput) int
+		AddJournalEntry          func(childComplexity int, input model.AddJournalEntryInput) int
 		AddResult                func(childComplexity int, input model.AddResultInput) int
 		AmendResult              func(childComplexity int, id pulid.ID, input model.AmendResultInput) int
 		AnswerAppointmentChange  func(childComplexity int, input model.AnswerAppointmentChangeInput) int
+		AssignCareResource       func(childComplexity int, input model.AssignCareResourceInput) int
 		BreakGlass               func(childComplexity int, input model.BreakGlassInput) int
 		CancelAppointment        func(childComplexity int, id pulid.ID, expectedUpdatedAt time.Time) int
 		ChangePassword           func(childComplexity int, input model.ChangePasswordInput) int
+		CompleteCareResource     func(childComplexity int, id pulid.ID) int
 		ConfirmEmailChange       func(childComplexity int, token string) int
 		CreateAppointment        func(childComplexity int, input model.CreateAppointmentInput) int
+		DeleteJournalEntry       func(childComplexity int, id pulid.ID) int
 		EndSession               func(childComplexity int, id pulid.ID) int
 		InvitePatient            func(childComplexity int, input model.InvitePatientInput) int
 		InvitePatients           func(childComplexity int, input model.InvitePatientsInput) int
 		MarkLetterRead           func(childComplexity int, id pulid.ID) int
 		RecordAllergy            func(childComplexity int, input model.RecordAllergyInput) int
 		RecordEncounter          func(childComplexity int, input model.RecordEncounterInput) int
+		RecordMeasurements       func(childComplexity int, input model.RecordMeasurementsInput) int
+		RecordSymptom            func(childComplexity int, input model.RecordSymptomInput) int
 		RelabelRecord            func(childComplexity int, id pulid.ID, category category.Category) int
 		ReleaseResult            func(childComplexity int, id pulid.ID) int
 		RemoveAllergy            func(childComplexity int, id pulid.ID) int
@@ -408,6 +435,7 @@ type ComplexityRoot struct {
 		RevokeInvitation         func(childComplexity int, id pulid.ID) int
 		RevokeShare              func(childComplexity int, id pulid.ID) int
 		SendLetter               func(childComplexity int, input model.SendLetterInput) int
+		SetGlucoseRange          func(childComplexity int, patientID pulid.ID, low float64, high float64) int
 		SetPatientSharing        func(childComplexity int, patientID pulid.ID, organisationID pulid.ID, enabled bool) int
 		SetSpecialtyRule         func(childComplexity int, input model.SpecialtyRuleInput) int
 		ShareRecord              func(childComplexity int, input model.ShareRecordInput) int
@@ -417,6 +445,7 @@ type ComplexityRoot struct {
 		UpdateAppointment        func(childComplexity int, id pulid.ID, input model.UpdateAppointmentInput) int
 		UpdateContactDetails     func(childComplexity int, input model.UpdateContactDetailsInput) int
 		UpdateEncounter          func(childComplexity int, id pulid.ID, input model.UpdateEncounterInput) int
+		UpdateJournalEntry       func(childComplexity int, id pulid.ID, input model.UpdateJournalEntryInput) int
 		UpdateShare              func(childComplexity int, id pulid.ID, input model.UpdateShareInput) int
 	}
 
@@ -488,10 +517,13 @@ type ComplexityRoot struct {
 		Encounters         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.EncounterOrder, where *ent.EncounterWhereInput) int
 		FamilyName         func(childComplexity int) int
 		GivenName          func(childComplexity int) int
+		GlucoseHigh        func(childComplexity int) int
+		GlucoseLow         func(childComplexity int) int
 		ID                 func(childComplexity int) int
 		InvitedBy          func(childComplexity int) int
 		JournalEntries     func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.JournalEntryOrder, where *ent.JournalEntryWhereInput) int
 		Letters            func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.LetterOrder, where *ent.LetterWhereInput) int
+		MeasurementSeries  func(childComplexity int, typeArg measurement.Type, from time.Time, to time.Time, bucket model.SeriesBucket) int
 		Measurements       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.MeasurementOrder, where *ent.MeasurementWhereInput) int
 		NhsNumber          func(childComplexity int) int
 		Organisations      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.OrganisationOrder, where *ent.OrganisationWhereInput) int
@@ -499,6 +531,7 @@ type ComplexityRoot struct {
 		Postcode           func(childComplexity int) int
 		Results            func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.ResultOrder, where *ent.ResultWhereInput) int
 		Shares             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.ShareOrder, where *ent.ShareWhereInput) int
+		SymptomSeries      func(childComplexity int, name string, from *time.Time, to *time.Time) int
 		Symptoms           func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.SymptomOrder, where *ent.SymptomWhereInput) int
 		Town               func(childComplexity int) int
 		UpdatedAt          func(childComplexity int) int
@@ -523,6 +556,11 @@ type ComplexityRoot struct {
 		Patients       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, where *model.PatientSearchInput) int
 		StaffAccessLog func(childComplexity int, organisationID pulid.ID, first *int, after *entgql.Cursor[pulid.ID]) int
 		Viewer         func(childComplexity int) int
+	}
+
+	RefusedReading struct {
+		Index  func(childComplexity int) int
+		Reason func(childComplexity int) int
 	}
 
 	ResearchStudy struct {
@@ -660,6 +698,21 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	SymptomPoint struct {
+		OccurredAt func(childComplexity int) int
+		Severity   func(childComplexity int) int
+		SymptomID  func(childComplexity int) int
+	}
+
+	TimeInRange struct {
+		AbovePercent   func(childComplexity int) int
+		BelowPercent   func(childComplexity int) int
+		High           func(childComplexity int) int
+		InRangePercent func(childComplexity int) int
+		Low            func(childComplexity int) int
+		Readings       func(childComplexity int) int
+	}
+
 	Viewer struct {
 		Account       func(childComplexity int) int
 		IdentityLevel func(childComplexity int) int
@@ -715,11 +768,21 @@ type MutationResolver interface {
 	SendLetter(ctx context.Context, input model.SendLetterInput) (*ent.Letter, error)
 	MarkLetterRead(ctx context.Context, id pulid.ID) (*ent.Letter, error)
 	UpdateContactDetails(ctx context.Context, input model.UpdateContactDetailsInput) (*ent.Patient, error)
+	RecordSymptom(ctx context.Context, input model.RecordSymptomInput) (*ent.Symptom, error)
+	AddJournalEntry(ctx context.Context, input model.AddJournalEntryInput) (*ent.JournalEntry, error)
+	UpdateJournalEntry(ctx context.Context, id pulid.ID, input model.UpdateJournalEntryInput) (*ent.JournalEntry, error)
+	DeleteJournalEntry(ctx context.Context, id pulid.ID) (bool, error)
+	RecordMeasurements(ctx context.Context, input model.RecordMeasurementsInput) (*model.MeasurementReport, error)
+	SetGlucoseRange(ctx context.Context, patientID pulid.ID, low float64, high float64) (*ent.Patient, error)
+	AssignCareResource(ctx context.Context, input model.AssignCareResourceInput) (*ent.CareResource, error)
+	CompleteCareResource(ctx context.Context, id pulid.ID) (*ent.CareResource, error)
 }
 type PatientResolver interface {
 	AccessLog(ctx context.Context, obj *ent.Patient, first *int, after *entgql.Cursor[pulid.ID]) (*ent.AuditEventConnection, error)
 	ComponentSeries(ctx context.Context, obj *ent.Patient, code string, from *time.Time, to *time.Time) ([]*model.ComponentPoint, error)
 	AllergyState(ctx context.Context, obj *ent.Patient) (model.AllergyRecordState, error)
+	SymptomSeries(ctx context.Context, obj *ent.Patient, name string, from *time.Time, to *time.Time) ([]*model.SymptomPoint, error)
+	MeasurementSeries(ctx context.Context, obj *ent.Patient, typeArg measurement.Type, from time.Time, to time.Time, bucket model.SeriesBucket) (*model.MeasurementSeries, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id pulid.ID) (ent.Noder, error)
@@ -2002,6 +2065,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Measurement.Value2(childComplexity), true
 
+	case "MeasurementBucket.count":
+		if e.ComplexityRoot.MeasurementBucket.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasurementBucket.Count(childComplexity), true
+	case "MeasurementBucket.max":
+		if e.ComplexityRoot.MeasurementBucket.Max == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasurementBucket.Max(childComplexity), true
+	case "MeasurementBucket.mean":
+		if e.ComplexityRoot.MeasurementBucket.Mean == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasurementBucket.Mean(childComplexity), true
+	case "MeasurementBucket.min":
+		if e.ComplexityRoot.MeasurementBucket.Min == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasurementBucket.Min(childComplexity), true
+	case "MeasurementBucket.start":
+		if e.ComplexityRoot.MeasurementBucket.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasurementBucket.Start(childComplexity), true
+
 	case "MeasurementConnection.edges":
 		if e.ComplexityRoot.MeasurementConnection.Edges == nil {
 			break
@@ -2033,6 +2127,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MeasurementEdge.Node(childComplexity), true
+
+	case "MeasurementReport.accepted":
+		if e.ComplexityRoot.MeasurementReport.Accepted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasurementReport.Accepted(childComplexity), true
+	case "MeasurementReport.duplicates":
+		if e.ComplexityRoot.MeasurementReport.Duplicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasurementReport.Duplicates(childComplexity), true
+	case "MeasurementReport.refused":
+		if e.ComplexityRoot.MeasurementReport.Refused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasurementReport.Refused(childComplexity), true
+
+	case "MeasurementSeries.buckets":
+		if e.ComplexityRoot.MeasurementSeries.Buckets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasurementSeries.Buckets(childComplexity), true
+	case "MeasurementSeries.points":
+		if e.ComplexityRoot.MeasurementSeries.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasurementSeries.Points(childComplexity), true
+	case "MeasurementSeries.timeInRange":
+		if e.ComplexityRoot.MeasurementSeries.TimeInRange == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasurementSeries.TimeInRange(childComplexity), true
+	case "MeasurementSeries.type":
+		if e.ComplexityRoot.MeasurementSeries.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeasurementSeries.Type(childComplexity), true
 
 	case "Membership.account":
 		if e.ComplexityRoot.Membership.Account == nil {
@@ -2082,6 +2220,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptInvitation(childComplexity, args["input"].(model.AcceptInvitationInput)), true
+	case "Mutation.addJournalEntry":
+		if e.ComplexityRoot.Mutation.AddJournalEntry == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addJournalEntry_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddJournalEntry(childComplexity, args["input"].(model.AddJournalEntryInput)), true
 	case "Mutation.addResult":
 		if e.ComplexityRoot.Mutation.AddResult == nil {
 			break
@@ -2115,6 +2264,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AnswerAppointmentChange(childComplexity, args["input"].(model.AnswerAppointmentChangeInput)), true
+	case "Mutation.assignCareResource":
+		if e.ComplexityRoot.Mutation.AssignCareResource == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_assignCareResource_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AssignCareResource(childComplexity, args["input"].(model.AssignCareResourceInput)), true
 	case "Mutation.breakGlass":
 		if e.ComplexityRoot.Mutation.BreakGlass == nil {
 			break
@@ -2148,6 +2308,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["input"].(model.ChangePasswordInput)), true
+	case "Mutation.completeCareResource":
+		if e.ComplexityRoot.Mutation.CompleteCareResource == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_completeCareResource_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CompleteCareResource(childComplexity, args["id"].(pulid.ID)), true
 	case "Mutation.confirmEmailChange":
 		if e.ComplexityRoot.Mutation.ConfirmEmailChange == nil {
 			break
@@ -2170,6 +2341,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAppointment(childComplexity, args["input"].(model.CreateAppointmentInput)), true
+	case "Mutation.deleteJournalEntry":
+		if e.ComplexityRoot.Mutation.DeleteJournalEntry == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteJournalEntry_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteJournalEntry(childComplexity, args["id"].(pulid.ID)), true
 	case "Mutation.endSession":
 		if e.ComplexityRoot.Mutation.EndSession == nil {
 			break
@@ -2236,6 +2418,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecordEncounter(childComplexity, args["input"].(model.RecordEncounterInput)), true
+	case "Mutation.recordMeasurements":
+		if e.ComplexityRoot.Mutation.RecordMeasurements == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordMeasurements_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordMeasurements(childComplexity, args["input"].(model.RecordMeasurementsInput)), true
+	case "Mutation.recordSymptom":
+		if e.ComplexityRoot.Mutation.RecordSymptom == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordSymptom_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordSymptom(childComplexity, args["input"].(model.RecordSymptomInput)), true
 	case "Mutation.relabelRecord":
 		if e.ComplexityRoot.Mutation.RelabelRecord == nil {
 			break
@@ -2335,6 +2539,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SendLetter(childComplexity, args["input"].(model.SendLetterInput)), true
+	case "Mutation.setGlucoseRange":
+		if e.ComplexityRoot.Mutation.SetGlucoseRange == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setGlucoseRange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetGlucoseRange(childComplexity, args["patientId"].(pulid.ID), args["low"].(float64), args["high"].(float64)), true
 	case "Mutation.setPatientSharing":
 		if e.ComplexityRoot.Mutation.SetPatientSharing == nil {
 			break
@@ -2429,6 +2644,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateEncounter(childComplexity, args["id"].(pulid.ID), args["input"].(model.UpdateEncounterInput)), true
+	case "Mutation.updateJournalEntry":
+		if e.ComplexityRoot.Mutation.UpdateJournalEntry == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateJournalEntry_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateJournalEntry(childComplexity, args["id"].(pulid.ID), args["input"].(model.UpdateJournalEntryInput)), true
 	case "Mutation.updateShare":
 		if e.ComplexityRoot.Mutation.UpdateShare == nil {
 			break
@@ -2754,6 +2980,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Patient.GivenName(childComplexity), true
+	case "Patient.glucoseHigh":
+		if e.ComplexityRoot.Patient.GlucoseHigh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.GlucoseHigh(childComplexity), true
+	case "Patient.glucoseLow":
+		if e.ComplexityRoot.Patient.GlucoseLow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.GlucoseLow(childComplexity), true
 	case "Patient.id":
 		if e.ComplexityRoot.Patient.ID == nil {
 			break
@@ -2788,6 +3026,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Patient.Letters(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].(*ent.LetterOrder), args["where"].(*ent.LetterWhereInput)), true
+	case "Patient.measurementSeries":
+		if e.ComplexityRoot.Patient.MeasurementSeries == nil {
+			break
+		}
+
+		args, err := ec.field_Patient_measurementSeries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Patient.MeasurementSeries(childComplexity, args["type"].(measurement.Type), args["from"].(time.Time), args["to"].(time.Time), args["bucket"].(model.SeriesBucket)), true
 	case "Patient.measurements":
 		if e.ComplexityRoot.Patient.Measurements == nil {
 			break
@@ -2850,6 +3099,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Patient.Shares(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].(*ent.ShareOrder), args["where"].(*ent.ShareWhereInput)), true
+	case "Patient.symptomSeries":
+		if e.ComplexityRoot.Patient.SymptomSeries == nil {
+			break
+		}
+
+		args, err := ec.field_Patient_symptomSeries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Patient.SymptomSeries(childComplexity, args["name"].(string), args["from"].(*time.Time), args["to"].(*time.Time)), true
 	case "Patient.symptoms":
 		if e.ComplexityRoot.Patient.Symptoms == nil {
 			break
@@ -2978,6 +3238,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "RefusedReading.index":
+		if e.ComplexityRoot.RefusedReading.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RefusedReading.Index(childComplexity), true
+	case "RefusedReading.reason":
+		if e.ComplexityRoot.RefusedReading.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RefusedReading.Reason(childComplexity), true
 
 	case "ResearchStudy.createdAt":
 		if e.ComplexityRoot.ResearchStudy.CreatedAt == nil {
@@ -3534,6 +3807,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SymptomEdge.Node(childComplexity), true
 
+	case "SymptomPoint.occurredAt":
+		if e.ComplexityRoot.SymptomPoint.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SymptomPoint.OccurredAt(childComplexity), true
+	case "SymptomPoint.severity":
+		if e.ComplexityRoot.SymptomPoint.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SymptomPoint.Severity(childComplexity), true
+	case "SymptomPoint.symptomId":
+		if e.ComplexityRoot.SymptomPoint.SymptomID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SymptomPoint.SymptomID(childComplexity), true
+
+	case "TimeInRange.abovePercent":
+		if e.ComplexityRoot.TimeInRange.AbovePercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimeInRange.AbovePercent(childComplexity), true
+	case "TimeInRange.belowPercent":
+		if e.ComplexityRoot.TimeInRange.BelowPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimeInRange.BelowPercent(childComplexity), true
+	case "TimeInRange.high":
+		if e.ComplexityRoot.TimeInRange.High == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimeInRange.High(childComplexity), true
+	case "TimeInRange.inRangePercent":
+		if e.ComplexityRoot.TimeInRange.InRangePercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimeInRange.InRangePercent(childComplexity), true
+	case "TimeInRange.low":
+		if e.ComplexityRoot.TimeInRange.Low == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimeInRange.Low(childComplexity), true
+	case "TimeInRange.readings":
+		if e.ComplexityRoot.TimeInRange.Readings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimeInRange.Readings(childComplexity), true
+
 	case "Viewer.account":
 		if e.ComplexityRoot.Viewer.Account == nil {
 			break
@@ -3570,6 +3899,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AcceptInvitationInput", ec.unmarshalInputAcceptInvitationInput),
 			graphql.NewInputUnmarshaler("AccountOrder", ec.unmarshalInputAccountOrder),
+			graphql.NewInputUnmarshaler("AddJournalEntryInput", ec.unmarshalInputAddJournalEntryInput),
 			graphql.NewInputUnmarshaler("AddResultInput", ec.unmarshalInputAddResultInput),
 			graphql.NewInputUnmarshaler("AllergyOrder", ec.unmarshalInputAllergyOrder),
 			graphql.NewInputUnmarshaler("AllergyWhereInput", ec.unmarshalInputAllergyWhereInput),
@@ -3578,6 +3908,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AppointmentChangeRequestOrder", ec.unmarshalInputAppointmentChangeRequestOrder),
 			graphql.NewInputUnmarshaler("AppointmentOrder", ec.unmarshalInputAppointmentOrder),
 			graphql.NewInputUnmarshaler("AppointmentWhereInput", ec.unmarshalInputAppointmentWhereInput),
+			graphql.NewInputUnmarshaler("AssignCareResourceInput", ec.unmarshalInputAssignCareResourceInput),
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
 			graphql.NewInputUnmarshaler("BreakGlassInput", ec.unmarshalInputBreakGlassInput),
 			graphql.NewInputUnmarshaler("CareResourceOrder", ec.unmarshalInputCareResourceOrder),
@@ -3595,6 +3926,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("JournalEntryWhereInput", ec.unmarshalInputJournalEntryWhereInput),
 			graphql.NewInputUnmarshaler("LetterOrder", ec.unmarshalInputLetterOrder),
 			graphql.NewInputUnmarshaler("LetterWhereInput", ec.unmarshalInputLetterWhereInput),
+			graphql.NewInputUnmarshaler("MeasurementInput", ec.unmarshalInputMeasurementInput),
 			graphql.NewInputUnmarshaler("MeasurementOrder", ec.unmarshalInputMeasurementOrder),
 			graphql.NewInputUnmarshaler("MeasurementWhereInput", ec.unmarshalInputMeasurementWhereInput),
 			graphql.NewInputUnmarshaler("MembershipOrder", ec.unmarshalInputMembershipOrder),
@@ -3605,6 +3937,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PatientSearchInput", ec.unmarshalInputPatientSearchInput),
 			graphql.NewInputUnmarshaler("RecordAllergyInput", ec.unmarshalInputRecordAllergyInput),
 			graphql.NewInputUnmarshaler("RecordEncounterInput", ec.unmarshalInputRecordEncounterInput),
+			graphql.NewInputUnmarshaler("RecordMeasurementsInput", ec.unmarshalInputRecordMeasurementsInput),
+			graphql.NewInputUnmarshaler("RecordSymptomInput", ec.unmarshalInputRecordSymptomInput),
 			graphql.NewInputUnmarshaler("RequestAppointmentChangeInput", ec.unmarshalInputRequestAppointmentChangeInput),
 			graphql.NewInputUnmarshaler("RequestEmailChangeInput", ec.unmarshalInputRequestEmailChangeInput),
 			graphql.NewInputUnmarshaler("ResearchStudyOrder", ec.unmarshalInputResearchStudyOrder),
@@ -3624,6 +3958,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateAppointmentInput", ec.unmarshalInputUpdateAppointmentInput),
 			graphql.NewInputUnmarshaler("UpdateContactDetailsInput", ec.unmarshalInputUpdateContactDetailsInput),
 			graphql.NewInputUnmarshaler("UpdateEncounterInput", ec.unmarshalInputUpdateEncounterInput),
+			graphql.NewInputUnmarshaler("UpdateJournalEntryInput", ec.unmarshalInputUpdateJournalEntryInput),
 			graphql.NewInputUnmarshaler("UpdateShareInput", ec.unmarshalInputUpdateShareInput),
 		)
 	}
@@ -4394,6 +4729,171 @@ extend type Mutation {
   markLetterRead(id: ID!): Letter!
   updateContactDetails(input: UpdateContactDetailsInput!): Patient!
 }
+
+input RecordSymptomInput {
+  patientId: ID!
+  """
+  From the list the portal offers, or free text.
+  """
+  name: String!
+  """
+  0 (none) to 10 (worst).
+  """
+  severity: Int!
+  occurredAt: Time!
+  notes: String
+  category: Category
+}
+
+"""
+One symptom's history, for a chart.
+"""
+type SymptomPoint {
+  symptomId: ID!
+  occurredAt: Time!
+  severity: Int!
+}
+
+input AddJournalEntryInput {
+  patientId: ID!
+  title: String!
+  body: String!
+  writtenAt: Time
+  """
+  PRIVATE entries are the patient's alone.
+  """
+  category: Category
+}
+
+input UpdateJournalEntryInput {
+  expectedUpdatedAt: Time!
+  title: String
+  body: String
+  writtenAt: Time
+  category: Category
+}
+
+input MeasurementInput {
+  type: MeasurementType!
+  measuredAt: Time!
+  """
+  The value; for BLOOD_PRESSURE the systolic pressure.
+  """
+  value: Float!
+  """
+  For BLOOD_PRESSURE, the diastolic pressure.
+  """
+  value2: Float
+  """
+  The type's unit: mmol/L, /min, steps, kg, cm, kg/m2, mmHg, %, Cel.
+  """
+  unit: String!
+  device: String
+}
+
+input RecordMeasurementsInput {
+  patientId: ID!
+  """
+  Up to 10,000 readings a call.
+  """
+  readings: [MeasurementInput!]!
+  category: Category
+}
+
+"""
+What happened to a batch of readings. Re-sent readings (same device, type
+and time) change nothing and count as duplicates.
+"""
+type MeasurementReport {
+  accepted: Int!
+  duplicates: Int!
+  refused: [RefusedReading!]!
+}
+
+type RefusedReading {
+  """
+  The reading's index in the input (0-based), or the upload's line number.
+  """
+  index: Int!
+  reason: String!
+}
+
+enum SeriesBucket {
+  RAW
+  HOUR
+  DAY
+  WEEK
+}
+
+type MeasurementBucket {
+  start: Time!
+  count: Int!
+  min: Float!
+  max: Float!
+  mean: Float!
+}
+
+"""
+Glucose time in range, as percentages of readings.
+"""
+type TimeInRange {
+  low: Float!
+  high: Float!
+  belowPercent: Float!
+  inRangePercent: Float!
+  abovePercent: Float!
+  readings: Int!
+}
+
+type MeasurementSeries {
+  type: MeasurementType!
+  """
+  The readings themselves, for RAW (at most 10,000).
+  """
+  points: [Measurement!]!
+  """
+  For HOUR, DAY (UK days) and WEEK.
+  """
+  buckets: [MeasurementBucket!]!
+  """
+  For GLUCOSE.
+  """
+  timeInRange: TimeInRange
+}
+
+input AssignCareResourceInput {
+  patientId: ID!
+  organisationId: ID!
+  title: String!
+  description: String
+  link: String
+  body: String
+  tags: [String!]
+  category: Category
+}
+
+extend type Patient {
+  symptomSeries(name: String!, from: Time, to: Time): [SymptomPoint!]!
+  measurementSeries(type: MeasurementType!, from: Time!, to: Time!, bucket: SeriesBucket!): MeasurementSeries!
+}
+
+extend type Mutation {
+  recordSymptom(input: RecordSymptomInput!): Symptom!
+  addJournalEntry(input: AddJournalEntryInput!): JournalEntry!
+  updateJournalEntry(id: ID!, input: UpdateJournalEntryInput!): JournalEntry!
+  """
+  Deletes the entry for good: its text is gone from the database; the
+  audit keeps only that an entry was deleted.
+  """
+  deleteJournalEntry(id: ID!): Boolean!
+  recordMeasurements(input: RecordMeasurementsInput!): MeasurementReport!
+  """
+  The patient's glucose target range for time in range (mmol/L).
+  """
+  setGlucoseRange(patientId: ID!, low: Float!, high: Float!): Patient!
+  assignCareResource(input: AssignCareResourceInput!): CareResource!
+  completeCareResource(id: ID!): CareResource!
+}
 `, BuiltIn: false},
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
 }
@@ -4997,6 +5497,22 @@ func (ec *executionContext) childFields_Measurement(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type Measurement", field.Name)
 }
 
+func (ec *executionContext) childFields_MeasurementBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_MeasurementBucket_start(ctx, field)
+	case "count":
+		return ec.fieldContext_MeasurementBucket_count(ctx, field)
+	case "min":
+		return ec.fieldContext_MeasurementBucket_min(ctx, field)
+	case "max":
+		return ec.fieldContext_MeasurementBucket_max(ctx, field)
+	case "mean":
+		return ec.fieldContext_MeasurementBucket_mean(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MeasurementBucket", field.Name)
+}
+
 func (ec *executionContext) childFields_MeasurementConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "edges":
@@ -5017,6 +5533,32 @@ func (ec *executionContext) childFields_MeasurementEdge(ctx context.Context, fie
 		return ec.fieldContext_MeasurementEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MeasurementEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_MeasurementReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "accepted":
+		return ec.fieldContext_MeasurementReport_accepted(ctx, field)
+	case "duplicates":
+		return ec.fieldContext_MeasurementReport_duplicates(ctx, field)
+	case "refused":
+		return ec.fieldContext_MeasurementReport_refused(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MeasurementReport", field.Name)
+}
+
+func (ec *executionContext) childFields_MeasurementSeries(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_MeasurementSeries_type(ctx, field)
+	case "points":
+		return ec.fieldContext_MeasurementSeries_points(ctx, field)
+	case "buckets":
+		return ec.fieldContext_MeasurementSeries_buckets(ctx, field)
+	case "timeInRange":
+		return ec.fieldContext_MeasurementSeries_timeInRange(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MeasurementSeries", field.Name)
 }
 
 func (ec *executionContext) childFields_Membership(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5157,6 +5699,10 @@ func (ec *executionContext) childFields_Patient(ctx context.Context, field graph
 		return ec.fieldContext_Patient_phone(ctx, field)
 	case "email":
 		return ec.fieldContext_Patient_email(ctx, field)
+	case "glucoseLow":
+		return ec.fieldContext_Patient_glucoseLow(ctx, field)
+	case "glucoseHigh":
+		return ec.fieldContext_Patient_glucoseHigh(ctx, field)
 	case "invitedBy":
 		return ec.fieldContext_Patient_invitedBy(ctx, field)
 	case "organisations":
@@ -5189,6 +5735,10 @@ func (ec *executionContext) childFields_Patient(ctx context.Context, field graph
 		return ec.fieldContext_Patient_componentSeries(ctx, field)
 	case "allergyState":
 		return ec.fieldContext_Patient_allergyState(ctx, field)
+	case "symptomSeries":
+		return ec.fieldContext_Patient_symptomSeries(ctx, field)
+	case "measurementSeries":
+		return ec.fieldContext_Patient_measurementSeries(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Patient", field.Name)
 }
@@ -5213,6 +5763,16 @@ func (ec *executionContext) childFields_PatientEdge(ctx context.Context, field g
 		return ec.fieldContext_PatientEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PatientEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RefusedReading(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_RefusedReading_index(ctx, field)
+	case "reason":
+		return ec.fieldContext_RefusedReading_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RefusedReading", field.Name)
 }
 
 func (ec *executionContext) childFields_Result(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5465,6 +6025,36 @@ func (ec *executionContext) childFields_SymptomEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type SymptomEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_SymptomPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "symptomId":
+		return ec.fieldContext_SymptomPoint_symptomId(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_SymptomPoint_occurredAt(ctx, field)
+	case "severity":
+		return ec.fieldContext_SymptomPoint_severity(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SymptomPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_TimeInRange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "low":
+		return ec.fieldContext_TimeInRange_low(ctx, field)
+	case "high":
+		return ec.fieldContext_TimeInRange_high(ctx, field)
+	case "belowPercent":
+		return ec.fieldContext_TimeInRange_belowPercent(ctx, field)
+	case "inRangePercent":
+		return ec.fieldContext_TimeInRange_inRangePercent(ctx, field)
+	case "abovePercent":
+		return ec.fieldContext_TimeInRange_abovePercent(ctx, field)
+	case "readings":
+		return ec.fieldContext_TimeInRange_readings(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TimeInRange", field.Name)
+}
+
 func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "account":
@@ -5609,6 +6199,20 @@ func (ec *executionContext) field_Mutation_acceptInvitation_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_addJournalEntry_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AddJournalEntryInput, error) {
+			return ec.unmarshalNAddJournalEntryInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAddJournalEntryInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_addResult_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5651,6 +6255,20 @@ func (ec *executionContext) field_Mutation_answerAppointmentChange_args(ctx cont
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.AnswerAppointmentChangeInput, error) {
 			return ec.unmarshalNAnswerAppointmentChangeInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAnswerAppointmentChangeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_assignCareResource_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AssignCareResourceInput, error) {
+			return ec.unmarshalNAssignCareResourceInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAssignCareResourceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5709,6 +6327,20 @@ func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_completeCareResource_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_confirmEmailChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5734,6 +6366,20 @@ func (ec *executionContext) field_Mutation_createAppointment_args(ctx context.Co
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteJournalEntry_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -5813,6 +6459,34 @@ func (ec *executionContext) field_Mutation_recordEncounter_args(ctx context.Cont
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RecordEncounterInput, error) {
 			return ec.unmarshalNRecordEncounterInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRecordEncounterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordMeasurements_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordMeasurementsInput, error) {
+			return ec.unmarshalNRecordMeasurementsInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRecordMeasurementsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordSymptom_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordSymptomInput, error) {
+			return ec.unmarshalNRecordSymptomInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRecordSymptomInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5952,6 +6626,36 @@ func (ec *executionContext) field_Mutation_sendLetter_args(ctx context.Context, 
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setGlucoseRange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "patientId",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["patientId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "low",
+		func(ctx context.Context, v any) (float64, error) {
+			return ec.unmarshalNFloat2float64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["low"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "high",
+		func(ctx context.Context, v any) (float64, error) {
+			return ec.unmarshalNFloat2float64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["high"] = arg2
 	return args, nil
 }
 
@@ -6099,6 +6803,28 @@ func (ec *executionContext) field_Mutation_updateEncounter_args(ctx context.Cont
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateEncounterInput, error) {
 			return ec.unmarshalNUpdateEncounterInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐUpdateEncounterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateJournalEntry_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateJournalEntryInput, error) {
+			return ec.unmarshalNUpdateJournalEntryInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐUpdateJournalEntryInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6505,6 +7231,44 @@ func (ec *executionContext) field_Patient_letters_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Patient_measurementSeries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "type",
+		func(ctx context.Context, v any) (measurement.Type, error) {
+			return ec.unmarshalNMeasurementType2githubᚗcomᚋpatientportalᚋportalᚋentᚋmeasurementᚐType(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "bucket",
+		func(ctx context.Context, v any) (model.SeriesBucket, error) {
+			return ec.unmarshalNSeriesBucket2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐSeriesBucket(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bucket"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Patient_measurements_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6718,6 +7482,36 @@ func (ec *executionContext) field_Patient_shares_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Patient_symptomSeries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
 	return args, nil
 }
 
@@ -12058,6 +12852,121 @@ func (ec *executionContext) fieldContext_Measurement_sourceOrganisation(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _MeasurementBucket_start(ctx context.Context, field graphql.CollectedField, obj *model.MeasurementBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasurementBucket_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MeasurementBucket_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MeasurementBucket", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MeasurementBucket_count(ctx context.Context, field graphql.CollectedField, obj *model.MeasurementBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasurementBucket_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MeasurementBucket_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MeasurementBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MeasurementBucket_min(ctx context.Context, field graphql.CollectedField, obj *model.MeasurementBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasurementBucket_min(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Min, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MeasurementBucket_min(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MeasurementBucket", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MeasurementBucket_max(ctx context.Context, field graphql.CollectedField, obj *model.MeasurementBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasurementBucket_max(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Max, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MeasurementBucket_max(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MeasurementBucket", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MeasurementBucket_mean(ctx context.Context, field graphql.CollectedField, obj *model.MeasurementBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasurementBucket_mean(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mean, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MeasurementBucket_mean(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MeasurementBucket", field, false, false, "Float")
+}
+
 func (ec *executionContext) _MeasurementConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.MeasurementConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12198,6 +13107,203 @@ func (ec *executionContext) _MeasurementEdge_cursor(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_MeasurementEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MeasurementEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _MeasurementReport_accepted(ctx context.Context, field graphql.CollectedField, obj *model.MeasurementReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasurementReport_accepted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Accepted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MeasurementReport_accepted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MeasurementReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MeasurementReport_duplicates(ctx context.Context, field graphql.CollectedField, obj *model.MeasurementReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasurementReport_duplicates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duplicates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MeasurementReport_duplicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MeasurementReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MeasurementReport_refused(ctx context.Context, field graphql.CollectedField, obj *model.MeasurementReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasurementReport_refused(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refused, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RefusedReading) graphql.Marshaler {
+			return ec.marshalNRefusedReading2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRefusedReadingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MeasurementReport_refused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MeasurementReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RefusedReading(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MeasurementSeries_type(ctx context.Context, field graphql.CollectedField, obj *model.MeasurementSeries) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasurementSeries_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v measurement.Type) graphql.Marshaler {
+			return ec.marshalNMeasurementType2githubᚗcomᚋpatientportalᚋportalᚋentᚋmeasurementᚐType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MeasurementSeries_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MeasurementSeries", field, false, false, "MeasurementType")
+}
+
+func (ec *executionContext) _MeasurementSeries_points(ctx context.Context, field graphql.CollectedField, obj *model.MeasurementSeries) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasurementSeries_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Measurement) graphql.Marshaler {
+			return ec.marshalNMeasurement2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐMeasurementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MeasurementSeries_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MeasurementSeries",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Measurement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MeasurementSeries_buckets(ctx context.Context, field graphql.CollectedField, obj *model.MeasurementSeries) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasurementSeries_buckets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Buckets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MeasurementBucket) graphql.Marshaler {
+			return ec.marshalNMeasurementBucket2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasurementBucketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MeasurementSeries_buckets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MeasurementSeries",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MeasurementBucket(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MeasurementSeries_timeInRange(ctx context.Context, field graphql.CollectedField, obj *model.MeasurementSeries) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MeasurementSeries_timeInRange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeInRange, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TimeInRange) graphql.Marshaler {
+			return ec.marshalOTimeInRange2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐTimeInRange(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MeasurementSeries_timeInRange(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MeasurementSeries",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TimeInRange(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Membership_id(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
@@ -13831,6 +14937,358 @@ func (ec *executionContext) fieldContext_Mutation_updateContactDetails(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_recordSymptom(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordSymptom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordSymptom(ctx, fc.Args["input"].(model.RecordSymptomInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Symptom) graphql.Marshaler {
+			return ec.marshalNSymptom2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐSymptom(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordSymptom(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Symptom(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordSymptom_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addJournalEntry(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addJournalEntry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddJournalEntry(ctx, fc.Args["input"].(model.AddJournalEntryInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.JournalEntry) graphql.Marshaler {
+			return ec.marshalNJournalEntry2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐJournalEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addJournalEntry(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JournalEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addJournalEntry_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateJournalEntry(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateJournalEntry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateJournalEntry(ctx, fc.Args["id"].(pulid.ID), fc.Args["input"].(model.UpdateJournalEntryInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.JournalEntry) graphql.Marshaler {
+			return ec.marshalNJournalEntry2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐJournalEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateJournalEntry(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JournalEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateJournalEntry_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteJournalEntry(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteJournalEntry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteJournalEntry(ctx, fc.Args["id"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteJournalEntry(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteJournalEntry_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordMeasurements(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordMeasurements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordMeasurements(ctx, fc.Args["input"].(model.RecordMeasurementsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MeasurementReport) graphql.Marshaler {
+			return ec.marshalNMeasurementReport2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasurementReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordMeasurements(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MeasurementReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordMeasurements_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setGlucoseRange(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setGlucoseRange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetGlucoseRange(ctx, fc.Args["patientId"].(pulid.ID), fc.Args["low"].(float64), fc.Args["high"].(float64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Patient) graphql.Marshaler {
+			return ec.marshalNPatient2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐPatient(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setGlucoseRange(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Patient(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setGlucoseRange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_assignCareResource(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_assignCareResource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AssignCareResource(ctx, fc.Args["input"].(model.AssignCareResourceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CareResource) graphql.Marshaler {
+			return ec.marshalNCareResource2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐCareResource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_assignCareResource(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CareResource(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_assignCareResource_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_completeCareResource(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_completeCareResource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CompleteCareResource(ctx, fc.Args["id"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CareResource) graphql.Marshaler {
+			return ec.marshalNCareResource2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐCareResource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_completeCareResource(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CareResource(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_completeCareResource_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *ent.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14897,6 +16355,52 @@ func (ec *executionContext) fieldContext_Patient_email(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Patient", field, false, false, "String")
 }
 
+func (ec *executionContext) _Patient_glucoseLow(ctx context.Context, field graphql.CollectedField, obj *ent.Patient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Patient_glucoseLow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlucoseLow, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Patient_glucoseLow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Patient", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Patient_glucoseHigh(ctx context.Context, field graphql.CollectedField, obj *ent.Patient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Patient_glucoseHigh(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlucoseHigh, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Patient_glucoseHigh(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Patient", field, false, false, "Float")
+}
+
 func (ec *executionContext) _Patient_invitedBy(ctx context.Context, field graphql.CollectedField, obj *ent.Patient) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15556,6 +17060,94 @@ func (ec *executionContext) fieldContext_Patient_allergyState(_ context.Context,
 	return graphql.NewScalarFieldContext("Patient", field, true, true, "AllergyRecordState")
 }
 
+func (ec *executionContext) _Patient_symptomSeries(ctx context.Context, field graphql.CollectedField, obj *ent.Patient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Patient_symptomSeries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Patient().SymptomSeries(ctx, obj, fc.Args["name"].(string), fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SymptomPoint) graphql.Marshaler {
+			return ec.marshalNSymptomPoint2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐSymptomPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Patient_symptomSeries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Patient",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SymptomPoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Patient_symptomSeries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Patient_measurementSeries(ctx context.Context, field graphql.CollectedField, obj *ent.Patient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Patient_measurementSeries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Patient().MeasurementSeries(ctx, obj, fc.Args["type"].(measurement.Type), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["bucket"].(model.SeriesBucket))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MeasurementSeries) graphql.Marshaler {
+			return ec.marshalNMeasurementSeries2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasurementSeries(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Patient_measurementSeries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Patient",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MeasurementSeries(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Patient_measurementSeries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PatientConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.PatientConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16068,6 +17660,52 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RefusedReading_index(ctx context.Context, field graphql.CollectedField, obj *model.RefusedReading) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RefusedReading_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RefusedReading_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RefusedReading", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RefusedReading_reason(ctx context.Context, field graphql.CollectedField, obj *model.RefusedReading) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RefusedReading_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RefusedReading_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RefusedReading", field, false, false, "String")
 }
 
 func (ec *executionContext) _ResearchStudy_id(ctx context.Context, field graphql.CollectedField, obj *ent.ResearchStudy) (ret graphql.Marshaler) {
@@ -18399,6 +20037,213 @@ func (ec *executionContext) fieldContext_SymptomEdge_cursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("SymptomEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _SymptomPoint_symptomId(ctx context.Context, field graphql.CollectedField, obj *model.SymptomPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SymptomPoint_symptomId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SymptomID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SymptomPoint_symptomId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SymptomPoint", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SymptomPoint_occurredAt(ctx context.Context, field graphql.CollectedField, obj *model.SymptomPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SymptomPoint_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SymptomPoint_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SymptomPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SymptomPoint_severity(ctx context.Context, field graphql.CollectedField, obj *model.SymptomPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SymptomPoint_severity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Severity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SymptomPoint_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SymptomPoint", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TimeInRange_low(ctx context.Context, field graphql.CollectedField, obj *model.TimeInRange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimeInRange_low(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Low, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimeInRange_low(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimeInRange", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TimeInRange_high(ctx context.Context, field graphql.CollectedField, obj *model.TimeInRange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimeInRange_high(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.High, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimeInRange_high(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimeInRange", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TimeInRange_belowPercent(ctx context.Context, field graphql.CollectedField, obj *model.TimeInRange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimeInRange_belowPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BelowPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimeInRange_belowPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimeInRange", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TimeInRange_inRangePercent(ctx context.Context, field graphql.CollectedField, obj *model.TimeInRange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimeInRange_inRangePercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InRangePercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimeInRange_inRangePercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimeInRange", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TimeInRange_abovePercent(ctx context.Context, field graphql.CollectedField, obj *model.TimeInRange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimeInRange_abovePercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AbovePercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimeInRange_abovePercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimeInRange", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TimeInRange_readings(ctx context.Context, field graphql.CollectedField, obj *model.TimeInRange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimeInRange_readings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Readings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimeInRange_readings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimeInRange", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Viewer_account(ctx context.Context, field graphql.CollectedField, obj *access.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19707,6 +21552,76 @@ func UnmarshalAccountOrder(ctx context.Context, raw any) (ent.AccountOrder, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAddJournalEntryInput(ctx context.Context, obj any) (model.AddJournalEntryInput, error) {
+	var it model.AddJournalEntryInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"patientId", "title", "body", "writtenAt", "category"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "patientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("patientId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PatientID = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "writtenAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("writtenAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WrittenAt = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOCategory2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAddJournalEntryInput unmarshals raw into the AddJournalEntryInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddJournalEntryInput(ctx context.Context, raw any) (model.AddJournalEntryInput, error) {
+	var out model.AddJournalEntryInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddJournalEntryInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAddResultInput(ctx context.Context, obj any) (model.AddResultInput, error) {
 	var it model.AddResultInput
 	if obj == nil {
@@ -20815,6 +22730,97 @@ func (ec *executionContext) unmarshalInputAppointmentWhereInput(ctx context.Cont
 func UnmarshalAppointmentWhereInput(ctx context.Context, raw any) (ent.AppointmentWhereInput, error) {
 	var out ent.AppointmentWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AppointmentWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAssignCareResourceInput(ctx context.Context, obj any) (model.AssignCareResourceInput, error) {
+	var it model.AssignCareResourceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"patientId", "organisationId", "title", "description", "link", "body", "tags", "category"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "patientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("patientId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PatientID = data
+		case "organisationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationID = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "link":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("link"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Link = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOCategory2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAssignCareResourceInput unmarshals raw into the AssignCareResourceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAssignCareResourceInput(ctx context.Context, raw any) (model.AssignCareResourceInput, error) {
+	var out model.AssignCareResourceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AssignCareResourceInput", raw, &out)
 	return out, err
 }
 
@@ -22799,6 +24805,83 @@ func UnmarshalLetterWhereInput(ctx context.Context, raw any) (ent.LetterWhereInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputMeasurementInput(ctx context.Context, obj any) (model.MeasurementInput, error) {
+	var it model.MeasurementInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"type", "measuredAt", "value", "value2", "unit", "device"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNMeasurementType2githubᚗcomᚋpatientportalᚋportalᚋentᚋmeasurementᚐType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "measuredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("measuredAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MeasuredAt = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		case "value2":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value2"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value2 = data
+		case "unit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unit"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Unit = data
+		case "device":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("device"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Device = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMeasurementInput unmarshals raw into the MeasurementInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMeasurementInput(ctx context.Context, raw any) (model.MeasurementInput, error) {
+	var out model.MeasurementInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MeasurementInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputMeasurementOrder(ctx context.Context, obj any) (ent.MeasurementOrder, error) {
 	var it ent.MeasurementOrder
 	if obj == nil {
@@ -24034,6 +26117,139 @@ func (ec *executionContext) unmarshalInputRecordEncounterInput(ctx context.Conte
 func UnmarshalRecordEncounterInput(ctx context.Context, raw any) (model.RecordEncounterInput, error) {
 	var out model.RecordEncounterInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordEncounterInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRecordMeasurementsInput(ctx context.Context, obj any) (model.RecordMeasurementsInput, error) {
+	var it model.RecordMeasurementsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"patientId", "readings", "category"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "patientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("patientId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PatientID = data
+		case "readings":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("readings"))
+			data, err := ec.unmarshalNMeasurementInput2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasurementInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Readings = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOCategory2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecordMeasurementsInput unmarshals raw into the RecordMeasurementsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordMeasurementsInput(ctx context.Context, raw any) (model.RecordMeasurementsInput, error) {
+	var out model.RecordMeasurementsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordMeasurementsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRecordSymptomInput(ctx context.Context, obj any) (model.RecordSymptomInput, error) {
+	var it model.RecordSymptomInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"patientId", "name", "severity", "occurredAt", "notes", "category"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "patientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("patientId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PatientID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "severity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severity"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Severity = data
+		case "occurredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OccurredAt = data
+		case "notes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Notes = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOCategory2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecordSymptomInput unmarshals raw into the RecordSymptomInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordSymptomInput(ctx context.Context, raw any) (model.RecordSymptomInput, error) {
+	var out model.RecordSymptomInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordSymptomInput", raw, &out)
 	return out, err
 }
 
@@ -26192,6 +28408,76 @@ func UnmarshalUpdateEncounterInput(ctx context.Context, raw any) (model.UpdateEn
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateJournalEntryInput(ctx context.Context, obj any) (model.UpdateJournalEntryInput, error) {
+	var it model.UpdateJournalEntryInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"expectedUpdatedAt", "title", "body", "writtenAt", "category"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "expectedUpdatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedUpdatedAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedUpdatedAt = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "writtenAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("writtenAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WrittenAt = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOCategory2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateJournalEntryInput unmarshals raw into the UpdateJournalEntryInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateJournalEntryInput(ctx context.Context, raw any) (model.UpdateJournalEntryInput, error) {
+	var out model.UpdateJournalEntryInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateJournalEntryInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateShareInput(ctx context.Context, obj any) (model.UpdateShareInput, error) {
 	var it model.UpdateShareInput
 	if obj == nil {
@@ -28300,6 +30586,59 @@ func (ec *executionContext) _Measurement(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var measurementBucketImplementors = []string{"MeasurementBucket"}
+
+func (ec *executionContext) _MeasurementBucket(ctx context.Context, sel ast.SelectionSet, obj *model.MeasurementBucket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, measurementBucketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MeasurementBucket")
+		case "start":
+			out.Values[i] = ec._MeasurementBucket_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._MeasurementBucket_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "min":
+			out.Values[i] = ec._MeasurementBucket_min(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "max":
+			out.Values[i] = ec._MeasurementBucket_max(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mean":
+			out.Values[i] = ec._MeasurementBucket_mean(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var measurementConnectionImplementors = []string{"MeasurementConnection"}
 
 func (ec *executionContext) _MeasurementConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.MeasurementConnection) graphql.Marshaler {
@@ -28362,6 +30701,97 @@ func (ec *executionContext) _MeasurementEdge(ctx context.Context, sel ast.Select
 		case "cursor":
 			out.Values[i] = ec._MeasurementEdge_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var measurementReportImplementors = []string{"MeasurementReport"}
+
+func (ec *executionContext) _MeasurementReport(ctx context.Context, sel ast.SelectionSet, obj *model.MeasurementReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, measurementReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MeasurementReport")
+		case "accepted":
+			out.Values[i] = ec._MeasurementReport_accepted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "duplicates":
+			out.Values[i] = ec._MeasurementReport_duplicates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refused":
+			out.Values[i] = ec._MeasurementReport_refused(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var measurementSeriesImplementors = []string{"MeasurementSeries"}
+
+func (ec *executionContext) _MeasurementSeries(ctx context.Context, sel ast.SelectionSet, obj *model.MeasurementSeries) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, measurementSeriesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MeasurementSeries")
+		case "type":
+			out.Values[i] = ec._MeasurementSeries_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "points":
+			out.Values[i] = ec._MeasurementSeries_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buckets":
+			out.Values[i] = ec._MeasurementSeries_buckets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "timeInRange":
+			out.Values[i] = ec._MeasurementSeries_timeInRange(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -28694,6 +31124,62 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "updateContactDetails":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_updateContactDetails(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordSymptom":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordSymptom(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addJournalEntry":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addJournalEntry(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateJournalEntry":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateJournalEntry(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteJournalEntry":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteJournalEntry(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordMeasurements":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordMeasurements(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setGlucoseRange":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setGlucoseRange(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assignCareResource":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_assignCareResource(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "completeCareResource":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_completeCareResource(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -29142,6 +31628,16 @@ func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "glucoseLow":
+			out.Values[i] = ec._Patient_glucoseLow(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "glucoseHigh":
+			out.Values[i] = ec._Patient_glucoseHigh(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "invitedBy":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -29237,6 +31733,18 @@ func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Patient_allergyState(ctx, field, obj)
+				})
+		case "symptomSeries":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_symptomSeries(ctx, field, obj)
+				})
+		case "measurementSeries":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_measurementSeries(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -29410,6 +31918,44 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var refusedReadingImplementors = []string{"RefusedReading"}
+
+func (ec *executionContext) _RefusedReading(ctx context.Context, sel ast.SelectionSet, obj *model.RefusedReading) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, refusedReadingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RefusedReading")
+		case "index":
+			out.Values[i] = ec._RefusedReading_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._RefusedReading_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -30314,6 +32860,107 @@ func (ec *executionContext) _SymptomEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var symptomPointImplementors = []string{"SymptomPoint"}
+
+func (ec *executionContext) _SymptomPoint(ctx context.Context, sel ast.SelectionSet, obj *model.SymptomPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, symptomPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SymptomPoint")
+		case "symptomId":
+			out.Values[i] = ec._SymptomPoint_symptomId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "occurredAt":
+			out.Values[i] = ec._SymptomPoint_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "severity":
+			out.Values[i] = ec._SymptomPoint_severity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var timeInRangeImplementors = []string{"TimeInRange"}
+
+func (ec *executionContext) _TimeInRange(ctx context.Context, sel ast.SelectionSet, obj *model.TimeInRange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, timeInRangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TimeInRange")
+		case "low":
+			out.Values[i] = ec._TimeInRange_low(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "high":
+			out.Values[i] = ec._TimeInRange_high(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "belowPercent":
+			out.Values[i] = ec._TimeInRange_belowPercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inRangePercent":
+			out.Values[i] = ec._TimeInRange_inRangePercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "abovePercent":
+			out.Values[i] = ec._TimeInRange_abovePercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "readings":
+			out.Values[i] = ec._TimeInRange_readings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var viewerImplementors = []string{"Viewer"}
 
 func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *access.Viewer) graphql.Marshaler {
@@ -30764,6 +33411,11 @@ func (ec *executionContext) marshalNAccountOrderField2ᚖgithubᚗcomᚋpatientp
 	return v
 }
 
+func (ec *executionContext) unmarshalNAddJournalEntryInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAddJournalEntryInput(ctx context.Context, v any) (model.AddJournalEntryInput, error) {
+	res, err := ec.unmarshalInputAddJournalEntryInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNAddResultInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAddResultInput(ctx context.Context, v any) (model.AddResultInput, error) {
 	res, err := ec.unmarshalInputAddResultInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -30971,6 +33623,11 @@ func (ec *executionContext) unmarshalNAppointmentWhereInput2ᚖgithubᚗcomᚋpa
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNAssignCareResourceInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐAssignCareResourceInput(ctx context.Context, v any) (model.AssignCareResourceInput, error) {
+	res, err := ec.unmarshalInputAssignCareResourceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAuditEventConnection2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAuditEventConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEventConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuditEventConnection!")
@@ -31060,6 +33717,14 @@ func (ec *executionContext) unmarshalNBulkInvitationStatus2githubᚗcomᚋpatien
 
 func (ec *executionContext) marshalNBulkInvitationStatus2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBulkInvitationStatus(ctx context.Context, sel ast.SelectionSet, v model.BulkInvitationStatus) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNCareResource2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐCareResource(ctx context.Context, sel ast.SelectionSet, v *ent.CareResource) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CareResource!")
+		return graphql.Null
+	}
+	return ec._CareResource(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCareResourceConnection2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐCareResourceConnection(ctx context.Context, sel ast.SelectionSet, v *ent.CareResourceConnection) graphql.Marshaler {
@@ -31364,6 +34029,14 @@ func (ec *executionContext) unmarshalNInvitePatientsInput2githubᚗcomᚋpatient
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNJournalEntry2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐJournalEntry(ctx context.Context, sel ast.SelectionSet, v *ent.JournalEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JournalEntry!")
+		return graphql.Null
+	}
+	return ec._JournalEntry(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNJournalEntryConnection2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐJournalEntryConnection(ctx context.Context, sel ast.SelectionSet, v *ent.JournalEntryConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "JournalEntryConnection!")
@@ -31436,12 +34109,79 @@ func (ec *executionContext) unmarshalNLetterWhereInput2ᚖgithubᚗcomᚋpatient
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNMeasurement2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐMeasurementᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Measurement) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMeasurement2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐMeasurement(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMeasurement2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐMeasurement(ctx context.Context, sel ast.SelectionSet, v *ent.Measurement) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Measurement!")
+		return graphql.Null
+	}
+	return ec._Measurement(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMeasurementBucket2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasurementBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MeasurementBucket) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMeasurementBucket2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasurementBucket(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMeasurementBucket2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasurementBucket(ctx context.Context, sel ast.SelectionSet, v *model.MeasurementBucket) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MeasurementBucket!")
+		return graphql.Null
+	}
+	return ec._MeasurementBucket(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNMeasurementConnection2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐMeasurementConnection(ctx context.Context, sel ast.SelectionSet, v *ent.MeasurementConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "MeasurementConnection!")
 		return graphql.Null
 	}
 	return ec._MeasurementConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMeasurementInput2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasurementInputᚄ(ctx context.Context, v any) ([]*model.MeasurementInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.MeasurementInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMeasurementInput2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasurementInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNMeasurementInput2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasurementInput(ctx context.Context, v any) (*model.MeasurementInput, error) {
+	res, err := ec.unmarshalInputMeasurementInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNMeasurementOrderField2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐMeasurementOrderField(ctx context.Context, v any) (*ent.MeasurementOrderField, error) {
@@ -31456,6 +34196,22 @@ func (ec *executionContext) marshalNMeasurementOrderField2ᚖgithubᚗcomᚋpati
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNMeasurementReport2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasurementReport(ctx context.Context, sel ast.SelectionSet, v *model.MeasurementReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MeasurementReport!")
+		return graphql.Null
+	}
+	return ec._MeasurementReport(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMeasurementSeries2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasurementSeries(ctx context.Context, sel ast.SelectionSet, v *model.MeasurementSeries) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MeasurementSeries!")
+		return graphql.Null
+	}
+	return ec._MeasurementSeries(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNMeasurementType2githubᚗcomᚋpatientportalᚋportalᚋentᚋmeasurementᚐType(ctx context.Context, v any) (measurement.Type, error) {
@@ -31654,6 +34410,40 @@ func (ec *executionContext) unmarshalNRecordEncounterInput2githubᚗcomᚋpatien
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRecordMeasurementsInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRecordMeasurementsInput(ctx context.Context, v any) (model.RecordMeasurementsInput, error) {
+	res, err := ec.unmarshalInputRecordMeasurementsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRecordSymptomInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRecordSymptomInput(ctx context.Context, v any) (model.RecordSymptomInput, error) {
+	res, err := ec.unmarshalInputRecordSymptomInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRefusedReading2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRefusedReadingᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RefusedReading) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRefusedReading2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRefusedReading(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRefusedReading2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRefusedReading(ctx context.Context, sel ast.SelectionSet, v *model.RefusedReading) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RefusedReading!")
+		return graphql.Null
+	}
+	return ec._RefusedReading(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRequestAppointmentChangeInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRequestAppointmentChangeInput(ctx context.Context, v any) (model.RequestAppointmentChangeInput, error) {
 	res, err := ec.unmarshalInputRequestAppointmentChangeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -31767,6 +34557,16 @@ func (ec *executionContext) unmarshalNResultWhereInput2ᚖgithubᚗcomᚋpatient
 func (ec *executionContext) unmarshalNSendLetterInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐSendLetterInput(ctx context.Context, v any) (model.SendLetterInput, error) {
 	res, err := ec.unmarshalInputSendLetterInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSeriesBucket2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐSeriesBucket(ctx context.Context, v any) (model.SeriesBucket, error) {
+	var res model.SeriesBucket
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSeriesBucket2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐSeriesBucket(ctx context.Context, sel ast.SelectionSet, v model.SeriesBucket) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNSession2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐSessionᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Session) graphql.Marshaler {
@@ -31911,6 +34711,14 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	return res
 }
 
+func (ec *executionContext) marshalNSymptom2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐSymptom(ctx context.Context, sel ast.SelectionSet, v *ent.Symptom) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Symptom!")
+		return graphql.Null
+	}
+	return ec._Symptom(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNSymptomConnection2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐSymptomConnection(ctx context.Context, sel ast.SelectionSet, v *ent.SymptomConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SymptomConnection!")
@@ -31931,6 +34739,30 @@ func (ec *executionContext) marshalNSymptomOrderField2ᚖgithubᚗcomᚋpatientp
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNSymptomPoint2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐSymptomPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SymptomPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSymptomPoint2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐSymptomPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSymptomPoint2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐSymptomPoint(ctx context.Context, sel ast.SelectionSet, v *model.SymptomPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SymptomPoint!")
+		return graphql.Null
+	}
+	return ec._SymptomPoint(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSymptomWhereInput2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐSymptomWhereInput(ctx context.Context, v any) (*ent.SymptomWhereInput, error) {
@@ -31987,6 +34819,11 @@ func (ec *executionContext) unmarshalNUpdateContactDetailsInput2githubᚗcomᚋp
 
 func (ec *executionContext) unmarshalNUpdateEncounterInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐUpdateEncounterInput(ctx context.Context, v any) (model.UpdateEncounterInput, error) {
 	res, err := ec.unmarshalInputUpdateEncounterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateJournalEntryInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐUpdateJournalEntryInput(ctx context.Context, v any) (model.UpdateJournalEntryInput, error) {
+	res, err := ec.unmarshalInputUpdateJournalEntryInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -34037,6 +36874,13 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := scalar.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOTimeInRange2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐTimeInRange(ctx context.Context, sel ast.SelectionSet, v *model.TimeInRange) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TimeInRange(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (*graphql.Upload, error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/patientportal/portal/ent"
+	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/graph/model"
@@ -122,12 +123,39 @@ type Clinical interface {
 	Patients(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, where *model.PatientSearchInput) (*ent.PatientConnection, error)
 }
 
+// Tracking is what patients record themselves: symptoms, a journal,
+// device readings at volume, and the care resources their team assigns.
+// Who may do what is decided by package access.
+type Tracking interface {
+	// RecordSymptom implements the field of the same name.
+	RecordSymptom(ctx context.Context, input model.RecordSymptomInput) (*ent.Symptom, error)
+	// AddJournalEntry implements the field of the same name.
+	AddJournalEntry(ctx context.Context, input model.AddJournalEntryInput) (*ent.JournalEntry, error)
+	// UpdateJournalEntry implements the field of the same name.
+	UpdateJournalEntry(ctx context.Context, id pulid.ID, input model.UpdateJournalEntryInput) (*ent.JournalEntry, error)
+	// DeleteJournalEntry implements the field of the same name.
+	DeleteJournalEntry(ctx context.Context, id pulid.ID) (bool, error)
+	// RecordMeasurements implements the field of the same name.
+	RecordMeasurements(ctx context.Context, input model.RecordMeasurementsInput) (*model.MeasurementReport, error)
+	// SetGlucoseRange implements the field of the same name.
+	SetGlucoseRange(ctx context.Context, patientID pulid.ID, low float64, high float64) (*ent.Patient, error)
+	// AssignCareResource implements the field of the same name.
+	AssignCareResource(ctx context.Context, input model.AssignCareResourceInput) (*ent.CareResource, error)
+	// CompleteCareResource implements the field of the same name.
+	CompleteCareResource(ctx context.Context, id pulid.ID) (*ent.CareResource, error)
+	// SymptomSeries implements the field of the same name.
+	SymptomSeries(ctx context.Context, obj *ent.Patient, name string, from *time.Time, to *time.Time) ([]*model.SymptomPoint, error)
+	// MeasurementSeries implements the field of the same name.
+	MeasurementSeries(ctx context.Context, obj *ent.Patient, typeArg measurement.Type, from time.Time, to time.Time, bucket model.SeriesBucket) (*model.MeasurementSeries, error)
+}
+
 // Resolver is the root resolver; it carries the dependencies.
 type Resolver struct {
 	Client   *ent.Client
 	Identity Identity
 	Sharing  Sharing
 	Clinical Clinical
+	Tracking Tracking
 }
 
 // NewSchema returns the executable schema over r.

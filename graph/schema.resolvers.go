@@ -12,6 +12,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
+	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/graph/model"
@@ -203,6 +204,38 @@ func (r *mutationResolver) UpdateContactDetails(ctx context.Context, input model
 	return r.Clinical.UpdateContactDetails(ctx, input)
 }
 
+func (r *mutationResolver) RecordSymptom(ctx context.Context, input model.RecordSymptomInput) (*ent.Symptom, error) {
+	return r.Tracking.RecordSymptom(ctx, input)
+}
+
+func (r *mutationResolver) AddJournalEntry(ctx context.Context, input model.AddJournalEntryInput) (*ent.JournalEntry, error) {
+	return r.Tracking.AddJournalEntry(ctx, input)
+}
+
+func (r *mutationResolver) UpdateJournalEntry(ctx context.Context, id pulid.ID, input model.UpdateJournalEntryInput) (*ent.JournalEntry, error) {
+	return r.Tracking.UpdateJournalEntry(ctx, id, input)
+}
+
+func (r *mutationResolver) DeleteJournalEntry(ctx context.Context, id pulid.ID) (bool, error) {
+	return r.Tracking.DeleteJournalEntry(ctx, id)
+}
+
+func (r *mutationResolver) RecordMeasurements(ctx context.Context, input model.RecordMeasurementsInput) (*model.MeasurementReport, error) {
+	return r.Tracking.RecordMeasurements(ctx, input)
+}
+
+func (r *mutationResolver) SetGlucoseRange(ctx context.Context, patientID pulid.ID, low float64, high float64) (*ent.Patient, error) {
+	return r.Tracking.SetGlucoseRange(ctx, patientID, low, high)
+}
+
+func (r *mutationResolver) AssignCareResource(ctx context.Context, input model.AssignCareResourceInput) (*ent.CareResource, error) {
+	return r.Tracking.AssignCareResource(ctx, input)
+}
+
+func (r *mutationResolver) CompleteCareResource(ctx context.Context, id pulid.ID) (*ent.CareResource, error) {
+	return r.Tracking.CompleteCareResource(ctx, id)
+}
+
 func (r *patientResolver) AccessLog(ctx context.Context, obj *ent.Patient, first *int, after *entgql.Cursor[pulid.ID]) (*ent.AuditEventConnection, error) {
 	return r.accessLog(ctx, obj, first, after)
 }
@@ -213,6 +246,14 @@ func (r *patientResolver) ComponentSeries(ctx context.Context, obj *ent.Patient,
 
 func (r *patientResolver) AllergyState(ctx context.Context, obj *ent.Patient) (model.AllergyRecordState, error) {
 	return r.Clinical.AllergyState(ctx, obj)
+}
+
+func (r *patientResolver) SymptomSeries(ctx context.Context, obj *ent.Patient, name string, from *time.Time, to *time.Time) ([]*model.SymptomPoint, error) {
+	return r.Tracking.SymptomSeries(ctx, obj, name, from, to)
+}
+
+func (r *patientResolver) MeasurementSeries(ctx context.Context, obj *ent.Patient, typeArg measurement.Type, from time.Time, to time.Time, bucket model.SeriesBucket) (*model.MeasurementSeries, error) {
+	return r.Tracking.MeasurementSeries(ctx, obj, typeArg, from, to, bucket)
 }
 
 // Viewer is the resolver for the viewer field.

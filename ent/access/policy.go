@@ -379,3 +379,16 @@ func ContactPolicy() privacy.Policy {
 		Mutation: systemWrites,
 	}
 }
+
+// RollupPolicy guards measurement rollups like the readings they sum up:
+// by patient and category (they have no source organisation).
+func RollupPolicy() privacy.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			identityLevelRule,
+			filter(func(v *Viewer) entql.P { return recordPredicate(v, recordRules{noSource: true}) }),
+			privacy.AlwaysDenyRule(),
+		},
+		Mutation: systemWrites,
+	}
+}

@@ -201,6 +201,18 @@ func (f MeasurementFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MeasurementMutation", m)
 }
 
+// The MeasurementRollupFunc type is an adapter to allow the use of ordinary
+// function as MeasurementRollup mutator.
+type MeasurementRollupFunc func(context.Context, *ent.MeasurementRollupMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MeasurementRollupFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MeasurementRollupMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MeasurementRollupMutation", m)
+}
+
 // The MembershipFunc type is an adapter to allow the use of ordinary
 // function as Membership mutator.
 type MembershipFunc func(context.Context, *ent.MembershipMutation) (ent.Value, error)

@@ -24,6 +24,7 @@ import (
 	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
+	"github.com/patientportal/portal/ent/measurementrollup"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/oidclogin"
@@ -530,6 +531,33 @@ func (f TraverseMeasurement) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.MeasurementQuery", q)
 }
 
+// The MeasurementRollupFunc type is an adapter to allow the use of ordinary function as a Querier.
+type MeasurementRollupFunc func(context.Context, *ent.MeasurementRollupQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f MeasurementRollupFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.MeasurementRollupQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.MeasurementRollupQuery", q)
+}
+
+// The TraverseMeasurementRollup type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseMeasurementRollup func(context.Context, *ent.MeasurementRollupQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseMeasurementRollup) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseMeasurementRollup) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MeasurementRollupQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.MeasurementRollupQuery", q)
+}
+
 // The MembershipFunc type is an adapter to allow the use of ordinary function as a Querier.
 type MembershipFunc func(context.Context, *ent.MembershipQuery) (ent.Value, error)
 
@@ -970,6 +998,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.MailMessageQuery, predicate.MailMessage, mailmessage.OrderOption]{typ: ent.TypeMailMessage, tq: q}, nil
 	case *ent.MeasurementQuery:
 		return &query[*ent.MeasurementQuery, predicate.Measurement, measurement.OrderOption]{typ: ent.TypeMeasurement, tq: q}, nil
+	case *ent.MeasurementRollupQuery:
+		return &query[*ent.MeasurementRollupQuery, predicate.MeasurementRollup, measurementrollup.OrderOption]{typ: ent.TypeMeasurementRollup, tq: q}, nil
 	case *ent.MembershipQuery:
 		return &query[*ent.MembershipQuery, predicate.Membership, membership.OrderOption]{typ: ent.TypeMembership, tq: q}, nil
 	case *ent.NotificationQuery:

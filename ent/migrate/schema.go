@@ -752,6 +752,41 @@ var (
 			},
 		},
 	}
+	// MeasurementRollupsColumns holds the columns for the "measurement_rollups" table.
+	MeasurementRollupsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "type", Type: field.TypeEnum, Enums: []string{"GLUCOSE", "HEART_RATE", "STEPS", "WEIGHT", "HEIGHT", "BMI", "BLOOD_PRESSURE", "SPO2", "TEMPERATURE", "RESPIRATORY_RATE"}},
+		{Name: "category", Type: field.TypeEnum, Enums: []string{"GENERAL", "MENTAL_HEALTH", "SEXUAL_HEALTH", "SOCIAL_CARE", "RESTRICTED", "PRIVATE"}},
+		{Name: "hour", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "count", Type: field.TypeInt},
+		{Name: "sum", Type: field.TypeFloat64},
+		{Name: "min", Type: field.TypeFloat64},
+		{Name: "max", Type: field.TypeFloat64},
+		{Name: "below", Type: field.TypeInt, Default: 0},
+		{Name: "above", Type: field.TypeInt, Default: 0},
+		{Name: "patient_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+	}
+	// MeasurementRollupsTable holds the schema information for the "measurement_rollups" table.
+	MeasurementRollupsTable = &schema.Table{
+		Name:       "measurement_rollups",
+		Columns:    MeasurementRollupsColumns,
+		PrimaryKey: []*schema.Column{MeasurementRollupsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "measurement_rollups_patients_measurement_rollups",
+				Columns:    []*schema.Column{MeasurementRollupsColumns[10]},
+				RefColumns: []*schema.Column{PatientsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "measurementrollup_patient_id_type_hour_category",
+				Unique:  true,
+				Columns: []*schema.Column{MeasurementRollupsColumns[10], MeasurementRollupsColumns[1], MeasurementRollupsColumns[3], MeasurementRollupsColumns[2]},
+			},
+		},
+	}
 	// MembershipsColumns holds the columns for the "memberships" table.
 	MembershipsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
@@ -891,6 +926,8 @@ var (
 		{Name: "phone", Type: field.TypeString, Nullable: true, Size: 32},
 		{Name: "email", Type: field.TypeString, Nullable: true, Size: 254},
 		{Name: "sharing_disabled_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "glucose_low", Type: field.TypeFloat64, Nullable: true},
+		{Name: "glucose_high", Type: field.TypeFloat64, Nullable: true},
 		{Name: "sharing_disabled_by_organisation_id", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"mysql": "char(28)"}},
 		{Name: "account_id", Type: field.TypeString, Unique: true, Nullable: true, SchemaType: map[string]string{"mysql": "char(28)"}},
 		{Name: "invited_by_organisation_id", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"mysql": "char(28)"}},
@@ -903,13 +940,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "patients_accounts_patient",
-				Columns:    []*schema.Column{PatientsColumns[15]},
+				Columns:    []*schema.Column{PatientsColumns[17]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "patients_organisations_invited_by",
-				Columns:    []*schema.Column{PatientsColumns[16]},
+				Columns:    []*schema.Column{PatientsColumns[18]},
 				RefColumns: []*schema.Column{OrganisationsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -1361,6 +1398,7 @@ var (
 		LetterReadsTable,
 		MailMessagesTable,
 		MeasurementsTable,
+		MeasurementRollupsTable,
 		MembershipsTable,
 		NotificationsTable,
 		OidcLoginsTable,
@@ -1405,6 +1443,7 @@ func init() {
 	LetterReadsTable.ForeignKeys[1].RefTable = PatientsTable
 	MeasurementsTable.ForeignKeys[0].RefTable = OrganisationsTable
 	MeasurementsTable.ForeignKeys[1].RefTable = PatientsTable
+	MeasurementRollupsTable.ForeignKeys[0].RefTable = PatientsTable
 	MembershipsTable.ForeignKeys[0].RefTable = AccountsTable
 	MembershipsTable.ForeignKeys[1].RefTable = OrganisationsTable
 	NotificationsTable.ForeignKeys[0].RefTable = AccountsTable

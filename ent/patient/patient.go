@@ -44,6 +44,10 @@ const (
 	FieldEmail = "email"
 	// FieldSharingDisabledAt holds the string denoting the sharing_disabled_at field in the database.
 	FieldSharingDisabledAt = "sharing_disabled_at"
+	// FieldGlucoseLow holds the string denoting the glucose_low field in the database.
+	FieldGlucoseLow = "glucose_low"
+	// FieldGlucoseHigh holds the string denoting the glucose_high field in the database.
+	FieldGlucoseHigh = "glucose_high"
 	// FieldSharingDisabledByOrganisationID holds the string denoting the sharing_disabled_by_organisation_id field in the database.
 	FieldSharingDisabledByOrganisationID = "sharing_disabled_by_organisation_id"
 	// FieldInvitedByOrganisationID holds the string denoting the invited_by_organisation_id field in the database.
@@ -74,6 +78,8 @@ const (
 	EdgeLetters = "letters"
 	// EdgeMeasurements holds the string denoting the measurements edge name in mutations.
 	EdgeMeasurements = "measurements"
+	// EdgeMeasurementRollups holds the string denoting the measurement_rollups edge name in mutations.
+	EdgeMeasurementRollups = "measurement_rollups"
 	// EdgeSymptoms holds the string denoting the symptoms edge name in mutations.
 	EdgeSymptoms = "symptoms"
 	// EdgeJournalEntries holds the string denoting the journal_entries edge name in mutations.
@@ -185,6 +191,13 @@ const (
 	MeasurementsInverseTable = "measurements"
 	// MeasurementsColumn is the table column denoting the measurements relation/edge.
 	MeasurementsColumn = "patient_id"
+	// MeasurementRollupsTable is the table that holds the measurement_rollups relation/edge.
+	MeasurementRollupsTable = "measurement_rollups"
+	// MeasurementRollupsInverseTable is the table name for the MeasurementRollup entity.
+	// It exists in this package in order to avoid circular dependency with the "measurementrollup" package.
+	MeasurementRollupsInverseTable = "measurement_rollups"
+	// MeasurementRollupsColumn is the table column denoting the measurement_rollups relation/edge.
+	MeasurementRollupsColumn = "patient_id"
 	// SymptomsTable is the table that holds the symptoms relation/edge.
 	SymptomsTable = "symptoms"
 	// SymptomsInverseTable is the table name for the Symptom entity.
@@ -274,6 +287,8 @@ var Columns = []string{
 	FieldPhone,
 	FieldEmail,
 	FieldSharingDisabledAt,
+	FieldGlucoseLow,
+	FieldGlucoseHigh,
 	FieldSharingDisabledByOrganisationID,
 	FieldInvitedByOrganisationID,
 }
@@ -401,6 +416,16 @@ func ByEmail(opts ...sql.OrderTermOption) OrderOption {
 // BySharingDisabledAt orders the results by the sharing_disabled_at field.
 func BySharingDisabledAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSharingDisabledAt, opts...).ToFunc()
+}
+
+// ByGlucoseLow orders the results by the glucose_low field.
+func ByGlucoseLow(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldGlucoseLow, opts...).ToFunc()
+}
+
+// ByGlucoseHigh orders the results by the glucose_high field.
+func ByGlucoseHigh(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldGlucoseHigh, opts...).ToFunc()
 }
 
 // BySharingDisabledByOrganisationID orders the results by the sharing_disabled_by_organisation_id field.
@@ -578,6 +603,20 @@ func ByMeasurementsCount(opts ...sql.OrderTermOption) OrderOption {
 func ByMeasurements(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	return func(s *sql.Selector) {
 		sqlgraph.OrderByNeighborTerms(s, newMeasurementsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByMeasurementRollupsCount orders the results by measurement_rollups count.
+func ByMeasurementRollupsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newMeasurementRollupsStep(), opts...)
+	}
+}
+
+// ByMeasurementRollups orders the results by measurement_rollups terms.
+func ByMeasurementRollups(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newMeasurementRollupsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
 
@@ -809,6 +848,13 @@ func newMeasurementsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(MeasurementsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, MeasurementsTable, MeasurementsColumn),
+	)
+}
+func newMeasurementRollupsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(MeasurementRollupsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, MeasurementRollupsTable, MeasurementRollupsColumn),
 	)
 }
 func newSymptomsStep() *sqlgraph.Step {

@@ -126,6 +126,16 @@ func SharingDisabledAt(v time.Time) predicate.Patient {
 	return predicate.Patient(sql.FieldEQ(FieldSharingDisabledAt, v))
 }
 
+// GlucoseLow applies equality check predicate on the "glucose_low" field. It's identical to GlucoseLowEQ.
+func GlucoseLow(v float64) predicate.Patient {
+	return predicate.Patient(sql.FieldEQ(FieldGlucoseLow, v))
+}
+
+// GlucoseHigh applies equality check predicate on the "glucose_high" field. It's identical to GlucoseHighEQ.
+func GlucoseHigh(v float64) predicate.Patient {
+	return predicate.Patient(sql.FieldEQ(FieldGlucoseHigh, v))
+}
+
 // SharingDisabledByOrganisationID applies equality check predicate on the "sharing_disabled_by_organisation_id" field. It's identical to SharingDisabledByOrganisationIDEQ.
 func SharingDisabledByOrganisationID(v pulid.ID) predicate.Patient {
 	return predicate.Patient(sql.FieldEQ(FieldSharingDisabledByOrganisationID, v))
@@ -1041,6 +1051,106 @@ func SharingDisabledAtNotNil() predicate.Patient {
 	return predicate.Patient(sql.FieldNotNull(FieldSharingDisabledAt))
 }
 
+// GlucoseLowEQ applies the EQ predicate on the "glucose_low" field.
+func GlucoseLowEQ(v float64) predicate.Patient {
+	return predicate.Patient(sql.FieldEQ(FieldGlucoseLow, v))
+}
+
+// GlucoseLowNEQ applies the NEQ predicate on the "glucose_low" field.
+func GlucoseLowNEQ(v float64) predicate.Patient {
+	return predicate.Patient(sql.FieldNEQ(FieldGlucoseLow, v))
+}
+
+// GlucoseLowIn applies the In predicate on the "glucose_low" field.
+func GlucoseLowIn(vs ...float64) predicate.Patient {
+	return predicate.Patient(sql.FieldIn(FieldGlucoseLow, vs...))
+}
+
+// GlucoseLowNotIn applies the NotIn predicate on the "glucose_low" field.
+func GlucoseLowNotIn(vs ...float64) predicate.Patient {
+	return predicate.Patient(sql.FieldNotIn(FieldGlucoseLow, vs...))
+}
+
+// GlucoseLowGT applies the GT predicate on the "glucose_low" field.
+func GlucoseLowGT(v float64) predicate.Patient {
+	return predicate.Patient(sql.FieldGT(FieldGlucoseLow, v))
+}
+
+// GlucoseLowGTE applies the GTE predicate on the "glucose_low" field.
+func GlucoseLowGTE(v float64) predicate.Patient {
+	return predicate.Patient(sql.FieldGTE(FieldGlucoseLow, v))
+}
+
+// GlucoseLowLT applies the LT predicate on the "glucose_low" field.
+func GlucoseLowLT(v float64) predicate.Patient {
+	return predicate.Patient(sql.FieldLT(FieldGlucoseLow, v))
+}
+
+// GlucoseLowLTE applies the LTE predicate on the "glucose_low" field.
+func GlucoseLowLTE(v float64) predicate.Patient {
+	return predicate.Patient(sql.FieldLTE(FieldGlucoseLow, v))
+}
+
+// GlucoseLowIsNil applies the IsNil predicate on the "glucose_low" field.
+func GlucoseLowIsNil() predicate.Patient {
+	return predicate.Patient(sql.FieldIsNull(FieldGlucoseLow))
+}
+
+// GlucoseLowNotNil applies the NotNil predicate on the "glucose_low" field.
+func GlucoseLowNotNil() predicate.Patient {
+	return predicate.Patient(sql.FieldNotNull(FieldGlucoseLow))
+}
+
+// GlucoseHighEQ applies the EQ predicate on the "glucose_high" field.
+func GlucoseHighEQ(v float64) predicate.Patient {
+	return predicate.Patient(sql.FieldEQ(FieldGlucoseHigh, v))
+}
+
+// GlucoseHighNEQ applies the NEQ predicate on the "glucose_high" field.
+func GlucoseHighNEQ(v float64) predicate.Patient {
+	return predicate.Patient(sql.FieldNEQ(FieldGlucoseHigh, v))
+}
+
+// GlucoseHighIn applies the In predicate on the "glucose_high" field.
+func GlucoseHighIn(vs ...float64) predicate.Patient {
+	return predicate.Patient(sql.FieldIn(FieldGlucoseHigh, vs...))
+}
+
+// GlucoseHighNotIn applies the NotIn predicate on the "glucose_high" field.
+func GlucoseHighNotIn(vs ...float64) predicate.Patient {
+	return predicate.Patient(sql.FieldNotIn(FieldGlucoseHigh, vs...))
+}
+
+// GlucoseHighGT applies the GT predicate on the "glucose_high" field.
+func GlucoseHighGT(v float64) predicate.Patient {
+	return predicate.Patient(sql.FieldGT(FieldGlucoseHigh, v))
+}
+
+// GlucoseHighGTE applies the GTE predicate on the "glucose_high" field.
+func GlucoseHighGTE(v float64) predicate.Patient {
+	return predicate.Patient(sql.FieldGTE(FieldGlucoseHigh, v))
+}
+
+// GlucoseHighLT applies the LT predicate on the "glucose_high" field.
+func GlucoseHighLT(v float64) predicate.Patient {
+	return predicate.Patient(sql.FieldLT(FieldGlucoseHigh, v))
+}
+
+// GlucoseHighLTE applies the LTE predicate on the "glucose_high" field.
+func GlucoseHighLTE(v float64) predicate.Patient {
+	return predicate.Patient(sql.FieldLTE(FieldGlucoseHigh, v))
+}
+
+// GlucoseHighIsNil applies the IsNil predicate on the "glucose_high" field.
+func GlucoseHighIsNil() predicate.Patient {
+	return predicate.Patient(sql.FieldIsNull(FieldGlucoseHigh))
+}
+
+// GlucoseHighNotNil applies the NotNil predicate on the "glucose_high" field.
+func GlucoseHighNotNil() predicate.Patient {
+	return predicate.Patient(sql.FieldNotNull(FieldGlucoseHigh))
+}
+
 // SharingDisabledByOrganisationIDEQ applies the EQ predicate on the "sharing_disabled_by_organisation_id" field.
 func SharingDisabledByOrganisationIDEQ(v pulid.ID) predicate.Patient {
 	return predicate.Patient(sql.FieldEQ(FieldSharingDisabledByOrganisationID, v))
@@ -1492,6 +1602,29 @@ func HasMeasurements() predicate.Patient {
 func HasMeasurementsWith(preds ...predicate.Measurement) predicate.Patient {
 	return predicate.Patient(func(s *sql.Selector) {
 		step := newMeasurementsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasMeasurementRollups applies the HasEdge predicate on the "measurement_rollups" edge.
+func HasMeasurementRollups() predicate.Patient {
+	return predicate.Patient(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, MeasurementRollupsTable, MeasurementRollupsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasMeasurementRollupsWith applies the HasEdge predicate on the "measurement_rollups" edge with a given conditions (other predicates).
+func HasMeasurementRollupsWith(preds ...predicate.MeasurementRollup) predicate.Patient {
+	return predicate.Patient(func(s *sql.Selector) {
+		step := newMeasurementRollupsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

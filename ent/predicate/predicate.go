@@ -54,6 +54,9 @@ type MailMessage func(*sql.Selector)
 // Measurement is the predicate function for measurement builders.
 type Measurement func(*sql.Selector)
 
+// MeasurementRollup is the predicate function for measurementrollup builders.
+type MeasurementRollup func(*sql.Selector)
+
 // Membership is the predicate function for membership builders.
 type Membership func(*sql.Selector)
 

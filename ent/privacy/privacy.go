@@ -495,6 +495,30 @@ func (f MeasurementMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mut
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MeasurementMutation", m)
 }
 
+// The MeasurementRollupQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type MeasurementRollupQueryRuleFunc func(context.Context, *ent.MeasurementRollupQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f MeasurementRollupQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MeasurementRollupQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.MeasurementRollupQuery", q)
+}
+
+// The MeasurementRollupMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type MeasurementRollupMutationRuleFunc func(context.Context, *ent.MeasurementRollupMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f MeasurementRollupMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.MeasurementRollupMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MeasurementRollupMutation", m)
+}
+
 // The MembershipQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type MembershipQueryRuleFunc func(context.Context, *ent.MembershipQuery) error
@@ -922,6 +946,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.MeasurementQuery:
 		return q.Filter(), nil
+	case *ent.MeasurementRollupQuery:
+		return q.Filter(), nil
 	case *ent.MembershipQuery:
 		return q.Filter(), nil
 	case *ent.NotificationQuery:
@@ -990,6 +1016,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.MailMessageMutation:
 		return m.Filter(), nil
 	case *ent.MeasurementMutation:
+		return m.Filter(), nil
+	case *ent.MeasurementRollupMutation:
 		return m.Filter(), nil
 	case *ent.MembershipMutation:
 		return m.Filter(), nil

@@ -22,6 +22,7 @@ import (
 	"github.com/patientportal/portal/ent/letterread"
 	"github.com/patientportal/portal/ent/mailmessage"
 	"github.com/patientportal/portal/ent/measurement"
+	"github.com/patientportal/portal/ent/measurementrollup"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/oidclogin"
@@ -676,6 +677,32 @@ func init() {
 	measurementDescID := measurementMixinFields0[0].Descriptor()
 	// measurement.DefaultID holds the default value on creation for the id field.
 	measurement.DefaultID = measurementDescID.Default.(func() pulid.ID)
+	measurementrollupMixin := schema.MeasurementRollup{}.Mixin()
+	measurementrollup.Policy = privacy.NewPolicies(schema.MeasurementRollup{})
+	measurementrollup.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := measurementrollup.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	measurementrollupMixinFields0 := measurementrollupMixin[0].Fields()
+	_ = measurementrollupMixinFields0
+	measurementrollupFields := schema.MeasurementRollup{}.Fields()
+	_ = measurementrollupFields
+	// measurementrollupDescBelow is the schema descriptor for below field.
+	measurementrollupDescBelow := measurementrollupFields[8].Descriptor()
+	// measurementrollup.DefaultBelow holds the default value on creation for the below field.
+	measurementrollup.DefaultBelow = measurementrollupDescBelow.Default.(int)
+	// measurementrollupDescAbove is the schema descriptor for above field.
+	measurementrollupDescAbove := measurementrollupFields[9].Descriptor()
+	// measurementrollup.DefaultAbove holds the default value on creation for the above field.
+	measurementrollup.DefaultAbove = measurementrollupDescAbove.Default.(int)
+	// measurementrollupDescID is the schema descriptor for id field.
+	measurementrollupDescID := measurementrollupMixinFields0[0].Descriptor()
+	// measurementrollup.DefaultID holds the default value on creation for the id field.
+	measurementrollup.DefaultID = measurementrollupDescID.Default.(func() pulid.ID)
 	membershipMixin := schema.Membership{}.Mixin()
 	membership.Policy = privacy.NewPolicies(schema.Membership{})
 	membership.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -42,6 +42,12 @@ func (Patient) Fields() []ent.Field {
 		field.Time("sharing_disabled_at").SchemaType(timeSchemaType).Optional().Nillable().
 			Comment("Set by a privacy officer: no share and no break-the-glass opens the record.").
 			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Float("glucose_low").Optional().Nillable().
+			Comment("Lower bound of the patient's glucose target range, mmol/L; 3.9 when unset.").
+			Annotations(noFilter),
+		field.Float("glucose_high").Optional().Nillable().
+			Comment("Upper bound of the patient's glucose target range, mmol/L; 10.0 when unset.").
+			Annotations(noFilter),
 		field.String("sharing_disabled_by_organisation_id").GoType(pulid.ID("")).SchemaType(idSchemaType).Optional().Nillable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.String("invited_by_organisation_id").GoType(pulid.ID("")).SchemaType(idSchemaType).Optional().Nillable().
@@ -79,6 +85,7 @@ func (Patient) Edges() []ent.Edge {
 		edge.To("encounters", Encounter.Type).Annotations(connection()),
 		edge.To("letters", Letter.Type).Annotations(connection()),
 		edge.To("measurements", Measurement.Type).Annotations(connection()),
+		edge.To("measurement_rollups", MeasurementRollup.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 		edge.To("symptoms", Symptom.Type).Annotations(connection()),
 		edge.To("journal_entries", JournalEntry.Type).Annotations(connection()),
 		edge.To("care_resources", CareResource.Type).Annotations(connection()),

@@ -150,3 +150,6 @@ func (ContactPreference) Policy() ent.Policy { return access.ContactPolicy() }
 func (AppointmentChangeRequest) Interceptors() []ent.Interceptor {
 	return logReads("AppointmentChangeRequest", "PatientID")
 }
+
+// Policy of the MeasurementRollup: read as its readings are.
+func (MeasurementRollup) Policy() ent.Policy { return access.RollupPolicy() }

@@ -16,6 +16,7 @@ import (
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/result"
 	"github.com/patientportal/portal/ent/resultcomponent"
 	"github.com/patientportal/portal/ent/schema/category"
@@ -32,6 +33,15 @@ type AcceptInvitationInput struct {
 	Password string `json:"password"`
 	// The name shown for a new account; defaults to the record's given name.
 	DisplayName *string `json:"displayName,omitempty"`
+}
+
+type AddJournalEntryInput struct {
+	PatientID pulid.ID   `json:"patientId"`
+	Title     string     `json:"title"`
+	Body      string     `json:"body"`
+	WrittenAt *time.Time `json:"writtenAt,omitempty"`
+	// PRIVATE entries are the patient's alone.
+	Category *category.Category `json:"category,omitempty"`
 }
 
 type AddResultInput struct {
@@ -66,6 +76,17 @@ type AnswerAppointmentChangeInput struct {
 	ID     pulid.ID `json:"id"`
 	Accept bool     `json:"accept"`
 	Answer *string  `json:"answer,omitempty"`
+}
+
+type AssignCareResourceInput struct {
+	PatientID      pulid.ID           `json:"patientId"`
+	OrganisationID pulid.ID           `json:"organisationId"`
+	Title          string             `json:"title"`
+	Description    *string            `json:"description,omitempty"`
+	Link           *string            `json:"link,omitempty"`
+	Body           *string            `json:"body,omitempty"`
+	Tags           []string           `json:"tags,omitempty"`
+	Category       *category.Category `json:"category,omitempty"`
 }
 
 // The branding of an organisation, shown before sign-in.
@@ -166,6 +187,44 @@ type InvitePatientsInput struct {
 	CSV string `json:"csv"`
 }
 
+type MeasurementBucket struct {
+	Start time.Time `json:"start"`
+	Count int       `json:"count"`
+	Min   float64   `json:"min"`
+	Max   float64   `json:"max"`
+	Mean  float64   `json:"mean"`
+}
+
+type MeasurementInput struct {
+	Type       measurement.Type `json:"type"`
+	MeasuredAt time.Time        `json:"measuredAt"`
+	// The value; for BLOOD_PRESSURE the systolic pressure.
+	Value float64 `json:"value"`
+	// For BLOOD_PRESSURE, the diastolic pressure.
+	Value2 *float64 `json:"value2,omitempty"`
+	// The type's unit: mmol/L, /min, steps, kg, cm, kg/m2, mmHg, %, Cel.
+	Unit   string  `json:"unit"`
+	Device *string `json:"device,omitempty"`
+}
+
+// What happened to a batch of readings. Re-sent readings (same device, type
+// and time) change nothing and count as duplicates.
+type MeasurementReport struct {
+	Accepted   int               `json:"accepted"`
+	Duplicates int               `json:"duplicates"`
+	Refused    []*RefusedReading `json:"refused"`
+}
+
+type MeasurementSeries struct {
+	Type measurement.Type `json:"type"`
+	// The readings themselves, for RAW (at most 10,000).
+	Points []*ent.Measurement `json:"points"`
+	// For HOUR, DAY (UK days) and WEEK.
+	Buckets []*MeasurementBucket `json:"buckets"`
+	// For GLUCOSE.
+	TimeInRange *TimeInRange `json:"timeInRange,omitempty"`
+}
+
 // How a clinician looks for the patients their organisation may see. Give an
 // NHS number, or a family name with a date of birth, or the organisation's
 // own identifier.
@@ -208,6 +267,30 @@ type RecordEncounterInput struct {
 	PresentingComplaint *string            `json:"presentingComplaint,omitempty"`
 	Summary             *string            `json:"summary,omitempty"`
 	Category            *category.Category `json:"category,omitempty"`
+}
+
+type RecordMeasurementsInput struct {
+	PatientID pulid.ID `json:"patientId"`
+	// Up to 10,000 readings a call.
+	Readings []*MeasurementInput `json:"readings"`
+	Category *category.Category  `json:"category,omitempty"`
+}
+
+type RecordSymptomInput struct {
+	PatientID pulid.ID `json:"patientId"`
+	// From the list the portal offers, or free text.
+	Name string `json:"name"`
+	// 0 (none) to 10 (worst).
+	Severity   int                `json:"severity"`
+	OccurredAt time.Time          `json:"occurredAt"`
+	Notes      *string            `json:"notes,omitempty"`
+	Category   *category.Category `json:"category,omitempty"`
+}
+
+type RefusedReading struct {
+	// The reading's index in the input (0-based), or the upload's line number.
+	Index  int    `json:"index"`
+	Reason string `json:"reason"`
 }
 
 type RequestAppointmentChangeInput struct {
@@ -295,6 +378,23 @@ type SpecialtyRulePayload struct {
 	Recomputed int `json:"recomputed"`
 }
 
+// One symptom's history, for a chart.
+type SymptomPoint struct {
+	SymptomID  pulid.ID  `json:"symptomId"`
+	OccurredAt time.Time `json:"occurredAt"`
+	Severity   int       `json:"severity"`
+}
+
+// Glucose time in range, as percentages of readings.
+type TimeInRange struct {
+	Low            float64 `json:"low"`
+	High           float64 `json:"high"`
+	BelowPercent   float64 `json:"belowPercent"`
+	InRangePercent float64 `json:"inRangePercent"`
+	AbovePercent   float64 `json:"abovePercent"`
+	Readings       int     `json:"readings"`
+}
+
 type UpdateAllergyInput struct {
 	ExpectedUpdatedAt time.Time            `json:"expectedUpdatedAt"`
 	Substance         *string              `json:"substance,omitempty"`
@@ -344,6 +444,14 @@ type UpdateEncounterInput struct {
 	PresentingComplaint *string            `json:"presentingComplaint,omitempty"`
 	Summary             *string            `json:"summary,omitempty"`
 	Category            *category.Category `json:"category,omitempty"`
+}
+
+type UpdateJournalEntryInput struct {
+	ExpectedUpdatedAt time.Time          `json:"expectedUpdatedAt"`
+	Title             *string            `json:"title,omitempty"`
+	Body              *string            `json:"body,omitempty"`
+	WrittenAt         *time.Time         `json:"writtenAt,omitempty"`
+	Category          *category.Category `json:"category,omitempty"`
 }
 
 type UpdateShareInput struct {
@@ -519,6 +627,65 @@ func (e *BulkInvitationStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e BulkInvitationStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type SeriesBucket string
+
+const (
+	SeriesBucketRaw  SeriesBucket = "RAW"
+	SeriesBucketHour SeriesBucket = "HOUR"
+	SeriesBucketDay  SeriesBucket = "DAY"
+	SeriesBucketWeek SeriesBucket = "WEEK"
+)
+
+var AllSeriesBucket = []SeriesBucket{
+	SeriesBucketRaw,
+	SeriesBucketHour,
+	SeriesBucketDay,
+	SeriesBucketWeek,
+}
+
+func (e SeriesBucket) IsValid() bool {
+	switch e {
+	case SeriesBucketRaw, SeriesBucketHour, SeriesBucketDay, SeriesBucketWeek:
+		return true
+	}
+	return false
+}
+
+func (e SeriesBucket) String() string {
+	return string(e)
+}
+
+func (e *SeriesBucket) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SeriesBucket(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SeriesBucket", str)
+	}
+	return nil
+}
+
+func (e SeriesBucket) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SeriesBucket) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SeriesBucket) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -30,11 +30,12 @@ type Services struct {
 	Identity graph.Identity
 	Sharing  graph.Sharing
 	Clinical graph.Clinical
+	Tracking graph.Tracking
 }
 
 // NewHandler returns the GraphQL HTTP handler over client and services.
 func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
-	srv := handler.New(graph.NewSchema(&graph.Resolver{Client: client, Identity: svc.Identity, Sharing: svc.Sharing, Clinical: svc.Clinical}))
+	srv := handler.New(graph.NewSchema(&graph.Resolver{Client: client, Identity: svc.Identity, Sharing: svc.Sharing, Clinical: svc.Clinical, Tracking: svc.Tracking}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})

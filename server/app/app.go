@@ -21,6 +21,7 @@ import (
 	"github.com/patientportal/portal/server/config"
 	"github.com/patientportal/portal/server/nhslogin"
 	"github.com/patientportal/portal/server/sharing"
+	"github.com/patientportal/portal/server/tracking"
 )
 
 // App is the assembled service.
@@ -51,6 +52,7 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		Identity: sessions,
 		Sharing:  sharing.New(client, sharing.Config{PublicURL: cfg.PublicURL, Now: now}),
 		Clinical: clin,
+		Tracking: tracking.New(client, tracking.Config{Now: now}),
 	}, api.Config{Introspection: !cfg.Production})
 	browsers := cors.New(cors.Options{
 		AllowedOrigins:   cfg.AllowedOrigins,

@@ -22,6 +22,7 @@ var Types = map[string]string{
 	"mb": "memberships",
 	"me": "measurements",
 	"ml": "mail_messages",
+	"mr": "measurement_rollups",
 	"no": "notifications",
 	"og": "organisations",
 	"ol": "oidc_logins",

@@ -113,6 +113,10 @@ CREATE INDEX `measurement_patient_id_category` ON `measurements` (`patient_id`, 
 CREATE UNIQUE INDEX `measurement_source_organisation_697dbfb0b23dc3b3d6d79eb666f0f0b0` ON `measurements` (`source_organisation_id`, `external_system`, `external_value`);
 -- create index "measurement_patient_id_type_measured_at_device" to table: "measurements"
 CREATE UNIQUE INDEX `measurement_patient_id_type_measured_at_device` ON `measurements` (`patient_id`, `type`, `measured_at`, `device`);
+-- create "measurement_rollups" table
+CREATE TABLE `measurement_rollups` (`id` text NOT NULL, `type` text NOT NULL, `category` text NOT NULL, `hour` datetime NOT NULL, `count` integer NOT NULL, `sum` real NOT NULL, `min` real NOT NULL, `max` real NOT NULL, `below` integer NOT NULL DEFAULT (0), `above` integer NOT NULL DEFAULT (0), `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `measurement_rollups_patients_measurement_rollups` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
+-- create index "measurementrollup_patient_id_type_hour_category" to table: "measurement_rollups"
+CREATE UNIQUE INDEX `measurementrollup_patient_id_type_hour_category` ON `measurement_rollups` (`patient_id`, `type`, `hour`, `category`);
 -- create "memberships" table
 CREATE TABLE `memberships` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `role` text NOT NULL, `account_id` text NOT NULL, `organisation_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `memberships_accounts_memberships` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION, CONSTRAINT `memberships_organisations_memberships` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON DELETE NO ACTION);
 -- create index "membership_account_id_organisation_id_role" to table: "memberships"
@@ -134,7 +138,7 @@ CREATE TABLE `organisations` (`id` text NOT NULL, `created_at` datetime NOT NULL
 -- create index "organisations_ods_code_key" to table: "organisations"
 CREATE UNIQUE INDEX `organisations_ods_code_key` ON `organisations` (`ods_code`);
 -- create "patients" table
-CREATE TABLE `patients` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `nhs_number` text NULL, `given_name` text NOT NULL, `family_name` text NOT NULL, `date_of_birth` datetime NOT NULL, `address_line1` text NULL, `address_line2` text NULL, `town` text NULL, `postcode` text NULL, `phone` text NULL, `email` text NULL, `sharing_disabled_at` datetime NULL, `sharing_disabled_by_organisation_id` text NULL, `account_id` text NULL, `invited_by_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `patients_accounts_patient` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE SET NULL, CONSTRAINT `patients_organisations_invited_by` FOREIGN KEY (`invited_by_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
+CREATE TABLE `patients` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `nhs_number` text NULL, `given_name` text NOT NULL, `family_name` text NOT NULL, `date_of_birth` datetime NOT NULL, `address_line1` text NULL, `address_line2` text NULL, `town` text NULL, `postcode` text NULL, `phone` text NULL, `email` text NULL, `sharing_disabled_at` datetime NULL, `glucose_low` real NULL, `glucose_high` real NULL, `sharing_disabled_by_organisation_id` text NULL, `account_id` text NULL, `invited_by_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `patients_accounts_patient` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE SET NULL, CONSTRAINT `patients_organisations_invited_by` FOREIGN KEY (`invited_by_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
 -- create index "patients_nhs_number_key" to table: "patients"
 CREATE UNIQUE INDEX `patients_nhs_number_key` ON `patients` (`nhs_number`);
 -- create index "patients_account_id_key" to table: "patients"
@@ -291,6 +295,10 @@ DROP INDEX `membership_organisation_id_role`;
 DROP INDEX `membership_account_id_organisation_id_role`;
 -- reverse: create "memberships" table
 DROP TABLE `memberships`;
+-- reverse: create index "measurementrollup_patient_id_type_hour_category" to table: "measurement_rollups"
+DROP INDEX `measurementrollup_patient_id_type_hour_category`;
+-- reverse: create "measurement_rollups" table
+DROP TABLE `measurement_rollups`;
 -- reverse: create index "measurement_patient_id_type_measured_at_device" to table: "measurements"
 DROP INDEX `measurement_patient_id_type_measured_at_device`;
 -- reverse: create index "measurement_source_organisation_697dbfb0b23dc3b3d6d79eb666f0f0b0" to table: "measurements"
