@@ -50,6 +50,15 @@ func (r *Resolver) nodes(ctx context.Context, ids []pulid.ID) ([]ent.Noder, erro
 	if access.FromContext(ctx) == nil {
 		return nil, access.ErrNoViewer
 	}
+	if len(ids) == 1 {
+		// Noders hands a single ID to Noder, which reports a missing one
+		// as an error; answer it as an entry instead.
+		n, err := r.node(ctx, ids[0])
+		if err != nil {
+			return nil, err
+		}
+		return []ent.Noder{n}, nil
+	}
 	// Noders reports each missing entry as a response error; collect those
 	// in a throwaway response context and keep only real failures.
 	scratch := graphql.WithResponseContext(ctx, graphql.DefaultErrorPresenter, graphql.DefaultRecover)

@@ -527,3 +527,15 @@ func TestDemoDashboard(t *testing.T) {
 		t.Errorf("no full blood count with components and ranges: %s", res.Data)
 	}
 }
+
+func TestNodesOfOneHiddenIDIsAListWithANull(t *testing.T) {
+	e := newEnv(t)
+	f := seed(t, e.store.Client, 1, e.clock.Now())
+	bob := e.signIn(f.Bob.Email, fixturePassword)
+	for _, id := range []string{string(f.AliceNodes["Appointment"][0]), string(pulid.New("ap"))} {
+		got := e.post(bob, `query($id: ID!) { nodes(ids: [$id]) { id } }`, map[string]any{"id": id})
+		if string(got.raw) != `{"data":{"nodes":[null]}}` {
+			t.Errorf("nodes([%s]) = %s", id, got.raw)
+		}
+	}
+}
