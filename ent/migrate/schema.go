@@ -785,6 +785,11 @@ var (
 				Unique:  true,
 				Columns: []*schema.Column{MeasurementRollupsColumns[10], MeasurementRollupsColumns[1], MeasurementRollupsColumns[3], MeasurementRollupsColumns[2]},
 			},
+			{
+				Name:    "measurementrollup_patient_id_type_hour_category_count_sum_min_max_below_above",
+				Unique:  false,
+				Columns: []*schema.Column{MeasurementRollupsColumns[10], MeasurementRollupsColumns[1], MeasurementRollupsColumns[3], MeasurementRollupsColumns[2], MeasurementRollupsColumns[4], MeasurementRollupsColumns[5], MeasurementRollupsColumns[6], MeasurementRollupsColumns[7], MeasurementRollupsColumns[8], MeasurementRollupsColumns[9]},
+			},
 		},
 	}
 	// MembershipsColumns holds the columns for the "memberships" table.

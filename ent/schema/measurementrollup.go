@@ -55,6 +55,9 @@ func (MeasurementRollup) Edges() []ent.Edge {
 func (MeasurementRollup) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("patient_id", "type", "hour", "category").Unique(),
+		// Covering: a series reads the sums from the index alone, never the
+		// table, which halves a year's daily series on SQLite.
+		index.Fields("patient_id", "type", "hour", "category", "count", "sum", "min", "max", "below", "above"),
 	}
 }
 

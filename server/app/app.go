@@ -64,6 +64,7 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 
 	mux := http.NewServeMux()
 	mux.Handle("/query", browsers.Handler(noStore(a.whenReady(sessions.Middleware(gql)))))
+	mux.Handle("/measurements/upload", browsers.Handler(a.whenReady(sessions.Middleware(tracking.New(client, tracking.Config{Now: now}).UploadHandler()))))
 	// Letter documents: a signed link or a bearer token, checked again
 	// against the privacy policy (see clinical.DocumentHandler).
 	mux.Handle("GET /letters/{id}/document", a.whenReady(clin.DocumentHandler(sessions)))

@@ -32,7 +32,7 @@ var ErrUnsupportedURL = errors.New("store: unsupported database URL")
 // connection; _txlock=immediate takes the write lock at BEGIN so that
 // read-then-write transactions wait on busy_timeout instead of failing.
 const sqlitePragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)" +
-	"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=secure_delete(1)&_txlock=immediate"
 
 // Store is an open database with its Ent client.
 type Store struct {

@@ -117,6 +117,8 @@ CREATE UNIQUE INDEX `measurement_patient_id_type_measured_at_device` ON `measure
 CREATE TABLE `measurement_rollups` (`id` text NOT NULL, `type` text NOT NULL, `category` text NOT NULL, `hour` datetime NOT NULL, `count` integer NOT NULL, `sum` real NOT NULL, `min` real NOT NULL, `max` real NOT NULL, `below` integer NOT NULL DEFAULT (0), `above` integer NOT NULL DEFAULT (0), `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `measurement_rollups_patients_measurement_rollups` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
 -- create index "measurementrollup_patient_id_type_hour_category" to table: "measurement_rollups"
 CREATE UNIQUE INDEX `measurementrollup_patient_id_type_hour_category` ON `measurement_rollups` (`patient_id`, `type`, `hour`, `category`);
+-- create index "measurementrollup_patient_id_ty_49b5ce0cc311faf516e466b3a5f68f5a" to table: "measurement_rollups"
+CREATE INDEX `measurementrollup_patient_id_ty_49b5ce0cc311faf516e466b3a5f68f5a` ON `measurement_rollups` (`patient_id`, `type`, `hour`, `category`, `count`, `sum`, `min`, `max`, `below`, `above`);
 -- create "memberships" table
 CREATE TABLE `memberships` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `role` text NOT NULL, `account_id` text NOT NULL, `organisation_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `memberships_accounts_memberships` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION, CONSTRAINT `memberships_organisations_memberships` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON DELETE NO ACTION);
 -- create index "membership_account_id_organisation_id_role" to table: "memberships"
@@ -295,6 +297,8 @@ DROP INDEX `membership_organisation_id_role`;
 DROP INDEX `membership_account_id_organisation_id_role`;
 -- reverse: create "memberships" table
 DROP TABLE `memberships`;
+-- reverse: create index "measurementrollup_patient_id_ty_49b5ce0cc311faf516e466b3a5f68f5a" to table: "measurement_rollups"
+DROP INDEX `measurementrollup_patient_id_ty_49b5ce0cc311faf516e466b3a5f68f5a`;
 -- reverse: create index "measurementrollup_patient_id_type_hour_category" to table: "measurement_rollups"
 DROP INDEX `measurementrollup_patient_id_type_hour_category`;
 -- reverse: create "measurement_rollups" table
