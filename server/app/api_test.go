@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -537,5 +538,43 @@ func TestNodesOfOneHiddenIDIsAListWithANull(t *testing.T) {
 		if string(got.raw) != `{"data":{"nodes":[null]}}` {
 			t.Errorf("nodes([%s]) = %s", id, got.raw)
 		}
+	}
+}
+
+func TestDemoGlucoseChartsFromItsRollups(t *testing.T) {
+	e := newEnv(t)
+	now := e.clock.Now()
+	creds, err := demo.Load(context.Background(), e.store.Client, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := e.signIn(creds.Patient.Email, creds.Patient.Password)
+	var v struct{ Viewer struct{ Patients []struct{ ID string } } }
+	e.post(token, `{ viewer { patients { id } } }`, nil).decode(t, &v)
+	res := e.post(token, `query($id: ID!, $from: Time!, $to: Time!) { patient(id: $id) {
+	  measurementSeries(type: GLUCOSE, from: $from, to: $to, bucket: DAY) {
+	    buckets { start count min max mean } timeInRange { readings belowPercent inRangePercent abovePercent } } } }`,
+		map[string]any{"id": v.Viewer.Patients[0].ID, "from": now.Add(-31 * 24 * time.Hour).Format(time.RFC3339), "to": now.Add(time.Hour).Format(time.RFC3339)})
+	var d struct {
+		Patient struct {
+			MeasurementSeries struct {
+				Buckets     []struct{ Count int }
+				TimeInRange struct {
+					Readings                                     int
+					BelowPercent, InRangePercent, AbovePercent float64
+				}
+			}
+		}
+	}
+	res.decode(t, &d)
+	s := d.Patient.MeasurementSeries
+	total := 0
+	for _, b := range s.Buckets {
+		total += b.Count
+	}
+	tir := s.TimeInRange
+	if len(s.Buckets) < 30 || total != 8640 || tir.Readings != 8640 || tir.InRangePercent < 50 ||
+		math.Abs(tir.BelowPercent+tir.InRangePercent+tir.AbovePercent-100) > 0.01 {
+		t.Errorf("a month of demo glucose: %s", res.raw)
 	}
 }

@@ -9,7 +9,9 @@ import (
 
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/measurement"
+	"github.com/patientportal/portal/ent/measurementrollup"
 	"github.com/patientportal/portal/ent/schema/category"
+	"github.com/patientportal/portal/server/tracking"
 )
 
 // A month of readings from a continuous glucose monitor at its five-minute
@@ -32,11 +34,51 @@ type reading struct {
 
 // glucose writes the readings, uploaded by the patient from their sensor.
 func (l *loader) glucose(ctx context.Context) error {
-	for chunk := range slices.Chunk(glucoseSeries(l.now, glucoseReadings), bulkChunk) {
+	readings := glucoseSeries(l.now, glucoseReadings)
+	for chunk := range slices.Chunk(readings, bulkChunk) {
 		err := l.tx.Measurement.MapCreateBulk(chunk, func(c *ent.MeasurementCreate, i int) {
 			record(l, c, from(patientSource, category.General)).
 				SetType(measurement.TypeGLUCOSE).SetMeasuredAt(chunk[i].at).
 				SetValue(chunk[i].mmol).SetUnit(glucoseUnit).SetDevice(glucoseDevice)
+		}).Exec(ctx)
+		if err != nil {
+			return err
+		}
+	}
+	return l.glucoseRollups(ctx, readings)
+}
+
+// glucoseRollups writes the hourly summaries that series are drawn from,
+// as ingest keeps them, with the default target range.
+func (l *loader) glucoseRollups(ctx context.Context, readings []reading) error {
+	type hour struct {
+		start                 time.Time
+		count, below, above   int
+		sum, minimum, maximum float64
+	}
+	var hours []*hour
+	for _, r := range readings {
+		start := r.at.Truncate(time.Hour)
+		if len(hours) == 0 || !hours[len(hours)-1].start.Equal(start) {
+			hours = append(hours, &hour{start: start, minimum: r.mmol, maximum: r.mmol})
+		}
+		h := hours[len(hours)-1]
+		h.count++
+		h.sum += r.mmol
+		h.minimum, h.maximum = math.Min(h.minimum, r.mmol), math.Max(h.maximum, r.mmol)
+		switch {
+		case r.mmol < tracking.DefaultGlucoseLow:
+			h.below++
+		case r.mmol > tracking.DefaultGlucoseHigh:
+			h.above++
+		}
+	}
+	for chunk := range slices.Chunk(hours, bulkChunk) {
+		err := l.tx.MeasurementRollup.MapCreateBulk(chunk, func(c *ent.MeasurementRollupCreate, i int) {
+			h := chunk[i]
+			c.SetPatientID(l.patient).SetType(measurementrollup.TypeGLUCOSE).SetCategory(category.General).
+				SetHour(h.start).SetCount(h.count).SetSum(h.sum).SetMin(h.minimum).SetMax(h.maximum).
+				SetBelow(h.below).SetAbove(h.above)
 		}).Exec(ctx)
 		if err != nil {
 			return err

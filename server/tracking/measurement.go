@@ -196,7 +196,7 @@ func ingestLockPatient(ctx context.Context, tx *ent.Client, dia string, patient 
 	if err := rows.Scan(&l, &h); err != nil {
 		return 0, 0, fmt.Errorf("locking the patient: %w", err)
 	}
-	low, high = seriesGlucoseLow, seriesGlucoseHigh
+	low, high = DefaultGlucoseLow, DefaultGlucoseHigh
 	if l.Valid {
 		low = l.Float64
 	}

@@ -26,10 +26,10 @@ const (
 	seriesMaxSpan = 400 * 24 * time.Hour
 	// seriesMaxPoints caps a RAW series.
 	seriesMaxPoints = 10_000
-	// seriesGlucoseLow and seriesGlucoseHigh are the target range of a
+	// DefaultGlucoseLow and DefaultGlucoseHigh (mmol/L) are the target range of a
 	// patient who has not set one (mmol/L), as the schema documents.
-	seriesGlucoseLow  = 3.9
-	seriesGlucoseHigh = 10.0
+	DefaultGlucoseLow  = 3.9
+	DefaultGlucoseHigh = 10.0
 )
 
 // seriesLondon is where the days of DAY and WEEK buckets begin.
@@ -100,7 +100,7 @@ func (s *Service) seriesGlucoseRange(ctx context.Context, id pulid.ID) (low, hig
 	if err != nil {
 		return 0, 0, fmt.Errorf("glucose range: %w", err)
 	}
-	low, high = seriesGlucoseLow, seriesGlucoseHigh
+	low, high = DefaultGlucoseLow, DefaultGlucoseHigh
 	if p.GlucoseLow != nil {
 		low = *p.GlucoseLow
 	}
