@@ -156,12 +156,27 @@ func (s *Service) sameOrAllowedOrigin(r *http.Request) bool {
 // Resolve returns the viewer of a session token, or nil when the token names
 // no live session. The viewer's grants are loaded here, once per request.
 func (s *Service) Resolve(ctx context.Context, token string) (*access.Viewer, error) {
-	sys := access.SystemContext(ctx)
+	sess, err := s.liveSession(ctx, session.TokenHash(hashToken(token)))
+	if sess == nil || err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if now.Sub(sess.LastSeenAt).Seconds() >= lastSeenGranularity {
+		if err := s.client.Session.UpdateOne(sess).SetLastSeenAt(now).Exec(access.SystemContext(ctx)); err != nil {
+			return nil, err
+		}
+	}
+	return s.loadViewer(ctx, sess.AccountID, sess.ID, string(sess.IdentityLevel), now)
+}
+
+// liveSession finds the session which, and returns it only while it lives:
+// not ended, not past its lifetime, not idle too long, its account enabled.
+func (s *Service) liveSession(ctx context.Context, which predicate.Session) (*ent.Session, error) {
 	now := s.now()
 	sess, err := s.client.Session.Query().
-		Where(session.TokenHash(hashToken(token)), session.EndedAtIsNil()).
+		Where(which, session.EndedAtIsNil()).
 		WithAccount().
-		Only(sys)
+		Only(access.SystemContext(ctx))
 	if ent.IsNotFound(err) {
 		return nil, nil
 	}
@@ -172,12 +187,7 @@ func (s *Service) Resolve(ctx context.Context, token string) (*access.Viewer, er
 	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.IdleTimeout || acc == nil || acc.DisabledAt != nil {
 		return nil, nil
 	}
-	if now.Sub(sess.LastSeenAt).Seconds() >= lastSeenGranularity {
-		if err := s.client.Session.UpdateOne(sess).SetLastSeenAt(now).Exec(sys); err != nil {
-			return nil, err
-		}
-	}
-	return s.loadViewer(ctx, acc.ID, sess.ID, string(sess.IdentityLevel), now)
+	return sess, nil
 }
 
 // loadViewer loads every grant the account holds, once per request: its

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 
-	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/session"
@@ -15,21 +14,9 @@ import (
 // which carry the session's ID but never its token. It does not count as
 // use of the session: only the holder of the token keeps it alive.
 func (s *Service) ViewerForSession(ctx context.Context, id pulid.ID) (*access.Viewer, error) {
-	sys := access.SystemContext(ctx)
-	now := s.now()
-	sess, err := s.client.Session.Query().
-		Where(session.ID(id), session.EndedAtIsNil()).
-		WithAccount().
-		Only(sys)
-	if ent.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
+	sess, err := s.liveSession(ctx, session.ID(id))
+	if sess == nil || err != nil {
 		return nil, err
 	}
-	acc := sess.Edges.Account
-	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.IdleTimeout || acc == nil || acc.DisabledAt != nil {
-		return nil, nil
-	}
-	return s.loadViewer(ctx, acc.ID, sess.ID, string(sess.IdentityLevel), now)
+	return s.loadViewer(ctx, sess.AccountID, sess.ID, string(sess.IdentityLevel), s.now())
 }
