@@ -26,6 +26,8 @@ func (r *Resolver) AuditEvent() AuditEventResolver { return &auditEventResolver{
 
 func (r *Resolver) Letter() LetterResolver { return &letterResolver{r} }
 
+func (r *Resolver) Notification() NotificationResolver { return &notificationResolver{r} }
+
 func (r *Resolver) Patient() PatientResolver { return &patientResolver{r} }
 
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
@@ -33,9 +35,10 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 func (r *Resolver) Share() ShareResolver { return &shareResolver{r} }
 
 type (
-	auditEventResolver struct{ *Resolver }
-	letterResolver     struct{ *Resolver }
-	patientResolver    struct{ *Resolver }
-	queryResolver      struct{ *Resolver }
-	shareResolver      struct{ *Resolver }
+	auditEventResolver   struct{ *Resolver }
+	letterResolver       struct{ *Resolver }
+	notificationResolver struct{ *Resolver }
+	patientResolver      struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	shareResolver        struct{ *Resolver }
 )

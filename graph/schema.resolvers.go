@@ -236,6 +236,18 @@ func (r *mutationResolver) CompleteCareResource(ctx context.Context, id pulid.ID
 	return r.Tracking.CompleteCareResource(ctx, id)
 }
 
+func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, ids []pulid.ID) (int, error) {
+	return r.markNotificationsRead(ctx, ids)
+}
+
+func (r *mutationResolver) MarkAllNotificationsRead(ctx context.Context) (int, error) {
+	return r.markNotificationsRead(ctx, nil)
+}
+
+func (r *notificationResolver) Subject(ctx context.Context, obj *ent.Notification) (ent.Noder, error) {
+	return r.notificationSubject(ctx, obj)
+}
+
 func (r *patientResolver) AccessLog(ctx context.Context, obj *ent.Patient, first *int, after *entgql.Cursor[pulid.ID]) (*ent.AuditEventConnection, error) {
 	return r.accessLog(ctx, obj, first, after)
 }
@@ -311,6 +323,14 @@ func (r *viewerResolver) Patients(ctx context.Context, obj *access.Viewer) ([]*e
 
 func (r *viewerResolver) Sessions(ctx context.Context, obj *access.Viewer) ([]*ent.Session, error) {
 	return r.Identity.Sessions(ctx)
+}
+
+func (r *viewerResolver) Notifications(ctx context.Context, obj *access.Viewer, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int) (*ent.NotificationConnection, error) {
+	return r.notifications(ctx, obj, after, first, before, last)
+}
+
+func (r *viewerResolver) UnreadNotificationCount(ctx context.Context, obj *access.Viewer) (int, error) {
+	return r.unreadNotifications(ctx, obj)
 }
 
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }

@@ -1,0 +1,68 @@
+package graph
+
+import (
+	"context"
+
+	"entgo.io/contrib/entgql"
+
+	"github.com/patientportal/portal/ent"
+	"github.com/patientportal/portal/ent/access"
+	"github.com/patientportal/portal/ent/notification"
+	"github.com/patientportal/portal/ent/schema/pulid"
+)
+
+// notifications pages the viewer's notifications, newest first. The
+// notification policy keeps only those about what the viewer may see now.
+func (r *Resolver) notifications(ctx context.Context, v *access.Viewer, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int) (*ent.NotificationConnection, error) {
+	return r.Client.Notification.Query().
+		Where(notification.RecipientAccountID(v.AccountID)).
+		Paginate(ctx, after, first, before, last, ent.WithNotificationOrder(&ent.NotificationOrder{
+			Field:     ent.NotificationOrderFieldCreatedAt,
+			Direction: entgql.OrderDirectionDesc,
+		}))
+}
+
+// unreadNotifications counts what notifications would list unread.
+func (r *Resolver) unreadNotifications(ctx context.Context, v *access.Viewer) (int, error) {
+	return r.Client.Notification.Query().
+		Where(notification.RecipientAccountID(v.AccountID), notification.ReadAtIsNil()).
+		Count(ctx)
+}
+
+// markNotificationsRead marks read those of ids the viewer can see unread
+// (nil: all of them). The read goes through the policy; only then does the
+// service write.
+func (r *Resolver) markNotificationsRead(ctx context.Context, ids []pulid.ID) (int, error) {
+	v := access.FromContext(ctx)
+	if v == nil {
+		return 0, access.ErrNoViewer
+	}
+	if err := validateIDs(ids...); err != nil {
+		return 0, err
+	}
+	q := r.Client.Notification.Query().
+		Where(notification.RecipientAccountID(v.AccountID), notification.ReadAtIsNil())
+	if ids != nil {
+		q.Where(notification.IDIn(ids...))
+	}
+	visible, err := q.IDs(ctx)
+	if err != nil || len(visible) == 0 {
+		return 0, err
+	}
+	return r.Client.Notification.Update().
+		Where(notification.IDIn(visible...)).
+		SetReadAt(v.Now).
+		Save(access.SystemContext(ctx))
+}
+
+// notificationSubject is the record a notification is about, read as the
+// viewer: null when they may not see it.
+func (r *Resolver) notificationSubject(ctx context.Context, n *ent.Notification) (ent.Noder, error) {
+	if n.SubjectID == nil {
+		return nil, nil
+	}
+	if _, err := pulid.TableOf(*n.SubjectID); err != nil {
+		return nil, nil
+	}
+	return r.node(ctx, *n.SubjectID)
+}
