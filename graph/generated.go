@@ -59,6 +59,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Session() SessionResolver
 	Share() ShareResolver
+	Subscription() SubscriptionResolver
 	Viewer() ViewerResolver
 }
 
@@ -678,6 +679,10 @@ type ComplexityRoot struct {
 		Recomputed func(childComplexity int) int
 	}
 
+	Subscription struct {
+		NotificationAdded func(childComplexity int) int
+	}
+
 	Symptom struct {
 		Category           func(childComplexity int) int
 		CreatedAt          func(childComplexity int) int
@@ -812,6 +817,9 @@ type ShareResolver interface {
 	Status(ctx context.Context, obj *ent.Share) (model.ShareStatus, error)
 	Grantee(ctx context.Context, obj *ent.Share) (*model.ShareGrantee, error)
 	Explanation(ctx context.Context, obj *ent.Share) (string, error)
+}
+type SubscriptionResolver interface {
+	NotificationAdded(ctx context.Context) (<-chan *ent.Notification, error)
 }
 type ViewerResolver interface {
 	Account(ctx context.Context, obj *access.Viewer) (*ent.Account, error)
@@ -3750,6 +3758,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SpecialtyRulePayload.Recomputed(childComplexity), true
 
+	case "Subscription.notificationAdded":
+		if e.ComplexityRoot.Subscription.NotificationAdded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.NotificationAdded(childComplexity), true
+
 	case "Symptom.category":
 		if e.ComplexityRoot.Symptom.Category == nil {
 			break
@@ -4057,6 +4072,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -4973,6 +5005,16 @@ extend type Mutation {
   """
   markNotificationsRead(ids: [ID!]!): Int!
   markAllNotificationsRead: Int!
+}
+
+type Subscription {
+  """
+  Each new notification for the viewer, as it is written, over websocket
+  (graphql-transport-ws, authenticated in connection_init with
+  {"authToken": "<token>"}) or server-sent events (bearer token). Delivery
+  stops when the session ends or a share that allowed it is revoked.
+  """
+  notificationAdded: Notification!
 }
 `, BuiltIn: false},
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
@@ -19896,6 +19938,38 @@ func (ec *executionContext) fieldContext_SpecialtyRulePayload_recomputed(_ conte
 	return graphql.NewScalarFieldContext("SpecialtyRulePayload", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Subscription_notificationAdded(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_notificationAdded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().NotificationAdded(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Notification) graphql.Marshaler {
+			return ec.marshalNNotification2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐNotification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_notificationAdded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Notification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Symptom_id(ctx context.Context, field graphql.CollectedField, obj *ent.Symptom) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -33035,6 +33109,26 @@ func (ec *executionContext) _SpecialtyRulePayload(ctx context.Context, sel ast.S
 	return out
 }
 
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "notificationAdded":
+		return ec._Subscription_notificationAdded(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var symptomImplementors = []string{"Symptom", "Node"}
 
 func (ec *executionContext) _Symptom(ctx context.Context, sel ast.SelectionSet, obj *ent.Symptom) graphql.Marshaler {
@@ -34617,6 +34711,14 @@ func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋpatientportalᚋporta
 	})
 
 	return ret
+}
+
+func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐNotification(ctx context.Context, sel ast.SelectionSet, v *ent.Notification) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Notification!")
+		return graphql.Null
+	}
+	return ec._Notification(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNNotificationConnection2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐNotificationConnection(ctx context.Context, sel ast.SelectionSet, v *ent.NotificationConnection) graphql.Marshaler {

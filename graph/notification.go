@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"entgo.io/contrib/entgql"
 
@@ -65,4 +66,63 @@ func (r *Resolver) notificationSubject(ctx context.Context, n *ent.Notification)
 		return nil, nil
 	}
 	return r.node(ctx, *n.SubjectID)
+}
+
+// notificationFeed delivers each new notification the viewer may see, in
+// the order written. Every tick it reloads the viewer from their session,
+// so an ended session closes the feed and a revoked share stops what it
+// allowed at once; the query then goes through the notification policy.
+// Polling the shared store means a notification written by any server
+// reaches subscribers on every server.
+func (r *Resolver) notificationFeed(ctx context.Context) (<-chan *ent.Notification, error) {
+	v := access.FromContext(ctx)
+	if v == nil {
+		return nil, access.ErrNoViewer
+	}
+	// Start after what exists now: IDs are time-ordered.
+	last, err := r.Client.Notification.Query().
+		Where(notification.RecipientAccountID(v.AccountID)).
+		Order(ent.Desc(notification.FieldID)).
+		FirstID(access.SystemContext(ctx))
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, err
+	}
+	interval := r.FeedInterval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	out := make(chan *ent.Notification, 16)
+	go func() {
+		defer close(out)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			fresh, err := r.Identity.ViewerForSession(ctx, v.SessionID)
+			if err != nil || fresh == nil {
+				return
+			}
+			ns, err := r.Client.Notification.Query().
+				Where(notification.RecipientAccountID(fresh.AccountID), notification.IDGT(last)).
+				Order(ent.Asc(notification.FieldID)).
+				Limit(100).
+				All(access.NewContext(ctx, fresh))
+			if err != nil {
+				return
+			}
+			for _, n := range ns {
+				last = n.ID
+				select {
+				case out <- n:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
 }

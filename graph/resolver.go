@@ -11,6 +11,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/patientportal/portal/ent"
+	"github.com/patientportal/portal/ent/access"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
@@ -45,6 +46,11 @@ type Identity interface {
 	RevokeInvitation(ctx context.Context, id pulid.ID) (*ent.Invitation, error)
 	// PreviewInvitation describes a live invitation, or returns nil.
 	PreviewInvitation(ctx context.Context, token string) (*model.InvitationPreview, error)
+	// Resolve returns the viewer of a session token, or nil.
+	Resolve(ctx context.Context, token string) (*access.Viewer, error)
+	// ViewerForSession reloads the viewer of a live session, or nil once it
+	// has ended: long-lived subscriptions re-check with it.
+	ViewerForSession(ctx context.Context, id pulid.ID) (*access.Viewer, error)
 	// AcceptInvitation accepts an invitation and starts a session.
 	AcceptInvitation(ctx context.Context, in model.AcceptInvitationInput) (token string, account *ent.Account, err error)
 }
@@ -156,6 +162,9 @@ type Resolver struct {
 	Sharing  Sharing
 	Clinical Clinical
 	Tracking Tracking
+	// FeedInterval is how often a subscription looks for new
+	// notifications and re-checks its viewer; a second when zero.
+	FeedInterval time.Duration
 }
 
 // NewSchema returns the executable schema over r.

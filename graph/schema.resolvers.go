@@ -311,6 +311,10 @@ func (r *shareResolver) Explanation(ctx context.Context, obj *ent.Share) (string
 	return r.Sharing.ShareExplanation(ctx, obj)
 }
 
+func (r *subscriptionResolver) NotificationAdded(ctx context.Context) (<-chan *ent.Notification, error) {
+	return r.notificationFeed(ctx)
+}
+
 // Account is the resolver for the account field.
 func (r *viewerResolver) Account(ctx context.Context, obj *access.Viewer) (*ent.Account, error) {
 	return r.Client.Account.Get(ctx, obj.AccountID)
@@ -337,10 +341,13 @@ func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
 func (r *Resolver) Session() SessionResolver { return &sessionResolver{r} }
 
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
 func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 
 type (
-	mutationResolver struct{ *Resolver }
-	sessionResolver  struct{ *Resolver }
-	viewerResolver   struct{ *Resolver }
+	mutationResolver     struct{ *Resolver }
+	sessionResolver      struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
+	viewerResolver       struct{ *Resolver }
 )

@@ -378,6 +378,9 @@ type SpecialtyRulePayload struct {
 	Recomputed int `json:"recomputed"`
 }
 
+type Subscription struct {
+}
+
 // One symptom's history, for a chart.
 type SymptomPoint struct {
 	SymptomID  pulid.ID  `json:"symptomId"`

@@ -4,7 +4,16 @@
 package api
 
 import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
 	"net/http"
+
+	coderws "github.com/coder/websocket"
+	"github.com/patientportal/portal/ent/access"
 
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
@@ -23,6 +32,9 @@ const MaxUploadSize = 11 << 20
 type Config struct {
 	// Introspection answers schema queries (development mode).
 	Introspection bool
+	// AllowedOrigins are the browser origins (besides the server's own)
+	// that may open a websocket.
+	AllowedOrigins []string
 }
 
 // Services are the capabilities behind the resolvers.
@@ -40,6 +52,17 @@ func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: MaxUploadSize, MaxMemory: 1 << 20})
+	srv.AddTransport(transport.SSE{})
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 10 * time.Second,
+		Implementation: transport.CoderWebsocketImplementation{
+			// rs/cors does not cover the upgrade: the same list applies here.
+			AcceptOptions: coderws.AcceptOptions{OriginPatterns: originHosts(cfg.AllowedOrigins)},
+		},
+		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			return authenticateSocket(ctx, svc.Identity, p)
+		},
+	})
 	srv.SetQueryCache(graph.DefaultPages{Cache: lru.New[*ast.QueryDocument](1000)})
 	srv.Use(graph.PageLimits{})
 	if cfg.Introspection {
@@ -48,4 +71,40 @@ func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
 	return srv
+}
+
+// authenticateSocket signs a websocket in from connection_init's
+// {"authToken": "<token>"}; without one, the connection keeps whatever
+// viewer the upgrade request had.
+func authenticateSocket(ctx context.Context, identity graph.Identity, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	token := p.GetString("authToken")
+	if token == "" {
+		token = strings.TrimPrefix(p.Authorization(), "Bearer ")
+	}
+	if token != "" {
+		v, err := identity.Resolve(ctx, token)
+		if err != nil {
+			return ctx, nil, err
+		}
+		if v == nil {
+			return ctx, nil, errors.New("sign in to continue")
+		}
+		return access.NewContext(ctx, v), nil, nil
+	}
+	if access.FromContext(ctx) == nil {
+		return ctx, nil, errors.New("sign in to continue")
+	}
+	return ctx, nil, nil
+}
+
+// originHosts turns origins (https://app.example) into the host patterns
+// the websocket library matches.
+func originHosts(origins []string) []string {
+	hosts := make([]string, 0, len(origins))
+	for _, o := range origins {
+		if u, err := url.Parse(o); err == nil && u.Host != "" {
+			hosts = append(hosts, u.Host)
+		}
+	}
+	return hosts
 }

@@ -53,7 +53,7 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		Sharing:  sharing.New(client, sharing.Config{PublicURL: cfg.PublicURL, Now: now}),
 		Clinical: clin,
 		Tracking: tracking.New(client, tracking.Config{Now: now}),
-	}, api.Config{Introspection: !cfg.Production})
+	}, api.Config{Introspection: !cfg.Production, AllowedOrigins: cfg.AllowedOrigins})
 	browsers := cors.New(cors.Options{
 		AllowedOrigins:   cfg.AllowedOrigins,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost},
