@@ -49,10 +49,12 @@ type Services struct {
 func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
 	srv := handler.New(graph.NewSchema(&graph.Resolver{Client: client, Identity: svc.Identity, Sharing: svc.Sharing, Clinical: svc.Clinical, Tracking: svc.Tracking}))
 	srv.AddTransport(transport.Options{})
+	// SSE first: it claims POSTs that accept text/event-stream, which the
+	// POST transport would otherwise answer.
+	srv.AddTransport(transport.SSE{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: MaxUploadSize, MaxMemory: 1 << 20})
-	srv.AddTransport(transport.SSE{})
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
 		Implementation: transport.CoderWebsocketImplementation{

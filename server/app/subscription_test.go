@@ -147,3 +147,47 @@ func TestASubscriptionNeedsAValidToken(t *testing.T) {
 		t.Errorf("a bad token was accepted: %s", data)
 	}
 }
+
+func TestSubscriptionsOverServerSentEvents(t *testing.T) {
+	e := newEnv(t)
+	f := seed(t, e.store.Client, 1, e.clock.Now())
+	token := e.signIn(f.Alice.Email, fixturePassword)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req := e.request(`subscription { notificationAdded { id kind } }`, nil).WithContext(ctx)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	// The stream may send its headers only with the first event, so the
+	// notification is written while the request waits.
+	written := make(chan string, 1)
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		n, err := e.store.Client.Notification.Create().SetRecipientAccountID(f.Alice.AccountID).SetPatientID(f.Alice.PatientID).
+			SetKind(notification.KindLETTER_RECEIVED).Save(access.SystemContext(context.Background()))
+		if err != nil {
+			t.Error(err)
+		}
+		written <- string(n.ID)
+	}()
+	res, err := e.server.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("content type %q", res.Header.Get("Content-Type"))
+	}
+	id := <-written
+	buf := make([]byte, 4096)
+	var got strings.Builder
+	for !strings.Contains(got.String(), id) {
+		k, err := res.Body.Read(buf)
+		if err != nil {
+			t.Fatalf("stream ended before the notification: %v (%q)", err, got.String())
+		}
+		got.Write(buf[:k])
+	}
+	if !strings.Contains(got.String(), "event: next") {
+		t.Errorf("not an SSE next event: %q", got.String())
+	}
+}
