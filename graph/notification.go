@@ -91,6 +91,12 @@ func (r *Resolver) notificationFeed(ctx context.Context) (<-chan *ent.Notificati
 	if interval <= 0 {
 		interval = time.Second
 	}
+	var woken <-chan struct{}
+	if r.Waker != nil {
+		if woken, err = r.Waker.Subscribe(ctx, string(v.AccountID)); err != nil {
+			return nil, err
+		}
+	}
 	out := make(chan *ent.Notification, 16)
 	go func() {
 		defer close(out)
@@ -101,6 +107,7 @@ func (r *Resolver) notificationFeed(ctx context.Context) (<-chan *ent.Notificati
 			case <-ctx.Done():
 				return
 			case <-tick.C:
+			case <-woken:
 			}
 			fresh, err := r.Identity.ViewerForSession(ctx, v.SessionID)
 			if err != nil || fresh == nil {

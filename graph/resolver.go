@@ -155,6 +155,13 @@ type Tracking interface {
 	MeasurementSeries(ctx context.Context, obj *ent.Patient, typeArg measurement.Type, from time.Time, to time.Time, bucket model.SeriesBucket) (*model.MeasurementSeries, error)
 }
 
+// Waker wakes a subscription when its account has something new, possibly
+// written by another server.
+type Waker interface {
+	// Subscribe returns a channel of wake-ups for account until ctx is done.
+	Subscribe(ctx context.Context, account string) (<-chan struct{}, error)
+}
+
 // Resolver is the root resolver; it carries the dependencies.
 type Resolver struct {
 	Client   *ent.Client
@@ -165,6 +172,8 @@ type Resolver struct {
 	// FeedInterval is how often a subscription looks for new
 	// notifications and re-checks its viewer; a second when zero.
 	FeedInterval time.Duration
+	// Waker, when set, makes a subscription look at once on a wake-up.
+	Waker Waker
 }
 
 // NewSchema returns the executable schema over r.

@@ -35,6 +35,8 @@ type Config struct {
 	// AllowedOrigins are the browser origins (besides the server's own)
 	// that may open a websocket.
 	AllowedOrigins []string
+	// FeedInterval is how often subscriptions poll; a second when zero.
+	FeedInterval time.Duration
 }
 
 // Services are the capabilities behind the resolvers.
@@ -43,11 +45,13 @@ type Services struct {
 	Sharing  graph.Sharing
 	Clinical graph.Clinical
 	Tracking graph.Tracking
+	// Waker wakes subscriptions; optional.
+	Waker graph.Waker
 }
 
 // NewHandler returns the GraphQL HTTP handler over client and services.
 func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
-	srv := handler.New(graph.NewSchema(&graph.Resolver{Client: client, Identity: svc.Identity, Sharing: svc.Sharing, Clinical: svc.Clinical, Tracking: svc.Tracking}))
+	srv := handler.New(graph.NewSchema(&graph.Resolver{Client: client, Identity: svc.Identity, Sharing: svc.Sharing, Clinical: svc.Clinical, Tracking: svc.Tracking, Waker: svc.Waker, FeedInterval: cfg.FeedInterval}))
 	srv.AddTransport(transport.Options{})
 	// SSE first: it claims POSTs that accept text/event-stream, which the
 	// POST transport would otherwise answer.

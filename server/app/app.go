@@ -17,6 +17,7 @@ import (
 	"github.com/patientportal/portal/server/api"
 	"github.com/patientportal/portal/server/auth"
 	"github.com/patientportal/portal/server/blob"
+	"github.com/patientportal/portal/server/broker"
 	"github.com/patientportal/portal/server/clinical"
 	"github.com/patientportal/portal/server/config"
 	"github.com/patientportal/portal/server/nhslogin"
@@ -28,6 +29,8 @@ import (
 type App struct {
 	// Sessions signs viewers in and resolves them.
 	Sessions *auth.Service
+	// Broker carries notification wake-ups between servers.
+	Broker broker.Broker
 	handler  http.Handler
 	ready    atomic.Bool
 }
@@ -46,6 +49,12 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		return nil, err
 	}
 	a := &App{Sessions: sessions}
+	wakes, err := broker.Open(cfg.BrokerURL)
+	if err != nil {
+		return nil, err
+	}
+	a.Broker = wakes
+	broker.PublishNotifications(client, wakes)
 	blobs := blob.NewDir(cfg.BlobDir)
 	clin := clinical.New(client, clinical.Config{PublicURL: cfg.PublicURL, Now: now, Blobs: blobs})
 	gql := api.NewHandler(client, api.Services{
@@ -53,7 +62,8 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		Sharing:  sharing.New(client, sharing.Config{PublicURL: cfg.PublicURL, Now: now}),
 		Clinical: clin,
 		Tracking: tracking.New(client, tracking.Config{Now: now}),
-	}, api.Config{Introspection: !cfg.Production, AllowedOrigins: cfg.AllowedOrigins})
+		Waker:    wakes,
+	}, api.Config{Introspection: !cfg.Production, AllowedOrigins: cfg.AllowedOrigins, FeedInterval: cfg.FeedInterval})
 	browsers := cors.New(cors.Options{
 		AllowedOrigins:   cfg.AllowedOrigins,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost},

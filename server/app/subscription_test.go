@@ -109,7 +109,23 @@ func TestSubscriptionsDeliverOnlyWhatTheRecipientMaySee(t *testing.T) {
 	}
 	patient := e.subscribe(t, e.signIn(f.Alice.Email, fixturePassword))
 	carer := e.subscribe(t, e.signIn(f.Carer.Email, fixturePassword))
+	// A subscription starts after what already exists, and it starts a
+	// moment after the client asks: probe until one arrives.
+	started := func(s *socket, to pulid.ID) {
+		t.Helper()
+		for range 20 {
+			notify(to, category.General)
+			if delivered(s.next(500*time.Millisecond)) != "" {
+				for s.next(200*time.Millisecond) != nil { // drain later probes
+				}
+				return
+			}
+		}
+		t.Fatal("the subscription did not start")
+	}
+	started(carer, f.Carer.AccountID)
 
+	started(patient, f.Alice.AccountID)
 	if id := notify(f.Alice.AccountID, category.General); delivered(patient.next(5*time.Second)) != id {
 		t.Error("the patient did not receive their notification")
 	}

@@ -35,6 +35,11 @@ type Config struct {
 	PublicURL string
 	// BlobDir is the folder that holds letter documents.
 	BlobDir string
+	// BrokerURL is redis:// or nats:// for more than one server; empty for
+	// one process.
+	BrokerURL string
+	// FeedInterval is how often subscriptions poll the store.
+	FeedInterval time.Duration
 	// Mail configures outgoing email (see package mail for each variable).
 	Mail mail.Config
 	// NHSLogin configures sign-in with NHS login; off when Issuer is empty.
@@ -110,6 +115,9 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		"where people reach the portal, for links in emails (PORTAL_PUBLIC_URL)")
 	fs.StringVar(&c.BlobDir, "blob-dir", env("PORTAL_BLOB_DIR", "documents"),
 		"folder for letter documents (PORTAL_BLOB_DIR)")
+	fs.StringVar(&c.BrokerURL, "broker", env("PORTAL_BROKER_URL", ""),
+		"redis://host:port or nats://host:port when several servers share the store (PORTAL_BROKER_URL)")
+	c.FeedInterval = time.Second
 	c.Mail.Host = getenv("PORTAL_SMTP_HOST")
 	if p := getenv("PORTAL_SMTP_PORT"); p != "" {
 		port, err := strconv.Atoi(p)
