@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/share"
+	"github.com/patientportal/portal/server/auth"
 )
 
 // socket is a graphql-transport-ws client.
@@ -205,5 +207,36 @@ func TestSubscriptionsOverServerSentEvents(t *testing.T) {
 	}
 	if !strings.Contains(got.String(), "event: next") {
 		t.Errorf("not an SSE next event: %q", got.String())
+	}
+}
+
+func TestABrowserSubscribesWithItsSessionCookie(t *testing.T) {
+	e := newEnv(t)
+	f := seed(t, e.store.Client, 1, e.clock.Now())
+	token := e.signIn(f.Alice.Email, fixturePassword)
+	dial := func(origin string) (*websocket.Conn, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		t.Cleanup(cancel)
+		h := http.Header{}
+		h.Set("Origin", origin)
+		h.Set("Cookie", auth.CookieName+"="+token)
+		conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.server.URL, "http")+"/query",
+			&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}, HTTPHeader: h})
+		return conn, err
+	}
+	conn, err := dial(e.server.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(websocket.StatusNormalClosure, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = conn.Write(ctx, websocket.MessageText, []byte(`{"type":"connection_init","payload":{}}`))
+	if _, data, err := conn.Read(ctx); err != nil || !strings.Contains(string(data), "connection_ack") {
+		t.Errorf("same-origin cookie: %s %v", data, err)
+	}
+	if conn, err := dial("https://evil.example"); err == nil {
+		conn.Close(websocket.StatusNormalClosure, "")
+		t.Error("a cross-origin page opened a websocket with the cookie")
 	}
 }

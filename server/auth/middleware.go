@@ -120,8 +120,8 @@ func (s *Service) withRequest(w http.ResponseWriter, r *http.Request) context.Co
 }
 
 // token returns the request's session token. A cookie counts only on a
-// state-changing method from the server's own or an allowed origin, so that
-// a link or a cross-site page cannot act with it.
+// state-changing method or a websocket upgrade, from the server's own or an
+// allowed origin, so that a link or a cross-site page cannot act with it.
 func (s *Service) token(r *http.Request) string {
 	if h := r.Header.Get("Authorization"); h != "" {
 		if scheme, token, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
@@ -133,7 +133,13 @@ func (s *Service) token(r *http.Request) string {
 	if err != nil || c.Value == "" {
 		return ""
 	}
-	if r.Method == http.MethodGet || r.Method == http.MethodHead || !s.sameOrAllowedOrigin(r) {
+	if !s.sameOrAllowedOrigin(r) {
+		return ""
+	}
+	// A websocket upgrade is a GET, but one a browser sends with its Origin
+	// (checked above and again by the websocket library).
+	upgrade := strings.EqualFold(r.Header.Get("Upgrade"), "websocket") && r.Header.Get("Origin") != ""
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !upgrade {
 		return ""
 	}
 	return c.Value
