@@ -28,8 +28,6 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict is returned when a change was based on a stale version.
 	ErrConflict = errors.New("the record has changed since you read it: reload and try again")
-	// ErrNotImplemented is returned by a capability not built yet.
-	ErrNotImplemented = errors.New("not implemented yet")
 )
 
 // FieldError is one bad input field.

@@ -6,15 +6,11 @@
 package tracking
 
 import (
-	"errors"
 	"time"
 
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/graph"
 )
-
-// ErrNotImplemented is returned by a capability not built yet.
-var ErrNotImplemented = errors.New("not implemented yet")
 
 // Config configures the Service.
 type Config struct {
