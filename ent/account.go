@@ -35,6 +35,10 @@ type Account struct {
 	OidcSubject *string `json:"oidc_subject,omitempty"`
 	// DisabledAt holds the value of the "disabled_at" field.
 	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+	// When notifications are emailed: DAILY sends sharing, letters and appointments at once and the rest at most once a day.
+	NotificationEmail account.NotificationEmail `json:"notification_email,omitempty"`
+	// When the last once-a-day email went out.
+	LastDigestAt *time.Time `json:"last_digest_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the AccountQuery when eager-loading is set.
 	Edges        AccountEdges `json:"edges"`
@@ -95,9 +99,9 @@ func (*Account) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case account.FieldID:
 			values[i] = new(pulid.ID)
-		case account.FieldEmail, account.FieldDisplayName, account.FieldPasswordHash, account.FieldIdentityLevel, account.FieldOidcSubject:
+		case account.FieldEmail, account.FieldDisplayName, account.FieldPasswordHash, account.FieldIdentityLevel, account.FieldOidcSubject, account.FieldNotificationEmail:
 			values[i] = new(sql.NullString)
-		case account.FieldCreatedAt, account.FieldUpdatedAt, account.FieldDisabledAt:
+		case account.FieldCreatedAt, account.FieldUpdatedAt, account.FieldDisabledAt, account.FieldLastDigestAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -170,6 +174,19 @@ func (_m *Account) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.DisabledAt = new(time.Time)
 				*_m.DisabledAt = value.Time
+			}
+		case account.FieldNotificationEmail:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field notification_email", values[i])
+			} else if value.Valid {
+				_m.NotificationEmail = account.NotificationEmail(value.String)
+			}
+		case account.FieldLastDigestAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field last_digest_at", values[i])
+			} else if value.Valid {
+				_m.LastDigestAt = new(time.Time)
+				*_m.LastDigestAt = value.Time
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -246,6 +263,14 @@ func (_m *Account) String() string {
 	builder.WriteString(", ")
 	if v := _m.DisabledAt; v != nil {
 		builder.WriteString("disabled_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("notification_email=")
+	builder.WriteString(fmt.Sprintf("%v", _m.NotificationEmail))
+	builder.WriteString(", ")
+	if v := _m.LastDigestAt; v != nil {
+		builder.WriteString("last_digest_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

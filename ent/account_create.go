@@ -123,6 +123,34 @@ func (_c *AccountCreate) SetNillableDisabledAt(v *time.Time) *AccountCreate {
 	return _c
 }
 
+// SetNotificationEmail sets the "notification_email" field.
+func (_c *AccountCreate) SetNotificationEmail(v account.NotificationEmail) *AccountCreate {
+	_c.mutation.SetNotificationEmail(v)
+	return _c
+}
+
+// SetNillableNotificationEmail sets the "notification_email" field if the given value is not nil.
+func (_c *AccountCreate) SetNillableNotificationEmail(v *account.NotificationEmail) *AccountCreate {
+	if v != nil {
+		_c.SetNotificationEmail(*v)
+	}
+	return _c
+}
+
+// SetLastDigestAt sets the "last_digest_at" field.
+func (_c *AccountCreate) SetLastDigestAt(v time.Time) *AccountCreate {
+	_c.mutation.SetLastDigestAt(v)
+	return _c
+}
+
+// SetNillableLastDigestAt sets the "last_digest_at" field if the given value is not nil.
+func (_c *AccountCreate) SetNillableLastDigestAt(v *time.Time) *AccountCreate {
+	if v != nil {
+		_c.SetLastDigestAt(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *AccountCreate) SetID(v pulid.ID) *AccountCreate {
 	_c.mutation.SetID(v)
@@ -241,6 +269,10 @@ func (_c *AccountCreate) defaults() error {
 		v := account.DefaultIdentityLevel
 		_c.mutation.SetIdentityLevel(v)
 	}
+	if _, ok := _c.mutation.NotificationEmail(); !ok {
+		v := account.DefaultNotificationEmail
+		_c.mutation.SetNotificationEmail(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if account.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized account.DefaultID (forgotten import ent/runtime?)")
@@ -281,6 +313,14 @@ func (_c *AccountCreate) check() error {
 	if v, ok := _c.mutation.IdentityLevel(); ok {
 		if err := account.IdentityLevelValidator(v); err != nil {
 			return &ValidationError{Name: "identity_level", err: fmt.Errorf(`ent: validator failed for field "Account.identity_level": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.NotificationEmail(); !ok {
+		return &ValidationError{Name: "notification_email", err: errors.New(`ent: missing required field "Account.notification_email"`)}
+	}
+	if v, ok := _c.mutation.NotificationEmail(); ok {
+		if err := account.NotificationEmailValidator(v); err != nil {
+			return &ValidationError{Name: "notification_email", err: fmt.Errorf(`ent: validator failed for field "Account.notification_email": %w`, err)}
 		}
 	}
 	if v, ok := _c.mutation.ID(); ok {
@@ -355,6 +395,14 @@ func (_c *AccountCreate) createSpec() (*Account, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.DisabledAt(); ok {
 		_spec.SetField(account.FieldDisabledAt, field.TypeTime, value)
 		_node.DisabledAt = &value
+	}
+	if value, ok := _c.mutation.NotificationEmail(); ok {
+		_spec.SetField(account.FieldNotificationEmail, field.TypeEnum, value)
+		_node.NotificationEmail = value
+	}
+	if value, ok := _c.mutation.LastDigestAt(); ok {
+		_spec.SetField(account.FieldLastDigestAt, field.TypeTime, value)
+		_node.LastDigestAt = &value
 	}
 	if nodes := _c.mutation.PatientIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -558,6 +606,36 @@ func (u *AccountUpsert) ClearDisabledAt() *AccountUpsert {
 	return u
 }
 
+// SetNotificationEmail sets the "notification_email" field.
+func (u *AccountUpsert) SetNotificationEmail(v account.NotificationEmail) *AccountUpsert {
+	u.Set(account.FieldNotificationEmail, v)
+	return u
+}
+
+// UpdateNotificationEmail sets the "notification_email" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateNotificationEmail() *AccountUpsert {
+	u.SetExcluded(account.FieldNotificationEmail)
+	return u
+}
+
+// SetLastDigestAt sets the "last_digest_at" field.
+func (u *AccountUpsert) SetLastDigestAt(v time.Time) *AccountUpsert {
+	u.Set(account.FieldLastDigestAt, v)
+	return u
+}
+
+// UpdateLastDigestAt sets the "last_digest_at" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateLastDigestAt() *AccountUpsert {
+	u.SetExcluded(account.FieldLastDigestAt)
+	return u
+}
+
+// ClearLastDigestAt clears the value of the "last_digest_at" field.
+func (u *AccountUpsert) ClearLastDigestAt() *AccountUpsert {
+	u.SetNull(account.FieldLastDigestAt)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -725,6 +803,41 @@ func (u *AccountUpsertOne) UpdateDisabledAt() *AccountUpsertOne {
 func (u *AccountUpsertOne) ClearDisabledAt() *AccountUpsertOne {
 	return u.Update(func(s *AccountUpsert) {
 		s.ClearDisabledAt()
+	})
+}
+
+// SetNotificationEmail sets the "notification_email" field.
+func (u *AccountUpsertOne) SetNotificationEmail(v account.NotificationEmail) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetNotificationEmail(v)
+	})
+}
+
+// UpdateNotificationEmail sets the "notification_email" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateNotificationEmail() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateNotificationEmail()
+	})
+}
+
+// SetLastDigestAt sets the "last_digest_at" field.
+func (u *AccountUpsertOne) SetLastDigestAt(v time.Time) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetLastDigestAt(v)
+	})
+}
+
+// UpdateLastDigestAt sets the "last_digest_at" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateLastDigestAt() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateLastDigestAt()
+	})
+}
+
+// ClearLastDigestAt clears the value of the "last_digest_at" field.
+func (u *AccountUpsertOne) ClearLastDigestAt() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearLastDigestAt()
 	})
 }
 
@@ -1062,6 +1175,41 @@ func (u *AccountUpsertBulk) UpdateDisabledAt() *AccountUpsertBulk {
 func (u *AccountUpsertBulk) ClearDisabledAt() *AccountUpsertBulk {
 	return u.Update(func(s *AccountUpsert) {
 		s.ClearDisabledAt()
+	})
+}
+
+// SetNotificationEmail sets the "notification_email" field.
+func (u *AccountUpsertBulk) SetNotificationEmail(v account.NotificationEmail) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetNotificationEmail(v)
+	})
+}
+
+// UpdateNotificationEmail sets the "notification_email" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateNotificationEmail() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateNotificationEmail()
+	})
+}
+
+// SetLastDigestAt sets the "last_digest_at" field.
+func (u *AccountUpsertBulk) SetLastDigestAt(v time.Time) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetLastDigestAt(v)
+	})
+}
+
+// UpdateLastDigestAt sets the "last_digest_at" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateLastDigestAt() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateLastDigestAt()
+	})
+}
+
+// ClearLastDigestAt clears the value of the "last_digest_at" field.
+func (u *AccountUpsertBulk) ClearLastDigestAt() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearLastDigestAt()
 	})
 }
 

@@ -140,6 +140,40 @@ func (_u *AccountUpdate) ClearDisabledAt() *AccountUpdate {
 	return _u
 }
 
+// SetNotificationEmail sets the "notification_email" field.
+func (_u *AccountUpdate) SetNotificationEmail(v account.NotificationEmail) *AccountUpdate {
+	_u.mutation.SetNotificationEmail(v)
+	return _u
+}
+
+// SetNillableNotificationEmail sets the "notification_email" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillableNotificationEmail(v *account.NotificationEmail) *AccountUpdate {
+	if v != nil {
+		_u.SetNotificationEmail(*v)
+	}
+	return _u
+}
+
+// SetLastDigestAt sets the "last_digest_at" field.
+func (_u *AccountUpdate) SetLastDigestAt(v time.Time) *AccountUpdate {
+	_u.mutation.SetLastDigestAt(v)
+	return _u
+}
+
+// SetNillableLastDigestAt sets the "last_digest_at" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillableLastDigestAt(v *time.Time) *AccountUpdate {
+	if v != nil {
+		_u.SetLastDigestAt(*v)
+	}
+	return _u
+}
+
+// ClearLastDigestAt clears the value of the "last_digest_at" field.
+func (_u *AccountUpdate) ClearLastDigestAt() *AccountUpdate {
+	_u.mutation.ClearLastDigestAt()
+	return _u
+}
+
 // SetPatientID sets the "patient" edge to the Patient entity by ID.
 func (_u *AccountUpdate) SetPatientID(id pulid.ID) *AccountUpdate {
 	_u.mutation.SetPatientID(id)
@@ -301,6 +335,11 @@ func (_u *AccountUpdate) check() error {
 			return &ValidationError{Name: "identity_level", err: fmt.Errorf(`ent: validator failed for field "Account.identity_level": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.NotificationEmail(); ok {
+		if err := account.NotificationEmailValidator(v); err != nil {
+			return &ValidationError{Name: "notification_email", err: fmt.Errorf(`ent: validator failed for field "Account.notification_email": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -345,6 +384,15 @@ func (_u *AccountUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.DisabledAtCleared() {
 		_spec.ClearField(account.FieldDisabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.NotificationEmail(); ok {
+		_spec.SetField(account.FieldNotificationEmail, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.LastDigestAt(); ok {
+		_spec.SetField(account.FieldLastDigestAt, field.TypeTime, value)
+	}
+	if _u.mutation.LastDigestAtCleared() {
+		_spec.ClearField(account.FieldLastDigestAt, field.TypeTime)
 	}
 	if _u.mutation.PatientCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -593,6 +641,40 @@ func (_u *AccountUpdateOne) ClearDisabledAt() *AccountUpdateOne {
 	return _u
 }
 
+// SetNotificationEmail sets the "notification_email" field.
+func (_u *AccountUpdateOne) SetNotificationEmail(v account.NotificationEmail) *AccountUpdateOne {
+	_u.mutation.SetNotificationEmail(v)
+	return _u
+}
+
+// SetNillableNotificationEmail sets the "notification_email" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillableNotificationEmail(v *account.NotificationEmail) *AccountUpdateOne {
+	if v != nil {
+		_u.SetNotificationEmail(*v)
+	}
+	return _u
+}
+
+// SetLastDigestAt sets the "last_digest_at" field.
+func (_u *AccountUpdateOne) SetLastDigestAt(v time.Time) *AccountUpdateOne {
+	_u.mutation.SetLastDigestAt(v)
+	return _u
+}
+
+// SetNillableLastDigestAt sets the "last_digest_at" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillableLastDigestAt(v *time.Time) *AccountUpdateOne {
+	if v != nil {
+		_u.SetLastDigestAt(*v)
+	}
+	return _u
+}
+
+// ClearLastDigestAt clears the value of the "last_digest_at" field.
+func (_u *AccountUpdateOne) ClearLastDigestAt() *AccountUpdateOne {
+	_u.mutation.ClearLastDigestAt()
+	return _u
+}
+
 // SetPatientID sets the "patient" edge to the Patient entity by ID.
 func (_u *AccountUpdateOne) SetPatientID(id pulid.ID) *AccountUpdateOne {
 	_u.mutation.SetPatientID(id)
@@ -767,6 +849,11 @@ func (_u *AccountUpdateOne) check() error {
 			return &ValidationError{Name: "identity_level", err: fmt.Errorf(`ent: validator failed for field "Account.identity_level": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.NotificationEmail(); ok {
+		if err := account.NotificationEmailValidator(v); err != nil {
+			return &ValidationError{Name: "notification_email", err: fmt.Errorf(`ent: validator failed for field "Account.notification_email": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -828,6 +915,15 @@ func (_u *AccountUpdateOne) sqlSave(ctx context.Context) (_node *Account, err er
 	}
 	if _u.mutation.DisabledAtCleared() {
 		_spec.ClearField(account.FieldDisabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.NotificationEmail(); ok {
+		_spec.SetField(account.FieldNotificationEmail, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.LastDigestAt(); ok {
+		_spec.SetField(account.FieldLastDigestAt, field.TypeTime, value)
+	}
+	if _u.mutation.LastDigestAtCleared() {
+		_spec.ClearField(account.FieldLastDigestAt, field.TypeTime)
 	}
 	if _u.mutation.PatientCleared() {
 		edge := &sqlgraph.EdgeSpec{

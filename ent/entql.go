@@ -57,14 +57,16 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Account",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			account.FieldCreatedAt:     {Type: field.TypeTime, Column: account.FieldCreatedAt},
-			account.FieldUpdatedAt:     {Type: field.TypeTime, Column: account.FieldUpdatedAt},
-			account.FieldEmail:         {Type: field.TypeString, Column: account.FieldEmail},
-			account.FieldDisplayName:   {Type: field.TypeString, Column: account.FieldDisplayName},
-			account.FieldPasswordHash:  {Type: field.TypeString, Column: account.FieldPasswordHash},
-			account.FieldIdentityLevel: {Type: field.TypeEnum, Column: account.FieldIdentityLevel},
-			account.FieldOidcSubject:   {Type: field.TypeString, Column: account.FieldOidcSubject},
-			account.FieldDisabledAt:    {Type: field.TypeTime, Column: account.FieldDisabledAt},
+			account.FieldCreatedAt:         {Type: field.TypeTime, Column: account.FieldCreatedAt},
+			account.FieldUpdatedAt:         {Type: field.TypeTime, Column: account.FieldUpdatedAt},
+			account.FieldEmail:             {Type: field.TypeString, Column: account.FieldEmail},
+			account.FieldDisplayName:       {Type: field.TypeString, Column: account.FieldDisplayName},
+			account.FieldPasswordHash:      {Type: field.TypeString, Column: account.FieldPasswordHash},
+			account.FieldIdentityLevel:     {Type: field.TypeEnum, Column: account.FieldIdentityLevel},
+			account.FieldOidcSubject:       {Type: field.TypeString, Column: account.FieldOidcSubject},
+			account.FieldDisabledAt:        {Type: field.TypeTime, Column: account.FieldDisabledAt},
+			account.FieldNotificationEmail: {Type: field.TypeEnum, Column: account.FieldNotificationEmail},
+			account.FieldLastDigestAt:      {Type: field.TypeTime, Column: account.FieldLastDigestAt},
 		},
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
@@ -506,6 +508,8 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notification.FieldSubjectID:          {Type: field.TypeString, Column: notification.FieldSubjectID},
 			notification.FieldCreatedAt:          {Type: field.TypeTime, Column: notification.FieldCreatedAt},
 			notification.FieldReadAt:             {Type: field.TypeTime, Column: notification.FieldReadAt},
+			notification.FieldEmailDueAt:         {Type: field.TypeTime, Column: notification.FieldEmailDueAt},
+			notification.FieldReminderDueAt:      {Type: field.TypeTime, Column: notification.FieldReminderDueAt},
 		},
 	}
 	graph.Nodes[19] = &sqlgraph.Node{
@@ -674,6 +678,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			result.FieldReleasedAt:           {Type: field.TypeTime, Column: result.FieldReleasedAt},
 			result.FieldNeverRelease:         {Type: field.TypeBool, Column: result.FieldNeverRelease},
 			result.FieldVisibleFrom:          {Type: field.TypeTime, Column: result.FieldVisibleFrom},
+			result.FieldNotifyAt:             {Type: field.TypeTime, Column: result.FieldNotifyAt},
 			result.FieldConclusion:           {Type: field.TypeString, Column: result.FieldConclusion},
 			result.FieldPerformingLaboratory: {Type: field.TypeString, Column: result.FieldPerformingLaboratory},
 		},
@@ -1877,6 +1882,16 @@ func (f *AccountFilter) WhereOidcSubject(p entql.StringP) {
 // WhereDisabledAt applies the entql time.Time predicate on the disabled_at field.
 func (f *AccountFilter) WhereDisabledAt(p entql.TimeP) {
 	f.Where(p.Field(account.FieldDisabledAt))
+}
+
+// WhereNotificationEmail applies the entql string predicate on the notification_email field.
+func (f *AccountFilter) WhereNotificationEmail(p entql.StringP) {
+	f.Where(p.Field(account.FieldNotificationEmail))
+}
+
+// WhereLastDigestAt applies the entql time.Time predicate on the last_digest_at field.
+func (f *AccountFilter) WhereLastDigestAt(p entql.TimeP) {
+	f.Where(p.Field(account.FieldLastDigestAt))
 }
 
 // WhereHasPatient applies a predicate to check if query has an edge patient.
@@ -4096,6 +4111,16 @@ func (f *NotificationFilter) WhereReadAt(p entql.TimeP) {
 	f.Where(p.Field(notification.FieldReadAt))
 }
 
+// WhereEmailDueAt applies the entql time.Time predicate on the email_due_at field.
+func (f *NotificationFilter) WhereEmailDueAt(p entql.TimeP) {
+	f.Where(p.Field(notification.FieldEmailDueAt))
+}
+
+// WhereReminderDueAt applies the entql time.Time predicate on the reminder_due_at field.
+func (f *NotificationFilter) WhereReminderDueAt(p entql.TimeP) {
+	f.Where(p.Field(notification.FieldReminderDueAt))
+}
+
 // WhereHasPatient applies a predicate to check if query has an edge patient.
 func (f *NotificationFilter) WhereHasPatient() {
 	f.Where(entql.HasEdge("patient"))
@@ -5214,6 +5239,11 @@ func (f *ResultFilter) WhereNeverRelease(p entql.BoolP) {
 // WhereVisibleFrom applies the entql time.Time predicate on the visible_from field.
 func (f *ResultFilter) WhereVisibleFrom(p entql.TimeP) {
 	f.Where(p.Field(result.FieldVisibleFrom))
+}
+
+// WhereNotifyAt applies the entql time.Time predicate on the notify_at field.
+func (f *ResultFilter) WhereNotifyAt(p entql.TimeP) {
+	f.Where(p.Field(result.FieldNotifyAt))
 }
 
 // WhereConclusion applies the entql string predicate on the conclusion field.

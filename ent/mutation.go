@@ -105,6 +105,8 @@ type AccountMutation struct {
 	identity_level     *account.IdentityLevel
 	oidc_subject       *string
 	disabled_at        *time.Time
+	notification_email *account.NotificationEmail
+	last_digest_at     *time.Time
 	clearedFields      map[string]struct{}
 	patient            *pulid.ID
 	clearedpatient     bool
@@ -550,6 +552,91 @@ func (m *AccountMutation) ResetDisabledAt() {
 	delete(m.clearedFields, account.FieldDisabledAt)
 }
 
+// SetNotificationEmail sets the "notification_email" field.
+func (m *AccountMutation) SetNotificationEmail(ae account.NotificationEmail) {
+	m.notification_email = &ae
+}
+
+// NotificationEmail returns the value of the "notification_email" field in the mutation.
+func (m *AccountMutation) NotificationEmail() (r account.NotificationEmail, exists bool) {
+	v := m.notification_email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNotificationEmail returns the old "notification_email" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldNotificationEmail(ctx context.Context) (v account.NotificationEmail, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNotificationEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNotificationEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNotificationEmail: %w", err)
+	}
+	return oldValue.NotificationEmail, nil
+}
+
+// ResetNotificationEmail resets all changes to the "notification_email" field.
+func (m *AccountMutation) ResetNotificationEmail() {
+	m.notification_email = nil
+}
+
+// SetLastDigestAt sets the "last_digest_at" field.
+func (m *AccountMutation) SetLastDigestAt(t time.Time) {
+	m.last_digest_at = &t
+}
+
+// LastDigestAt returns the value of the "last_digest_at" field in the mutation.
+func (m *AccountMutation) LastDigestAt() (r time.Time, exists bool) {
+	v := m.last_digest_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastDigestAt returns the old "last_digest_at" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldLastDigestAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastDigestAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastDigestAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastDigestAt: %w", err)
+	}
+	return oldValue.LastDigestAt, nil
+}
+
+// ClearLastDigestAt clears the value of the "last_digest_at" field.
+func (m *AccountMutation) ClearLastDigestAt() {
+	m.last_digest_at = nil
+	m.clearedFields[account.FieldLastDigestAt] = struct{}{}
+}
+
+// LastDigestAtCleared returns if the "last_digest_at" field was cleared in this mutation.
+func (m *AccountMutation) LastDigestAtCleared() bool {
+	_, ok := m.clearedFields[account.FieldLastDigestAt]
+	return ok
+}
+
+// ResetLastDigestAt resets all changes to the "last_digest_at" field.
+func (m *AccountMutation) ResetLastDigestAt() {
+	m.last_digest_at = nil
+	delete(m.clearedFields, account.FieldLastDigestAt)
+}
+
 // SetPatientID sets the "patient" edge to the Patient entity by id.
 func (m *AccountMutation) SetPatientID(id pulid.ID) {
 	m.patient = &id
@@ -731,7 +818,7 @@ func (m *AccountMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AccountMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 10)
 	if m.created_at != nil {
 		fields = append(fields, account.FieldCreatedAt)
 	}
@@ -755,6 +842,12 @@ func (m *AccountMutation) Fields() []string {
 	}
 	if m.disabled_at != nil {
 		fields = append(fields, account.FieldDisabledAt)
+	}
+	if m.notification_email != nil {
+		fields = append(fields, account.FieldNotificationEmail)
+	}
+	if m.last_digest_at != nil {
+		fields = append(fields, account.FieldLastDigestAt)
 	}
 	return fields
 }
@@ -780,6 +873,10 @@ func (m *AccountMutation) Field(name string) (ent.Value, bool) {
 		return m.OidcSubject()
 	case account.FieldDisabledAt:
 		return m.DisabledAt()
+	case account.FieldNotificationEmail:
+		return m.NotificationEmail()
+	case account.FieldLastDigestAt:
+		return m.LastDigestAt()
 	}
 	return nil, false
 }
@@ -805,6 +902,10 @@ func (m *AccountMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldOidcSubject(ctx)
 	case account.FieldDisabledAt:
 		return m.OldDisabledAt(ctx)
+	case account.FieldNotificationEmail:
+		return m.OldNotificationEmail(ctx)
+	case account.FieldLastDigestAt:
+		return m.OldLastDigestAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Account field %s", name)
 }
@@ -870,6 +971,20 @@ func (m *AccountMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDisabledAt(v)
 		return nil
+	case account.FieldNotificationEmail:
+		v, ok := value.(account.NotificationEmail)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNotificationEmail(v)
+		return nil
+	case account.FieldLastDigestAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastDigestAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Account field %s", name)
 }
@@ -909,6 +1024,9 @@ func (m *AccountMutation) ClearedFields() []string {
 	if m.FieldCleared(account.FieldDisabledAt) {
 		fields = append(fields, account.FieldDisabledAt)
 	}
+	if m.FieldCleared(account.FieldLastDigestAt) {
+		fields = append(fields, account.FieldLastDigestAt)
+	}
 	return fields
 }
 
@@ -931,6 +1049,9 @@ func (m *AccountMutation) ClearField(name string) error {
 		return nil
 	case account.FieldDisabledAt:
 		m.ClearDisabledAt()
+		return nil
+	case account.FieldLastDigestAt:
+		m.ClearLastDigestAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Account nullable field %s", name)
@@ -963,6 +1084,12 @@ func (m *AccountMutation) ResetField(name string) error {
 		return nil
 	case account.FieldDisabledAt:
 		m.ResetDisabledAt()
+		return nil
+	case account.FieldNotificationEmail:
+		m.ResetNotificationEmail()
+		return nil
+	case account.FieldLastDigestAt:
+		m.ResetLastDigestAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Account field %s", name)
@@ -20324,6 +20451,8 @@ type NotificationMutation struct {
 	subject_id       *pulid.ID
 	created_at       *time.Time
 	read_at          *time.Time
+	email_due_at     *time.Time
+	reminder_due_at  *time.Time
 	clearedFields    map[string]struct{}
 	patient          *pulid.ID
 	clearedpatient   bool
@@ -20716,6 +20845,104 @@ func (m *NotificationMutation) ResetReadAt() {
 	delete(m.clearedFields, notification.FieldReadAt)
 }
 
+// SetEmailDueAt sets the "email_due_at" field.
+func (m *NotificationMutation) SetEmailDueAt(t time.Time) {
+	m.email_due_at = &t
+}
+
+// EmailDueAt returns the value of the "email_due_at" field in the mutation.
+func (m *NotificationMutation) EmailDueAt() (r time.Time, exists bool) {
+	v := m.email_due_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmailDueAt returns the old "email_due_at" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldEmailDueAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmailDueAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmailDueAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmailDueAt: %w", err)
+	}
+	return oldValue.EmailDueAt, nil
+}
+
+// ClearEmailDueAt clears the value of the "email_due_at" field.
+func (m *NotificationMutation) ClearEmailDueAt() {
+	m.email_due_at = nil
+	m.clearedFields[notification.FieldEmailDueAt] = struct{}{}
+}
+
+// EmailDueAtCleared returns if the "email_due_at" field was cleared in this mutation.
+func (m *NotificationMutation) EmailDueAtCleared() bool {
+	_, ok := m.clearedFields[notification.FieldEmailDueAt]
+	return ok
+}
+
+// ResetEmailDueAt resets all changes to the "email_due_at" field.
+func (m *NotificationMutation) ResetEmailDueAt() {
+	m.email_due_at = nil
+	delete(m.clearedFields, notification.FieldEmailDueAt)
+}
+
+// SetReminderDueAt sets the "reminder_due_at" field.
+func (m *NotificationMutation) SetReminderDueAt(t time.Time) {
+	m.reminder_due_at = &t
+}
+
+// ReminderDueAt returns the value of the "reminder_due_at" field in the mutation.
+func (m *NotificationMutation) ReminderDueAt() (r time.Time, exists bool) {
+	v := m.reminder_due_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReminderDueAt returns the old "reminder_due_at" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldReminderDueAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReminderDueAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReminderDueAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReminderDueAt: %w", err)
+	}
+	return oldValue.ReminderDueAt, nil
+}
+
+// ClearReminderDueAt clears the value of the "reminder_due_at" field.
+func (m *NotificationMutation) ClearReminderDueAt() {
+	m.reminder_due_at = nil
+	m.clearedFields[notification.FieldReminderDueAt] = struct{}{}
+}
+
+// ReminderDueAtCleared returns if the "reminder_due_at" field was cleared in this mutation.
+func (m *NotificationMutation) ReminderDueAtCleared() bool {
+	_, ok := m.clearedFields[notification.FieldReminderDueAt]
+	return ok
+}
+
+// ResetReminderDueAt resets all changes to the "reminder_due_at" field.
+func (m *NotificationMutation) ResetReminderDueAt() {
+	m.reminder_due_at = nil
+	delete(m.clearedFields, notification.FieldReminderDueAt)
+}
+
 // ClearPatient clears the "patient" edge to the Patient entity.
 func (m *NotificationMutation) ClearPatient() {
 	m.clearedpatient = true
@@ -20817,7 +21044,7 @@ func (m *NotificationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *NotificationMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 9)
 	if m.recipient != nil {
 		fields = append(fields, notification.FieldRecipientAccountID)
 	}
@@ -20838,6 +21065,12 @@ func (m *NotificationMutation) Fields() []string {
 	}
 	if m.read_at != nil {
 		fields = append(fields, notification.FieldReadAt)
+	}
+	if m.email_due_at != nil {
+		fields = append(fields, notification.FieldEmailDueAt)
+	}
+	if m.reminder_due_at != nil {
+		fields = append(fields, notification.FieldReminderDueAt)
 	}
 	return fields
 }
@@ -20861,6 +21094,10 @@ func (m *NotificationMutation) Field(name string) (ent.Value, bool) {
 		return m.CreatedAt()
 	case notification.FieldReadAt:
 		return m.ReadAt()
+	case notification.FieldEmailDueAt:
+		return m.EmailDueAt()
+	case notification.FieldReminderDueAt:
+		return m.ReminderDueAt()
 	}
 	return nil, false
 }
@@ -20884,6 +21121,10 @@ func (m *NotificationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldCreatedAt(ctx)
 	case notification.FieldReadAt:
 		return m.OldReadAt(ctx)
+	case notification.FieldEmailDueAt:
+		return m.OldEmailDueAt(ctx)
+	case notification.FieldReminderDueAt:
+		return m.OldReminderDueAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Notification field %s", name)
 }
@@ -20942,6 +21183,20 @@ func (m *NotificationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetReadAt(v)
 		return nil
+	case notification.FieldEmailDueAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmailDueAt(v)
+		return nil
+	case notification.FieldReminderDueAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReminderDueAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Notification field %s", name)
 }
@@ -20978,6 +21233,12 @@ func (m *NotificationMutation) ClearedFields() []string {
 	if m.FieldCleared(notification.FieldReadAt) {
 		fields = append(fields, notification.FieldReadAt)
 	}
+	if m.FieldCleared(notification.FieldEmailDueAt) {
+		fields = append(fields, notification.FieldEmailDueAt)
+	}
+	if m.FieldCleared(notification.FieldReminderDueAt) {
+		fields = append(fields, notification.FieldReminderDueAt)
+	}
 	return fields
 }
 
@@ -20997,6 +21258,12 @@ func (m *NotificationMutation) ClearField(name string) error {
 		return nil
 	case notification.FieldReadAt:
 		m.ClearReadAt()
+		return nil
+	case notification.FieldEmailDueAt:
+		m.ClearEmailDueAt()
+		return nil
+	case notification.FieldReminderDueAt:
+		m.ClearReminderDueAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Notification nullable field %s", name)
@@ -21026,6 +21293,12 @@ func (m *NotificationMutation) ResetField(name string) error {
 		return nil
 	case notification.FieldReadAt:
 		m.ResetReadAt()
+		return nil
+	case notification.FieldEmailDueAt:
+		m.ResetEmailDueAt()
+		return nil
+	case notification.FieldReminderDueAt:
+		m.ResetReminderDueAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Notification field %s", name)
@@ -28501,6 +28774,7 @@ type ResultMutation struct {
 	released_at                *time.Time
 	never_release              *bool
 	visible_from               *time.Time
+	notify_at                  *time.Time
 	conclusion                 *string
 	performing_laboratory      *string
 	clearedFields              map[string]struct{}
@@ -29336,6 +29610,55 @@ func (m *ResultMutation) ResetVisibleFrom() {
 	delete(m.clearedFields, result.FieldVisibleFrom)
 }
 
+// SetNotifyAt sets the "notify_at" field.
+func (m *ResultMutation) SetNotifyAt(t time.Time) {
+	m.notify_at = &t
+}
+
+// NotifyAt returns the value of the "notify_at" field in the mutation.
+func (m *ResultMutation) NotifyAt() (r time.Time, exists bool) {
+	v := m.notify_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNotifyAt returns the old "notify_at" field's value of the Result entity.
+// If the Result object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResultMutation) OldNotifyAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNotifyAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNotifyAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNotifyAt: %w", err)
+	}
+	return oldValue.NotifyAt, nil
+}
+
+// ClearNotifyAt clears the value of the "notify_at" field.
+func (m *ResultMutation) ClearNotifyAt() {
+	m.notify_at = nil
+	m.clearedFields[result.FieldNotifyAt] = struct{}{}
+}
+
+// NotifyAtCleared returns if the "notify_at" field was cleared in this mutation.
+func (m *ResultMutation) NotifyAtCleared() bool {
+	_, ok := m.clearedFields[result.FieldNotifyAt]
+	return ok
+}
+
+// ResetNotifyAt resets all changes to the "notify_at" field.
+func (m *ResultMutation) ResetNotifyAt() {
+	m.notify_at = nil
+	delete(m.clearedFields, result.FieldNotifyAt)
+}
+
 // SetConclusion sets the "conclusion" field.
 func (m *ResultMutation) SetConclusion(s string) {
 	m.conclusion = &s
@@ -29576,7 +29899,7 @@ func (m *ResultMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ResultMutation) Fields() []string {
-	fields := make([]string, 0, 19)
+	fields := make([]string, 0, 20)
 	if m.created_at != nil {
 		fields = append(fields, result.FieldCreatedAt)
 	}
@@ -29628,6 +29951,9 @@ func (m *ResultMutation) Fields() []string {
 	if m.visible_from != nil {
 		fields = append(fields, result.FieldVisibleFrom)
 	}
+	if m.notify_at != nil {
+		fields = append(fields, result.FieldNotifyAt)
+	}
 	if m.conclusion != nil {
 		fields = append(fields, result.FieldConclusion)
 	}
@@ -29676,6 +30002,8 @@ func (m *ResultMutation) Field(name string) (ent.Value, bool) {
 		return m.NeverRelease()
 	case result.FieldVisibleFrom:
 		return m.VisibleFrom()
+	case result.FieldNotifyAt:
+		return m.NotifyAt()
 	case result.FieldConclusion:
 		return m.Conclusion()
 	case result.FieldPerformingLaboratory:
@@ -29723,6 +30051,8 @@ func (m *ResultMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldNeverRelease(ctx)
 	case result.FieldVisibleFrom:
 		return m.OldVisibleFrom(ctx)
+	case result.FieldNotifyAt:
+		return m.OldNotifyAt(ctx)
 	case result.FieldConclusion:
 		return m.OldConclusion(ctx)
 	case result.FieldPerformingLaboratory:
@@ -29855,6 +30185,13 @@ func (m *ResultMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetVisibleFrom(v)
 		return nil
+	case result.FieldNotifyAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNotifyAt(v)
+		return nil
 	case result.FieldConclusion:
 		v, ok := value.(string)
 		if !ok {
@@ -29923,6 +30260,9 @@ func (m *ResultMutation) ClearedFields() []string {
 	if m.FieldCleared(result.FieldVisibleFrom) {
 		fields = append(fields, result.FieldVisibleFrom)
 	}
+	if m.FieldCleared(result.FieldNotifyAt) {
+		fields = append(fields, result.FieldNotifyAt)
+	}
 	if m.FieldCleared(result.FieldConclusion) {
 		fields = append(fields, result.FieldConclusion)
 	}
@@ -29966,6 +30306,9 @@ func (m *ResultMutation) ClearField(name string) error {
 		return nil
 	case result.FieldVisibleFrom:
 		m.ClearVisibleFrom()
+		return nil
+	case result.FieldNotifyAt:
+		m.ClearNotifyAt()
 		return nil
 	case result.FieldConclusion:
 		m.ClearConclusion()
@@ -30031,6 +30374,9 @@ func (m *ResultMutation) ResetField(name string) error {
 		return nil
 	case result.FieldVisibleFrom:
 		m.ResetVisibleFrom()
+		return nil
+	case result.FieldNotifyAt:
+		m.ResetNotifyAt()
 		return nil
 	case result.FieldConclusion:
 		m.ResetConclusion()

@@ -35,6 +35,10 @@ type Notification struct {
 	CreatedAt time.Time `json:"created_at,omitempty"`
 	// ReadAt holds the value of the "read_at" field.
 	ReadAt *time.Time `json:"read_at,omitempty"`
+	// When it is to be considered for email; null once emailed or passed over.
+	EmailDueAt *time.Time `json:"email_due_at,omitempty"`
+	// When a letter still unread gets its one reminder; null when none is due.
+	ReminderDueAt *time.Time `json:"reminder_due_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the NotificationQuery when eager-loading is set.
 	Edges        NotificationEdges `json:"edges"`
@@ -85,7 +89,7 @@ func (*Notification) scanValues(columns []string) ([]any, error) {
 			values[i] = new(pulid.ID)
 		case notification.FieldKind, notification.FieldCategory:
 			values[i] = new(sql.NullString)
-		case notification.FieldCreatedAt, notification.FieldReadAt:
+		case notification.FieldCreatedAt, notification.FieldReadAt, notification.FieldEmailDueAt, notification.FieldReminderDueAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -151,6 +155,20 @@ func (_m *Notification) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ReadAt = new(time.Time)
 				*_m.ReadAt = value.Time
+			}
+		case notification.FieldEmailDueAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field email_due_at", values[i])
+			} else if value.Valid {
+				_m.EmailDueAt = new(time.Time)
+				*_m.EmailDueAt = value.Time
+			}
+		case notification.FieldReminderDueAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field reminder_due_at", values[i])
+			} else if value.Valid {
+				_m.ReminderDueAt = new(time.Time)
+				*_m.ReminderDueAt = value.Time
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -220,6 +238,16 @@ func (_m *Notification) String() string {
 	builder.WriteString(", ")
 	if v := _m.ReadAt; v != nil {
 		builder.WriteString("read_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.EmailDueAt; v != nil {
+		builder.WriteString("email_due_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.ReminderDueAt; v != nil {
+		builder.WriteString("reminder_due_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

@@ -101,6 +101,34 @@ func (_c *NotificationCreate) SetNillableReadAt(v *time.Time) *NotificationCreat
 	return _c
 }
 
+// SetEmailDueAt sets the "email_due_at" field.
+func (_c *NotificationCreate) SetEmailDueAt(v time.Time) *NotificationCreate {
+	_c.mutation.SetEmailDueAt(v)
+	return _c
+}
+
+// SetNillableEmailDueAt sets the "email_due_at" field if the given value is not nil.
+func (_c *NotificationCreate) SetNillableEmailDueAt(v *time.Time) *NotificationCreate {
+	if v != nil {
+		_c.SetEmailDueAt(*v)
+	}
+	return _c
+}
+
+// SetReminderDueAt sets the "reminder_due_at" field.
+func (_c *NotificationCreate) SetReminderDueAt(v time.Time) *NotificationCreate {
+	_c.mutation.SetReminderDueAt(v)
+	return _c
+}
+
+// SetNillableReminderDueAt sets the "reminder_due_at" field if the given value is not nil.
+func (_c *NotificationCreate) SetNillableReminderDueAt(v *time.Time) *NotificationCreate {
+	if v != nil {
+		_c.SetReminderDueAt(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *NotificationCreate) SetID(v pulid.ID) *NotificationCreate {
 	_c.mutation.SetID(v)
@@ -298,6 +326,14 @@ func (_c *NotificationCreate) createSpec() (*Notification, *sqlgraph.CreateSpec)
 		_spec.SetField(notification.FieldReadAt, field.TypeTime, value)
 		_node.ReadAt = &value
 	}
+	if value, ok := _c.mutation.EmailDueAt(); ok {
+		_spec.SetField(notification.FieldEmailDueAt, field.TypeTime, value)
+		_node.EmailDueAt = &value
+	}
+	if value, ok := _c.mutation.ReminderDueAt(); ok {
+		_spec.SetField(notification.FieldReminderDueAt, field.TypeTime, value)
+		_node.ReminderDueAt = &value
+	}
 	if nodes := _c.mutation.PatientIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -444,6 +480,42 @@ func (u *NotificationUpsert) ClearReadAt() *NotificationUpsert {
 	return u
 }
 
+// SetEmailDueAt sets the "email_due_at" field.
+func (u *NotificationUpsert) SetEmailDueAt(v time.Time) *NotificationUpsert {
+	u.Set(notification.FieldEmailDueAt, v)
+	return u
+}
+
+// UpdateEmailDueAt sets the "email_due_at" field to the value that was provided on create.
+func (u *NotificationUpsert) UpdateEmailDueAt() *NotificationUpsert {
+	u.SetExcluded(notification.FieldEmailDueAt)
+	return u
+}
+
+// ClearEmailDueAt clears the value of the "email_due_at" field.
+func (u *NotificationUpsert) ClearEmailDueAt() *NotificationUpsert {
+	u.SetNull(notification.FieldEmailDueAt)
+	return u
+}
+
+// SetReminderDueAt sets the "reminder_due_at" field.
+func (u *NotificationUpsert) SetReminderDueAt(v time.Time) *NotificationUpsert {
+	u.Set(notification.FieldReminderDueAt, v)
+	return u
+}
+
+// UpdateReminderDueAt sets the "reminder_due_at" field to the value that was provided on create.
+func (u *NotificationUpsert) UpdateReminderDueAt() *NotificationUpsert {
+	u.SetExcluded(notification.FieldReminderDueAt)
+	return u
+}
+
+// ClearReminderDueAt clears the value of the "reminder_due_at" field.
+func (u *NotificationUpsert) ClearReminderDueAt() *NotificationUpsert {
+	u.SetNull(notification.FieldReminderDueAt)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -568,6 +640,48 @@ func (u *NotificationUpsertOne) UpdateReadAt() *NotificationUpsertOne {
 func (u *NotificationUpsertOne) ClearReadAt() *NotificationUpsertOne {
 	return u.Update(func(s *NotificationUpsert) {
 		s.ClearReadAt()
+	})
+}
+
+// SetEmailDueAt sets the "email_due_at" field.
+func (u *NotificationUpsertOne) SetEmailDueAt(v time.Time) *NotificationUpsertOne {
+	return u.Update(func(s *NotificationUpsert) {
+		s.SetEmailDueAt(v)
+	})
+}
+
+// UpdateEmailDueAt sets the "email_due_at" field to the value that was provided on create.
+func (u *NotificationUpsertOne) UpdateEmailDueAt() *NotificationUpsertOne {
+	return u.Update(func(s *NotificationUpsert) {
+		s.UpdateEmailDueAt()
+	})
+}
+
+// ClearEmailDueAt clears the value of the "email_due_at" field.
+func (u *NotificationUpsertOne) ClearEmailDueAt() *NotificationUpsertOne {
+	return u.Update(func(s *NotificationUpsert) {
+		s.ClearEmailDueAt()
+	})
+}
+
+// SetReminderDueAt sets the "reminder_due_at" field.
+func (u *NotificationUpsertOne) SetReminderDueAt(v time.Time) *NotificationUpsertOne {
+	return u.Update(func(s *NotificationUpsert) {
+		s.SetReminderDueAt(v)
+	})
+}
+
+// UpdateReminderDueAt sets the "reminder_due_at" field to the value that was provided on create.
+func (u *NotificationUpsertOne) UpdateReminderDueAt() *NotificationUpsertOne {
+	return u.Update(func(s *NotificationUpsert) {
+		s.UpdateReminderDueAt()
+	})
+}
+
+// ClearReminderDueAt clears the value of the "reminder_due_at" field.
+func (u *NotificationUpsertOne) ClearReminderDueAt() *NotificationUpsertOne {
+	return u.Update(func(s *NotificationUpsert) {
+		s.ClearReminderDueAt()
 	})
 }
 
@@ -862,6 +976,48 @@ func (u *NotificationUpsertBulk) UpdateReadAt() *NotificationUpsertBulk {
 func (u *NotificationUpsertBulk) ClearReadAt() *NotificationUpsertBulk {
 	return u.Update(func(s *NotificationUpsert) {
 		s.ClearReadAt()
+	})
+}
+
+// SetEmailDueAt sets the "email_due_at" field.
+func (u *NotificationUpsertBulk) SetEmailDueAt(v time.Time) *NotificationUpsertBulk {
+	return u.Update(func(s *NotificationUpsert) {
+		s.SetEmailDueAt(v)
+	})
+}
+
+// UpdateEmailDueAt sets the "email_due_at" field to the value that was provided on create.
+func (u *NotificationUpsertBulk) UpdateEmailDueAt() *NotificationUpsertBulk {
+	return u.Update(func(s *NotificationUpsert) {
+		s.UpdateEmailDueAt()
+	})
+}
+
+// ClearEmailDueAt clears the value of the "email_due_at" field.
+func (u *NotificationUpsertBulk) ClearEmailDueAt() *NotificationUpsertBulk {
+	return u.Update(func(s *NotificationUpsert) {
+		s.ClearEmailDueAt()
+	})
+}
+
+// SetReminderDueAt sets the "reminder_due_at" field.
+func (u *NotificationUpsertBulk) SetReminderDueAt(v time.Time) *NotificationUpsertBulk {
+	return u.Update(func(s *NotificationUpsert) {
+		s.SetReminderDueAt(v)
+	})
+}
+
+// UpdateReminderDueAt sets the "reminder_due_at" field to the value that was provided on create.
+func (u *NotificationUpsertBulk) UpdateReminderDueAt() *NotificationUpsertBulk {
+	return u.Update(func(s *NotificationUpsert) {
+		s.UpdateReminderDueAt()
+	})
+}
+
+// ClearReminderDueAt clears the value of the "reminder_due_at" field.
+func (u *NotificationUpsertBulk) ClearReminderDueAt() *NotificationUpsertBulk {
+	return u.Update(func(s *NotificationUpsert) {
+		s.ClearReminderDueAt()
 	})
 }
 

@@ -98,6 +98,46 @@ func (_u *NotificationUpdate) ClearReadAt() *NotificationUpdate {
 	return _u
 }
 
+// SetEmailDueAt sets the "email_due_at" field.
+func (_u *NotificationUpdate) SetEmailDueAt(v time.Time) *NotificationUpdate {
+	_u.mutation.SetEmailDueAt(v)
+	return _u
+}
+
+// SetNillableEmailDueAt sets the "email_due_at" field if the given value is not nil.
+func (_u *NotificationUpdate) SetNillableEmailDueAt(v *time.Time) *NotificationUpdate {
+	if v != nil {
+		_u.SetEmailDueAt(*v)
+	}
+	return _u
+}
+
+// ClearEmailDueAt clears the value of the "email_due_at" field.
+func (_u *NotificationUpdate) ClearEmailDueAt() *NotificationUpdate {
+	_u.mutation.ClearEmailDueAt()
+	return _u
+}
+
+// SetReminderDueAt sets the "reminder_due_at" field.
+func (_u *NotificationUpdate) SetReminderDueAt(v time.Time) *NotificationUpdate {
+	_u.mutation.SetReminderDueAt(v)
+	return _u
+}
+
+// SetNillableReminderDueAt sets the "reminder_due_at" field if the given value is not nil.
+func (_u *NotificationUpdate) SetNillableReminderDueAt(v *time.Time) *NotificationUpdate {
+	if v != nil {
+		_u.SetReminderDueAt(*v)
+	}
+	return _u
+}
+
+// ClearReminderDueAt clears the value of the "reminder_due_at" field.
+func (_u *NotificationUpdate) ClearReminderDueAt() *NotificationUpdate {
+	_u.mutation.ClearReminderDueAt()
+	return _u
+}
+
 // Mutation returns the NotificationMutation object of the builder.
 func (_u *NotificationUpdate) Mutation() *NotificationMutation {
 	return _u.mutation
@@ -186,6 +226,18 @@ func (_u *NotificationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if _u.mutation.ReadAtCleared() {
 		_spec.ClearField(notification.FieldReadAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.EmailDueAt(); ok {
+		_spec.SetField(notification.FieldEmailDueAt, field.TypeTime, value)
+	}
+	if _u.mutation.EmailDueAtCleared() {
+		_spec.ClearField(notification.FieldEmailDueAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ReminderDueAt(); ok {
+		_spec.SetField(notification.FieldReminderDueAt, field.TypeTime, value)
+	}
+	if _u.mutation.ReminderDueAtCleared() {
+		_spec.ClearField(notification.FieldReminderDueAt, field.TypeTime)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{notification.Label}
@@ -271,6 +323,46 @@ func (_u *NotificationUpdateOne) SetNillableReadAt(v *time.Time) *NotificationUp
 // ClearReadAt clears the value of the "read_at" field.
 func (_u *NotificationUpdateOne) ClearReadAt() *NotificationUpdateOne {
 	_u.mutation.ClearReadAt()
+	return _u
+}
+
+// SetEmailDueAt sets the "email_due_at" field.
+func (_u *NotificationUpdateOne) SetEmailDueAt(v time.Time) *NotificationUpdateOne {
+	_u.mutation.SetEmailDueAt(v)
+	return _u
+}
+
+// SetNillableEmailDueAt sets the "email_due_at" field if the given value is not nil.
+func (_u *NotificationUpdateOne) SetNillableEmailDueAt(v *time.Time) *NotificationUpdateOne {
+	if v != nil {
+		_u.SetEmailDueAt(*v)
+	}
+	return _u
+}
+
+// ClearEmailDueAt clears the value of the "email_due_at" field.
+func (_u *NotificationUpdateOne) ClearEmailDueAt() *NotificationUpdateOne {
+	_u.mutation.ClearEmailDueAt()
+	return _u
+}
+
+// SetReminderDueAt sets the "reminder_due_at" field.
+func (_u *NotificationUpdateOne) SetReminderDueAt(v time.Time) *NotificationUpdateOne {
+	_u.mutation.SetReminderDueAt(v)
+	return _u
+}
+
+// SetNillableReminderDueAt sets the "reminder_due_at" field if the given value is not nil.
+func (_u *NotificationUpdateOne) SetNillableReminderDueAt(v *time.Time) *NotificationUpdateOne {
+	if v != nil {
+		_u.SetReminderDueAt(*v)
+	}
+	return _u
+}
+
+// ClearReminderDueAt clears the value of the "reminder_due_at" field.
+func (_u *NotificationUpdateOne) ClearReminderDueAt() *NotificationUpdateOne {
+	_u.mutation.ClearReminderDueAt()
 	return _u
 }
 
@@ -391,6 +483,18 @@ func (_u *NotificationUpdateOne) sqlSave(ctx context.Context) (_node *Notificati
 	}
 	if _u.mutation.ReadAtCleared() {
 		_spec.ClearField(notification.FieldReadAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.EmailDueAt(); ok {
+		_spec.SetField(notification.FieldEmailDueAt, field.TypeTime, value)
+	}
+	if _u.mutation.EmailDueAtCleared() {
+		_spec.ClearField(notification.FieldEmailDueAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ReminderDueAt(); ok {
+		_spec.SetField(notification.FieldReminderDueAt, field.TypeTime, value)
+	}
+	if _u.mutation.ReminderDueAtCleared() {
+		_spec.ClearField(notification.FieldReminderDueAt, field.TypeTime)
 	}
 	_node = &Notification{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -55,6 +55,8 @@ type Result struct {
 	NeverRelease bool `json:"never_release,omitempty"`
 	// When patients and shares may see its content: released_at, else release_at; null while held for a clinician or never.
 	VisibleFrom *time.Time `json:"visible_from,omitempty"`
+	// When a result held until a release time is to be announced; null once it has been.
+	NotifyAt *time.Time `json:"notify_at,omitempty"`
 	// Conclusion holds the value of the "conclusion" field.
 	Conclusion *string `json:"conclusion,omitempty"`
 	// PerformingLaboratory holds the value of the "performing_laboratory" field.
@@ -126,7 +128,7 @@ func (*Result) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case result.FieldCategory, result.FieldAssignedCategory, result.FieldExternalSystem, result.FieldExternalValue, result.FieldName, result.FieldCode, result.FieldStatus, result.FieldConclusion, result.FieldPerformingLaboratory:
 			values[i] = new(sql.NullString)
-		case result.FieldCreatedAt, result.FieldUpdatedAt, result.FieldTakenAt, result.FieldReportedAt, result.FieldReleaseAt, result.FieldReleasedAt, result.FieldVisibleFrom:
+		case result.FieldCreatedAt, result.FieldUpdatedAt, result.FieldTakenAt, result.FieldReportedAt, result.FieldReleaseAt, result.FieldReleasedAt, result.FieldVisibleFrom, result.FieldNotifyAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -259,6 +261,13 @@ func (_m *Result) assignValues(columns []string, values []any) error {
 				_m.VisibleFrom = new(time.Time)
 				*_m.VisibleFrom = value.Time
 			}
+		case result.FieldNotifyAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field notify_at", values[i])
+			} else if value.Valid {
+				_m.NotifyAt = new(time.Time)
+				*_m.NotifyAt = value.Time
+			}
 		case result.FieldConclusion:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field conclusion", values[i])
@@ -388,6 +397,11 @@ func (_m *Result) String() string {
 	builder.WriteString(", ")
 	if v := _m.VisibleFrom; v != nil {
 		builder.WriteString("visible_from=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.NotifyAt; v != nil {
+		builder.WriteString("notify_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")

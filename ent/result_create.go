@@ -226,6 +226,20 @@ func (_c *ResultCreate) SetNillableVisibleFrom(v *time.Time) *ResultCreate {
 	return _c
 }
 
+// SetNotifyAt sets the "notify_at" field.
+func (_c *ResultCreate) SetNotifyAt(v time.Time) *ResultCreate {
+	_c.mutation.SetNotifyAt(v)
+	return _c
+}
+
+// SetNillableNotifyAt sets the "notify_at" field if the given value is not nil.
+func (_c *ResultCreate) SetNillableNotifyAt(v *time.Time) *ResultCreate {
+	if v != nil {
+		_c.SetNotifyAt(*v)
+	}
+	return _c
+}
+
 // SetConclusion sets the "conclusion" field.
 func (_c *ResultCreate) SetConclusion(v string) *ResultCreate {
 	_c.mutation.SetConclusion(v)
@@ -524,6 +538,10 @@ func (_c *ResultCreate) createSpec() (*Result, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.VisibleFrom(); ok {
 		_spec.SetField(result.FieldVisibleFrom, field.TypeTime, value)
 		_node.VisibleFrom = &value
+	}
+	if value, ok := _c.mutation.NotifyAt(); ok {
+		_spec.SetField(result.FieldNotifyAt, field.TypeTime, value)
+		_node.NotifyAt = &value
 	}
 	if value, ok := _c.mutation.Conclusion(); ok {
 		_spec.SetField(result.FieldConclusion, field.TypeString, value)
@@ -860,6 +878,24 @@ func (u *ResultUpsert) UpdateVisibleFrom() *ResultUpsert {
 // ClearVisibleFrom clears the value of the "visible_from" field.
 func (u *ResultUpsert) ClearVisibleFrom() *ResultUpsert {
 	u.SetNull(result.FieldVisibleFrom)
+	return u
+}
+
+// SetNotifyAt sets the "notify_at" field.
+func (u *ResultUpsert) SetNotifyAt(v time.Time) *ResultUpsert {
+	u.Set(result.FieldNotifyAt, v)
+	return u
+}
+
+// UpdateNotifyAt sets the "notify_at" field to the value that was provided on create.
+func (u *ResultUpsert) UpdateNotifyAt() *ResultUpsert {
+	u.SetExcluded(result.FieldNotifyAt)
+	return u
+}
+
+// ClearNotifyAt clears the value of the "notify_at" field.
+func (u *ResultUpsert) ClearNotifyAt() *ResultUpsert {
+	u.SetNull(result.FieldNotifyAt)
 	return u
 }
 
@@ -1216,6 +1252,27 @@ func (u *ResultUpsertOne) UpdateVisibleFrom() *ResultUpsertOne {
 func (u *ResultUpsertOne) ClearVisibleFrom() *ResultUpsertOne {
 	return u.Update(func(s *ResultUpsert) {
 		s.ClearVisibleFrom()
+	})
+}
+
+// SetNotifyAt sets the "notify_at" field.
+func (u *ResultUpsertOne) SetNotifyAt(v time.Time) *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.SetNotifyAt(v)
+	})
+}
+
+// UpdateNotifyAt sets the "notify_at" field to the value that was provided on create.
+func (u *ResultUpsertOne) UpdateNotifyAt() *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.UpdateNotifyAt()
+	})
+}
+
+// ClearNotifyAt clears the value of the "notify_at" field.
+func (u *ResultUpsertOne) ClearNotifyAt() *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.ClearNotifyAt()
 	})
 }
 
@@ -1745,6 +1802,27 @@ func (u *ResultUpsertBulk) UpdateVisibleFrom() *ResultUpsertBulk {
 func (u *ResultUpsertBulk) ClearVisibleFrom() *ResultUpsertBulk {
 	return u.Update(func(s *ResultUpsert) {
 		s.ClearVisibleFrom()
+	})
+}
+
+// SetNotifyAt sets the "notify_at" field.
+func (u *ResultUpsertBulk) SetNotifyAt(v time.Time) *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.SetNotifyAt(v)
+	})
+}
+
+// UpdateNotifyAt sets the "notify_at" field to the value that was provided on create.
+func (u *ResultUpsertBulk) UpdateNotifyAt() *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.UpdateNotifyAt()
+	})
+}
+
+// ClearNotifyAt clears the value of the "notify_at" field.
+func (u *ResultUpsertBulk) ClearNotifyAt() *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.ClearNotifyAt()
 	})
 }
 

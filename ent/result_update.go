@@ -282,6 +282,26 @@ func (_u *ResultUpdate) ClearVisibleFrom() *ResultUpdate {
 	return _u
 }
 
+// SetNotifyAt sets the "notify_at" field.
+func (_u *ResultUpdate) SetNotifyAt(v time.Time) *ResultUpdate {
+	_u.mutation.SetNotifyAt(v)
+	return _u
+}
+
+// SetNillableNotifyAt sets the "notify_at" field if the given value is not nil.
+func (_u *ResultUpdate) SetNillableNotifyAt(v *time.Time) *ResultUpdate {
+	if v != nil {
+		_u.SetNotifyAt(*v)
+	}
+	return _u
+}
+
+// ClearNotifyAt clears the value of the "notify_at" field.
+func (_u *ResultUpdate) ClearNotifyAt() *ResultUpdate {
+	_u.mutation.ClearNotifyAt()
+	return _u
+}
+
 // SetConclusion sets the "conclusion" field.
 func (_u *ResultUpdate) SetConclusion(v string) *ResultUpdate {
 	_u.mutation.SetConclusion(v)
@@ -523,6 +543,12 @@ func (_u *ResultUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.VisibleFromCleared() {
 		_spec.ClearField(result.FieldVisibleFrom, field.TypeTime)
+	}
+	if value, ok := _u.mutation.NotifyAt(); ok {
+		_spec.SetField(result.FieldNotifyAt, field.TypeTime, value)
+	}
+	if _u.mutation.NotifyAtCleared() {
+		_spec.ClearField(result.FieldNotifyAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.Conclusion(); ok {
 		_spec.SetField(result.FieldConclusion, field.TypeString, value)
@@ -880,6 +906,26 @@ func (_u *ResultUpdateOne) ClearVisibleFrom() *ResultUpdateOne {
 	return _u
 }
 
+// SetNotifyAt sets the "notify_at" field.
+func (_u *ResultUpdateOne) SetNotifyAt(v time.Time) *ResultUpdateOne {
+	_u.mutation.SetNotifyAt(v)
+	return _u
+}
+
+// SetNillableNotifyAt sets the "notify_at" field if the given value is not nil.
+func (_u *ResultUpdateOne) SetNillableNotifyAt(v *time.Time) *ResultUpdateOne {
+	if v != nil {
+		_u.SetNotifyAt(*v)
+	}
+	return _u
+}
+
+// ClearNotifyAt clears the value of the "notify_at" field.
+func (_u *ResultUpdateOne) ClearNotifyAt() *ResultUpdateOne {
+	_u.mutation.ClearNotifyAt()
+	return _u
+}
+
 // SetConclusion sets the "conclusion" field.
 func (_u *ResultUpdateOne) SetConclusion(v string) *ResultUpdateOne {
 	_u.mutation.SetConclusion(v)
@@ -1151,6 +1197,12 @@ func (_u *ResultUpdateOne) sqlSave(ctx context.Context) (_node *Result, err erro
 	}
 	if _u.mutation.VisibleFromCleared() {
 		_spec.ClearField(result.FieldVisibleFrom, field.TypeTime)
+	}
+	if value, ok := _u.mutation.NotifyAt(); ok {
+		_spec.SetField(result.FieldNotifyAt, field.TypeTime, value)
+	}
+	if _u.mutation.NotifyAtCleared() {
+		_spec.ClearField(result.FieldNotifyAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.Conclusion(); ok {
 		_spec.SetField(result.FieldConclusion, field.TypeString, value)

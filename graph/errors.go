@@ -13,3 +13,7 @@ var ErrBadInput = errors.New("bad user input")
 func badInput(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrBadInput}, args...)...)
 }
+
+// errUnknownResumePoint refuses a subscription asked to resume after a
+// notification that is not the viewer's, or does not exist.
+var errUnknownResumePoint = fmt.Errorf("%w: after names no notification of yours", ErrBadInput)

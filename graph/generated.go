@@ -440,6 +440,7 @@ type ComplexityRoot struct {
 		RevokeShare              func(childComplexity int, id pulid.ID) int
 		SendLetter               func(childComplexity int, input model.SendLetterInput) int
 		SetGlucoseRange          func(childComplexity int, patientID pulid.ID, low float64, high float64) int
+		SetNotificationEmail     func(childComplexity int, preference account.NotificationEmail) int
 		SetPatientSharing        func(childComplexity int, patientID pulid.ID, organisationID pulid.ID, enabled bool) int
 		SetSpecialtyRule         func(childComplexity int, input model.SpecialtyRuleInput) int
 		ShareRecord              func(childComplexity int, input model.ShareRecordInput) int
@@ -680,7 +681,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		NotificationAdded func(childComplexity int) int
+		NotificationAdded func(childComplexity int, after *pulid.ID) int
 	}
 
 	Symptom struct {
@@ -725,6 +726,7 @@ type ComplexityRoot struct {
 	Viewer struct {
 		Account                 func(childComplexity int) int
 		IdentityLevel           func(childComplexity int) int
+		NotificationEmail       func(childComplexity int) int
 		Notifications           func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int) int
 		Patients                func(childComplexity int) int
 		Sessions                func(childComplexity int) int
@@ -789,6 +791,7 @@ type MutationResolver interface {
 	CompleteCareResource(ctx context.Context, id pulid.ID) (*ent.CareResource, error)
 	MarkNotificationsRead(ctx context.Context, ids []pulid.ID) (int, error)
 	MarkAllNotificationsRead(ctx context.Context) (int, error)
+	SetNotificationEmail(ctx context.Context, preference account.NotificationEmail) (*access.Viewer, error)
 }
 type NotificationResolver interface {
 	Subject(ctx context.Context, obj *ent.Notification) (ent.Noder, error)
@@ -819,7 +822,7 @@ type ShareResolver interface {
 	Explanation(ctx context.Context, obj *ent.Share) (string, error)
 }
 type SubscriptionResolver interface {
-	NotificationAdded(ctx context.Context) (<-chan *ent.Notification, error)
+	NotificationAdded(ctx context.Context, after *pulid.ID) (<-chan *ent.Notification, error)
 }
 type ViewerResolver interface {
 	Account(ctx context.Context, obj *access.Viewer) (*ent.Account, error)
@@ -828,6 +831,7 @@ type ViewerResolver interface {
 	Sessions(ctx context.Context, obj *access.Viewer) ([]*ent.Session, error)
 	Notifications(ctx context.Context, obj *access.Viewer, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int) (*ent.NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context, obj *access.Viewer) (int, error)
+	NotificationEmail(ctx context.Context, obj *access.Viewer) (account.NotificationEmail, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -2588,6 +2592,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetGlucoseRange(childComplexity, args["patientId"].(pulid.ID), args["low"].(float64), args["high"].(float64)), true
+	case "Mutation.setNotificationEmail":
+		if e.ComplexityRoot.Mutation.SetNotificationEmail == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setNotificationEmail_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetNotificationEmail(childComplexity, args["preference"].(account.NotificationEmail)), true
 	case "Mutation.setPatientSharing":
 		if e.ComplexityRoot.Mutation.SetPatientSharing == nil {
 			break
@@ -3763,7 +3778,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Subscription.NotificationAdded(childComplexity), true
+		args, err := ec.field_Subscription_notificationAdded_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.NotificationAdded(childComplexity, args["after"].(*pulid.ID)), true
 
 	case "Symptom.category":
 		if e.ComplexityRoot.Symptom.Category == nil {
@@ -3926,6 +3946,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.IdentityLevel(childComplexity), true
+	case "Viewer.notificationEmail":
+		if e.ComplexityRoot.Viewer.NotificationEmail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.NotificationEmail(childComplexity), true
 	case "Viewer.notifications":
 		if e.ComplexityRoot.Viewer.Notifications == nil {
 			break
@@ -4990,6 +5016,34 @@ extend type Viewer {
   How many of those the viewer has not read.
   """
   unreadNotificationCount: Int!
+  """
+  When the viewer is emailed about their notifications.
+  """
+  notificationEmail: NotificationEmail!
+}
+
+"""
+When notifications are emailed. An email never carries clinical content or
+names anyone: it says that something of a broad kind is new (a letter, a
+test result) and links to the portal. Only what the recipient may still see
+when the email is written is counted.
+"""
+enum NotificationEmail {
+  """
+  One email as soon as anything is new.
+  """
+  IMMEDIATE
+  """
+  Sharing changes, emergency access, letters and appointments at once;
+  results and care resources at most once a day (the default). An unread
+  letter gets one reminder the next morning.
+  """
+  DAILY
+  """
+  No notification emails. Security emails (a changed password or address)
+  still come.
+  """
+  OFF
 }
 
 extend type Notification {
@@ -5005,6 +5059,10 @@ extend type Mutation {
   """
   markNotificationsRead(ids: [ID!]!): Int!
   markAllNotificationsRead: Int!
+  """
+  Chooses when the viewer is emailed about notifications.
+  """
+  setNotificationEmail(preference: NotificationEmail!): Viewer!
 }
 
 type Subscription {
@@ -5013,8 +5071,10 @@ type Subscription {
   (graphql-transport-ws, authenticated in connection_init with
   {"authToken": "<token>"}) or server-sent events (bearer token). Delivery
   stops when the session ends or a share that allowed it is revoked.
+  A client that reconnects passes the ID of the last notification it
+  received as ` + "`" + `after` + "`" + `: it then gets what it missed first, each once.
   """
-  notificationAdded: Notification!
+  notificationAdded(after: ID): Notification!
 }
 `, BuiltIn: false},
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
@@ -6205,6 +6265,8 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_notifications(ctx, field)
 	case "unreadNotificationCount":
 		return ec.fieldContext_Viewer_unreadNotificationCount(ctx, field)
+	case "notificationEmail":
+		return ec.fieldContext_Viewer_notificationEmail(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
@@ -6810,6 +6872,20 @@ func (ec *executionContext) field_Mutation_setGlucoseRange_args(ctx context.Cont
 		return nil, err
 	}
 	args["high"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setNotificationEmail_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "preference",
+		func(ctx context.Context, v any) (account.NotificationEmail, error) {
+			return ec.unmarshalNNotificationEmail2githubᚗcomᚋpatientportalᚋportalᚋentᚋaccountᚐNotificationEmail(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["preference"] = arg0
 	return args, nil
 }
 
@@ -7866,6 +7942,20 @@ func (ec *executionContext) field_Query_staffAccessLog_args(ctx context.Context,
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_notificationAdded_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
 	return args, nil
 }
 
@@ -15548,6 +15638,50 @@ func (ec *executionContext) fieldContext_Mutation_markAllNotificationsRead(_ con
 	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Int")
 }
 
+func (ec *executionContext) _Mutation_setNotificationEmail(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setNotificationEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetNotificationEmail(ctx, fc.Args["preference"].(account.NotificationEmail))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *access.Viewer) graphql.Marshaler {
+			return ec.marshalNViewer2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋaccessᚐViewer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setNotificationEmail(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Viewer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setNotificationEmail_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *ent.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19947,7 +20081,8 @@ func (ec *executionContext) _Subscription_notificationAdded(ctx context.Context,
 			return ec.fieldContext_Subscription_notificationAdded(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Subscription().NotificationAdded(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().NotificationAdded(ctx, fc.Args["after"].(*pulid.ID))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Notification) graphql.Marshaler {
@@ -19957,7 +20092,7 @@ func (ec *executionContext) _Subscription_notificationAdded(ctx context.Context,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Subscription_notificationAdded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Subscription_notificationAdded(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Subscription",
 		Field:      field,
@@ -19966,6 +20101,17 @@ func (ec *executionContext) fieldContext_Subscription_notificationAdded(_ contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Notification(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_notificationAdded_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -20751,6 +20897,29 @@ func (ec *executionContext) _Viewer_unreadNotificationCount(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_Viewer_unreadNotificationCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Viewer_notificationEmail(ctx context.Context, field graphql.CollectedField, obj *access.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_notificationEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Viewer().NotificationEmail(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v account.NotificationEmail) graphql.Marshaler {
+			return ec.marshalNNotificationEmail2githubᚗcomᚋpatientportalᚋportalᚋentᚋaccountᚐNotificationEmail(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_notificationEmail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, true, true, "NotificationEmail")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -31588,6 +31757,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setNotificationEmail":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setNotificationEmail(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -33437,6 +33613,12 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_unreadNotificationCount(ctx, field, obj)
 				})
+		case "notificationEmail":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_notificationEmail(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -34729,6 +34911,16 @@ func (ec *executionContext) marshalNNotificationConnection2ᚖgithubᚗcomᚋpat
 	return ec._NotificationConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNNotificationEmail2githubᚗcomᚋpatientportalᚋportalᚋentᚋaccountᚐNotificationEmail(ctx context.Context, v any) (account.NotificationEmail, error) {
+	var res account.NotificationEmail
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNNotificationEmail2githubᚗcomᚋpatientportalᚋportalᚋentᚋaccountᚐNotificationEmail(ctx context.Context, sel ast.SelectionSet, v account.NotificationEmail) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNNotificationKind2githubᚗcomᚋpatientportalᚋportalᚋentᚋnotificationᚐKind(ctx context.Context, v any) (notification.Kind, error) {
 	var res notification.Kind
 	err := res.UnmarshalGQL(v)
@@ -35288,6 +35480,14 @@ func (ec *executionContext) unmarshalNUpdateJournalEntryInput2githubᚗcomᚋpat
 func (ec *executionContext) unmarshalNUpdateShareInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐUpdateShareInput(ctx context.Context, v any) (model.UpdateShareInput, error) {
 	res, err := ec.unmarshalInputUpdateShareInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚋaccessᚐViewer(ctx context.Context, sel ast.SelectionSet, v *access.Viewer) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Viewer!")
+		return graphql.Null
+	}
+	return ec._Viewer(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {

@@ -74,17 +74,13 @@ func (r *Resolver) notificationSubject(ctx context.Context, n *ent.Notification)
 // allowed at once; the query then goes through the notification policy.
 // Polling the shared store means a notification written by any server
 // reaches subscribers on every server.
-func (r *Resolver) notificationFeed(ctx context.Context) (<-chan *ent.Notification, error) {
+func (r *Resolver) notificationFeed(ctx context.Context, after *pulid.ID) (<-chan *ent.Notification, error) {
 	v := access.FromContext(ctx)
 	if v == nil {
 		return nil, access.ErrNoViewer
 	}
-	// Start after what exists now: IDs are time-ordered.
-	last, err := r.Client.Notification.Query().
-		Where(notification.RecipientAccountID(v.AccountID)).
-		Order(ent.Desc(notification.FieldID)).
-		FirstID(access.SystemContext(ctx))
-	if err != nil && !ent.IsNotFound(err) {
+	last, err := feedStart(ctx, r.Client, v, after)
+	if err != nil {
 		return nil, err
 	}
 	interval := r.FeedInterval
@@ -132,4 +128,35 @@ func (r *Resolver) notificationFeed(ctx context.Context) (<-chan *ent.Notificati
 		}
 	}()
 	return out, nil
+}
+
+// feedStart is the notification a feed starts after: the one the client
+// last received, or else the newest now (IDs are time-ordered). A client
+// naming a notification not its own is refused like a malformed ID, so
+// that the answer says nothing about other people's notifications.
+func feedStart(ctx context.Context, client *ent.Client, v *access.Viewer, after *pulid.ID) (pulid.ID, error) {
+	sys := access.SystemContext(ctx)
+	if after != nil {
+		if err := validateIDs(*after); err != nil {
+			return "", err
+		}
+		mine, err := client.Notification.Query().
+			Where(notification.ID(*after), notification.RecipientAccountID(v.AccountID)).
+			Exist(sys)
+		if err != nil {
+			return "", err
+		}
+		if !mine {
+			return "", errUnknownResumePoint
+		}
+		return *after, nil
+	}
+	last, err := client.Notification.Query().
+		Where(notification.RecipientAccountID(v.AccountID)).
+		Order(ent.Desc(notification.FieldID)).
+		FirstID(sys)
+	if ent.IsNotFound(err) {
+		return "", nil
+	}
+	return last, err
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
+	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
@@ -51,6 +52,8 @@ type Identity interface {
 	// ViewerForSession reloads the viewer of a live session, or nil once it
 	// has ended: long-lived subscriptions re-check with it.
 	ViewerForSession(ctx context.Context, id pulid.ID) (*access.Viewer, error)
+	// SetNotificationEmail records when the viewer wants notification emails.
+	SetNotificationEmail(ctx context.Context, pref account.NotificationEmail) error
 	// AcceptInvitation accepts an invitation and starts a session.
 	AcceptInvitation(ctx context.Context, in model.AcceptInvitationInput) (token string, account *ent.Account, err error)
 }

@@ -12,6 +12,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
+	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
@@ -244,6 +245,13 @@ func (r *mutationResolver) MarkAllNotificationsRead(ctx context.Context) (int, e
 	return r.markNotificationsRead(ctx, nil)
 }
 
+func (r *mutationResolver) SetNotificationEmail(ctx context.Context, preference account.NotificationEmail) (*access.Viewer, error) {
+	if err := r.Identity.SetNotificationEmail(ctx, preference); err != nil {
+		return nil, err
+	}
+	return access.FromContext(ctx), nil
+}
+
 func (r *notificationResolver) Subject(ctx context.Context, obj *ent.Notification) (ent.Noder, error) {
 	return r.notificationSubject(ctx, obj)
 }
@@ -311,8 +319,8 @@ func (r *shareResolver) Explanation(ctx context.Context, obj *ent.Share) (string
 	return r.Sharing.ShareExplanation(ctx, obj)
 }
 
-func (r *subscriptionResolver) NotificationAdded(ctx context.Context) (<-chan *ent.Notification, error) {
-	return r.notificationFeed(ctx)
+func (r *subscriptionResolver) NotificationAdded(ctx context.Context, after *pulid.ID) (<-chan *ent.Notification, error) {
+	return r.notificationFeed(ctx, after)
 }
 
 // Account is the resolver for the account field.
@@ -335,6 +343,14 @@ func (r *viewerResolver) Notifications(ctx context.Context, obj *access.Viewer, 
 
 func (r *viewerResolver) UnreadNotificationCount(ctx context.Context, obj *access.Viewer) (int, error) {
 	return r.unreadNotifications(ctx, obj)
+}
+
+func (r *viewerResolver) NotificationEmail(ctx context.Context, obj *access.Viewer) (account.NotificationEmail, error) {
+	acc, err := r.Client.Account.Get(ctx, obj.AccountID)
+	if err != nil {
+		return "", err
+	}
+	return acc.NotificationEmail, nil
 }
 
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }

@@ -22,6 +22,7 @@ import (
 	"github.com/patientportal/portal/server/config"
 	"github.com/patientportal/portal/server/demo"
 	"github.com/patientportal/portal/server/mail"
+	"github.com/patientportal/portal/server/notify"
 	"github.com/patientportal/portal/server/store"
 )
 
@@ -120,9 +121,14 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		_ = srv.Close()
 		return err
 	}
+	// The mailer writes notification emails into the outbox; the worker
+	// sends the outbox. Either may stop at any point: the outbox rows,
+	// claimed in transactions, carry on at the next start.
+	mailer := &notify.Mailer{Client: st.Client, Viewers: service.Sessions, PortalURL: strings.TrimSuffix(cfg.PublicURL, "/")}
+	go mailer.Run(ctx, cfg.MailInterval)
 	worker := &mail.Worker{Client: st.Client, Sender: sender}
 	go func() {
-		if err := worker.Run(ctx, 5*time.Second); err != nil && !errors.Is(err, context.Canceled) {
+		if err := worker.Run(ctx, cfg.MailInterval); err != nil && !errors.Is(err, context.Canceled) {
 			slog.Error("mail worker stopped", "err", err)
 		}
 	}()

@@ -35,6 +35,10 @@ const (
 	FieldOidcSubject = "oidc_subject"
 	// FieldDisabledAt holds the string denoting the disabled_at field in the database.
 	FieldDisabledAt = "disabled_at"
+	// FieldNotificationEmail holds the string denoting the notification_email field in the database.
+	FieldNotificationEmail = "notification_email"
+	// FieldLastDigestAt holds the string denoting the last_digest_at field in the database.
+	FieldLastDigestAt = "last_digest_at"
 	// EdgePatient holds the string denoting the patient edge name in mutations.
 	EdgePatient = "patient"
 	// EdgeMemberships holds the string denoting the memberships edge name in mutations.
@@ -77,6 +81,8 @@ var Columns = []string{
 	FieldIdentityLevel,
 	FieldOidcSubject,
 	FieldDisabledAt,
+	FieldNotificationEmail,
+	FieldLastDigestAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -138,6 +144,33 @@ func IdentityLevelValidator(il IdentityLevel) error {
 	}
 }
 
+// NotificationEmail defines the type for the "notification_email" enum field.
+type NotificationEmail string
+
+// NotificationEmailDAILY is the default value of the NotificationEmail enum.
+const DefaultNotificationEmail = NotificationEmailDAILY
+
+// NotificationEmail values.
+const (
+	NotificationEmailIMMEDIATE NotificationEmail = "IMMEDIATE"
+	NotificationEmailDAILY     NotificationEmail = "DAILY"
+	NotificationEmailOFF       NotificationEmail = "OFF"
+)
+
+func (ne NotificationEmail) String() string {
+	return string(ne)
+}
+
+// NotificationEmailValidator is a validator for the "notification_email" field enum values. It is called by the builders before save.
+func NotificationEmailValidator(ne NotificationEmail) error {
+	switch ne {
+	case NotificationEmailIMMEDIATE, NotificationEmailDAILY, NotificationEmailOFF:
+		return nil
+	default:
+		return fmt.Errorf("account: invalid enum value for notification_email field: %q", ne)
+	}
+}
+
 // OrderOption defines the ordering options for the Account queries.
 type OrderOption func(*sql.Selector)
 
@@ -184,6 +217,16 @@ func ByOidcSubject(opts ...sql.OrderTermOption) OrderOption {
 // ByDisabledAt orders the results by the disabled_at field.
 func ByDisabledAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDisabledAt, opts...).ToFunc()
+}
+
+// ByNotificationEmail orders the results by the notification_email field.
+func ByNotificationEmail(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldNotificationEmail, opts...).ToFunc()
+}
+
+// ByLastDigestAt orders the results by the last_digest_at field.
+func ByLastDigestAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLastDigestAt, opts...).ToFunc()
 }
 
 // ByPatientField orders the results by patient field.
@@ -256,6 +299,24 @@ func (e *IdentityLevel) UnmarshalGQL(val interface{}) error {
 	*e = IdentityLevel(str)
 	if err := IdentityLevelValidator(*e); err != nil {
 		return fmt.Errorf("%s is not a valid IdentityLevel", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e NotificationEmail) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *NotificationEmail) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = NotificationEmail(str)
+	if err := NotificationEmailValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid NotificationEmail", str)
 	}
 	return nil
 }

@@ -91,6 +91,11 @@ func DisabledAt(v time.Time) predicate.Account {
 	return predicate.Account(sql.FieldEQ(FieldDisabledAt, v))
 }
 
+// LastDigestAt applies equality check predicate on the "last_digest_at" field. It's identical to LastDigestAtEQ.
+func LastDigestAt(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldLastDigestAt, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Account {
 	return predicate.Account(sql.FieldEQ(FieldCreatedAt, v))
@@ -519,6 +524,76 @@ func DisabledAtIsNil() predicate.Account {
 // DisabledAtNotNil applies the NotNil predicate on the "disabled_at" field.
 func DisabledAtNotNil() predicate.Account {
 	return predicate.Account(sql.FieldNotNull(FieldDisabledAt))
+}
+
+// NotificationEmailEQ applies the EQ predicate on the "notification_email" field.
+func NotificationEmailEQ(v NotificationEmail) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldNotificationEmail, v))
+}
+
+// NotificationEmailNEQ applies the NEQ predicate on the "notification_email" field.
+func NotificationEmailNEQ(v NotificationEmail) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldNotificationEmail, v))
+}
+
+// NotificationEmailIn applies the In predicate on the "notification_email" field.
+func NotificationEmailIn(vs ...NotificationEmail) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldNotificationEmail, vs...))
+}
+
+// NotificationEmailNotIn applies the NotIn predicate on the "notification_email" field.
+func NotificationEmailNotIn(vs ...NotificationEmail) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldNotificationEmail, vs...))
+}
+
+// LastDigestAtEQ applies the EQ predicate on the "last_digest_at" field.
+func LastDigestAtEQ(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldLastDigestAt, v))
+}
+
+// LastDigestAtNEQ applies the NEQ predicate on the "last_digest_at" field.
+func LastDigestAtNEQ(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldLastDigestAt, v))
+}
+
+// LastDigestAtIn applies the In predicate on the "last_digest_at" field.
+func LastDigestAtIn(vs ...time.Time) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldLastDigestAt, vs...))
+}
+
+// LastDigestAtNotIn applies the NotIn predicate on the "last_digest_at" field.
+func LastDigestAtNotIn(vs ...time.Time) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldLastDigestAt, vs...))
+}
+
+// LastDigestAtGT applies the GT predicate on the "last_digest_at" field.
+func LastDigestAtGT(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldGT(FieldLastDigestAt, v))
+}
+
+// LastDigestAtGTE applies the GTE predicate on the "last_digest_at" field.
+func LastDigestAtGTE(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldGTE(FieldLastDigestAt, v))
+}
+
+// LastDigestAtLT applies the LT predicate on the "last_digest_at" field.
+func LastDigestAtLT(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldLT(FieldLastDigestAt, v))
+}
+
+// LastDigestAtLTE applies the LTE predicate on the "last_digest_at" field.
+func LastDigestAtLTE(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldLTE(FieldLastDigestAt, v))
+}
+
+// LastDigestAtIsNil applies the IsNil predicate on the "last_digest_at" field.
+func LastDigestAtIsNil() predicate.Account {
+	return predicate.Account(sql.FieldIsNull(FieldLastDigestAt))
+}
+
+// LastDigestAtNotNil applies the NotNil predicate on the "last_digest_at" field.
+func LastDigestAtNotNil() predicate.Account {
+	return predicate.Account(sql.FieldNotNull(FieldLastDigestAt))
 }
 
 // HasPatient applies the HasEdge predicate on the "patient" edge.

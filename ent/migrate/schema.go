@@ -19,6 +19,8 @@ var (
 		{Name: "identity_level", Type: field.TypeEnum, Enums: []string{"P0", "P5", "P9"}, Default: "P0"},
 		{Name: "oidc_subject", Type: field.TypeString, Unique: true, Nullable: true},
 		{Name: "disabled_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "notification_email", Type: field.TypeEnum, Enums: []string{"IMMEDIATE", "DAILY", "OFF"}, Default: "DAILY"},
+		{Name: "last_digest_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 	}
 	// AccountsTable holds the schema information for the "accounts" table.
 	AccountsTable = &schema.Table{
@@ -841,6 +843,8 @@ var (
 		{Name: "subject_id", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"mysql": "char(28)"}},
 		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "read_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "email_due_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "reminder_due_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "recipient_account_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
 		{Name: "patient_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
 	}
@@ -852,13 +856,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "notifications_accounts_recipient",
-				Columns:    []*schema.Column{NotificationsColumns[6]},
+				Columns:    []*schema.Column{NotificationsColumns[8]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "notifications_patients_notifications",
-				Columns:    []*schema.Column{NotificationsColumns[7]},
+				Columns:    []*schema.Column{NotificationsColumns[9]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -867,12 +871,22 @@ var (
 			{
 				Name:    "notification_recipient_account_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[6], NotificationsColumns[4]},
+				Columns: []*schema.Column{NotificationsColumns[8], NotificationsColumns[4]},
 			},
 			{
 				Name:    "notification_patient_id_category",
 				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[7], NotificationsColumns[2]},
+				Columns: []*schema.Column{NotificationsColumns[9], NotificationsColumns[2]},
+			},
+			{
+				Name:    "notification_email_due_at",
+				Unique:  false,
+				Columns: []*schema.Column{NotificationsColumns[6]},
+			},
+			{
+				Name:    "notification_reminder_due_at",
+				Unique:  false,
+				Columns: []*schema.Column{NotificationsColumns[7]},
 			},
 		},
 	}
@@ -1083,6 +1097,7 @@ var (
 		{Name: "released_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "never_release", Type: field.TypeBool, Default: false},
 		{Name: "visible_from", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "notify_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "conclusion", Type: field.TypeString, Nullable: true, Size: 2147483647},
 		{Name: "performing_laboratory", Type: field.TypeString, Nullable: true},
 		{Name: "patient_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
@@ -1096,13 +1111,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "results_patients_results",
-				Columns:    []*schema.Column{ResultsColumns[18]},
+				Columns:    []*schema.Column{ResultsColumns[19]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "results_organisations_source_organisation",
-				Columns:    []*schema.Column{ResultsColumns[19]},
+				Columns:    []*schema.Column{ResultsColumns[20]},
 				RefColumns: []*schema.Column{OrganisationsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -1111,17 +1126,22 @@ var (
 			{
 				Name:    "result_patient_id_category",
 				Unique:  false,
-				Columns: []*schema.Column{ResultsColumns[18], ResultsColumns[3]},
+				Columns: []*schema.Column{ResultsColumns[19], ResultsColumns[3]},
 			},
 			{
 				Name:    "result_source_organisation_id_external_system_external_value",
 				Unique:  true,
-				Columns: []*schema.Column{ResultsColumns[19], ResultsColumns[5], ResultsColumns[6]},
+				Columns: []*schema.Column{ResultsColumns[20], ResultsColumns[5], ResultsColumns[6]},
 			},
 			{
 				Name:    "result_patient_id_reported_at",
 				Unique:  false,
-				Columns: []*schema.Column{ResultsColumns[18], ResultsColumns[11]},
+				Columns: []*schema.Column{ResultsColumns[19], ResultsColumns[11]},
+			},
+			{
+				Name:    "result_notify_at",
+				Unique:  false,
+				Columns: []*schema.Column{ResultsColumns[16]},
 			},
 		},
 	}

@@ -35,6 +35,10 @@ const (
 	FieldCreatedAt = "created_at"
 	// FieldReadAt holds the string denoting the read_at field in the database.
 	FieldReadAt = "read_at"
+	// FieldEmailDueAt holds the string denoting the email_due_at field in the database.
+	FieldEmailDueAt = "email_due_at"
+	// FieldReminderDueAt holds the string denoting the reminder_due_at field in the database.
+	FieldReminderDueAt = "reminder_due_at"
 	// EdgePatient holds the string denoting the patient edge name in mutations.
 	EdgePatient = "patient"
 	// EdgeRecipient holds the string denoting the recipient edge name in mutations.
@@ -67,6 +71,8 @@ var Columns = []string{
 	FieldSubjectID,
 	FieldCreatedAt,
 	FieldReadAt,
+	FieldEmailDueAt,
+	FieldReminderDueAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -179,6 +185,16 @@ func ByCreatedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByReadAt orders the results by the read_at field.
 func ByReadAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldReadAt, opts...).ToFunc()
+}
+
+// ByEmailDueAt orders the results by the email_due_at field.
+func ByEmailDueAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEmailDueAt, opts...).ToFunc()
+}
+
+// ByReminderDueAt orders the results by the reminder_due_at field.
+func ByReminderDueAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReminderDueAt, opts...).ToFunc()
 }
 
 // ByPatientField orders the results by patient field.

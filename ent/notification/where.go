@@ -82,6 +82,16 @@ func ReadAt(v time.Time) predicate.Notification {
 	return predicate.Notification(sql.FieldEQ(FieldReadAt, v))
 }
 
+// EmailDueAt applies equality check predicate on the "email_due_at" field. It's identical to EmailDueAtEQ.
+func EmailDueAt(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldEQ(FieldEmailDueAt, v))
+}
+
+// ReminderDueAt applies equality check predicate on the "reminder_due_at" field. It's identical to ReminderDueAtEQ.
+func ReminderDueAt(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldEQ(FieldReminderDueAt, v))
+}
+
 // RecipientAccountIDEQ applies the EQ predicate on the "recipient_account_id" field.
 func RecipientAccountIDEQ(v pulid.ID) predicate.Notification {
 	return predicate.Notification(sql.FieldEQ(FieldRecipientAccountID, v))
@@ -440,6 +450,106 @@ func ReadAtIsNil() predicate.Notification {
 // ReadAtNotNil applies the NotNil predicate on the "read_at" field.
 func ReadAtNotNil() predicate.Notification {
 	return predicate.Notification(sql.FieldNotNull(FieldReadAt))
+}
+
+// EmailDueAtEQ applies the EQ predicate on the "email_due_at" field.
+func EmailDueAtEQ(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldEQ(FieldEmailDueAt, v))
+}
+
+// EmailDueAtNEQ applies the NEQ predicate on the "email_due_at" field.
+func EmailDueAtNEQ(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldNEQ(FieldEmailDueAt, v))
+}
+
+// EmailDueAtIn applies the In predicate on the "email_due_at" field.
+func EmailDueAtIn(vs ...time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldIn(FieldEmailDueAt, vs...))
+}
+
+// EmailDueAtNotIn applies the NotIn predicate on the "email_due_at" field.
+func EmailDueAtNotIn(vs ...time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldNotIn(FieldEmailDueAt, vs...))
+}
+
+// EmailDueAtGT applies the GT predicate on the "email_due_at" field.
+func EmailDueAtGT(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldGT(FieldEmailDueAt, v))
+}
+
+// EmailDueAtGTE applies the GTE predicate on the "email_due_at" field.
+func EmailDueAtGTE(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldGTE(FieldEmailDueAt, v))
+}
+
+// EmailDueAtLT applies the LT predicate on the "email_due_at" field.
+func EmailDueAtLT(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldLT(FieldEmailDueAt, v))
+}
+
+// EmailDueAtLTE applies the LTE predicate on the "email_due_at" field.
+func EmailDueAtLTE(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldLTE(FieldEmailDueAt, v))
+}
+
+// EmailDueAtIsNil applies the IsNil predicate on the "email_due_at" field.
+func EmailDueAtIsNil() predicate.Notification {
+	return predicate.Notification(sql.FieldIsNull(FieldEmailDueAt))
+}
+
+// EmailDueAtNotNil applies the NotNil predicate on the "email_due_at" field.
+func EmailDueAtNotNil() predicate.Notification {
+	return predicate.Notification(sql.FieldNotNull(FieldEmailDueAt))
+}
+
+// ReminderDueAtEQ applies the EQ predicate on the "reminder_due_at" field.
+func ReminderDueAtEQ(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldEQ(FieldReminderDueAt, v))
+}
+
+// ReminderDueAtNEQ applies the NEQ predicate on the "reminder_due_at" field.
+func ReminderDueAtNEQ(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldNEQ(FieldReminderDueAt, v))
+}
+
+// ReminderDueAtIn applies the In predicate on the "reminder_due_at" field.
+func ReminderDueAtIn(vs ...time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldIn(FieldReminderDueAt, vs...))
+}
+
+// ReminderDueAtNotIn applies the NotIn predicate on the "reminder_due_at" field.
+func ReminderDueAtNotIn(vs ...time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldNotIn(FieldReminderDueAt, vs...))
+}
+
+// ReminderDueAtGT applies the GT predicate on the "reminder_due_at" field.
+func ReminderDueAtGT(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldGT(FieldReminderDueAt, v))
+}
+
+// ReminderDueAtGTE applies the GTE predicate on the "reminder_due_at" field.
+func ReminderDueAtGTE(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldGTE(FieldReminderDueAt, v))
+}
+
+// ReminderDueAtLT applies the LT predicate on the "reminder_due_at" field.
+func ReminderDueAtLT(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldLT(FieldReminderDueAt, v))
+}
+
+// ReminderDueAtLTE applies the LTE predicate on the "reminder_due_at" field.
+func ReminderDueAtLTE(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldLTE(FieldReminderDueAt, v))
+}
+
+// ReminderDueAtIsNil applies the IsNil predicate on the "reminder_due_at" field.
+func ReminderDueAtIsNil() predicate.Notification {
+	return predicate.Notification(sql.FieldIsNull(FieldReminderDueAt))
+}
+
+// ReminderDueAtNotNil applies the NotNil predicate on the "reminder_due_at" field.
+func ReminderDueAtNotNil() predicate.Notification {
+	return predicate.Notification(sql.FieldNotNull(FieldReminderDueAt))
 }
 
 // HasPatient applies the HasEdge predicate on the "patient" edge.

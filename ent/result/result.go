@@ -55,6 +55,8 @@ const (
 	FieldNeverRelease = "never_release"
 	// FieldVisibleFrom holds the string denoting the visible_from field in the database.
 	FieldVisibleFrom = "visible_from"
+	// FieldNotifyAt holds the string denoting the notify_at field in the database.
+	FieldNotifyAt = "notify_at"
 	// FieldConclusion holds the string denoting the conclusion field in the database.
 	FieldConclusion = "conclusion"
 	// FieldPerformingLaboratory holds the string denoting the performing_laboratory field in the database.
@@ -110,6 +112,7 @@ var Columns = []string{
 	FieldReleasedAt,
 	FieldNeverRelease,
 	FieldVisibleFrom,
+	FieldNotifyAt,
 	FieldConclusion,
 	FieldPerformingLaboratory,
 }
@@ -285,6 +288,11 @@ func ByNeverRelease(opts ...sql.OrderTermOption) OrderOption {
 // ByVisibleFrom orders the results by the visible_from field.
 func ByVisibleFrom(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldVisibleFrom, opts...).ToFunc()
+}
+
+// ByNotifyAt orders the results by the notify_at field.
+func ByNotifyAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldNotifyAt, opts...).ToFunc()
 }
 
 // ByConclusion orders the results by the conclusion field.

@@ -127,6 +127,11 @@ func VisibleFrom(v time.Time) predicate.Result {
 	return predicate.Result(sql.FieldEQ(FieldVisibleFrom, v))
 }
 
+// NotifyAt applies equality check predicate on the "notify_at" field. It's identical to NotifyAtEQ.
+func NotifyAt(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldEQ(FieldNotifyAt, v))
+}
+
 // Conclusion applies equality check predicate on the "conclusion" field. It's identical to ConclusionEQ.
 func Conclusion(v string) predicate.Result {
 	return predicate.Result(sql.FieldEQ(FieldConclusion, v))
@@ -985,6 +990,56 @@ func VisibleFromIsNil() predicate.Result {
 // VisibleFromNotNil applies the NotNil predicate on the "visible_from" field.
 func VisibleFromNotNil() predicate.Result {
 	return predicate.Result(sql.FieldNotNull(FieldVisibleFrom))
+}
+
+// NotifyAtEQ applies the EQ predicate on the "notify_at" field.
+func NotifyAtEQ(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldEQ(FieldNotifyAt, v))
+}
+
+// NotifyAtNEQ applies the NEQ predicate on the "notify_at" field.
+func NotifyAtNEQ(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldNEQ(FieldNotifyAt, v))
+}
+
+// NotifyAtIn applies the In predicate on the "notify_at" field.
+func NotifyAtIn(vs ...time.Time) predicate.Result {
+	return predicate.Result(sql.FieldIn(FieldNotifyAt, vs...))
+}
+
+// NotifyAtNotIn applies the NotIn predicate on the "notify_at" field.
+func NotifyAtNotIn(vs ...time.Time) predicate.Result {
+	return predicate.Result(sql.FieldNotIn(FieldNotifyAt, vs...))
+}
+
+// NotifyAtGT applies the GT predicate on the "notify_at" field.
+func NotifyAtGT(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldGT(FieldNotifyAt, v))
+}
+
+// NotifyAtGTE applies the GTE predicate on the "notify_at" field.
+func NotifyAtGTE(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldGTE(FieldNotifyAt, v))
+}
+
+// NotifyAtLT applies the LT predicate on the "notify_at" field.
+func NotifyAtLT(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldLT(FieldNotifyAt, v))
+}
+
+// NotifyAtLTE applies the LTE predicate on the "notify_at" field.
+func NotifyAtLTE(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldLTE(FieldNotifyAt, v))
+}
+
+// NotifyAtIsNil applies the IsNil predicate on the "notify_at" field.
+func NotifyAtIsNil() predicate.Result {
+	return predicate.Result(sql.FieldIsNull(FieldNotifyAt))
+}
+
+// NotifyAtNotNil applies the NotNil predicate on the "notify_at" field.
+func NotifyAtNotNil() predicate.Result {
+	return predicate.Result(sql.FieldNotNull(FieldNotifyAt))
 }
 
 // ConclusionEQ applies the EQ predicate on the "conclusion" field.

@@ -33,6 +33,12 @@ func (Account) Fields() []ent.Field {
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("disabled_at").SchemaType(timeSchemaType).Optional().Nillable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Enum("notification_email").Values("IMMEDIATE", "DAILY", "OFF").Default("DAILY").
+			Comment("When notifications are emailed: DAILY sends sharing, letters and appointments at once and the rest at most once a day.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("last_digest_at").SchemaType(timeSchemaType).Optional().Nillable().
+			Comment("When the last once-a-day email went out.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

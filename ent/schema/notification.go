@@ -37,6 +37,12 @@ func (Notification) Fields() []ent.Field {
 			Comment("The record it is about.").Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("created_at").SchemaType(timeSchemaType).Default(now).Immutable().Annotations(entgql.OrderField("CREATED_AT")),
 		field.Time("read_at").SchemaType(timeSchemaType).Optional().Nillable().Annotations(entgql.Skip(entgql.SkipOrderField)),
+		field.Time("email_due_at").SchemaType(timeSchemaType).Optional().Nillable().
+			Comment("When it is to be considered for email; null once emailed or passed over.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("reminder_due_at").SchemaType(timeSchemaType).Optional().Nillable().
+			Comment("When a letter still unread gets its one reminder; null when none is due.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 
@@ -55,6 +61,8 @@ func (Notification) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("recipient_account_id", "created_at"),
 		index.Fields("patient_id", "category"),
+		index.Fields("email_due_at"),
+		index.Fields("reminder_due_at"),
 	}
 }
 

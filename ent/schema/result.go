@@ -36,6 +36,9 @@ func (Result) Fields() []ent.Field {
 		field.Time("visible_from").SchemaType(timeSchemaType).Optional().Nillable().
 			Comment("When patients and shares may see its content: released_at, else release_at; null while held for a clinician or never.").
 			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("notify_at").SchemaType(timeSchemaType).Optional().Nillable().
+			Comment("When a result held until a release time is to be announced; null once it has been.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Text("conclusion").Optional().Nillable().Annotations(noFilter, sensitive),
 		field.String("performing_laboratory").Optional().Nillable().Annotations(noFilter, sensitive),
 	}
@@ -51,7 +54,7 @@ func (Result) Edges() []ent.Edge {
 
 // Indexes of the Result.
 func (Result) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("patient_id", "reported_at")}
+	return []ent.Index{index.Fields("patient_id", "reported_at"), index.Fields("notify_at")}
 }
 
 // Annotations of the Result.

@@ -23,6 +23,7 @@ type testEnv struct {
 	server  *httptest.Server
 	counter *store.StatementCounter
 	clock   *clock
+	app     *app.App
 }
 
 // clock is an injected clock tests move by hand.
@@ -67,7 +68,7 @@ func newEnvWith(t testing.TB, configure func(url string) config.Config) *testEnv
 	}
 	a.SetReady()
 	handler = a
-	return &testEnv{t: t, store: st, server: srv, counter: counter, clock: clk}
+	return &testEnv{t: t, store: st, server: srv, counter: counter, clock: clk, app: a}
 }
 
 // gqlResponse is a GraphQL response as a client reads it.

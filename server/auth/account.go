@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/mail"
 	"strings"
@@ -192,4 +193,16 @@ func (s *Service) auditPatient(ctx context.Context, actor *pulid.ID, patientID p
 	if err != nil {
 		slog.ErrorContext(ctx, "audit event not written", "action", action, "err", err)
 	}
+}
+
+// SetNotificationEmail records when the viewer wants notification emails.
+func (s *Service) SetNotificationEmail(ctx context.Context, pref account.NotificationEmail) error {
+	acc, err := s.viewerAccount(ctx)
+	if err != nil {
+		return err
+	}
+	if err := account.NotificationEmailValidator(pref); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidInput, err)
+	}
+	return s.client.Account.UpdateOne(acc).SetNotificationEmail(pref).Exec(access.SystemContext(ctx))
 }

@@ -5,11 +5,11 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
-	"log/slog"
 	"net/mail"
 	"strings"
 	"time"
 
+	"github.com/patientportal/portal/server/notify"
 	"github.com/patientportal/portal/server/store"
 
 	"github.com/patientportal/portal/ent"
@@ -19,6 +19,7 @@ import (
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/patient"
 	"github.com/patientportal/portal/ent/patientorganisation"
+	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/session"
 	"github.com/patientportal/portal/ent/share"
@@ -456,7 +457,15 @@ func (s *Service) acceptShare(ctx context.Context, inv *ent.Invitation, in model
 		if n != 1 {
 			return ErrInvitationInvalid
 		}
-		return tx.Invitation.UpdateOne(inv).SetAcceptedAt(s.now()).Exec(sys)
+		if err := tx.Invitation.UpdateOne(inv).SetAcceptedAt(s.now()).Exec(sys); err != nil {
+			return err
+		}
+		owner, err := tx.Patient.Get(sys, inv.PatientID)
+		if err != nil || owner.AccountID == nil {
+			return err
+		}
+		note := notify.Note{Kind: notification.KindSHARE_ACCEPTED, Patient: inv.PatientID, Category: category.General}
+		return notify.To(sys, tx, note, s.now(), *owner.AccountID)
 	})
 	if err != nil {
 		if ent.IsConstraintError(err) {
@@ -465,12 +474,6 @@ func (s *Service) acceptShare(ctx context.Context, inv *ent.Invitation, in model
 		return "", nil, err
 	}
 	s.auditPatient(sys, &acc.ID, inv.PatientID, "SHARE_ACCEPTED")
-	if owner, err := s.client.Patient.Get(sys, inv.PatientID); err == nil && owner.AccountID != nil {
-		if err := s.client.Notification.Create().SetRecipientAccountID(*owner.AccountID).SetPatientID(inv.PatientID).
-			SetKind(notification.KindSHARE_ACCEPTED).Exec(sys); err != nil {
-			slog.ErrorContext(ctx, "notification not written", "err", err)
-		}
-	}
 	token, err := s.startSession(ctx, acc, session.IdentityLevel(acc.IdentityLevel), session.MethodPASSWORD)
 	if err != nil {
 		return "", nil, err

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 
+	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/session"
@@ -19,4 +20,19 @@ func (s *Service) ViewerForSession(ctx context.Context, id pulid.ID) (*access.Vi
 		return nil, err
 	}
 	return s.loadViewer(ctx, sess.AccountID, sess.ID, string(sess.IdentityLevel), s.now())
+}
+
+// ViewerForAccount returns what an account may see now, as its password
+// sign-ins would (its recorded identity level), or nil when the account is
+// missing or disabled. It serves work done for someone who is not signed
+// in, such as deciding what their emails may mention.
+func (s *Service) ViewerForAccount(ctx context.Context, id pulid.ID) (*access.Viewer, error) {
+	acc, err := s.client.Account.Get(access.SystemContext(ctx), id)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil || acc.DisabledAt != nil {
+		return nil, err
+	}
+	return s.loadViewer(ctx, acc.ID, "", string(acc.IdentityLevel), s.now())
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/graph/model"
+	"github.com/patientportal/portal/server/notify"
 )
 
 // Limits of the diary's and encounters' inputs. A one-line text is a
@@ -289,24 +290,13 @@ func followCategory(ctx context.Context, tx *ent.Client, a *ent.Appointment) err
 		Exec(ctx)
 }
 
-// appointmentEvent audits a change to a booking and tells the patient, if
-// they have an account, under the appointment's category.
+// appointmentEvent audits a change to a booking and tells whoever may see
+// the appointment.
 func (s *Service) appointmentEvent(ctx context.Context, tx *ent.Client, v *access.Viewer, a *ent.Appointment, action string, kind notification.Kind) error {
 	if err := audit(ctx, tx, v, a.PatientID, action, "Appointment"); err != nil {
 		return err
 	}
-	p, err := tx.Patient.Get(ctx, a.PatientID)
-	if err != nil || p.AccountID == nil {
-		return err
-	}
-	return tx.Notification.Create().
-		SetRecipientAccountID(*p.AccountID).
-		SetPatientID(a.PatientID).
-		SetKind(kind).
-		SetCategory(a.Category).
-		SetSubjectID(a.ID).
-		SetCreatedAt(s.now()).
-		Exec(ctx)
+	return notify.Record(ctx, tx, notify.Note{Kind: kind, Patient: a.PatientID, Category: a.Category, Subject: &a.ID}, s.now())
 }
 
 // readAppointment reads an appointment as the viewer.

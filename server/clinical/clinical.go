@@ -15,10 +15,10 @@ import (
 
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
-	"github.com/patientportal/portal/ent/patientorganisation"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/graph"
 	"github.com/patientportal/portal/server/blob"
+	"github.com/patientportal/portal/server/notify"
 	"github.com/patientportal/portal/server/store"
 )
 
@@ -146,12 +146,11 @@ func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context, tx *ent
 // link makes sure an organisation that sends data to a record is linked
 // to it.
 func link(ctx context.Context, tx *ent.Client, patient, org pulid.ID) error {
-	exists, err := tx.PatientOrganisation.Query().
-		Where(patientorganisation.PatientID(patient), patientorganisation.OrganisationID(org)).Exist(ctx)
-	if err != nil || exists {
+	v, err := viewer(ctx)
+	if err != nil {
 		return err
 	}
-	return tx.PatientOrganisation.Create().SetPatientID(patient).SetOrganisationID(org).Exec(ctx)
+	return notify.LinkOrganisation(ctx, tx, patient, org, v.Now)
 }
 
 // audit records a change to a patient's record, in the change's

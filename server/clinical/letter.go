@@ -22,6 +22,7 @@ import (
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/graph/model"
 	"github.com/patientportal/portal/server/blob"
+	"github.com/patientportal/portal/server/notify"
 )
 
 // MaxDocument is the largest letter document accepted: 10 MB.
@@ -109,17 +110,7 @@ func (s *Service) SendLetter(ctx context.Context, in model.SendLetterInput) (*en
 		if err := audit(ctx, tx, v, pt.ID, "LETTER_SENT", "Letter"); err != nil {
 			return err
 		}
-		if pt.AccountID == nil {
-			return nil
-		}
-		return tx.Notification.Create().
-			SetRecipientAccountID(*pt.AccountID).
-			SetPatientID(pt.ID).
-			SetKind(notification.KindLETTER_RECEIVED).
-			SetCategory(l.Category).
-			SetSubjectID(l.ID).
-			SetCreatedAt(s.now()).
-			Exec(ctx)
+		return notify.Record(ctx, tx, notify.Note{Kind: notification.KindLETTER_RECEIVED, Patient: pt.ID, Category: l.Category, Subject: &l.ID}, s.now())
 	})
 	if err != nil {
 		if key != "" {

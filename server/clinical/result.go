@@ -14,6 +14,7 @@ import (
 	"github.com/patientportal/portal/ent/resultcomponent"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/graph/model"
+	"github.com/patientportal/portal/server/notify"
 )
 
 // ucumUnits are the UCUM units a result component may carry. A short,
@@ -53,8 +54,7 @@ func (s *Service) AddResult(ctx context.Context, in model.AddResultInput) (*ent.
 	if err := check.err(); err != nil {
 		return nil, err
 	}
-	p, err := s.recordPatient(ctx, in.PatientID)
-	if err != nil {
+	if _, err := s.recordPatient(ctx, in.PatientID); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -95,19 +95,15 @@ func (s *Service) AddResult(ctx context.Context, in model.AddResultInput) (*ent.
 		if err := audit(ctx, tx, v, in.PatientID, "RESULT_ADDED", "Result"); err != nil {
 			return err
 		}
-		// Released now, or with a release time already past: the hooks
-		// decided when its content became visible.
-		if r.VisibleFrom == nil || r.VisibleFrom.After(now) || p.AccountID == nil {
+		// The hooks decided when its content becomes visible: now, later
+		// (announced then by the notification mailer), or once released.
+		switch {
+		case r.VisibleFrom == nil:
 			return nil
+		case r.VisibleFrom.After(now):
+			return tx.Result.UpdateOneID(r.ID).SetNotifyAt(*r.VisibleFrom).Exec(ctx)
 		}
-		return tx.Notification.Create().
-			SetRecipientAccountID(*p.AccountID).
-			SetPatientID(r.PatientID).
-			SetKind(notification.KindRESULT_RELEASED).
-			SetCategory(r.Category).
-			SetSubjectID(r.ID).
-			SetCreatedAt(now).
-			Exec(ctx)
+		return notify.Record(ctx, tx, notify.Note{Kind: notification.KindRESULT_RELEASED, Patient: r.PatientID, Category: r.Category, Subject: &r.ID}, now)
 	})
 	if err != nil {
 		return nil, err

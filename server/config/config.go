@@ -40,6 +40,8 @@ type Config struct {
 	BrokerURL string
 	// FeedInterval is how often subscriptions poll the store.
 	FeedInterval time.Duration
+	// MailInterval is how often the outbox is turned into emails and sent.
+	MailInterval time.Duration
 	// Mail configures outgoing email (see package mail for each variable).
 	Mail mail.Config
 	// NHSLogin configures sign-in with NHS login; off when Issuer is empty.
@@ -97,6 +99,10 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	if err != nil {
 		return c, err
 	}
+	mailEvery, err := envDuration("PORTAL_MAIL_INTERVAL", 5*time.Second)
+	if err != nil {
+		return c, err
+	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.DatabaseURL, "database", env("PORTAL_DATABASE_URL", DefaultDatabaseURL),
@@ -117,6 +123,8 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		"folder for letter documents (PORTAL_BLOB_DIR)")
 	fs.StringVar(&c.BrokerURL, "broker", env("PORTAL_BROKER_URL", ""),
 		"redis://host:port or nats://host:port when several servers share the store (PORTAL_BROKER_URL)")
+	fs.DurationVar(&c.MailInterval, "mail-interval", mailEvery,
+		"how often notification emails are written and the mail outbox is sent (PORTAL_MAIL_INTERVAL)")
 	c.FeedInterval = time.Second
 	c.Mail.Host = getenv("PORTAL_SMTP_HOST")
 	if p := getenv("PORTAL_SMTP_PORT"); p != "" {
@@ -144,6 +152,9 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if c.MailInterval <= 0 {
+		return c, fmt.Errorf("mail interval must be positive, not %v", c.MailInterval)
 	}
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {

@@ -16,6 +16,7 @@ import (
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/share"
 	"github.com/patientportal/portal/graph/model"
+	"github.com/patientportal/portal/server/notify"
 )
 
 // Break-the-glass rules.
@@ -114,7 +115,7 @@ func (s *Service) BreakGlass(ctx context.Context, in model.BreakGlassInput) (*mo
 		}
 		// No subject: the notification says that the glass was broken,
 		// never by whom or for which service.
-		n := note{kind: notification.KindGLASS_BROKEN, patient: pt.ID, category: category.General}
+		n := notify.Note{Kind: notification.KindGLASS_BROKEN, Patient: pt.ID, Category: category.General}
 		if err := s.notify(sys, tx, n, ids...); err != nil {
 			return err
 		}

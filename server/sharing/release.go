@@ -8,6 +8,7 @@ import (
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/result"
 	"github.com/patientportal/portal/ent/schema/pulid"
+	"github.com/patientportal/portal/server/notify"
 )
 
 // ReleaseResult lets a clinician of the organisation that requested a
@@ -39,16 +40,13 @@ func (s *Service) ReleaseResult(ctx context.Context, id pulid.ID) (*ent.Result, 
 	if r.ReleasedAt != nil || r.VisibleFrom != nil && !now.Before(*r.VisibleFrom) {
 		return s.readResult(ctx, id)
 	}
-	pt, err := s.client.Patient.Get(sys, r.PatientID)
-	if err != nil {
-		return nil, err
-	}
 	err = s.withTx(sys, func(tx *ent.Client) error {
 		// The condition makes a second, racing release a no-op.
 		n, err := tx.Result.Update().
 			Where(result.ID(id), result.ReleasedAtIsNil()).
 			SetReleasedAt(now).
 			SetVisibleFrom(now).
+			ClearNotifyAt().
 			Save(sys)
 		if err != nil || n == 0 {
 			return err
@@ -56,10 +54,7 @@ func (s *Service) ReleaseResult(ctx context.Context, id pulid.ID) (*ent.Result, 
 		if err := s.audit(sys, tx, v, event{action: "RESULT_RELEASED", patient: &r.PatientID, organisation: r.SourceOrganisationID}); err != nil {
 			return err
 		}
-		if pt.AccountID == nil {
-			return nil
-		}
-		return s.notify(sys, tx, note{kind: notification.KindRESULT_RELEASED, patient: r.PatientID, category: r.Category, subject: &r.ID}, *pt.AccountID)
+		return notify.Record(sys, tx, notify.Note{Kind: notification.KindRESULT_RELEASED, Patient: r.PatientID, Category: r.Category, Subject: &r.ID}, now)
 	})
 	if err != nil {
 		return nil, err

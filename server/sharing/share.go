@@ -20,6 +20,7 @@ import (
 	"github.com/patientportal/portal/graph/model"
 	"github.com/patientportal/portal/server/auth"
 	portalmail "github.com/patientportal/portal/server/mail"
+	"github.com/patientportal/portal/server/notify"
 )
 
 // invitationTTL is how long a share invitation link stays valid, as for
@@ -239,7 +240,7 @@ func (s *Service) ShareRecord(ctx context.Context, in model.ShareRecordInput) (*
 			return err
 		}
 		if pt.AccountID != nil {
-			n := note{kind: notification.KindSHARE_OFFERED, patient: pt.ID, category: category.General, subject: &created.ID}
+			n := notify.Note{Kind: notification.KindSHARE_OFFERED, Patient: pt.ID, Category: category.General, Subject: &created.ID}
 			if err := s.notify(sys, tx, n, *pt.AccountID); err != nil {
 				return err
 			}
@@ -420,7 +421,7 @@ func (s *Service) notifyGrantee(ctx context.Context, tx *ent.Client, sh *ent.Sha
 	if sh.GranteeAccountID == nil || sh.AcceptedAt == nil {
 		return nil
 	}
-	n := note{kind: kind, patient: sh.PatientID, category: category.General, subject: &sh.ID}
+	n := notify.Note{Kind: kind, Patient: sh.PatientID, Category: category.General, Subject: &sh.ID}
 	return s.notify(ctx, tx, n, *sh.GranteeAccountID)
 }
 

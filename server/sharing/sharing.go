@@ -17,12 +17,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patientportal/portal/server/notify"
 	"github.com/patientportal/portal/server/store"
 
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
-	"github.com/patientportal/portal/ent/notification"
-	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/graph"
 )
@@ -115,36 +114,9 @@ func (s *Service) audit(ctx context.Context, tx *ent.Client, v *access.Viewer, e
 		Exec(access.SystemContext(ctx))
 }
 
-// note is one kind of notification to a set of accounts about a record.
-type note struct {
-	kind     notification.Kind
-	patient  pulid.ID
-	category category.Category
-	subject  *pulid.ID
-}
-
 // notify writes n to each recipient once, in the transaction of the change.
-func (s *Service) notify(ctx context.Context, tx *ent.Client, n note, recipients ...pulid.ID) error {
-	seen := map[pulid.ID]bool{}
-	var builders []*ent.NotificationCreate
-	now := s.now()
-	for _, r := range recipients {
-		if r == "" || seen[r] {
-			continue
-		}
-		seen[r] = true
-		builders = append(builders, tx.Notification.Create().
-			SetRecipientAccountID(r).
-			SetPatientID(n.patient).
-			SetKind(n.kind).
-			SetCategory(n.category).
-			SetNillableSubjectID(n.subject).
-			SetCreatedAt(now))
-	}
-	if len(builders) == 0 {
-		return nil
-	}
-	return tx.Notification.CreateBulk(builders...).Exec(access.SystemContext(ctx))
+func (s *Service) notify(ctx context.Context, tx *ent.Client, n notify.Note, recipients ...pulid.ID) error {
+	return notify.To(ctx, tx, n, s.now(), recipients...)
 }
 
 func ptr[T any](v T) *T { return &v }

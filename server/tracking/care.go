@@ -9,10 +9,10 @@ import (
 	"github.com/patientportal/portal/ent/access"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/notification"
-	"github.com/patientportal/portal/ent/patientorganisation"
 	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/graph/model"
+	"github.com/patientportal/portal/server/notify"
 )
 
 // Limits of a care resource's tags.
@@ -68,7 +68,7 @@ func (s *Service) AssignCareResource(ctx context.Context, in model.AssignCareRes
 			return err
 		}
 		id = r.ID
-		if err := careLink(ctx, tx, p.ID, in.OrganisationID); err != nil {
+		if err := notify.LinkOrganisation(ctx, tx, p.ID, in.OrganisationID, s.now()); err != nil {
 			return err
 		}
 		if err := diaryAudit(ctx, tx, v, p.ID, &in.OrganisationID, "CARE_RESOURCE_ASSIGNED", "CareResource"); err != nil {
@@ -77,14 +77,7 @@ func (s *Service) AssignCareResource(ctx context.Context, in model.AssignCareRes
 		if p.AccountID == nil {
 			return nil
 		}
-		return tx.Notification.Create().
-			SetRecipientAccountID(*p.AccountID).
-			SetPatientID(p.ID).
-			SetKind(notification.KindCARE_RESOURCE_ASSIGNED).
-			SetCategory(r.Category).
-			SetSubjectID(r.ID).
-			SetCreatedAt(s.now()).
-			Exec(ctx)
+		return notify.Record(ctx, tx, notify.Note{Kind: notification.KindCARE_RESOURCE_ASSIGNED, Patient: p.ID, Category: r.Category, Subject: &r.ID}, s.now())
 	})
 	if err != nil {
 		return nil, err
@@ -148,15 +141,6 @@ func careTags(check *diaryCheck, tags []string) []string {
 
 // careLink makes sure the organisation that assigns a resource is linked
 // to the record.
-func careLink(ctx context.Context, tx *ent.Client, patient, org pulid.ID) error {
-	exists, err := tx.PatientOrganisation.Query().
-		Where(patientorganisation.PatientID(patient), patientorganisation.OrganisationID(org)).Exist(ctx)
-	if err != nil || exists {
-		return err
-	}
-	return tx.PatientOrganisation.Create().SetPatientID(patient).SetOrganisationID(org).Exec(ctx)
-}
-
 // readCareResource reads a care resource as the viewer.
 func (s *Service) readCareResource(ctx context.Context, id pulid.ID) (*ent.CareResource, error) {
 	r, err := s.client.CareResource.Get(ctx, id)

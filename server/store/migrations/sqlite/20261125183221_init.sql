@@ -1,6 +1,6 @@
 -- +goose Up
 -- create "accounts" table
-CREATE TABLE `accounts` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `email` text NOT NULL, `display_name` text NOT NULL, `password_hash` text NULL, `identity_level` text NOT NULL DEFAULT ('P0'), `oidc_subject` text NULL, `disabled_at` datetime NULL, PRIMARY KEY (`id`));
+CREATE TABLE `accounts` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `email` text NOT NULL, `display_name` text NOT NULL, `password_hash` text NULL, `identity_level` text NOT NULL DEFAULT ('P0'), `oidc_subject` text NULL, `disabled_at` datetime NULL, `notification_email` text NOT NULL DEFAULT ('DAILY'), `last_digest_at` datetime NULL, PRIMARY KEY (`id`));
 -- create index "accounts_email_key" to table: "accounts"
 CREATE UNIQUE INDEX `accounts_email_key` ON `accounts` (`email`);
 -- create index "accounts_oidc_subject_key" to table: "accounts"
@@ -126,11 +126,15 @@ CREATE UNIQUE INDEX `membership_account_id_organisation_id_role` ON `memberships
 -- create index "membership_organisation_id_role" to table: "memberships"
 CREATE INDEX `membership_organisation_id_role` ON `memberships` (`organisation_id`, `role`);
 -- create "notifications" table
-CREATE TABLE `notifications` (`id` text NOT NULL, `kind` text NOT NULL, `category` text NOT NULL DEFAULT ('GENERAL'), `subject_id` text NULL, `created_at` datetime NOT NULL, `read_at` datetime NULL, `recipient_account_id` text NOT NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `notifications_accounts_recipient` FOREIGN KEY (`recipient_account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION, CONSTRAINT `notifications_patients_notifications` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
+CREATE TABLE `notifications` (`id` text NOT NULL, `kind` text NOT NULL, `category` text NOT NULL DEFAULT ('GENERAL'), `subject_id` text NULL, `created_at` datetime NOT NULL, `read_at` datetime NULL, `email_due_at` datetime NULL, `reminder_due_at` datetime NULL, `recipient_account_id` text NOT NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `notifications_accounts_recipient` FOREIGN KEY (`recipient_account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION, CONSTRAINT `notifications_patients_notifications` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
 -- create index "notification_recipient_account_id_created_at" to table: "notifications"
 CREATE INDEX `notification_recipient_account_id_created_at` ON `notifications` (`recipient_account_id`, `created_at`);
 -- create index "notification_patient_id_category" to table: "notifications"
 CREATE INDEX `notification_patient_id_category` ON `notifications` (`patient_id`, `category`);
+-- create index "notification_email_due_at" to table: "notifications"
+CREATE INDEX `notification_email_due_at` ON `notifications` (`email_due_at`);
+-- create index "notification_reminder_due_at" to table: "notifications"
+CREATE INDEX `notification_reminder_due_at` ON `notifications` (`reminder_due_at`);
 -- create "oidc_logins" table
 CREATE TABLE `oidc_logins` (`id` text NOT NULL, `state_hash` text NOT NULL, `nonce` text NOT NULL, `code_verifier` text NOT NULL, `return_to` text NULL, `created_at` datetime NOT NULL, `expires_at` datetime NOT NULL, `used_at` datetime NULL, PRIMARY KEY (`id`));
 -- create index "oidc_logins_state_hash_key" to table: "oidc_logins"
@@ -160,13 +164,15 @@ CREATE INDEX `researchconsent_study_id_withdrawn_at` ON `research_consents` (`st
 -- create "research_studies" table
 CREATE TABLE `research_studies` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `title` text NOT NULL, `description` text NULL, `open` bool NOT NULL DEFAULT (true), `pseudonym_key` blob NOT NULL, `organisation_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `research_studies_organisations_organisation` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON DELETE NO ACTION);
 -- create "results" table
-CREATE TABLE `results` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `name` text NOT NULL, `code` text NULL, `status` text NOT NULL DEFAULT ('FINAL'), `taken_at` datetime NOT NULL, `reported_at` datetime NOT NULL, `release_at` datetime NULL, `released_at` datetime NULL, `never_release` bool NOT NULL DEFAULT (false), `visible_from` datetime NULL, `conclusion` text NULL, `performing_laboratory` text NULL, `patient_id` text NOT NULL, `source_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `results_patients_results` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `results_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
+CREATE TABLE `results` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `name` text NOT NULL, `code` text NULL, `status` text NOT NULL DEFAULT ('FINAL'), `taken_at` datetime NOT NULL, `reported_at` datetime NOT NULL, `release_at` datetime NULL, `released_at` datetime NULL, `never_release` bool NOT NULL DEFAULT (false), `visible_from` datetime NULL, `notify_at` datetime NULL, `conclusion` text NULL, `performing_laboratory` text NULL, `patient_id` text NOT NULL, `source_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `results_patients_results` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `results_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
 -- create index "result_patient_id_category" to table: "results"
 CREATE INDEX `result_patient_id_category` ON `results` (`patient_id`, `category`);
 -- create index "result_source_organisation_id_external_system_external_value" to table: "results"
 CREATE UNIQUE INDEX `result_source_organisation_id_external_system_external_value` ON `results` (`source_organisation_id`, `external_system`, `external_value`);
 -- create index "result_patient_id_reported_at" to table: "results"
 CREATE INDEX `result_patient_id_reported_at` ON `results` (`patient_id`, `reported_at`);
+-- create index "result_notify_at" to table: "results"
+CREATE INDEX `result_notify_at` ON `results` (`notify_at`);
 -- create "result_components" table
 CREATE TABLE `result_components` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `name` text NOT NULL, `code` text NULL, `value_numeric` real NULL, `value_text` text NULL, `comparator` text NULL, `unit` text NULL, `reference_low` real NULL, `reference_high` real NULL, `reference_text` text NULL, `flag` text NULL, `patient_id` text NOT NULL, `result_id` text NOT NULL, `source_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `result_components_patients_result_components` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `result_components_results_components` FOREIGN KEY (`result_id`) REFERENCES `results` (`id`) ON DELETE NO ACTION, CONSTRAINT `result_components_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
 -- create index "resultcomponent_patient_id_category" to table: "result_components"
@@ -249,6 +255,8 @@ DROP INDEX `resultcomponent_source_organisa_83ff4d92333b9bb3af4f6efac23a0172`;
 DROP INDEX `resultcomponent_patient_id_category`;
 -- reverse: create "result_components" table
 DROP TABLE `result_components`;
+-- reverse: create index "result_notify_at" to table: "results"
+DROP INDEX `result_notify_at`;
 -- reverse: create index "result_patient_id_reported_at" to table: "results"
 DROP INDEX `result_patient_id_reported_at`;
 -- reverse: create index "result_source_organisation_id_external_system_external_value" to table: "results"
@@ -285,6 +293,10 @@ DROP TABLE `organisations`;
 DROP INDEX `oidc_logins_state_hash_key`;
 -- reverse: create "oidc_logins" table
 DROP TABLE `oidc_logins`;
+-- reverse: create index "notification_reminder_due_at" to table: "notifications"
+DROP INDEX `notification_reminder_due_at`;
+-- reverse: create index "notification_email_due_at" to table: "notifications"
+DROP INDEX `notification_email_due_at`;
 -- reverse: create index "notification_patient_id_category" to table: "notifications"
 DROP INDEX `notification_patient_id_category`;
 -- reverse: create index "notification_recipient_account_id_created_at" to table: "notifications"
