@@ -549,7 +549,9 @@ func TestDemoGlucoseChartsFromItsRollups(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := e.signIn(creds.Patient.Email, creds.Patient.Password)
-	var v struct{ Viewer struct{ Patients []struct{ ID string } } }
+	var v struct {
+		Viewer struct{ Patients []struct{ ID string } }
+	}
 	e.post(token, `{ viewer { patients { id } } }`, nil).decode(t, &v)
 	res := e.post(token, `query($id: ID!, $from: Time!, $to: Time!) { patient(id: $id) {
 	  measurementSeries(type: GLUCOSE, from: $from, to: $to, bucket: DAY) {
@@ -560,7 +562,7 @@ func TestDemoGlucoseChartsFromItsRollups(t *testing.T) {
 			MeasurementSeries struct {
 				Buckets     []struct{ Count int }
 				TimeInRange struct {
-					Readings                                     int
+					Readings                                   int
 					BelowPercent, InRangePercent, AbovePercent float64
 				}
 			}

@@ -30,9 +30,9 @@ type App struct {
 	// Sessions signs viewers in and resolves them.
 	Sessions *auth.Service
 	// Broker carries notification wake-ups between servers.
-	Broker broker.Broker
-	handler  http.Handler
-	ready    atomic.Bool
+	Broker  broker.Broker
+	handler http.Handler
+	ready   atomic.Bool
 }
 
 // New assembles the service over client. now is the clock (nil: time.Now).
