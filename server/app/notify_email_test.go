@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"net/mail"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/share"
 	portalmail "github.com/patientportal/portal/server/mail"
+	"github.com/patientportal/portal/server/mail/mailtest"
 	"github.com/patientportal/portal/server/notify"
 )
 
@@ -18,18 +18,15 @@ import (
 // world against an in-process SMTP server.
 type mailRoom struct {
 	w      *sharingWorld
-	box    *inbox
+	box    *mailtest.Inbox
 	mailer *notify.Mailer
 	worker *portalmail.Worker
 	seen   int
 }
 
-// email is one message as its recipient reads it.
-type email struct{ to, subject, body string }
-
 func newMailRoom(w *sharingWorld) *mailRoom {
 	w.t.Helper()
-	box, port := startInbox(w.t)
+	box, port := mailtest.Start(w.t)
 	sender, err := portalmail.NewSMTP(portalmail.SMTPConfig{Host: "127.0.0.1", Port: port, Security: portalmail.SecurityNone,
 		From: "NHS Patient Portal <no-reply@portal.example.nhs.uk>"})
 	w.must(err)
@@ -42,7 +39,7 @@ func newMailRoom(w *sharingWorld) *mailRoom {
 }
 
 // deliver runs the mailer and the worker once and returns what arrived.
-func (r *mailRoom) deliver() []email {
+func (r *mailRoom) deliver() []mailtest.Email {
 	r.w.t.Helper()
 	ctx := context.Background()
 	if _, err := r.mailer.Dispatch(ctx); err != nil {
@@ -51,27 +48,17 @@ func (r *mailRoom) deliver() []email {
 	if _, err := r.worker.SendDue(ctx); err != nil {
 		r.w.t.Fatalf("send: %v", err)
 	}
-	r.box.mu.Lock()
-	defer r.box.mu.Unlock()
-	var out []email
-	for i := r.seen; i < len(r.box.messages); i++ {
-		m := r.box.messages[i]
-		to, _ := mail.ParseAddress(m.Header.Get("To"))
-		var address string
-		if to != nil {
-			address = to.Address
-		}
-		out = append(out, email{to: address, subject: m.Header.Get("Subject"), body: r.box.bodies[i]})
-	}
-	r.seen = len(r.box.messages)
+	received := r.box.Received()
+	out := received[r.seen:]
+	r.seen = len(received)
 	return out
 }
 
 // to keeps the emails to address.
-func to(emails []email, address string) []email {
-	var out []email
+func to(emails []mailtest.Email, address string) []mailtest.Email {
+	var out []mailtest.Email
 	for _, e := range emails {
-		if e.to == address {
+		if e.To == address {
 			out = append(out, e)
 		}
 	}
@@ -85,20 +72,20 @@ var emailForbidden = []string{"blood", "Blood", "Lithium", "Haemoglobin", "anaem
 
 // checkSafe fails the test if an email carries an internal ID, a clinical
 // term or a name.
-func checkSafe(t *testing.T, emails []email) {
+func checkSafe(t *testing.T, emails []mailtest.Email) {
 	t.Helper()
 	for _, e := range emails {
-		text := e.subject + "\n" + e.body
+		text := e.Subject + "\n" + e.Body
 		if internalID.MatchString(text) {
-			t.Errorf("email to %s holds an internal ID: %q", e.to, text)
+			t.Errorf("email to %s holds an internal ID: %q", e.To, text)
 		}
 		for _, term := range emailForbidden {
 			if strings.Contains(text, term) {
-				t.Errorf("email to %s says %q: %q", e.to, term, text)
+				t.Errorf("email to %s says %q: %q", e.To, term, text)
 			}
 		}
-		if !strings.Contains(e.body, "https://portal.example.nhs.uk/") {
-			t.Errorf("email to %s has no link to the portal: %q", e.to, e.body)
+		if !strings.Contains(e.Body, "https://portal.example.nhs.uk/") {
+			t.Errorf("email to %s has no link to the portal: %q", e.To, e.Body)
 		}
 	}
 }
@@ -146,15 +133,15 @@ func TestNotificationEmailsFollowEachPreference(t *testing.T) {
 		t.Errorf("signed out: %s", res.raw)
 	}
 
-	var all []email
+	var all []mailtest.Email
 	// A first result: DAILY sends it at once, as no digest went out today.
 	w.release(w.f.Alice.PatientID, "GENERAL", "Full blood count")
 	got := room.deliver()
 	all = append(all, got...)
-	if a := to(got, alice); len(a) != 1 || !strings.Contains(a[0].body, "a new test result") {
+	if a := to(got, alice); len(a) != 1 || !strings.Contains(a[0].Body, "a new test result") {
 		t.Fatalf("Alice's first email: %+v", a)
 	}
-	if c := to(got, carer); len(c) != 1 || !strings.Contains(c[0].body, "a new test result") || !strings.Contains(c[0].body, "someone shares with you") {
+	if c := to(got, carer); len(c) != 1 || !strings.Contains(c[0].Body, "a new test result") || !strings.Contains(c[0].Body, "someone shares with you") {
 		t.Fatalf("the carer's email: %+v", c)
 	}
 
@@ -168,7 +155,7 @@ func TestNotificationEmailsFollowEachPreference(t *testing.T) {
 	if a := to(got, alice); len(a) != 0 {
 		t.Errorf("Alice got a second email within the day: %+v", a)
 	}
-	if c := to(got, carer); len(c) != 1 || !strings.Contains(c[0].body, "a new test result") {
+	if c := to(got, carer); len(c) != 1 || !strings.Contains(c[0].Body, "a new test result") {
 		t.Errorf("the carer's emails for one GENERAL and one MENTAL_HEALTH result: %+v", c)
 	}
 
@@ -182,7 +169,7 @@ func TestNotificationEmailsFollowEachPreference(t *testing.T) {
 	}
 	got = room.deliver()
 	all = append(all, got...)
-	if a := to(got, alice); len(a) != 1 || !strings.Contains(a[0].body, "an appointment was booked, changed or cancelled") || strings.Contains(a[0].body, "test result") {
+	if a := to(got, alice); len(a) != 1 || !strings.Contains(a[0].Body, "an appointment was booked, changed or cancelled") || strings.Contains(a[0].Body, "test result") {
 		t.Errorf("Alice's appointment email: %+v", a)
 	}
 	if len(to(got, carer)) != 0 {
@@ -213,7 +200,7 @@ func TestNotificationEmailsFollowEachPreference(t *testing.T) {
 	w.later(time.Minute)
 	got = room.deliver()
 	all = append(all, got...)
-	if a := to(got, alice); len(a) != 1 || !strings.Contains(a[0].body, "3 new test results") {
+	if a := to(got, alice); len(a) != 1 || !strings.Contains(a[0].Body, "3 new test results") {
 		t.Errorf("Alice's digest: %+v", a)
 	}
 	if again := room.deliver(); len(again) != 0 {
@@ -241,7 +228,7 @@ func TestAnUnreadLetterGetsOneReminderTheNextMorning(t *testing.T) {
 	send("Follow-up")
 	read := send("Follow-up 2")
 	got := room.deliver()
-	if a := to(got, w.f.Alice.Email); len(a) != 1 || !strings.Contains(a[0].body, "2 new letters") {
+	if a := to(got, w.f.Alice.Email); len(a) != 1 || !strings.Contains(a[0].Body, "2 new letters") {
 		t.Fatalf("letters are emailed at once: %+v", got)
 	}
 	all := got
@@ -262,10 +249,10 @@ func TestAnUnreadLetterGetsOneReminderTheNextMorning(t *testing.T) {
 	w.later(time.Minute)
 	got = room.deliver()
 	all = append(all, got...)
-	if a := to(got, w.f.Alice.Email); len(a) != 1 || !strings.Contains(a[0].body, "a letter in the patient portal that you have not opened") {
+	if a := to(got, w.f.Alice.Email); len(a) != 1 || !strings.Contains(a[0].Body, "a letter in the patient portal that you have not opened") {
 		t.Errorf("Alice's reminder about her one unread letter: %+v", got)
 	}
-	if c := to(got, w.f.Carer.Email); len(c) != 1 || !strings.Contains(c[0].body, "2 letters") {
+	if c := to(got, w.f.Carer.Email); len(c) != 1 || !strings.Contains(c[0].Body, "2 letters") {
 		t.Errorf("the carer, who opened neither, is reminded of both: %+v", got)
 	}
 	w.later(24 * time.Hour)

@@ -1,7 +1,9 @@
 package app_test
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,4 +175,49 @@ func containsAll(list []string, want ...string) bool {
 		}
 	}
 	return true
+}
+
+// A client resumes after the last notification it received and gets what
+// it missed, once; it may not resume after someone else's.
+func TestASubscriptionResumesAfterTheLastNotificationReceived(t *testing.T) {
+	w := newSharingWorld(t)
+	write := func(to pulid.ID) string {
+		n, err := w.db().Notification.Create().SetRecipientAccountID(to).SetPatientID(w.f.Alice.PatientID).
+			SetKind(notification.KindLETTER_RECEIVED).SetCategory(category.General).Save(w.sys())
+		w.must(err)
+		return string(n.ID)
+	}
+	seen := write(w.f.Alice.AccountID)
+	missed := []string{write(w.f.Alice.AccountID), write(w.f.Alice.AccountID)}
+	bobs := write(w.f.Bob.AccountID)
+
+	s := w.e.subscribe(t, w.alice)
+	s.send(map[string]any{"id": "2", "type": "subscribe", "payload": map[string]any{
+		"query": "subscription($after: ID) { notificationAdded(after: $after) { id } }", "variables": map[string]any{"after": seen}}})
+	var got []string
+	for m := s.next(5 * time.Second); m != nil; m = s.next(1500 * time.Millisecond) {
+		if m["id"] == "2" {
+			got = append(got, delivered(m))
+		}
+	}
+	if !slices.Equal(got, missed) {
+		t.Errorf("resumed with %v, want the two missed %v", got, missed)
+	}
+
+	for _, after := range []string{bobs, "no01ZZZZZZZZZZZZZZZZZZZZZZZZ", "nope"} {
+		s.send(map[string]any{"id": after, "type": "subscribe", "payload": map[string]any{
+			"query": "subscription($after: ID) { notificationAdded(after: $after) { id } }", "variables": map[string]any{"after": after}}})
+		var answer []map[string]any
+		for m := s.next(5 * time.Second); m != nil; m = s.next(5 * time.Second) {
+			if m["id"] == after {
+				answer = append(answer, m)
+			}
+			if m["id"] == after && m["type"] == "complete" {
+				break
+			}
+		}
+		if len(answer) != 2 || !strings.Contains(fmt.Sprint(answer[0]["payload"]), "BAD_USER_INPUT") {
+			t.Errorf("resuming after %s: %v", after, answer)
+		}
+	}
 }

@@ -20,14 +20,14 @@ import (
 
 // socket is a graphql-transport-ws client.
 type socket struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 	msgs chan map[string]any
 }
 
 // subscribe opens a websocket signed in with token and subscribes to
 // notificationAdded; it fails the test if the server does not accept.
-func (e *testEnv) subscribe(t *testing.T, token string) *socket {
+func (e *testEnv) subscribe(t testing.TB, token string) *socket {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
