@@ -103,6 +103,10 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	if err != nil {
 		return c, err
 	}
+	feedEvery, err := envDuration("PORTAL_FEED_INTERVAL", time.Second)
+	if err != nil {
+		return c, err
+	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.DatabaseURL, "database", env("PORTAL_DATABASE_URL", DefaultDatabaseURL),
@@ -125,7 +129,8 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		"redis://host:port or nats://host:port when several servers share the store (PORTAL_BROKER_URL)")
 	fs.DurationVar(&c.MailInterval, "mail-interval", mailEvery,
 		"how often notification emails are written and the mail outbox is sent (PORTAL_MAIL_INTERVAL)")
-	c.FeedInterval = time.Second
+	fs.DurationVar(&c.FeedInterval, "feed-interval", feedEvery,
+		"how often each subscription re-checks its session and looks for news without a wake-up (PORTAL_FEED_INTERVAL)")
 	c.Mail.Host = getenv("PORTAL_SMTP_HOST")
 	if p := getenv("PORTAL_SMTP_PORT"); p != "" {
 		port, err := strconv.Atoi(p)
@@ -153,8 +158,8 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	if c.MailInterval <= 0 {
-		return c, fmt.Errorf("mail interval must be positive, not %v", c.MailInterval)
+	if c.MailInterval <= 0 || c.FeedInterval <= 0 {
+		return c, fmt.Errorf("mail and feed intervals must be positive, not %v and %v", c.MailInterval, c.FeedInterval)
 	}
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {

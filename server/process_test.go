@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/patientportal/portal/server/mail/mailtest"
+	"github.com/patientportal/portal/server/store/storetest"
 )
 
 // childArgs, when set, makes this test binary run the server with these
@@ -84,6 +86,21 @@ func spawn(t *testing.T, env []string, args ...string) *process {
 			t.Fatal("the server process is not ready")
 		case <-time.After(50 * time.Millisecond):
 			if p.url != "" && get(p.url+"/readyz") == http.StatusOK {
+				// Ready comes after the sign-ins are printed: read them all.
+			drain:
+				for {
+					select {
+					case line, ok := <-lines:
+						if !ok {
+							break drain
+						}
+						if m := loginLine.FindStringSubmatch(line); m != nil {
+							p.logins[m[1]] = [2]string{m[2], m[3]}
+						}
+					case <-time.After(300 * time.Millisecond):
+						break drain
+					}
+				}
 				go func() {
 					for range lines {
 					}
@@ -200,34 +217,13 @@ func TestANotificationSurvivesACrashBeforeItIsSent(t *testing.T) {
 	// afterwards leaves it before it dies.
 	first := spawn(t, mailEnv("1h"), "--database", db)
 	patient, clinician := first.signIn(t, "patient"), first.signIn(t, "clinician")
-	var who struct {
-		Viewer struct {
-			Patients []struct{ ID string }
-			Account  struct {
-				Memberships []struct{ Organisation struct{ ID string } }
-			}
-		}
-	}
-	first.post(t, patient, `{ viewer { patients { id } } }`, nil, &who)
-	patientID := who.Viewer.Patients[0].ID
-	first.post(t, clinician, `{ viewer { account { memberships { organisation { id } } } } }`, nil, &who)
-	orgID := who.Viewer.Account.Memberships[0].Organisation.ID
-	release := func(p *process) string {
-		var data struct{ AddResult struct{ ID string } }
-		now := time.Now().UTC()
-		p.post(t, clinician, `mutation($in: AddResultInput!) { addResult(input: $in) { id } }`, map[string]any{"in": map[string]any{
-			"patientId": patientID, "organisationId": orgID, "name": "Urea and electrolytes", "releaseNow": true,
-			"takenAt": now.Add(-2 * time.Hour).Format(time.RFC3339), "reportedAt": now.Add(-time.Hour).Format(time.RFC3339),
-			"components": []any{map[string]any{"name": "Sodium", "valueNumeric": 139, "unit": "mmol/L"}},
-		}}, &data)
-		return data.AddResult.ID
-	}
+	patientID, orgID := demoIDs(t, first, patient, clinician)
 	first.post(t, patient, `mutation { setNotificationEmail(preference: IMMEDIATE) { notificationEmail } }`, nil, nil)
 
 	// The patient's app sees one notification live, then goes offline.
 	live, offline := first.events(t, patient, "")
 	time.Sleep(time.Second) // the subscription starts
-	release(first)
+	release(t, first, clinician, patientID, orgID)
 	var seen string
 	select {
 	case seen = <-live:
@@ -241,7 +237,7 @@ func TestANotificationSurvivesACrashBeforeItIsSent(t *testing.T) {
 	offline()
 
 	// The change commits and the process dies before anything is sent.
-	lost := release(first)
+	lost := release(t, first, clinician, patientID, orgID)
 	first.kill()
 	if n := len(box.Received()); n != 0 {
 		t.Fatalf("%d emails left before the crash", n)
@@ -293,4 +289,74 @@ func TestANotificationSurvivesACrashBeforeItIsSent(t *testing.T) {
 	if got[0].To != second.logins["patient"][0] || strings.Contains(got[0].Body, "Urea") || strings.Contains(got[0].Body, "Sodium") {
 		t.Errorf("email: %+v", got[0])
 	}
+}
+
+// Two server processes on one store (MariaDB when the suite runs on it),
+// joined by a real broker: a result released on one reaches a patient
+// subscribed on the other at once. Subscriptions look for news unprompted
+// only once a minute, so a delivery within seconds came through the broker.
+func TestTwoServerProcessesShareNotificationsThroughABroker(t *testing.T) {
+	const nats = "127.0.0.1:4222"
+	if c, err := net.DialTimeout("tcp", nats, time.Second); err != nil {
+		t.Skipf("needs NATS on %s (CI starts it): %v", nats, err)
+	} else {
+		c.Close()
+	}
+	db := storetest.URL(t)
+	if err := run(context.Background(), []string{"migrate", "--database", db}, func(string) string { return "" }, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PORTAL_BROKER_URL=nats://" + nats, "PORTAL_FEED_INTERVAL=1m"}
+	first := spawn(t, env, "--database", db, "--demo")
+	second := spawn(t, env, "--database", db, "--demo")
+	patient := second.signIn(t, "patient")
+	clinician := first.signIn(t, "clinician")
+	patientID, orgID := demoIDs(t, first, patient, clinician)
+
+	onSecond, _ := second.events(t, patient, "")
+	for range 20 {
+		release(t, first, clinician, patientID, orgID)
+		select {
+		case id, ok := <-onSecond:
+			if !ok {
+				t.Fatal("the subscription ended")
+			}
+			if id != "" {
+				return
+			}
+		case <-time.After(2 * time.Second):
+		}
+	}
+	t.Fatal("no release on the first process reached the subscriber on the second")
+}
+
+// demoIDs returns the demo patient's record and the demo clinician's
+// organisation, as they read them.
+func demoIDs(t *testing.T, p *process, patient, clinician string) (patientID, orgID string) {
+	t.Helper()
+	var who struct {
+		Viewer struct {
+			Patients []struct{ ID string }
+			Account  struct {
+				Memberships []struct{ Organisation struct{ ID string } }
+			}
+		}
+	}
+	p.post(t, patient, `{ viewer { patients { id } } }`, nil, &who)
+	p.post(t, clinician, `{ viewer { account { memberships { organisation { id } } } } }`, nil, &who)
+	return who.Viewer.Patients[0].ID, who.Viewer.Account.Memberships[0].Organisation.ID
+}
+
+// release adds a result for the patient, released at once, as the
+// clinician, and returns its ID.
+func release(t *testing.T, p *process, clinician, patientID, orgID string) string {
+	t.Helper()
+	var data struct{ AddResult struct{ ID string } }
+	now := time.Now().UTC()
+	p.post(t, clinician, `mutation($in: AddResultInput!) { addResult(input: $in) { id } }`, map[string]any{"in": map[string]any{
+		"patientId": patientID, "organisationId": orgID, "name": "Urea and electrolytes", "releaseNow": true,
+		"takenAt": now.Add(-2 * time.Hour).Format(time.RFC3339), "reportedAt": now.Add(-time.Hour).Format(time.RFC3339),
+		"components": []any{map[string]any{"name": "Sodium", "valueNumeric": 139, "unit": "mmol/L"}},
+	}}, &data)
+	return data.AddResult.ID
 }
