@@ -18,14 +18,17 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
+	"github.com/patientportal/portal/ent/apikey"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/contactpreference"
+	"github.com/patientportal/portal/ent/directoryentry"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
+	"github.com/patientportal/portal/ent/importreport"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
@@ -57,6 +60,8 @@ type Client struct {
 	config
 	// Schema is the client for creating, migrating and dropping schema.
 	Schema *migrate.Schema
+	// APIKey is the client for interacting with the APIKey builders.
+	APIKey *APIKeyClient
 	// Account is the client for interacting with the Account builders.
 	Account *AccountClient
 	// Allergy is the client for interacting with the Allergy builders.
@@ -73,10 +78,14 @@ type Client struct {
 	CareResource *CareResourceClient
 	// ContactPreference is the client for interacting with the ContactPreference builders.
 	ContactPreference *ContactPreferenceClient
+	// DirectoryEntry is the client for interacting with the DirectoryEntry builders.
+	DirectoryEntry *DirectoryEntryClient
 	// EmailChange is the client for interacting with the EmailChange builders.
 	EmailChange *EmailChangeClient
 	// Encounter is the client for interacting with the Encounter builders.
 	Encounter *EncounterClient
+	// ImportReport is the client for interacting with the ImportReport builders.
+	ImportReport *ImportReportClient
 	// Invitation is the client for interacting with the Invitation builders.
 	Invitation *InvitationClient
 	// JournalEntry is the client for interacting with the JournalEntry builders.
@@ -132,6 +141,7 @@ func NewClient(opts ...Option) *Client {
 
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
+	c.APIKey = NewAPIKeyClient(c.config)
 	c.Account = NewAccountClient(c.config)
 	c.Allergy = NewAllergyClient(c.config)
 	c.Appointment = NewAppointmentClient(c.config)
@@ -140,8 +150,10 @@ func (c *Client) init() {
 	c.BreakGlass = NewBreakGlassClient(c.config)
 	c.CareResource = NewCareResourceClient(c.config)
 	c.ContactPreference = NewContactPreferenceClient(c.config)
+	c.DirectoryEntry = NewDirectoryEntryClient(c.config)
 	c.EmailChange = NewEmailChangeClient(c.config)
 	c.Encounter = NewEncounterClient(c.config)
+	c.ImportReport = NewImportReportClient(c.config)
 	c.Invitation = NewInvitationClient(c.config)
 	c.JournalEntry = NewJournalEntryClient(c.config)
 	c.Letter = NewLetterClient(c.config)
@@ -256,6 +268,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	return &Tx{
 		ctx:                      ctx,
 		config:                   cfg,
+		APIKey:                   NewAPIKeyClient(cfg),
 		Account:                  NewAccountClient(cfg),
 		Allergy:                  NewAllergyClient(cfg),
 		Appointment:              NewAppointmentClient(cfg),
@@ -264,8 +277,10 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		BreakGlass:               NewBreakGlassClient(cfg),
 		CareResource:             NewCareResourceClient(cfg),
 		ContactPreference:        NewContactPreferenceClient(cfg),
+		DirectoryEntry:           NewDirectoryEntryClient(cfg),
 		EmailChange:              NewEmailChangeClient(cfg),
 		Encounter:                NewEncounterClient(cfg),
+		ImportReport:             NewImportReportClient(cfg),
 		Invitation:               NewInvitationClient(cfg),
 		JournalEntry:             NewJournalEntryClient(cfg),
 		Letter:                   NewLetterClient(cfg),
@@ -307,6 +322,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	return &Tx{
 		ctx:                      ctx,
 		config:                   cfg,
+		APIKey:                   NewAPIKeyClient(cfg),
 		Account:                  NewAccountClient(cfg),
 		Allergy:                  NewAllergyClient(cfg),
 		Appointment:              NewAppointmentClient(cfg),
@@ -315,8 +331,10 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		BreakGlass:               NewBreakGlassClient(cfg),
 		CareResource:             NewCareResourceClient(cfg),
 		ContactPreference:        NewContactPreferenceClient(cfg),
+		DirectoryEntry:           NewDirectoryEntryClient(cfg),
 		EmailChange:              NewEmailChangeClient(cfg),
 		Encounter:                NewEncounterClient(cfg),
+		ImportReport:             NewImportReportClient(cfg),
 		Invitation:               NewInvitationClient(cfg),
 		JournalEntry:             NewJournalEntryClient(cfg),
 		Letter:                   NewLetterClient(cfg),
@@ -345,7 +363,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 // Debug returns a new debug-client. It's used to get verbose logging on specific operations.
 //
 //	client.Debug().
-//		Account.
+//		APIKey.
 //		Query().
 //		Count(ctx)
 func (c *Client) Debug() *Client {
@@ -368,13 +386,14 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Account, c.Allergy, c.Appointment, c.AppointmentChangeRequest, c.AuditEvent,
-		c.BreakGlass, c.CareResource, c.ContactPreference, c.EmailChange, c.Encounter,
-		c.Invitation, c.JournalEntry, c.Letter, c.LetterRead, c.MailMessage,
-		c.Measurement, c.MeasurementRollup, c.Membership, c.Notification, c.OIDCLogin,
-		c.Organisation, c.Patient, c.PatientOrganisation, c.ResearchConsent,
-		c.ResearchStudy, c.Result, c.ResultComponent, c.Session, c.Share,
-		c.SignInThrottle, c.SpecialtyRule, c.Symptom,
+		c.APIKey, c.Account, c.Allergy, c.Appointment, c.AppointmentChangeRequest,
+		c.AuditEvent, c.BreakGlass, c.CareResource, c.ContactPreference,
+		c.DirectoryEntry, c.EmailChange, c.Encounter, c.ImportReport, c.Invitation,
+		c.JournalEntry, c.Letter, c.LetterRead, c.MailMessage, c.Measurement,
+		c.MeasurementRollup, c.Membership, c.Notification, c.OIDCLogin, c.Organisation,
+		c.Patient, c.PatientOrganisation, c.ResearchConsent, c.ResearchStudy, c.Result,
+		c.ResultComponent, c.Session, c.Share, c.SignInThrottle, c.SpecialtyRule,
+		c.Symptom,
 	} {
 		n.Use(hooks...)
 	}
@@ -384,13 +403,14 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Account, c.Allergy, c.Appointment, c.AppointmentChangeRequest, c.AuditEvent,
-		c.BreakGlass, c.CareResource, c.ContactPreference, c.EmailChange, c.Encounter,
-		c.Invitation, c.JournalEntry, c.Letter, c.LetterRead, c.MailMessage,
-		c.Measurement, c.MeasurementRollup, c.Membership, c.Notification, c.OIDCLogin,
-		c.Organisation, c.Patient, c.PatientOrganisation, c.ResearchConsent,
-		c.ResearchStudy, c.Result, c.ResultComponent, c.Session, c.Share,
-		c.SignInThrottle, c.SpecialtyRule, c.Symptom,
+		c.APIKey, c.Account, c.Allergy, c.Appointment, c.AppointmentChangeRequest,
+		c.AuditEvent, c.BreakGlass, c.CareResource, c.ContactPreference,
+		c.DirectoryEntry, c.EmailChange, c.Encounter, c.ImportReport, c.Invitation,
+		c.JournalEntry, c.Letter, c.LetterRead, c.MailMessage, c.Measurement,
+		c.MeasurementRollup, c.Membership, c.Notification, c.OIDCLogin, c.Organisation,
+		c.Patient, c.PatientOrganisation, c.ResearchConsent, c.ResearchStudy, c.Result,
+		c.ResultComponent, c.Session, c.Share, c.SignInThrottle, c.SpecialtyRule,
+		c.Symptom,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -399,6 +419,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
+	case *APIKeyMutation:
+		return c.APIKey.mutate(ctx, m)
 	case *AccountMutation:
 		return c.Account.mutate(ctx, m)
 	case *AllergyMutation:
@@ -415,10 +437,14 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.CareResource.mutate(ctx, m)
 	case *ContactPreferenceMutation:
 		return c.ContactPreference.mutate(ctx, m)
+	case *DirectoryEntryMutation:
+		return c.DirectoryEntry.mutate(ctx, m)
 	case *EmailChangeMutation:
 		return c.EmailChange.mutate(ctx, m)
 	case *EncounterMutation:
 		return c.Encounter.mutate(ctx, m)
+	case *ImportReportMutation:
+		return c.ImportReport.mutate(ctx, m)
 	case *InvitationMutation:
 		return c.Invitation.mutate(ctx, m)
 	case *JournalEntryMutation:
@@ -465,6 +491,140 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Symptom.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
+	}
+}
+
+// APIKeyClient is a client for the APIKey schema.
+type APIKeyClient struct {
+	config
+}
+
+// NewAPIKeyClient returns a client for the APIKey from the given config.
+func NewAPIKeyClient(c config) *APIKeyClient {
+	return &APIKeyClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `apikey.Hooks(f(g(h())))`.
+func (c *APIKeyClient) Use(hooks ...Hook) {
+	c.hooks.APIKey = append(c.hooks.APIKey, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `apikey.Intercept(f(g(h())))`.
+func (c *APIKeyClient) Intercept(interceptors ...Interceptor) {
+	c.inters.APIKey = append(c.inters.APIKey, interceptors...)
+}
+
+// Create returns a builder for creating a APIKey entity.
+func (c *APIKeyClient) Create() *APIKeyCreate {
+	mutation := newAPIKeyMutation(c.config, OpCreate)
+	return &APIKeyCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of APIKey entities.
+func (c *APIKeyClient) CreateBulk(builders ...*APIKeyCreate) *APIKeyCreateBulk {
+	return &APIKeyCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *APIKeyClient) MapCreateBulk(slice any, setFunc func(*APIKeyCreate, int)) *APIKeyCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &APIKeyCreateBulk{err: fmt.Errorf("calling to APIKeyClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*APIKeyCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &APIKeyCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for APIKey.
+func (c *APIKeyClient) Update() *APIKeyUpdate {
+	mutation := newAPIKeyMutation(c.config, OpUpdate)
+	return &APIKeyUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *APIKeyClient) UpdateOne(_m *APIKey) *APIKeyUpdateOne {
+	mutation := newAPIKeyMutation(c.config, OpUpdateOne, withAPIKey(_m))
+	return &APIKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *APIKeyClient) UpdateOneID(id pulid.ID) *APIKeyUpdateOne {
+	mutation := newAPIKeyMutation(c.config, OpUpdateOne, withAPIKeyID(id))
+	return &APIKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for APIKey.
+func (c *APIKeyClient) Delete() *APIKeyDelete {
+	mutation := newAPIKeyMutation(c.config, OpDelete)
+	return &APIKeyDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *APIKeyClient) DeleteOne(_m *APIKey) *APIKeyDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *APIKeyClient) DeleteOneID(id pulid.ID) *APIKeyDeleteOne {
+	builder := c.Delete().Where(apikey.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &APIKeyDeleteOne{builder}
+}
+
+// Query returns a query builder for APIKey.
+func (c *APIKeyClient) Query() *APIKeyQuery {
+	return &APIKeyQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAPIKey},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a APIKey entity by its id.
+func (c *APIKeyClient) Get(ctx context.Context, id pulid.ID) (*APIKey, error) {
+	return c.Query().Where(apikey.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *APIKeyClient) GetX(ctx context.Context, id pulid.ID) *APIKey {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *APIKeyClient) Hooks() []Hook {
+	hooks := c.hooks.APIKey
+	return append(hooks[:len(hooks):len(hooks)], apikey.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *APIKeyClient) Interceptors() []Interceptor {
+	return c.inters.APIKey
+}
+
+func (c *APIKeyClient) mutate(ctx context.Context, m *APIKeyMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&APIKeyCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&APIKeyUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&APIKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&APIKeyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown APIKey mutation op: %q", m.Op())
 	}
 }
 
@@ -1816,6 +1976,140 @@ func (c *ContactPreferenceClient) mutate(ctx context.Context, m *ContactPreferen
 	}
 }
 
+// DirectoryEntryClient is a client for the DirectoryEntry schema.
+type DirectoryEntryClient struct {
+	config
+}
+
+// NewDirectoryEntryClient returns a client for the DirectoryEntry from the given config.
+func NewDirectoryEntryClient(c config) *DirectoryEntryClient {
+	return &DirectoryEntryClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `directoryentry.Hooks(f(g(h())))`.
+func (c *DirectoryEntryClient) Use(hooks ...Hook) {
+	c.hooks.DirectoryEntry = append(c.hooks.DirectoryEntry, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `directoryentry.Intercept(f(g(h())))`.
+func (c *DirectoryEntryClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DirectoryEntry = append(c.inters.DirectoryEntry, interceptors...)
+}
+
+// Create returns a builder for creating a DirectoryEntry entity.
+func (c *DirectoryEntryClient) Create() *DirectoryEntryCreate {
+	mutation := newDirectoryEntryMutation(c.config, OpCreate)
+	return &DirectoryEntryCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DirectoryEntry entities.
+func (c *DirectoryEntryClient) CreateBulk(builders ...*DirectoryEntryCreate) *DirectoryEntryCreateBulk {
+	return &DirectoryEntryCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DirectoryEntryClient) MapCreateBulk(slice any, setFunc func(*DirectoryEntryCreate, int)) *DirectoryEntryCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DirectoryEntryCreateBulk{err: fmt.Errorf("calling to DirectoryEntryClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DirectoryEntryCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DirectoryEntryCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DirectoryEntry.
+func (c *DirectoryEntryClient) Update() *DirectoryEntryUpdate {
+	mutation := newDirectoryEntryMutation(c.config, OpUpdate)
+	return &DirectoryEntryUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DirectoryEntryClient) UpdateOne(_m *DirectoryEntry) *DirectoryEntryUpdateOne {
+	mutation := newDirectoryEntryMutation(c.config, OpUpdateOne, withDirectoryEntry(_m))
+	return &DirectoryEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DirectoryEntryClient) UpdateOneID(id pulid.ID) *DirectoryEntryUpdateOne {
+	mutation := newDirectoryEntryMutation(c.config, OpUpdateOne, withDirectoryEntryID(id))
+	return &DirectoryEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DirectoryEntry.
+func (c *DirectoryEntryClient) Delete() *DirectoryEntryDelete {
+	mutation := newDirectoryEntryMutation(c.config, OpDelete)
+	return &DirectoryEntryDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DirectoryEntryClient) DeleteOne(_m *DirectoryEntry) *DirectoryEntryDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DirectoryEntryClient) DeleteOneID(id pulid.ID) *DirectoryEntryDeleteOne {
+	builder := c.Delete().Where(directoryentry.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DirectoryEntryDeleteOne{builder}
+}
+
+// Query returns a query builder for DirectoryEntry.
+func (c *DirectoryEntryClient) Query() *DirectoryEntryQuery {
+	return &DirectoryEntryQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDirectoryEntry},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DirectoryEntry entity by its id.
+func (c *DirectoryEntryClient) Get(ctx context.Context, id pulid.ID) (*DirectoryEntry, error) {
+	return c.Query().Where(directoryentry.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DirectoryEntryClient) GetX(ctx context.Context, id pulid.ID) *DirectoryEntry {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *DirectoryEntryClient) Hooks() []Hook {
+	hooks := c.hooks.DirectoryEntry
+	return append(hooks[:len(hooks):len(hooks)], directoryentry.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *DirectoryEntryClient) Interceptors() []Interceptor {
+	return c.inters.DirectoryEntry
+}
+
+func (c *DirectoryEntryClient) mutate(ctx context.Context, m *DirectoryEntryMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DirectoryEntryCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DirectoryEntryUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DirectoryEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DirectoryEntryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DirectoryEntry mutation op: %q", m.Op())
+	}
+}
+
 // EmailChangeClient is a client for the EmailChange schema.
 type EmailChangeClient struct {
 	config
@@ -2114,6 +2408,140 @@ func (c *EncounterClient) mutate(ctx context.Context, m *EncounterMutation) (Val
 		return (&EncounterDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Encounter mutation op: %q", m.Op())
+	}
+}
+
+// ImportReportClient is a client for the ImportReport schema.
+type ImportReportClient struct {
+	config
+}
+
+// NewImportReportClient returns a client for the ImportReport from the given config.
+func NewImportReportClient(c config) *ImportReportClient {
+	return &ImportReportClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `importreport.Hooks(f(g(h())))`.
+func (c *ImportReportClient) Use(hooks ...Hook) {
+	c.hooks.ImportReport = append(c.hooks.ImportReport, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `importreport.Intercept(f(g(h())))`.
+func (c *ImportReportClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ImportReport = append(c.inters.ImportReport, interceptors...)
+}
+
+// Create returns a builder for creating a ImportReport entity.
+func (c *ImportReportClient) Create() *ImportReportCreate {
+	mutation := newImportReportMutation(c.config, OpCreate)
+	return &ImportReportCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ImportReport entities.
+func (c *ImportReportClient) CreateBulk(builders ...*ImportReportCreate) *ImportReportCreateBulk {
+	return &ImportReportCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ImportReportClient) MapCreateBulk(slice any, setFunc func(*ImportReportCreate, int)) *ImportReportCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ImportReportCreateBulk{err: fmt.Errorf("calling to ImportReportClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ImportReportCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ImportReportCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ImportReport.
+func (c *ImportReportClient) Update() *ImportReportUpdate {
+	mutation := newImportReportMutation(c.config, OpUpdate)
+	return &ImportReportUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ImportReportClient) UpdateOne(_m *ImportReport) *ImportReportUpdateOne {
+	mutation := newImportReportMutation(c.config, OpUpdateOne, withImportReport(_m))
+	return &ImportReportUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ImportReportClient) UpdateOneID(id pulid.ID) *ImportReportUpdateOne {
+	mutation := newImportReportMutation(c.config, OpUpdateOne, withImportReportID(id))
+	return &ImportReportUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ImportReport.
+func (c *ImportReportClient) Delete() *ImportReportDelete {
+	mutation := newImportReportMutation(c.config, OpDelete)
+	return &ImportReportDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ImportReportClient) DeleteOne(_m *ImportReport) *ImportReportDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ImportReportClient) DeleteOneID(id pulid.ID) *ImportReportDeleteOne {
+	builder := c.Delete().Where(importreport.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ImportReportDeleteOne{builder}
+}
+
+// Query returns a query builder for ImportReport.
+func (c *ImportReportClient) Query() *ImportReportQuery {
+	return &ImportReportQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeImportReport},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ImportReport entity by its id.
+func (c *ImportReportClient) Get(ctx context.Context, id pulid.ID) (*ImportReport, error) {
+	return c.Query().Where(importreport.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ImportReportClient) GetX(ctx context.Context, id pulid.ID) *ImportReport {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ImportReportClient) Hooks() []Hook {
+	hooks := c.hooks.ImportReport
+	return append(hooks[:len(hooks):len(hooks)], importreport.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ImportReportClient) Interceptors() []Interceptor {
+	return c.inters.ImportReport
+}
+
+func (c *ImportReportClient) mutate(ctx context.Context, m *ImportReportMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ImportReportCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ImportReportUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ImportReportUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ImportReportDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ImportReport mutation op: %q", m.Op())
 	}
 }
 
@@ -6018,20 +6446,22 @@ func (c *SymptomClient) mutate(ctx context.Context, m *SymptomMutation) (Value, 
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Account, Allergy, Appointment, AppointmentChangeRequest, AuditEvent, BreakGlass,
-		CareResource, ContactPreference, EmailChange, Encounter, Invitation,
-		JournalEntry, Letter, LetterRead, MailMessage, Measurement, MeasurementRollup,
-		Membership, Notification, OIDCLogin, Organisation, Patient,
-		PatientOrganisation, ResearchConsent, ResearchStudy, Result, ResultComponent,
-		Session, Share, SignInThrottle, SpecialtyRule, Symptom []ent.Hook
+		APIKey, Account, Allergy, Appointment, AppointmentChangeRequest, AuditEvent,
+		BreakGlass, CareResource, ContactPreference, DirectoryEntry, EmailChange,
+		Encounter, ImportReport, Invitation, JournalEntry, Letter, LetterRead,
+		MailMessage, Measurement, MeasurementRollup, Membership, Notification,
+		OIDCLogin, Organisation, Patient, PatientOrganisation, ResearchConsent,
+		ResearchStudy, Result, ResultComponent, Session, Share, SignInThrottle,
+		SpecialtyRule, Symptom []ent.Hook
 	}
 	inters struct {
-		Account, Allergy, Appointment, AppointmentChangeRequest, AuditEvent, BreakGlass,
-		CareResource, ContactPreference, EmailChange, Encounter, Invitation,
-		JournalEntry, Letter, LetterRead, MailMessage, Measurement, MeasurementRollup,
-		Membership, Notification, OIDCLogin, Organisation, Patient,
-		PatientOrganisation, ResearchConsent, ResearchStudy, Result, ResultComponent,
-		Session, Share, SignInThrottle, SpecialtyRule, Symptom []ent.Interceptor
+		APIKey, Account, Allergy, Appointment, AppointmentChangeRequest, AuditEvent,
+		BreakGlass, CareResource, ContactPreference, DirectoryEntry, EmailChange,
+		Encounter, ImportReport, Invitation, JournalEntry, Letter, LetterRead,
+		MailMessage, Measurement, MeasurementRollup, Membership, Notification,
+		OIDCLogin, Organisation, Patient, PatientOrganisation, ResearchConsent,
+		ResearchStudy, Result, ResultComponent, Session, Share, SignInThrottle,
+		SpecialtyRule, Symptom []ent.Interceptor
 	}
 )
 

@@ -14,14 +14,17 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
+	"github.com/patientportal/portal/ent/apikey"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/contactpreference"
+	"github.com/patientportal/portal/ent/directoryentry"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
+	"github.com/patientportal/portal/ent/importreport"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
@@ -104,6 +107,7 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
+			apikey.Table:                   apikey.ValidColumn,
 			account.Table:                  account.ValidColumn,
 			allergy.Table:                  allergy.ValidColumn,
 			appointment.Table:              appointment.ValidColumn,
@@ -112,8 +116,10 @@ func checkColumn(t, c string) error {
 			breakglass.Table:               breakglass.ValidColumn,
 			careresource.Table:             careresource.ValidColumn,
 			contactpreference.Table:        contactpreference.ValidColumn,
+			directoryentry.Table:           directoryentry.ValidColumn,
 			emailchange.Table:              emailchange.ValidColumn,
 			encounter.Table:                encounter.ValidColumn,
+			importreport.Table:             importreport.ValidColumn,
 			invitation.Table:               invitation.ValidColumn,
 			journalentry.Table:             journalentry.ValidColumn,
 			letter.Table:                   letter.ValidColumn,

@@ -5,14 +5,17 @@ package ent
 import (
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
+	"github.com/patientportal/portal/ent/apikey"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/contactpreference"
+	"github.com/patientportal/portal/ent/directoryentry"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
+	"github.com/patientportal/portal/ent/importreport"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
@@ -45,8 +48,27 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 32)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 35)}
 	graph.Nodes[0] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   apikey.Table,
+			Columns: apikey.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: apikey.FieldID,
+			},
+		},
+		Type: "APIKey",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			apikey.FieldOrganisationID: {Type: field.TypeString, Column: apikey.FieldOrganisationID},
+			apikey.FieldKeyHash:        {Type: field.TypeString, Column: apikey.FieldKeyHash},
+			apikey.FieldHint:           {Type: field.TypeString, Column: apikey.FieldHint},
+			apikey.FieldCreatedAt:      {Type: field.TypeTime, Column: apikey.FieldCreatedAt},
+			apikey.FieldRevokedAt:      {Type: field.TypeTime, Column: apikey.FieldRevokedAt},
+			apikey.FieldLastUsedAt:     {Type: field.TypeTime, Column: apikey.FieldLastUsedAt},
+		},
+	}
+	graph.Nodes[1] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   account.Table,
 			Columns: account.Columns,
@@ -69,7 +91,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			account.FieldLastDigestAt:      {Type: field.TypeTime, Column: account.FieldLastDigestAt},
 		},
 	}
-	graph.Nodes[1] = &sqlgraph.Node{
+	graph.Nodes[2] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   allergy.Table,
 			Columns: allergy.Columns,
@@ -99,7 +121,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			allergy.FieldRecordedAt:           {Type: field.TypeTime, Column: allergy.FieldRecordedAt},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[3] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   appointment.Table,
 			Columns: appointment.Columns,
@@ -131,7 +153,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			appointment.FieldInstructions:         {Type: field.TypeString, Column: appointment.FieldInstructions},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   appointmentchangerequest.Table,
 			Columns: appointmentchangerequest.Columns,
@@ -159,7 +181,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			appointmentchangerequest.FieldAnsweredAt:           {Type: field.TypeTime, Column: appointmentchangerequest.FieldAnsweredAt},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditevent.Table,
 			Columns: auditevent.Columns,
@@ -182,7 +204,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditevent.FieldAt:                  {Type: field.TypeTime, Column: auditevent.FieldAt},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   breakglass.Table,
 			Columns: breakglass.Columns,
@@ -201,7 +223,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			breakglass.FieldExpiresAt:      {Type: field.TypeTime, Column: breakglass.FieldExpiresAt},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   careresource.Table,
 			Columns: careresource.Columns,
@@ -229,7 +251,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			careresource.FieldCompletedAt:          {Type: field.TypeTime, Column: careresource.FieldCompletedAt},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   contactpreference.Table,
 			Columns: contactpreference.Columns,
@@ -249,7 +271,29 @@ var schemaGraph = func() *sqlgraph.Schema {
 			contactpreference.FieldEmail:          {Type: field.TypeBool, Column: contactpreference.FieldEmail},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   directoryentry.Table,
+			Columns: directoryentry.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: directoryentry.FieldID,
+			},
+		},
+		Type: "DirectoryEntry",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			directoryentry.FieldCreatedAt:      {Type: field.TypeTime, Column: directoryentry.FieldCreatedAt},
+			directoryentry.FieldUpdatedAt:      {Type: field.TypeTime, Column: directoryentry.FieldUpdatedAt},
+			directoryentry.FieldOrganisationID: {Type: field.TypeString, Column: directoryentry.FieldOrganisationID},
+			directoryentry.FieldResourceType:   {Type: field.TypeEnum, Column: directoryentry.FieldResourceType},
+			directoryentry.FieldSource:         {Type: field.TypeString, Column: directoryentry.FieldSource},
+			directoryentry.FieldFhirID:         {Type: field.TypeString, Column: directoryentry.FieldFhirID},
+			directoryentry.FieldIdentifiers:    {Type: field.TypeJSON, Column: directoryentry.FieldIdentifiers},
+			directoryentry.FieldName:           {Type: field.TypeString, Column: directoryentry.FieldName},
+			directoryentry.FieldDetail:         {Type: field.TypeString, Column: directoryentry.FieldDetail},
+		},
+	}
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   emailchange.Table,
 			Columns: emailchange.Columns,
@@ -268,7 +312,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			emailchange.FieldConfirmedAt: {Type: field.TypeTime, Column: emailchange.FieldConfirmedAt},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   encounter.Table,
 			Columns: encounter.Columns,
@@ -300,7 +344,31 @@ var schemaGraph = func() *sqlgraph.Schema {
 			encounter.FieldSummary:              {Type: field.TypeString, Column: encounter.FieldSummary},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   importreport.Table,
+			Columns: importreport.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: importreport.FieldID,
+			},
+		},
+		Type: "ImportReport",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			importreport.FieldOrganisationID: {Type: field.TypeString, Column: importreport.FieldOrganisationID},
+			importreport.FieldAPIKeyID:       {Type: field.TypeString, Column: importreport.FieldAPIKeyID},
+			importreport.FieldBundleType:     {Type: field.TypeString, Column: importreport.FieldBundleType},
+			importreport.FieldReceivedAt:     {Type: field.TypeTime, Column: importreport.FieldReceivedAt},
+			importreport.FieldEntries:        {Type: field.TypeInt, Column: importreport.FieldEntries},
+			importreport.FieldStored:         {Type: field.TypeInt, Column: importreport.FieldStored},
+			importreport.FieldUnchanged:      {Type: field.TypeInt, Column: importreport.FieldUnchanged},
+			importreport.FieldSkipped:        {Type: field.TypeInt, Column: importreport.FieldSkipped},
+			importreport.FieldRefused:        {Type: field.TypeInt, Column: importreport.FieldRefused},
+			importreport.FieldCommitted:      {Type: field.TypeBool, Column: importreport.FieldCommitted},
+			importreport.FieldResponse:       {Type: field.TypeString, Column: importreport.FieldResponse},
+		},
+	}
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   invitation.Table,
 			Columns: invitation.Columns,
@@ -327,7 +395,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			invitation.FieldRevokedAt:          {Type: field.TypeTime, Column: invitation.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   journalentry.Table,
 			Columns: journalentry.Columns,
@@ -351,7 +419,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			journalentry.FieldWrittenAt:            {Type: field.TypeTime, Column: journalentry.FieldWrittenAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   letter.Table,
 			Columns: letter.Columns,
@@ -381,7 +449,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			letter.FieldReadAt:               {Type: field.TypeTime, Column: letter.FieldReadAt},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   letterread.Table,
 			Columns: letterread.Columns,
@@ -398,7 +466,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			letterread.FieldReadAt:    {Type: field.TypeTime, Column: letterread.FieldReadAt},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   mailmessage.Table,
 			Columns: mailmessage.Columns,
@@ -422,7 +490,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			mailmessage.FieldLastError:     {Type: field.TypeString, Column: mailmessage.FieldLastError},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   measurement.Table,
 			Columns: measurement.Columns,
@@ -449,7 +517,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			measurement.FieldDevice:               {Type: field.TypeString, Column: measurement.FieldDevice},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   measurementrollup.Table,
 			Columns: measurementrollup.Columns,
@@ -472,7 +540,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			measurementrollup.FieldAbove:     {Type: field.TypeInt, Column: measurementrollup.FieldAbove},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
@@ -490,7 +558,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldRole:           {Type: field.TypeEnum, Column: membership.FieldRole},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notification.Table,
 			Columns: notification.Columns,
@@ -512,7 +580,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notification.FieldReminderDueAt:      {Type: field.TypeTime, Column: notification.FieldReminderDueAt},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   oidclogin.Table,
 			Columns: oidclogin.Columns,
@@ -532,7 +600,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			oidclogin.FieldUsedAt:       {Type: field.TypeTime, Column: oidclogin.FieldUsedAt},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   organisation.Table,
 			Columns: organisation.Columns,
@@ -543,21 +611,23 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Organisation",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			organisation.FieldCreatedAt:      {Type: field.TypeTime, Column: organisation.FieldCreatedAt},
-			organisation.FieldUpdatedAt:      {Type: field.TypeTime, Column: organisation.FieldUpdatedAt},
-			organisation.FieldOdsCode:        {Type: field.TypeString, Column: organisation.FieldOdsCode},
-			organisation.FieldName:           {Type: field.TypeString, Column: organisation.FieldName},
-			organisation.FieldKind:           {Type: field.TypeEnum, Column: organisation.FieldKind},
-			organisation.FieldLogoURL:        {Type: field.TypeString, Column: organisation.FieldLogoURL},
-			organisation.FieldWelcomeMessage: {Type: field.TypeString, Column: organisation.FieldWelcomeMessage},
-			organisation.FieldPhone:          {Type: field.TypeString, Column: organisation.FieldPhone},
-			organisation.FieldEmail:          {Type: field.TypeString, Column: organisation.FieldEmail},
-			organisation.FieldWebsite:        {Type: field.TypeString, Column: organisation.FieldWebsite},
-			organisation.FieldAddress:        {Type: field.TypeString, Column: organisation.FieldAddress},
-			organisation.FieldEmergencyCare:  {Type: field.TypeBool, Column: organisation.FieldEmergencyCare},
+			organisation.FieldCreatedAt:               {Type: field.TypeTime, Column: organisation.FieldCreatedAt},
+			organisation.FieldUpdatedAt:               {Type: field.TypeTime, Column: organisation.FieldUpdatedAt},
+			organisation.FieldOdsCode:                 {Type: field.TypeString, Column: organisation.FieldOdsCode},
+			organisation.FieldName:                    {Type: field.TypeString, Column: organisation.FieldName},
+			organisation.FieldKind:                    {Type: field.TypeEnum, Column: organisation.FieldKind},
+			organisation.FieldLogoURL:                 {Type: field.TypeString, Column: organisation.FieldLogoURL},
+			organisation.FieldWelcomeMessage:          {Type: field.TypeString, Column: organisation.FieldWelcomeMessage},
+			organisation.FieldPhone:                   {Type: field.TypeString, Column: organisation.FieldPhone},
+			organisation.FieldEmail:                   {Type: field.TypeString, Column: organisation.FieldEmail},
+			organisation.FieldWebsite:                 {Type: field.TypeString, Column: organisation.FieldWebsite},
+			organisation.FieldAddress:                 {Type: field.TypeString, Column: organisation.FieldAddress},
+			organisation.FieldEmergencyCare:           {Type: field.TypeBool, Column: organisation.FieldEmergencyCare},
+			organisation.FieldResultReleaseDelayHours: {Type: field.TypeInt, Column: organisation.FieldResultReleaseDelayHours},
+			organisation.FieldExcludedServices:        {Type: field.TypeJSON, Column: organisation.FieldExcludedServices},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patient.Table,
 			Columns: patient.Columns,
@@ -588,7 +658,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			patient.FieldInvitedByOrganisationID:         {Type: field.TypeString, Column: patient.FieldInvitedByOrganisationID},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patientorganisation.Table,
 			Columns: patientorganisation.Columns,
@@ -608,10 +678,11 @@ var schemaGraph = func() *sqlgraph.Schema {
 			patientorganisation.FieldPatientID:       {Type: field.TypeString, Column: patientorganisation.FieldPatientID},
 			patientorganisation.FieldOrganisationID:  {Type: field.TypeString, Column: patientorganisation.FieldOrganisationID},
 			patientorganisation.FieldLocalIdentifier: {Type: field.TypeString, Column: patientorganisation.FieldLocalIdentifier},
+			patientorganisation.FieldFhirID:          {Type: field.TypeString, Column: patientorganisation.FieldFhirID},
 			patientorganisation.FieldLinkedAt:        {Type: field.TypeTime, Column: patientorganisation.FieldLinkedAt},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   researchconsent.Table,
 			Columns: researchconsent.Columns,
@@ -630,7 +701,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			researchconsent.FieldWithdrawnAt: {Type: field.TypeTime, Column: researchconsent.FieldWithdrawnAt},
 		},
 	}
-	graph.Nodes[24] = &sqlgraph.Node{
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   researchstudy.Table,
 			Columns: researchstudy.Columns,
@@ -650,7 +721,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			researchstudy.FieldPseudonymKey:   {Type: field.TypeBytes, Column: researchstudy.FieldPseudonymKey},
 		},
 	}
-	graph.Nodes[25] = &sqlgraph.Node{
+	graph.Nodes[28] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   result.Table,
 			Columns: result.Columns,
@@ -683,7 +754,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			result.FieldPerformingLaboratory: {Type: field.TypeString, Column: result.FieldPerformingLaboratory},
 		},
 	}
-	graph.Nodes[26] = &sqlgraph.Node{
+	graph.Nodes[29] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   resultcomponent.Table,
 			Columns: resultcomponent.Columns,
@@ -715,7 +786,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			resultcomponent.FieldFlag:                 {Type: field.TypeEnum, Column: resultcomponent.FieldFlag},
 		},
 	}
-	graph.Nodes[27] = &sqlgraph.Node{
+	graph.Nodes[30] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -736,7 +807,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldEndedAt:       {Type: field.TypeTime, Column: session.FieldEndedAt},
 		},
 	}
-	graph.Nodes[28] = &sqlgraph.Node{
+	graph.Nodes[31] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   share.Table,
 			Columns: share.Columns,
@@ -762,7 +833,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			share.FieldRevokedAt:             {Type: field.TypeTime, Column: share.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[29] = &sqlgraph.Node{
+	graph.Nodes[32] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signinthrottle.Table,
 			Columns: signinthrottle.Columns,
@@ -779,7 +850,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signinthrottle.FieldUpdatedAt:   {Type: field.TypeTime, Column: signinthrottle.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[30] = &sqlgraph.Node{
+	graph.Nodes[33] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   specialtyrule.Table,
 			Columns: specialtyrule.Columns,
@@ -798,7 +869,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			specialtyrule.FieldCategory:       {Type: field.TypeEnum, Column: specialtyrule.FieldCategory},
 		},
 	}
-	graph.Nodes[31] = &sqlgraph.Node{
+	graph.Nodes[34] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   symptom.Table,
 			Columns: symptom.Columns,
@@ -1805,6 +1876,76 @@ type predicateAdder interface {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *APIKeyQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the APIKeyQuery builder.
+func (_q *APIKeyQuery) Filter() *APIKeyFilter {
+	return &APIKeyFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *APIKeyMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the APIKeyMutation builder.
+func (m *APIKeyMutation) Filter() *APIKeyFilter {
+	return &APIKeyFilter{config: m.config, predicateAdder: m}
+}
+
+// APIKeyFilter provides a generic filtering capability at runtime for APIKeyQuery.
+type APIKeyFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *APIKeyFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[0].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *APIKeyFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(apikey.FieldID))
+}
+
+// WhereOrganisationID applies the entql string predicate on the organisation_id field.
+func (f *APIKeyFilter) WhereOrganisationID(p entql.StringP) {
+	f.Where(p.Field(apikey.FieldOrganisationID))
+}
+
+// WhereKeyHash applies the entql string predicate on the key_hash field.
+func (f *APIKeyFilter) WhereKeyHash(p entql.StringP) {
+	f.Where(p.Field(apikey.FieldKeyHash))
+}
+
+// WhereHint applies the entql string predicate on the hint field.
+func (f *APIKeyFilter) WhereHint(p entql.StringP) {
+	f.Where(p.Field(apikey.FieldHint))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *APIKeyFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(apikey.FieldCreatedAt))
+}
+
+// WhereRevokedAt applies the entql time.Time predicate on the revoked_at field.
+func (f *APIKeyFilter) WhereRevokedAt(p entql.TimeP) {
+	f.Where(p.Field(apikey.FieldRevokedAt))
+}
+
+// WhereLastUsedAt applies the entql time.Time predicate on the last_used_at field.
+func (f *APIKeyFilter) WhereLastUsedAt(p entql.TimeP) {
+	f.Where(p.Field(apikey.FieldLastUsedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *AccountQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1833,7 +1974,7 @@ type AccountFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AccountFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[0].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1965,7 +2106,7 @@ type AllergyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AllergyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2118,7 +2259,7 @@ type AppointmentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AppointmentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2295,7 +2436,7 @@ type AppointmentChangeRequestFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AppointmentChangeRequestFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2452,7 +2593,7 @@ type AuditEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AuditEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2556,7 +2697,7 @@ type BreakGlassFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *BreakGlassFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2640,7 +2781,7 @@ type CareResourceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CareResourceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2783,7 +2924,7 @@ type ContactPreferenceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ContactPreferenceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2858,6 +2999,91 @@ func (f *ContactPreferenceFilter) WhereHasOrganisationWith(preds ...predicate.Or
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *DirectoryEntryQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the DirectoryEntryQuery builder.
+func (_q *DirectoryEntryQuery) Filter() *DirectoryEntryFilter {
+	return &DirectoryEntryFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *DirectoryEntryMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the DirectoryEntryMutation builder.
+func (m *DirectoryEntryMutation) Filter() *DirectoryEntryFilter {
+	return &DirectoryEntryFilter{config: m.config, predicateAdder: m}
+}
+
+// DirectoryEntryFilter provides a generic filtering capability at runtime for DirectoryEntryQuery.
+type DirectoryEntryFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *DirectoryEntryFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *DirectoryEntryFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(directoryentry.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *DirectoryEntryFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(directoryentry.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *DirectoryEntryFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(directoryentry.FieldUpdatedAt))
+}
+
+// WhereOrganisationID applies the entql string predicate on the organisation_id field.
+func (f *DirectoryEntryFilter) WhereOrganisationID(p entql.StringP) {
+	f.Where(p.Field(directoryentry.FieldOrganisationID))
+}
+
+// WhereResourceType applies the entql string predicate on the resource_type field.
+func (f *DirectoryEntryFilter) WhereResourceType(p entql.StringP) {
+	f.Where(p.Field(directoryentry.FieldResourceType))
+}
+
+// WhereSource applies the entql string predicate on the source field.
+func (f *DirectoryEntryFilter) WhereSource(p entql.StringP) {
+	f.Where(p.Field(directoryentry.FieldSource))
+}
+
+// WhereFhirID applies the entql string predicate on the fhir_id field.
+func (f *DirectoryEntryFilter) WhereFhirID(p entql.StringP) {
+	f.Where(p.Field(directoryentry.FieldFhirID))
+}
+
+// WhereIdentifiers applies the entql json.RawMessage predicate on the identifiers field.
+func (f *DirectoryEntryFilter) WhereIdentifiers(p entql.BytesP) {
+	f.Where(p.Field(directoryentry.FieldIdentifiers))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *DirectoryEntryFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(directoryentry.FieldName))
+}
+
+// WhereDetail applies the entql string predicate on the detail field.
+func (f *DirectoryEntryFilter) WhereDetail(p entql.StringP) {
+	f.Where(p.Field(directoryentry.FieldDetail))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *EmailChangeQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2886,7 +3112,7 @@ type EmailChangeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EmailChangeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2956,7 +3182,7 @@ type EncounterFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EncounterFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3091,6 +3317,101 @@ func (f *EncounterFilter) WhereHasSourceOrganisationWith(preds ...predicate.Orga
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ImportReportQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ImportReportQuery builder.
+func (_q *ImportReportQuery) Filter() *ImportReportFilter {
+	return &ImportReportFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ImportReportMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ImportReportMutation builder.
+func (m *ImportReportMutation) Filter() *ImportReportFilter {
+	return &ImportReportFilter{config: m.config, predicateAdder: m}
+}
+
+// ImportReportFilter provides a generic filtering capability at runtime for ImportReportQuery.
+type ImportReportFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ImportReportFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *ImportReportFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(importreport.FieldID))
+}
+
+// WhereOrganisationID applies the entql string predicate on the organisation_id field.
+func (f *ImportReportFilter) WhereOrganisationID(p entql.StringP) {
+	f.Where(p.Field(importreport.FieldOrganisationID))
+}
+
+// WhereAPIKeyID applies the entql string predicate on the api_key_id field.
+func (f *ImportReportFilter) WhereAPIKeyID(p entql.StringP) {
+	f.Where(p.Field(importreport.FieldAPIKeyID))
+}
+
+// WhereBundleType applies the entql string predicate on the bundle_type field.
+func (f *ImportReportFilter) WhereBundleType(p entql.StringP) {
+	f.Where(p.Field(importreport.FieldBundleType))
+}
+
+// WhereReceivedAt applies the entql time.Time predicate on the received_at field.
+func (f *ImportReportFilter) WhereReceivedAt(p entql.TimeP) {
+	f.Where(p.Field(importreport.FieldReceivedAt))
+}
+
+// WhereEntries applies the entql int predicate on the entries field.
+func (f *ImportReportFilter) WhereEntries(p entql.IntP) {
+	f.Where(p.Field(importreport.FieldEntries))
+}
+
+// WhereStored applies the entql int predicate on the stored field.
+func (f *ImportReportFilter) WhereStored(p entql.IntP) {
+	f.Where(p.Field(importreport.FieldStored))
+}
+
+// WhereUnchanged applies the entql int predicate on the unchanged field.
+func (f *ImportReportFilter) WhereUnchanged(p entql.IntP) {
+	f.Where(p.Field(importreport.FieldUnchanged))
+}
+
+// WhereSkipped applies the entql int predicate on the skipped field.
+func (f *ImportReportFilter) WhereSkipped(p entql.IntP) {
+	f.Where(p.Field(importreport.FieldSkipped))
+}
+
+// WhereRefused applies the entql int predicate on the refused field.
+func (f *ImportReportFilter) WhereRefused(p entql.IntP) {
+	f.Where(p.Field(importreport.FieldRefused))
+}
+
+// WhereCommitted applies the entql bool predicate on the committed field.
+func (f *ImportReportFilter) WhereCommitted(p entql.BoolP) {
+	f.Where(p.Field(importreport.FieldCommitted))
+}
+
+// WhereResponse applies the entql string predicate on the response field.
+func (f *ImportReportFilter) WhereResponse(p entql.StringP) {
+	f.Where(p.Field(importreport.FieldResponse))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *InvitationQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -3119,7 +3440,7 @@ type InvitationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *InvitationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3257,7 +3578,7 @@ type JournalEntryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *JournalEntryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3380,7 +3701,7 @@ type LetterFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LetterFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3547,7 +3868,7 @@ type LetterReadFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LetterReadFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3635,7 +3956,7 @@ type MailMessageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MailMessageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3730,7 +4051,7 @@ type MeasurementFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MeasurementFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3868,7 +4189,7 @@ type MeasurementRollupFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MeasurementRollupFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3972,7 +4293,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4065,7 +4386,7 @@ type NotificationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NotificationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4178,7 +4499,7 @@ type OIDCLoginFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OIDCLoginFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4253,7 +4574,7 @@ type OrganisationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OrganisationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4322,6 +4643,16 @@ func (f *OrganisationFilter) WhereAddress(p entql.StringP) {
 // WhereEmergencyCare applies the entql bool predicate on the emergency_care field.
 func (f *OrganisationFilter) WhereEmergencyCare(p entql.BoolP) {
 	f.Where(p.Field(organisation.FieldEmergencyCare))
+}
+
+// WhereResultReleaseDelayHours applies the entql int predicate on the result_release_delay_hours field.
+func (f *OrganisationFilter) WhereResultReleaseDelayHours(p entql.IntP) {
+	f.Where(p.Field(organisation.FieldResultReleaseDelayHours))
+}
+
+// WhereExcludedServices applies the entql json.RawMessage predicate on the excluded_services field.
+func (f *OrganisationFilter) WhereExcludedServices(p entql.BytesP) {
+	f.Where(p.Field(organisation.FieldExcludedServices))
 }
 
 // WhereHasMemberships applies a predicate to check if query has an edge memberships.
@@ -4395,7 +4726,7 @@ type PatientFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4861,7 +5192,7 @@ type PatientOrganisationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientOrganisationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4880,6 +5211,11 @@ func (f *PatientOrganisationFilter) WhereOrganisationID(p entql.StringP) {
 // WhereLocalIdentifier applies the entql string predicate on the local_identifier field.
 func (f *PatientOrganisationFilter) WhereLocalIdentifier(p entql.StringP) {
 	f.Where(p.Field(patientorganisation.FieldLocalIdentifier))
+}
+
+// WhereFhirID applies the entql string predicate on the fhir_id field.
+func (f *PatientOrganisationFilter) WhereFhirID(p entql.StringP) {
+	f.Where(p.Field(patientorganisation.FieldFhirID))
 }
 
 // WhereLinkedAt applies the entql time.Time predicate on the linked_at field.
@@ -4944,7 +5280,7 @@ type ResearchConsentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResearchConsentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5042,7 +5378,7 @@ type ResearchStudyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResearchStudyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5145,7 +5481,7 @@ type ResultFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResultFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5327,7 +5663,7 @@ type ResultComponentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResultComponentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5504,7 +5840,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[30].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5598,7 +5934,7 @@ type ShareFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ShareFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[31].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5759,7 +6095,7 @@ type SignInThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SignInThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[32].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5819,7 +6155,7 @@ type SpecialtyRuleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SpecialtyRuleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[30].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[33].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5889,7 +6225,7 @@ type SymptomFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SymptomFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[31].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[34].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

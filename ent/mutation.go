@@ -13,14 +13,17 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
+	"github.com/patientportal/portal/ent/apikey"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/contactpreference"
+	"github.com/patientportal/portal/ent/directoryentry"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
+	"github.com/patientportal/portal/ent/importreport"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
@@ -57,6 +60,7 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
+	TypeAPIKey                   = "APIKey"
 	TypeAccount                  = "Account"
 	TypeAllergy                  = "Allergy"
 	TypeAppointment              = "Appointment"
@@ -65,8 +69,10 @@ const (
 	TypeBreakGlass               = "BreakGlass"
 	TypeCareResource             = "CareResource"
 	TypeContactPreference        = "ContactPreference"
+	TypeDirectoryEntry           = "DirectoryEntry"
 	TypeEmailChange              = "EmailChange"
 	TypeEncounter                = "Encounter"
+	TypeImportReport             = "ImportReport"
 	TypeInvitation               = "Invitation"
 	TypeJournalEntry             = "JournalEntry"
 	TypeLetter                   = "Letter"
@@ -90,6 +96,649 @@ const (
 	TypeSpecialtyRule            = "SpecialtyRule"
 	TypeSymptom                  = "Symptom"
 )
+
+// APIKeyMutation represents an operation that mutates the APIKey nodes in the graph.
+type APIKeyMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *pulid.ID
+	organisation_id *pulid.ID
+	key_hash        *string
+	hint            *string
+	created_at      *time.Time
+	revoked_at      *time.Time
+	last_used_at    *time.Time
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*APIKey, error)
+	predicates      []predicate.APIKey
+}
+
+var _ ent.Mutation = (*APIKeyMutation)(nil)
+
+// apikeyOption allows management of the mutation configuration using functional options.
+type apikeyOption func(*APIKeyMutation)
+
+// newAPIKeyMutation creates new mutation for the APIKey entity.
+func newAPIKeyMutation(c config, op Op, opts ...apikeyOption) *APIKeyMutation {
+	m := &APIKeyMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAPIKey,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAPIKeyID sets the ID field of the mutation.
+func withAPIKeyID(id pulid.ID) apikeyOption {
+	return func(m *APIKeyMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *APIKey
+		)
+		m.oldValue = func(ctx context.Context) (*APIKey, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().APIKey.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAPIKey sets the old APIKey of the mutation.
+func withAPIKey(node *APIKey) apikeyOption {
+	return func(m *APIKeyMutation) {
+		m.oldValue = func(context.Context) (*APIKey, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m APIKeyMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m APIKeyMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of APIKey entities.
+func (m *APIKeyMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *APIKeyMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *APIKeyMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().APIKey.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrganisationID sets the "organisation_id" field.
+func (m *APIKeyMutation) SetOrganisationID(pu pulid.ID) {
+	m.organisation_id = &pu
+}
+
+// OrganisationID returns the value of the "organisation_id" field in the mutation.
+func (m *APIKeyMutation) OrganisationID() (r pulid.ID, exists bool) {
+	v := m.organisation_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganisationID returns the old "organisation_id" field's value of the APIKey entity.
+// If the APIKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *APIKeyMutation) OldOrganisationID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganisationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganisationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganisationID: %w", err)
+	}
+	return oldValue.OrganisationID, nil
+}
+
+// ResetOrganisationID resets all changes to the "organisation_id" field.
+func (m *APIKeyMutation) ResetOrganisationID() {
+	m.organisation_id = nil
+}
+
+// SetKeyHash sets the "key_hash" field.
+func (m *APIKeyMutation) SetKeyHash(s string) {
+	m.key_hash = &s
+}
+
+// KeyHash returns the value of the "key_hash" field in the mutation.
+func (m *APIKeyMutation) KeyHash() (r string, exists bool) {
+	v := m.key_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKeyHash returns the old "key_hash" field's value of the APIKey entity.
+// If the APIKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *APIKeyMutation) OldKeyHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKeyHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKeyHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKeyHash: %w", err)
+	}
+	return oldValue.KeyHash, nil
+}
+
+// ResetKeyHash resets all changes to the "key_hash" field.
+func (m *APIKeyMutation) ResetKeyHash() {
+	m.key_hash = nil
+}
+
+// SetHint sets the "hint" field.
+func (m *APIKeyMutation) SetHint(s string) {
+	m.hint = &s
+}
+
+// Hint returns the value of the "hint" field in the mutation.
+func (m *APIKeyMutation) Hint() (r string, exists bool) {
+	v := m.hint
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHint returns the old "hint" field's value of the APIKey entity.
+// If the APIKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *APIKeyMutation) OldHint(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHint is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHint requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHint: %w", err)
+	}
+	return oldValue.Hint, nil
+}
+
+// ResetHint resets all changes to the "hint" field.
+func (m *APIKeyMutation) ResetHint() {
+	m.hint = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *APIKeyMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *APIKeyMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the APIKey entity.
+// If the APIKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *APIKeyMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *APIKeyMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetRevokedAt sets the "revoked_at" field.
+func (m *APIKeyMutation) SetRevokedAt(t time.Time) {
+	m.revoked_at = &t
+}
+
+// RevokedAt returns the value of the "revoked_at" field in the mutation.
+func (m *APIKeyMutation) RevokedAt() (r time.Time, exists bool) {
+	v := m.revoked_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRevokedAt returns the old "revoked_at" field's value of the APIKey entity.
+// If the APIKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *APIKeyMutation) OldRevokedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRevokedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRevokedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRevokedAt: %w", err)
+	}
+	return oldValue.RevokedAt, nil
+}
+
+// ClearRevokedAt clears the value of the "revoked_at" field.
+func (m *APIKeyMutation) ClearRevokedAt() {
+	m.revoked_at = nil
+	m.clearedFields[apikey.FieldRevokedAt] = struct{}{}
+}
+
+// RevokedAtCleared returns if the "revoked_at" field was cleared in this mutation.
+func (m *APIKeyMutation) RevokedAtCleared() bool {
+	_, ok := m.clearedFields[apikey.FieldRevokedAt]
+	return ok
+}
+
+// ResetRevokedAt resets all changes to the "revoked_at" field.
+func (m *APIKeyMutation) ResetRevokedAt() {
+	m.revoked_at = nil
+	delete(m.clearedFields, apikey.FieldRevokedAt)
+}
+
+// SetLastUsedAt sets the "last_used_at" field.
+func (m *APIKeyMutation) SetLastUsedAt(t time.Time) {
+	m.last_used_at = &t
+}
+
+// LastUsedAt returns the value of the "last_used_at" field in the mutation.
+func (m *APIKeyMutation) LastUsedAt() (r time.Time, exists bool) {
+	v := m.last_used_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastUsedAt returns the old "last_used_at" field's value of the APIKey entity.
+// If the APIKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *APIKeyMutation) OldLastUsedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastUsedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastUsedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastUsedAt: %w", err)
+	}
+	return oldValue.LastUsedAt, nil
+}
+
+// ClearLastUsedAt clears the value of the "last_used_at" field.
+func (m *APIKeyMutation) ClearLastUsedAt() {
+	m.last_used_at = nil
+	m.clearedFields[apikey.FieldLastUsedAt] = struct{}{}
+}
+
+// LastUsedAtCleared returns if the "last_used_at" field was cleared in this mutation.
+func (m *APIKeyMutation) LastUsedAtCleared() bool {
+	_, ok := m.clearedFields[apikey.FieldLastUsedAt]
+	return ok
+}
+
+// ResetLastUsedAt resets all changes to the "last_used_at" field.
+func (m *APIKeyMutation) ResetLastUsedAt() {
+	m.last_used_at = nil
+	delete(m.clearedFields, apikey.FieldLastUsedAt)
+}
+
+// Where appends a list predicates to the APIKeyMutation builder.
+func (m *APIKeyMutation) Where(ps ...predicate.APIKey) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the APIKeyMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *APIKeyMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.APIKey, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *APIKeyMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *APIKeyMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (APIKey).
+func (m *APIKeyMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *APIKeyMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.organisation_id != nil {
+		fields = append(fields, apikey.FieldOrganisationID)
+	}
+	if m.key_hash != nil {
+		fields = append(fields, apikey.FieldKeyHash)
+	}
+	if m.hint != nil {
+		fields = append(fields, apikey.FieldHint)
+	}
+	if m.created_at != nil {
+		fields = append(fields, apikey.FieldCreatedAt)
+	}
+	if m.revoked_at != nil {
+		fields = append(fields, apikey.FieldRevokedAt)
+	}
+	if m.last_used_at != nil {
+		fields = append(fields, apikey.FieldLastUsedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *APIKeyMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case apikey.FieldOrganisationID:
+		return m.OrganisationID()
+	case apikey.FieldKeyHash:
+		return m.KeyHash()
+	case apikey.FieldHint:
+		return m.Hint()
+	case apikey.FieldCreatedAt:
+		return m.CreatedAt()
+	case apikey.FieldRevokedAt:
+		return m.RevokedAt()
+	case apikey.FieldLastUsedAt:
+		return m.LastUsedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *APIKeyMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case apikey.FieldOrganisationID:
+		return m.OldOrganisationID(ctx)
+	case apikey.FieldKeyHash:
+		return m.OldKeyHash(ctx)
+	case apikey.FieldHint:
+		return m.OldHint(ctx)
+	case apikey.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case apikey.FieldRevokedAt:
+		return m.OldRevokedAt(ctx)
+	case apikey.FieldLastUsedAt:
+		return m.OldLastUsedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown APIKey field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *APIKeyMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case apikey.FieldOrganisationID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganisationID(v)
+		return nil
+	case apikey.FieldKeyHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKeyHash(v)
+		return nil
+	case apikey.FieldHint:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHint(v)
+		return nil
+	case apikey.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case apikey.FieldRevokedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRevokedAt(v)
+		return nil
+	case apikey.FieldLastUsedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastUsedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown APIKey field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *APIKeyMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *APIKeyMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *APIKeyMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown APIKey numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *APIKeyMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(apikey.FieldRevokedAt) {
+		fields = append(fields, apikey.FieldRevokedAt)
+	}
+	if m.FieldCleared(apikey.FieldLastUsedAt) {
+		fields = append(fields, apikey.FieldLastUsedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *APIKeyMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *APIKeyMutation) ClearField(name string) error {
+	switch name {
+	case apikey.FieldRevokedAt:
+		m.ClearRevokedAt()
+		return nil
+	case apikey.FieldLastUsedAt:
+		m.ClearLastUsedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown APIKey nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *APIKeyMutation) ResetField(name string) error {
+	switch name {
+	case apikey.FieldOrganisationID:
+		m.ResetOrganisationID()
+		return nil
+	case apikey.FieldKeyHash:
+		m.ResetKeyHash()
+		return nil
+	case apikey.FieldHint:
+		m.ResetHint()
+		return nil
+	case apikey.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case apikey.FieldRevokedAt:
+		m.ResetRevokedAt()
+		return nil
+	case apikey.FieldLastUsedAt:
+		m.ResetLastUsedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown APIKey field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *APIKeyMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *APIKeyMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *APIKeyMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *APIKeyMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *APIKeyMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *APIKeyMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *APIKeyMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown APIKey unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *APIKeyMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown APIKey edge %s", name)
+}
 
 // AccountMutation represents an operation that mutates the Account nodes in the graph.
 type AccountMutation struct {
@@ -9633,6 +10282,847 @@ func (m *ContactPreferenceMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown ContactPreference edge %s", name)
 }
 
+// DirectoryEntryMutation represents an operation that mutates the DirectoryEntry nodes in the graph.
+type DirectoryEntryMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *pulid.ID
+	created_at        *time.Time
+	updated_at        *time.Time
+	organisation_id   *pulid.ID
+	resource_type     *directoryentry.ResourceType
+	source            *string
+	fhir_id           *string
+	identifiers       *[]string
+	appendidentifiers []string
+	name              *string
+	detail            *string
+	clearedFields     map[string]struct{}
+	done              bool
+	oldValue          func(context.Context) (*DirectoryEntry, error)
+	predicates        []predicate.DirectoryEntry
+}
+
+var _ ent.Mutation = (*DirectoryEntryMutation)(nil)
+
+// directoryentryOption allows management of the mutation configuration using functional options.
+type directoryentryOption func(*DirectoryEntryMutation)
+
+// newDirectoryEntryMutation creates new mutation for the DirectoryEntry entity.
+func newDirectoryEntryMutation(c config, op Op, opts ...directoryentryOption) *DirectoryEntryMutation {
+	m := &DirectoryEntryMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDirectoryEntry,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDirectoryEntryID sets the ID field of the mutation.
+func withDirectoryEntryID(id pulid.ID) directoryentryOption {
+	return func(m *DirectoryEntryMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DirectoryEntry
+		)
+		m.oldValue = func(ctx context.Context) (*DirectoryEntry, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DirectoryEntry.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDirectoryEntry sets the old DirectoryEntry of the mutation.
+func withDirectoryEntry(node *DirectoryEntry) directoryentryOption {
+	return func(m *DirectoryEntryMutation) {
+		m.oldValue = func(context.Context) (*DirectoryEntry, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DirectoryEntryMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DirectoryEntryMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of DirectoryEntry entities.
+func (m *DirectoryEntryMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DirectoryEntryMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DirectoryEntryMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DirectoryEntry.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DirectoryEntryMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DirectoryEntryMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the DirectoryEntry entity.
+// If the DirectoryEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DirectoryEntryMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DirectoryEntryMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DirectoryEntryMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DirectoryEntryMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the DirectoryEntry entity.
+// If the DirectoryEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DirectoryEntryMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DirectoryEntryMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetOrganisationID sets the "organisation_id" field.
+func (m *DirectoryEntryMutation) SetOrganisationID(pu pulid.ID) {
+	m.organisation_id = &pu
+}
+
+// OrganisationID returns the value of the "organisation_id" field in the mutation.
+func (m *DirectoryEntryMutation) OrganisationID() (r pulid.ID, exists bool) {
+	v := m.organisation_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganisationID returns the old "organisation_id" field's value of the DirectoryEntry entity.
+// If the DirectoryEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DirectoryEntryMutation) OldOrganisationID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganisationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganisationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganisationID: %w", err)
+	}
+	return oldValue.OrganisationID, nil
+}
+
+// ResetOrganisationID resets all changes to the "organisation_id" field.
+func (m *DirectoryEntryMutation) ResetOrganisationID() {
+	m.organisation_id = nil
+}
+
+// SetResourceType sets the "resource_type" field.
+func (m *DirectoryEntryMutation) SetResourceType(dt directoryentry.ResourceType) {
+	m.resource_type = &dt
+}
+
+// ResourceType returns the value of the "resource_type" field in the mutation.
+func (m *DirectoryEntryMutation) ResourceType() (r directoryentry.ResourceType, exists bool) {
+	v := m.resource_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResourceType returns the old "resource_type" field's value of the DirectoryEntry entity.
+// If the DirectoryEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DirectoryEntryMutation) OldResourceType(ctx context.Context) (v directoryentry.ResourceType, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResourceType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResourceType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResourceType: %w", err)
+	}
+	return oldValue.ResourceType, nil
+}
+
+// ResetResourceType resets all changes to the "resource_type" field.
+func (m *DirectoryEntryMutation) ResetResourceType() {
+	m.resource_type = nil
+}
+
+// SetSource sets the "source" field.
+func (m *DirectoryEntryMutation) SetSource(s string) {
+	m.source = &s
+}
+
+// Source returns the value of the "source" field in the mutation.
+func (m *DirectoryEntryMutation) Source() (r string, exists bool) {
+	v := m.source
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSource returns the old "source" field's value of the DirectoryEntry entity.
+// If the DirectoryEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DirectoryEntryMutation) OldSource(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSource is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSource requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSource: %w", err)
+	}
+	return oldValue.Source, nil
+}
+
+// ResetSource resets all changes to the "source" field.
+func (m *DirectoryEntryMutation) ResetSource() {
+	m.source = nil
+}
+
+// SetFhirID sets the "fhir_id" field.
+func (m *DirectoryEntryMutation) SetFhirID(s string) {
+	m.fhir_id = &s
+}
+
+// FhirID returns the value of the "fhir_id" field in the mutation.
+func (m *DirectoryEntryMutation) FhirID() (r string, exists bool) {
+	v := m.fhir_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFhirID returns the old "fhir_id" field's value of the DirectoryEntry entity.
+// If the DirectoryEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DirectoryEntryMutation) OldFhirID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFhirID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFhirID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFhirID: %w", err)
+	}
+	return oldValue.FhirID, nil
+}
+
+// ClearFhirID clears the value of the "fhir_id" field.
+func (m *DirectoryEntryMutation) ClearFhirID() {
+	m.fhir_id = nil
+	m.clearedFields[directoryentry.FieldFhirID] = struct{}{}
+}
+
+// FhirIDCleared returns if the "fhir_id" field was cleared in this mutation.
+func (m *DirectoryEntryMutation) FhirIDCleared() bool {
+	_, ok := m.clearedFields[directoryentry.FieldFhirID]
+	return ok
+}
+
+// ResetFhirID resets all changes to the "fhir_id" field.
+func (m *DirectoryEntryMutation) ResetFhirID() {
+	m.fhir_id = nil
+	delete(m.clearedFields, directoryentry.FieldFhirID)
+}
+
+// SetIdentifiers sets the "identifiers" field.
+func (m *DirectoryEntryMutation) SetIdentifiers(s []string) {
+	m.identifiers = &s
+	m.appendidentifiers = nil
+}
+
+// Identifiers returns the value of the "identifiers" field in the mutation.
+func (m *DirectoryEntryMutation) Identifiers() (r []string, exists bool) {
+	v := m.identifiers
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIdentifiers returns the old "identifiers" field's value of the DirectoryEntry entity.
+// If the DirectoryEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DirectoryEntryMutation) OldIdentifiers(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIdentifiers is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIdentifiers requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIdentifiers: %w", err)
+	}
+	return oldValue.Identifiers, nil
+}
+
+// AppendIdentifiers adds s to the "identifiers" field.
+func (m *DirectoryEntryMutation) AppendIdentifiers(s []string) {
+	m.appendidentifiers = append(m.appendidentifiers, s...)
+}
+
+// AppendedIdentifiers returns the list of values that were appended to the "identifiers" field in this mutation.
+func (m *DirectoryEntryMutation) AppendedIdentifiers() ([]string, bool) {
+	if len(m.appendidentifiers) == 0 {
+		return nil, false
+	}
+	return m.appendidentifiers, true
+}
+
+// ClearIdentifiers clears the value of the "identifiers" field.
+func (m *DirectoryEntryMutation) ClearIdentifiers() {
+	m.identifiers = nil
+	m.appendidentifiers = nil
+	m.clearedFields[directoryentry.FieldIdentifiers] = struct{}{}
+}
+
+// IdentifiersCleared returns if the "identifiers" field was cleared in this mutation.
+func (m *DirectoryEntryMutation) IdentifiersCleared() bool {
+	_, ok := m.clearedFields[directoryentry.FieldIdentifiers]
+	return ok
+}
+
+// ResetIdentifiers resets all changes to the "identifiers" field.
+func (m *DirectoryEntryMutation) ResetIdentifiers() {
+	m.identifiers = nil
+	m.appendidentifiers = nil
+	delete(m.clearedFields, directoryentry.FieldIdentifiers)
+}
+
+// SetName sets the "name" field.
+func (m *DirectoryEntryMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *DirectoryEntryMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the DirectoryEntry entity.
+// If the DirectoryEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DirectoryEntryMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *DirectoryEntryMutation) ResetName() {
+	m.name = nil
+}
+
+// SetDetail sets the "detail" field.
+func (m *DirectoryEntryMutation) SetDetail(s string) {
+	m.detail = &s
+}
+
+// Detail returns the value of the "detail" field in the mutation.
+func (m *DirectoryEntryMutation) Detail() (r string, exists bool) {
+	v := m.detail
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDetail returns the old "detail" field's value of the DirectoryEntry entity.
+// If the DirectoryEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DirectoryEntryMutation) OldDetail(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDetail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDetail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDetail: %w", err)
+	}
+	return oldValue.Detail, nil
+}
+
+// ClearDetail clears the value of the "detail" field.
+func (m *DirectoryEntryMutation) ClearDetail() {
+	m.detail = nil
+	m.clearedFields[directoryentry.FieldDetail] = struct{}{}
+}
+
+// DetailCleared returns if the "detail" field was cleared in this mutation.
+func (m *DirectoryEntryMutation) DetailCleared() bool {
+	_, ok := m.clearedFields[directoryentry.FieldDetail]
+	return ok
+}
+
+// ResetDetail resets all changes to the "detail" field.
+func (m *DirectoryEntryMutation) ResetDetail() {
+	m.detail = nil
+	delete(m.clearedFields, directoryentry.FieldDetail)
+}
+
+// Where appends a list predicates to the DirectoryEntryMutation builder.
+func (m *DirectoryEntryMutation) Where(ps ...predicate.DirectoryEntry) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DirectoryEntryMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DirectoryEntryMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DirectoryEntry, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DirectoryEntryMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DirectoryEntryMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DirectoryEntry).
+func (m *DirectoryEntryMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DirectoryEntryMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.created_at != nil {
+		fields = append(fields, directoryentry.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, directoryentry.FieldUpdatedAt)
+	}
+	if m.organisation_id != nil {
+		fields = append(fields, directoryentry.FieldOrganisationID)
+	}
+	if m.resource_type != nil {
+		fields = append(fields, directoryentry.FieldResourceType)
+	}
+	if m.source != nil {
+		fields = append(fields, directoryentry.FieldSource)
+	}
+	if m.fhir_id != nil {
+		fields = append(fields, directoryentry.FieldFhirID)
+	}
+	if m.identifiers != nil {
+		fields = append(fields, directoryentry.FieldIdentifiers)
+	}
+	if m.name != nil {
+		fields = append(fields, directoryentry.FieldName)
+	}
+	if m.detail != nil {
+		fields = append(fields, directoryentry.FieldDetail)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DirectoryEntryMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case directoryentry.FieldCreatedAt:
+		return m.CreatedAt()
+	case directoryentry.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case directoryentry.FieldOrganisationID:
+		return m.OrganisationID()
+	case directoryentry.FieldResourceType:
+		return m.ResourceType()
+	case directoryentry.FieldSource:
+		return m.Source()
+	case directoryentry.FieldFhirID:
+		return m.FhirID()
+	case directoryentry.FieldIdentifiers:
+		return m.Identifiers()
+	case directoryentry.FieldName:
+		return m.Name()
+	case directoryentry.FieldDetail:
+		return m.Detail()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DirectoryEntryMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case directoryentry.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case directoryentry.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case directoryentry.FieldOrganisationID:
+		return m.OldOrganisationID(ctx)
+	case directoryentry.FieldResourceType:
+		return m.OldResourceType(ctx)
+	case directoryentry.FieldSource:
+		return m.OldSource(ctx)
+	case directoryentry.FieldFhirID:
+		return m.OldFhirID(ctx)
+	case directoryentry.FieldIdentifiers:
+		return m.OldIdentifiers(ctx)
+	case directoryentry.FieldName:
+		return m.OldName(ctx)
+	case directoryentry.FieldDetail:
+		return m.OldDetail(ctx)
+	}
+	return nil, fmt.Errorf("unknown DirectoryEntry field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DirectoryEntryMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case directoryentry.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case directoryentry.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case directoryentry.FieldOrganisationID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganisationID(v)
+		return nil
+	case directoryentry.FieldResourceType:
+		v, ok := value.(directoryentry.ResourceType)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResourceType(v)
+		return nil
+	case directoryentry.FieldSource:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSource(v)
+		return nil
+	case directoryentry.FieldFhirID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFhirID(v)
+		return nil
+	case directoryentry.FieldIdentifiers:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIdentifiers(v)
+		return nil
+	case directoryentry.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case directoryentry.FieldDetail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDetail(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DirectoryEntry field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DirectoryEntryMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DirectoryEntryMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DirectoryEntryMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown DirectoryEntry numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DirectoryEntryMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(directoryentry.FieldFhirID) {
+		fields = append(fields, directoryentry.FieldFhirID)
+	}
+	if m.FieldCleared(directoryentry.FieldIdentifiers) {
+		fields = append(fields, directoryentry.FieldIdentifiers)
+	}
+	if m.FieldCleared(directoryentry.FieldDetail) {
+		fields = append(fields, directoryentry.FieldDetail)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DirectoryEntryMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DirectoryEntryMutation) ClearField(name string) error {
+	switch name {
+	case directoryentry.FieldFhirID:
+		m.ClearFhirID()
+		return nil
+	case directoryentry.FieldIdentifiers:
+		m.ClearIdentifiers()
+		return nil
+	case directoryentry.FieldDetail:
+		m.ClearDetail()
+		return nil
+	}
+	return fmt.Errorf("unknown DirectoryEntry nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DirectoryEntryMutation) ResetField(name string) error {
+	switch name {
+	case directoryentry.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case directoryentry.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case directoryentry.FieldOrganisationID:
+		m.ResetOrganisationID()
+		return nil
+	case directoryentry.FieldResourceType:
+		m.ResetResourceType()
+		return nil
+	case directoryentry.FieldSource:
+		m.ResetSource()
+		return nil
+	case directoryentry.FieldFhirID:
+		m.ResetFhirID()
+		return nil
+	case directoryentry.FieldIdentifiers:
+		m.ResetIdentifiers()
+		return nil
+	case directoryentry.FieldName:
+		m.ResetName()
+		return nil
+	case directoryentry.FieldDetail:
+		m.ResetDetail()
+		return nil
+	}
+	return fmt.Errorf("unknown DirectoryEntry field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DirectoryEntryMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DirectoryEntryMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DirectoryEntryMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DirectoryEntryMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DirectoryEntryMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DirectoryEntryMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DirectoryEntryMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown DirectoryEntry unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DirectoryEntryMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown DirectoryEntry edge %s", name)
+}
+
 // EmailChangeMutation represents an operation that mutates the EmailChange nodes in the graph.
 type EmailChangeMutation struct {
 	config
@@ -11890,6 +13380,1046 @@ func (m *EncounterMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Encounter edge %s", name)
+}
+
+// ImportReportMutation represents an operation that mutates the ImportReport nodes in the graph.
+type ImportReportMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *pulid.ID
+	organisation_id *pulid.ID
+	api_key_id      *pulid.ID
+	bundle_type     *string
+	received_at     *time.Time
+	entries         *int
+	addentries      *int
+	stored          *int
+	addstored       *int
+	unchanged       *int
+	addunchanged    *int
+	skipped         *int
+	addskipped      *int
+	refused         *int
+	addrefused      *int
+	committed       *bool
+	response        *string
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*ImportReport, error)
+	predicates      []predicate.ImportReport
+}
+
+var _ ent.Mutation = (*ImportReportMutation)(nil)
+
+// importreportOption allows management of the mutation configuration using functional options.
+type importreportOption func(*ImportReportMutation)
+
+// newImportReportMutation creates new mutation for the ImportReport entity.
+func newImportReportMutation(c config, op Op, opts ...importreportOption) *ImportReportMutation {
+	m := &ImportReportMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeImportReport,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withImportReportID sets the ID field of the mutation.
+func withImportReportID(id pulid.ID) importreportOption {
+	return func(m *ImportReportMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ImportReport
+		)
+		m.oldValue = func(ctx context.Context) (*ImportReport, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ImportReport.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withImportReport sets the old ImportReport of the mutation.
+func withImportReport(node *ImportReport) importreportOption {
+	return func(m *ImportReportMutation) {
+		m.oldValue = func(context.Context) (*ImportReport, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ImportReportMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ImportReportMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of ImportReport entities.
+func (m *ImportReportMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ImportReportMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ImportReportMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ImportReport.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrganisationID sets the "organisation_id" field.
+func (m *ImportReportMutation) SetOrganisationID(pu pulid.ID) {
+	m.organisation_id = &pu
+}
+
+// OrganisationID returns the value of the "organisation_id" field in the mutation.
+func (m *ImportReportMutation) OrganisationID() (r pulid.ID, exists bool) {
+	v := m.organisation_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganisationID returns the old "organisation_id" field's value of the ImportReport entity.
+// If the ImportReport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportReportMutation) OldOrganisationID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganisationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganisationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganisationID: %w", err)
+	}
+	return oldValue.OrganisationID, nil
+}
+
+// ResetOrganisationID resets all changes to the "organisation_id" field.
+func (m *ImportReportMutation) ResetOrganisationID() {
+	m.organisation_id = nil
+}
+
+// SetAPIKeyID sets the "api_key_id" field.
+func (m *ImportReportMutation) SetAPIKeyID(pu pulid.ID) {
+	m.api_key_id = &pu
+}
+
+// APIKeyID returns the value of the "api_key_id" field in the mutation.
+func (m *ImportReportMutation) APIKeyID() (r pulid.ID, exists bool) {
+	v := m.api_key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAPIKeyID returns the old "api_key_id" field's value of the ImportReport entity.
+// If the ImportReport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportReportMutation) OldAPIKeyID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAPIKeyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAPIKeyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAPIKeyID: %w", err)
+	}
+	return oldValue.APIKeyID, nil
+}
+
+// ResetAPIKeyID resets all changes to the "api_key_id" field.
+func (m *ImportReportMutation) ResetAPIKeyID() {
+	m.api_key_id = nil
+}
+
+// SetBundleType sets the "bundle_type" field.
+func (m *ImportReportMutation) SetBundleType(s string) {
+	m.bundle_type = &s
+}
+
+// BundleType returns the value of the "bundle_type" field in the mutation.
+func (m *ImportReportMutation) BundleType() (r string, exists bool) {
+	v := m.bundle_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBundleType returns the old "bundle_type" field's value of the ImportReport entity.
+// If the ImportReport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportReportMutation) OldBundleType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBundleType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBundleType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBundleType: %w", err)
+	}
+	return oldValue.BundleType, nil
+}
+
+// ResetBundleType resets all changes to the "bundle_type" field.
+func (m *ImportReportMutation) ResetBundleType() {
+	m.bundle_type = nil
+}
+
+// SetReceivedAt sets the "received_at" field.
+func (m *ImportReportMutation) SetReceivedAt(t time.Time) {
+	m.received_at = &t
+}
+
+// ReceivedAt returns the value of the "received_at" field in the mutation.
+func (m *ImportReportMutation) ReceivedAt() (r time.Time, exists bool) {
+	v := m.received_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReceivedAt returns the old "received_at" field's value of the ImportReport entity.
+// If the ImportReport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportReportMutation) OldReceivedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReceivedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReceivedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReceivedAt: %w", err)
+	}
+	return oldValue.ReceivedAt, nil
+}
+
+// ResetReceivedAt resets all changes to the "received_at" field.
+func (m *ImportReportMutation) ResetReceivedAt() {
+	m.received_at = nil
+}
+
+// SetEntries sets the "entries" field.
+func (m *ImportReportMutation) SetEntries(i int) {
+	m.entries = &i
+	m.addentries = nil
+}
+
+// Entries returns the value of the "entries" field in the mutation.
+func (m *ImportReportMutation) Entries() (r int, exists bool) {
+	v := m.entries
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEntries returns the old "entries" field's value of the ImportReport entity.
+// If the ImportReport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportReportMutation) OldEntries(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEntries is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEntries requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEntries: %w", err)
+	}
+	return oldValue.Entries, nil
+}
+
+// AddEntries adds i to the "entries" field.
+func (m *ImportReportMutation) AddEntries(i int) {
+	if m.addentries != nil {
+		*m.addentries += i
+	} else {
+		m.addentries = &i
+	}
+}
+
+// AddedEntries returns the value that was added to the "entries" field in this mutation.
+func (m *ImportReportMutation) AddedEntries() (r int, exists bool) {
+	v := m.addentries
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetEntries resets all changes to the "entries" field.
+func (m *ImportReportMutation) ResetEntries() {
+	m.entries = nil
+	m.addentries = nil
+}
+
+// SetStored sets the "stored" field.
+func (m *ImportReportMutation) SetStored(i int) {
+	m.stored = &i
+	m.addstored = nil
+}
+
+// Stored returns the value of the "stored" field in the mutation.
+func (m *ImportReportMutation) Stored() (r int, exists bool) {
+	v := m.stored
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStored returns the old "stored" field's value of the ImportReport entity.
+// If the ImportReport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportReportMutation) OldStored(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStored is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStored requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStored: %w", err)
+	}
+	return oldValue.Stored, nil
+}
+
+// AddStored adds i to the "stored" field.
+func (m *ImportReportMutation) AddStored(i int) {
+	if m.addstored != nil {
+		*m.addstored += i
+	} else {
+		m.addstored = &i
+	}
+}
+
+// AddedStored returns the value that was added to the "stored" field in this mutation.
+func (m *ImportReportMutation) AddedStored() (r int, exists bool) {
+	v := m.addstored
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetStored resets all changes to the "stored" field.
+func (m *ImportReportMutation) ResetStored() {
+	m.stored = nil
+	m.addstored = nil
+}
+
+// SetUnchanged sets the "unchanged" field.
+func (m *ImportReportMutation) SetUnchanged(i int) {
+	m.unchanged = &i
+	m.addunchanged = nil
+}
+
+// Unchanged returns the value of the "unchanged" field in the mutation.
+func (m *ImportReportMutation) Unchanged() (r int, exists bool) {
+	v := m.unchanged
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnchanged returns the old "unchanged" field's value of the ImportReport entity.
+// If the ImportReport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportReportMutation) OldUnchanged(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnchanged is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnchanged requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnchanged: %w", err)
+	}
+	return oldValue.Unchanged, nil
+}
+
+// AddUnchanged adds i to the "unchanged" field.
+func (m *ImportReportMutation) AddUnchanged(i int) {
+	if m.addunchanged != nil {
+		*m.addunchanged += i
+	} else {
+		m.addunchanged = &i
+	}
+}
+
+// AddedUnchanged returns the value that was added to the "unchanged" field in this mutation.
+func (m *ImportReportMutation) AddedUnchanged() (r int, exists bool) {
+	v := m.addunchanged
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUnchanged resets all changes to the "unchanged" field.
+func (m *ImportReportMutation) ResetUnchanged() {
+	m.unchanged = nil
+	m.addunchanged = nil
+}
+
+// SetSkipped sets the "skipped" field.
+func (m *ImportReportMutation) SetSkipped(i int) {
+	m.skipped = &i
+	m.addskipped = nil
+}
+
+// Skipped returns the value of the "skipped" field in the mutation.
+func (m *ImportReportMutation) Skipped() (r int, exists bool) {
+	v := m.skipped
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSkipped returns the old "skipped" field's value of the ImportReport entity.
+// If the ImportReport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportReportMutation) OldSkipped(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSkipped is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSkipped requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSkipped: %w", err)
+	}
+	return oldValue.Skipped, nil
+}
+
+// AddSkipped adds i to the "skipped" field.
+func (m *ImportReportMutation) AddSkipped(i int) {
+	if m.addskipped != nil {
+		*m.addskipped += i
+	} else {
+		m.addskipped = &i
+	}
+}
+
+// AddedSkipped returns the value that was added to the "skipped" field in this mutation.
+func (m *ImportReportMutation) AddedSkipped() (r int, exists bool) {
+	v := m.addskipped
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSkipped resets all changes to the "skipped" field.
+func (m *ImportReportMutation) ResetSkipped() {
+	m.skipped = nil
+	m.addskipped = nil
+}
+
+// SetRefused sets the "refused" field.
+func (m *ImportReportMutation) SetRefused(i int) {
+	m.refused = &i
+	m.addrefused = nil
+}
+
+// Refused returns the value of the "refused" field in the mutation.
+func (m *ImportReportMutation) Refused() (r int, exists bool) {
+	v := m.refused
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefused returns the old "refused" field's value of the ImportReport entity.
+// If the ImportReport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportReportMutation) OldRefused(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefused is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefused requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefused: %w", err)
+	}
+	return oldValue.Refused, nil
+}
+
+// AddRefused adds i to the "refused" field.
+func (m *ImportReportMutation) AddRefused(i int) {
+	if m.addrefused != nil {
+		*m.addrefused += i
+	} else {
+		m.addrefused = &i
+	}
+}
+
+// AddedRefused returns the value that was added to the "refused" field in this mutation.
+func (m *ImportReportMutation) AddedRefused() (r int, exists bool) {
+	v := m.addrefused
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRefused resets all changes to the "refused" field.
+func (m *ImportReportMutation) ResetRefused() {
+	m.refused = nil
+	m.addrefused = nil
+}
+
+// SetCommitted sets the "committed" field.
+func (m *ImportReportMutation) SetCommitted(b bool) {
+	m.committed = &b
+}
+
+// Committed returns the value of the "committed" field in the mutation.
+func (m *ImportReportMutation) Committed() (r bool, exists bool) {
+	v := m.committed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCommitted returns the old "committed" field's value of the ImportReport entity.
+// If the ImportReport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportReportMutation) OldCommitted(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCommitted is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCommitted requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCommitted: %w", err)
+	}
+	return oldValue.Committed, nil
+}
+
+// ResetCommitted resets all changes to the "committed" field.
+func (m *ImportReportMutation) ResetCommitted() {
+	m.committed = nil
+}
+
+// SetResponse sets the "response" field.
+func (m *ImportReportMutation) SetResponse(s string) {
+	m.response = &s
+}
+
+// Response returns the value of the "response" field in the mutation.
+func (m *ImportReportMutation) Response() (r string, exists bool) {
+	v := m.response
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResponse returns the old "response" field's value of the ImportReport entity.
+// If the ImportReport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportReportMutation) OldResponse(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResponse is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResponse requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResponse: %w", err)
+	}
+	return oldValue.Response, nil
+}
+
+// ResetResponse resets all changes to the "response" field.
+func (m *ImportReportMutation) ResetResponse() {
+	m.response = nil
+}
+
+// Where appends a list predicates to the ImportReportMutation builder.
+func (m *ImportReportMutation) Where(ps ...predicate.ImportReport) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ImportReportMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ImportReportMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ImportReport, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ImportReportMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ImportReportMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ImportReport).
+func (m *ImportReportMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ImportReportMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.organisation_id != nil {
+		fields = append(fields, importreport.FieldOrganisationID)
+	}
+	if m.api_key_id != nil {
+		fields = append(fields, importreport.FieldAPIKeyID)
+	}
+	if m.bundle_type != nil {
+		fields = append(fields, importreport.FieldBundleType)
+	}
+	if m.received_at != nil {
+		fields = append(fields, importreport.FieldReceivedAt)
+	}
+	if m.entries != nil {
+		fields = append(fields, importreport.FieldEntries)
+	}
+	if m.stored != nil {
+		fields = append(fields, importreport.FieldStored)
+	}
+	if m.unchanged != nil {
+		fields = append(fields, importreport.FieldUnchanged)
+	}
+	if m.skipped != nil {
+		fields = append(fields, importreport.FieldSkipped)
+	}
+	if m.refused != nil {
+		fields = append(fields, importreport.FieldRefused)
+	}
+	if m.committed != nil {
+		fields = append(fields, importreport.FieldCommitted)
+	}
+	if m.response != nil {
+		fields = append(fields, importreport.FieldResponse)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ImportReportMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case importreport.FieldOrganisationID:
+		return m.OrganisationID()
+	case importreport.FieldAPIKeyID:
+		return m.APIKeyID()
+	case importreport.FieldBundleType:
+		return m.BundleType()
+	case importreport.FieldReceivedAt:
+		return m.ReceivedAt()
+	case importreport.FieldEntries:
+		return m.Entries()
+	case importreport.FieldStored:
+		return m.Stored()
+	case importreport.FieldUnchanged:
+		return m.Unchanged()
+	case importreport.FieldSkipped:
+		return m.Skipped()
+	case importreport.FieldRefused:
+		return m.Refused()
+	case importreport.FieldCommitted:
+		return m.Committed()
+	case importreport.FieldResponse:
+		return m.Response()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ImportReportMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case importreport.FieldOrganisationID:
+		return m.OldOrganisationID(ctx)
+	case importreport.FieldAPIKeyID:
+		return m.OldAPIKeyID(ctx)
+	case importreport.FieldBundleType:
+		return m.OldBundleType(ctx)
+	case importreport.FieldReceivedAt:
+		return m.OldReceivedAt(ctx)
+	case importreport.FieldEntries:
+		return m.OldEntries(ctx)
+	case importreport.FieldStored:
+		return m.OldStored(ctx)
+	case importreport.FieldUnchanged:
+		return m.OldUnchanged(ctx)
+	case importreport.FieldSkipped:
+		return m.OldSkipped(ctx)
+	case importreport.FieldRefused:
+		return m.OldRefused(ctx)
+	case importreport.FieldCommitted:
+		return m.OldCommitted(ctx)
+	case importreport.FieldResponse:
+		return m.OldResponse(ctx)
+	}
+	return nil, fmt.Errorf("unknown ImportReport field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ImportReportMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case importreport.FieldOrganisationID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganisationID(v)
+		return nil
+	case importreport.FieldAPIKeyID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAPIKeyID(v)
+		return nil
+	case importreport.FieldBundleType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBundleType(v)
+		return nil
+	case importreport.FieldReceivedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReceivedAt(v)
+		return nil
+	case importreport.FieldEntries:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEntries(v)
+		return nil
+	case importreport.FieldStored:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStored(v)
+		return nil
+	case importreport.FieldUnchanged:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnchanged(v)
+		return nil
+	case importreport.FieldSkipped:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSkipped(v)
+		return nil
+	case importreport.FieldRefused:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefused(v)
+		return nil
+	case importreport.FieldCommitted:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCommitted(v)
+		return nil
+	case importreport.FieldResponse:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResponse(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ImportReport field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ImportReportMutation) AddedFields() []string {
+	var fields []string
+	if m.addentries != nil {
+		fields = append(fields, importreport.FieldEntries)
+	}
+	if m.addstored != nil {
+		fields = append(fields, importreport.FieldStored)
+	}
+	if m.addunchanged != nil {
+		fields = append(fields, importreport.FieldUnchanged)
+	}
+	if m.addskipped != nil {
+		fields = append(fields, importreport.FieldSkipped)
+	}
+	if m.addrefused != nil {
+		fields = append(fields, importreport.FieldRefused)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ImportReportMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case importreport.FieldEntries:
+		return m.AddedEntries()
+	case importreport.FieldStored:
+		return m.AddedStored()
+	case importreport.FieldUnchanged:
+		return m.AddedUnchanged()
+	case importreport.FieldSkipped:
+		return m.AddedSkipped()
+	case importreport.FieldRefused:
+		return m.AddedRefused()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ImportReportMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case importreport.FieldEntries:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEntries(v)
+		return nil
+	case importreport.FieldStored:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddStored(v)
+		return nil
+	case importreport.FieldUnchanged:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUnchanged(v)
+		return nil
+	case importreport.FieldSkipped:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSkipped(v)
+		return nil
+	case importreport.FieldRefused:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRefused(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ImportReport numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ImportReportMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ImportReportMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ImportReportMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown ImportReport nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ImportReportMutation) ResetField(name string) error {
+	switch name {
+	case importreport.FieldOrganisationID:
+		m.ResetOrganisationID()
+		return nil
+	case importreport.FieldAPIKeyID:
+		m.ResetAPIKeyID()
+		return nil
+	case importreport.FieldBundleType:
+		m.ResetBundleType()
+		return nil
+	case importreport.FieldReceivedAt:
+		m.ResetReceivedAt()
+		return nil
+	case importreport.FieldEntries:
+		m.ResetEntries()
+		return nil
+	case importreport.FieldStored:
+		m.ResetStored()
+		return nil
+	case importreport.FieldUnchanged:
+		m.ResetUnchanged()
+		return nil
+	case importreport.FieldSkipped:
+		m.ResetSkipped()
+		return nil
+	case importreport.FieldRefused:
+		m.ResetRefused()
+		return nil
+	case importreport.FieldCommitted:
+		m.ResetCommitted()
+		return nil
+	case importreport.FieldResponse:
+		m.ResetResponse()
+		return nil
+	}
+	return fmt.Errorf("unknown ImportReport field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ImportReportMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ImportReportMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ImportReportMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ImportReportMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ImportReportMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ImportReportMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ImportReportMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown ImportReport unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ImportReportMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown ImportReport edge %s", name)
 }
 
 // InvitationMutation represents an operation that mutates the Invitation nodes in the graph.
@@ -22096,31 +24626,35 @@ func (m *OIDCLoginMutation) ResetEdge(name string) error {
 // OrganisationMutation represents an operation that mutates the Organisation nodes in the graph.
 type OrganisationMutation struct {
 	config
-	op                 Op
-	typ                string
-	id                 *pulid.ID
-	created_at         *time.Time
-	updated_at         *time.Time
-	ods_code           *string
-	name               *string
-	kind               *organisation.Kind
-	logo_url           *string
-	welcome_message    *string
-	phone              *string
-	email              *string
-	website            *string
-	address            *string
-	emergency_care     *bool
-	clearedFields      map[string]struct{}
-	memberships        map[pulid.ID]struct{}
-	removedmemberships map[pulid.ID]struct{}
-	clearedmemberships bool
-	patients           map[pulid.ID]struct{}
-	removedpatients    map[pulid.ID]struct{}
-	clearedpatients    bool
-	done               bool
-	oldValue           func(context.Context) (*Organisation, error)
-	predicates         []predicate.Organisation
+	op                            Op
+	typ                           string
+	id                            *pulid.ID
+	created_at                    *time.Time
+	updated_at                    *time.Time
+	ods_code                      *string
+	name                          *string
+	kind                          *organisation.Kind
+	logo_url                      *string
+	welcome_message               *string
+	phone                         *string
+	email                         *string
+	website                       *string
+	address                       *string
+	emergency_care                *bool
+	result_release_delay_hours    *int
+	addresult_release_delay_hours *int
+	excluded_services             *[]string
+	appendexcluded_services       []string
+	clearedFields                 map[string]struct{}
+	memberships                   map[pulid.ID]struct{}
+	removedmemberships            map[pulid.ID]struct{}
+	clearedmemberships            bool
+	patients                      map[pulid.ID]struct{}
+	removedpatients               map[pulid.ID]struct{}
+	clearedpatients               bool
+	done                          bool
+	oldValue                      func(context.Context) (*Organisation, error)
+	predicates                    []predicate.Organisation
 }
 
 var _ ent.Mutation = (*OrganisationMutation)(nil)
@@ -22737,6 +25271,127 @@ func (m *OrganisationMutation) ResetEmergencyCare() {
 	m.emergency_care = nil
 }
 
+// SetResultReleaseDelayHours sets the "result_release_delay_hours" field.
+func (m *OrganisationMutation) SetResultReleaseDelayHours(i int) {
+	m.result_release_delay_hours = &i
+	m.addresult_release_delay_hours = nil
+}
+
+// ResultReleaseDelayHours returns the value of the "result_release_delay_hours" field in the mutation.
+func (m *OrganisationMutation) ResultReleaseDelayHours() (r int, exists bool) {
+	v := m.result_release_delay_hours
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResultReleaseDelayHours returns the old "result_release_delay_hours" field's value of the Organisation entity.
+// If the Organisation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganisationMutation) OldResultReleaseDelayHours(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResultReleaseDelayHours is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResultReleaseDelayHours requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResultReleaseDelayHours: %w", err)
+	}
+	return oldValue.ResultReleaseDelayHours, nil
+}
+
+// AddResultReleaseDelayHours adds i to the "result_release_delay_hours" field.
+func (m *OrganisationMutation) AddResultReleaseDelayHours(i int) {
+	if m.addresult_release_delay_hours != nil {
+		*m.addresult_release_delay_hours += i
+	} else {
+		m.addresult_release_delay_hours = &i
+	}
+}
+
+// AddedResultReleaseDelayHours returns the value that was added to the "result_release_delay_hours" field in this mutation.
+func (m *OrganisationMutation) AddedResultReleaseDelayHours() (r int, exists bool) {
+	v := m.addresult_release_delay_hours
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetResultReleaseDelayHours resets all changes to the "result_release_delay_hours" field.
+func (m *OrganisationMutation) ResetResultReleaseDelayHours() {
+	m.result_release_delay_hours = nil
+	m.addresult_release_delay_hours = nil
+}
+
+// SetExcludedServices sets the "excluded_services" field.
+func (m *OrganisationMutation) SetExcludedServices(s []string) {
+	m.excluded_services = &s
+	m.appendexcluded_services = nil
+}
+
+// ExcludedServices returns the value of the "excluded_services" field in the mutation.
+func (m *OrganisationMutation) ExcludedServices() (r []string, exists bool) {
+	v := m.excluded_services
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExcludedServices returns the old "excluded_services" field's value of the Organisation entity.
+// If the Organisation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganisationMutation) OldExcludedServices(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExcludedServices is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExcludedServices requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExcludedServices: %w", err)
+	}
+	return oldValue.ExcludedServices, nil
+}
+
+// AppendExcludedServices adds s to the "excluded_services" field.
+func (m *OrganisationMutation) AppendExcludedServices(s []string) {
+	m.appendexcluded_services = append(m.appendexcluded_services, s...)
+}
+
+// AppendedExcludedServices returns the list of values that were appended to the "excluded_services" field in this mutation.
+func (m *OrganisationMutation) AppendedExcludedServices() ([]string, bool) {
+	if len(m.appendexcluded_services) == 0 {
+		return nil, false
+	}
+	return m.appendexcluded_services, true
+}
+
+// ClearExcludedServices clears the value of the "excluded_services" field.
+func (m *OrganisationMutation) ClearExcludedServices() {
+	m.excluded_services = nil
+	m.appendexcluded_services = nil
+	m.clearedFields[organisation.FieldExcludedServices] = struct{}{}
+}
+
+// ExcludedServicesCleared returns if the "excluded_services" field was cleared in this mutation.
+func (m *OrganisationMutation) ExcludedServicesCleared() bool {
+	_, ok := m.clearedFields[organisation.FieldExcludedServices]
+	return ok
+}
+
+// ResetExcludedServices resets all changes to the "excluded_services" field.
+func (m *OrganisationMutation) ResetExcludedServices() {
+	m.excluded_services = nil
+	m.appendexcluded_services = nil
+	delete(m.clearedFields, organisation.FieldExcludedServices)
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by ids.
 func (m *OrganisationMutation) AddMembershipIDs(ids ...pulid.ID) {
 	if m.memberships == nil {
@@ -22879,7 +25534,7 @@ func (m *OrganisationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OrganisationMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 14)
 	if m.created_at != nil {
 		fields = append(fields, organisation.FieldCreatedAt)
 	}
@@ -22916,6 +25571,12 @@ func (m *OrganisationMutation) Fields() []string {
 	if m.emergency_care != nil {
 		fields = append(fields, organisation.FieldEmergencyCare)
 	}
+	if m.result_release_delay_hours != nil {
+		fields = append(fields, organisation.FieldResultReleaseDelayHours)
+	}
+	if m.excluded_services != nil {
+		fields = append(fields, organisation.FieldExcludedServices)
+	}
 	return fields
 }
 
@@ -22948,6 +25609,10 @@ func (m *OrganisationMutation) Field(name string) (ent.Value, bool) {
 		return m.Address()
 	case organisation.FieldEmergencyCare:
 		return m.EmergencyCare()
+	case organisation.FieldResultReleaseDelayHours:
+		return m.ResultReleaseDelayHours()
+	case organisation.FieldExcludedServices:
+		return m.ExcludedServices()
 	}
 	return nil, false
 }
@@ -22981,6 +25646,10 @@ func (m *OrganisationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldAddress(ctx)
 	case organisation.FieldEmergencyCare:
 		return m.OldEmergencyCare(ctx)
+	case organisation.FieldResultReleaseDelayHours:
+		return m.OldResultReleaseDelayHours(ctx)
+	case organisation.FieldExcludedServices:
+		return m.OldExcludedServices(ctx)
 	}
 	return nil, fmt.Errorf("unknown Organisation field %s", name)
 }
@@ -23074,6 +25743,20 @@ func (m *OrganisationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetEmergencyCare(v)
 		return nil
+	case organisation.FieldResultReleaseDelayHours:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResultReleaseDelayHours(v)
+		return nil
+	case organisation.FieldExcludedServices:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExcludedServices(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Organisation field %s", name)
 }
@@ -23081,13 +25764,21 @@ func (m *OrganisationMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *OrganisationMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addresult_release_delay_hours != nil {
+		fields = append(fields, organisation.FieldResultReleaseDelayHours)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *OrganisationMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case organisation.FieldResultReleaseDelayHours:
+		return m.AddedResultReleaseDelayHours()
+	}
 	return nil, false
 }
 
@@ -23096,6 +25787,13 @@ func (m *OrganisationMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *OrganisationMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case organisation.FieldResultReleaseDelayHours:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddResultReleaseDelayHours(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Organisation numeric field %s", name)
 }
@@ -23121,6 +25819,9 @@ func (m *OrganisationMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(organisation.FieldAddress) {
 		fields = append(fields, organisation.FieldAddress)
+	}
+	if m.FieldCleared(organisation.FieldExcludedServices) {
+		fields = append(fields, organisation.FieldExcludedServices)
 	}
 	return fields
 }
@@ -23153,6 +25854,9 @@ func (m *OrganisationMutation) ClearField(name string) error {
 		return nil
 	case organisation.FieldAddress:
 		m.ClearAddress()
+		return nil
+	case organisation.FieldExcludedServices:
+		m.ClearExcludedServices()
 		return nil
 	}
 	return fmt.Errorf("unknown Organisation nullable field %s", name)
@@ -23197,6 +25901,12 @@ func (m *OrganisationMutation) ResetField(name string) error {
 		return nil
 	case organisation.FieldEmergencyCare:
 		m.ResetEmergencyCare()
+		return nil
+	case organisation.FieldResultReleaseDelayHours:
+		m.ResetResultReleaseDelayHours()
+		return nil
+	case organisation.FieldExcludedServices:
+		m.ResetExcludedServices()
 		return nil
 	}
 	return fmt.Errorf("unknown Organisation field %s", name)
@@ -26747,6 +29457,7 @@ type PatientOrganisationMutation struct {
 	op                  Op
 	typ                 string
 	local_identifier    *string
+	fhir_id             *string
 	linked_at           *time.Time
 	clearedFields       map[string]struct{}
 	patient             *pulid.ID
@@ -26866,6 +29577,38 @@ func (m *PatientOrganisationMutation) ResetLocalIdentifier() {
 	delete(m.clearedFields, patientorganisation.FieldLocalIdentifier)
 }
 
+// SetFhirID sets the "fhir_id" field.
+func (m *PatientOrganisationMutation) SetFhirID(s string) {
+	m.fhir_id = &s
+}
+
+// FhirID returns the value of the "fhir_id" field in the mutation.
+func (m *PatientOrganisationMutation) FhirID() (r string, exists bool) {
+	v := m.fhir_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearFhirID clears the value of the "fhir_id" field.
+func (m *PatientOrganisationMutation) ClearFhirID() {
+	m.fhir_id = nil
+	m.clearedFields[patientorganisation.FieldFhirID] = struct{}{}
+}
+
+// FhirIDCleared returns if the "fhir_id" field was cleared in this mutation.
+func (m *PatientOrganisationMutation) FhirIDCleared() bool {
+	_, ok := m.clearedFields[patientorganisation.FieldFhirID]
+	return ok
+}
+
+// ResetFhirID resets all changes to the "fhir_id" field.
+func (m *PatientOrganisationMutation) ResetFhirID() {
+	m.fhir_id = nil
+	delete(m.clearedFields, patientorganisation.FieldFhirID)
+}
+
 // SetLinkedAt sets the "linked_at" field.
 func (m *PatientOrganisationMutation) SetLinkedAt(t time.Time) {
 	m.linked_at = &t
@@ -26973,7 +29716,7 @@ func (m *PatientOrganisationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PatientOrganisationMutation) Fields() []string {
-	fields := make([]string, 0, 4)
+	fields := make([]string, 0, 5)
 	if m.patient != nil {
 		fields = append(fields, patientorganisation.FieldPatientID)
 	}
@@ -26982,6 +29725,9 @@ func (m *PatientOrganisationMutation) Fields() []string {
 	}
 	if m.local_identifier != nil {
 		fields = append(fields, patientorganisation.FieldLocalIdentifier)
+	}
+	if m.fhir_id != nil {
+		fields = append(fields, patientorganisation.FieldFhirID)
 	}
 	if m.linked_at != nil {
 		fields = append(fields, patientorganisation.FieldLinkedAt)
@@ -27000,6 +29746,8 @@ func (m *PatientOrganisationMutation) Field(name string) (ent.Value, bool) {
 		return m.OrganisationID()
 	case patientorganisation.FieldLocalIdentifier:
 		return m.LocalIdentifier()
+	case patientorganisation.FieldFhirID:
+		return m.FhirID()
 	case patientorganisation.FieldLinkedAt:
 		return m.LinkedAt()
 	}
@@ -27038,6 +29786,13 @@ func (m *PatientOrganisationMutation) SetField(name string, value ent.Value) err
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetLocalIdentifier(v)
+		return nil
+	case patientorganisation.FieldFhirID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFhirID(v)
 		return nil
 	case patientorganisation.FieldLinkedAt:
 		v, ok := value.(time.Time)
@@ -27079,6 +29834,9 @@ func (m *PatientOrganisationMutation) ClearedFields() []string {
 	if m.FieldCleared(patientorganisation.FieldLocalIdentifier) {
 		fields = append(fields, patientorganisation.FieldLocalIdentifier)
 	}
+	if m.FieldCleared(patientorganisation.FieldFhirID) {
+		fields = append(fields, patientorganisation.FieldFhirID)
+	}
 	return fields
 }
 
@@ -27096,6 +29854,9 @@ func (m *PatientOrganisationMutation) ClearField(name string) error {
 	case patientorganisation.FieldLocalIdentifier:
 		m.ClearLocalIdentifier()
 		return nil
+	case patientorganisation.FieldFhirID:
+		m.ClearFhirID()
+		return nil
 	}
 	return fmt.Errorf("unknown PatientOrganisation nullable field %s", name)
 }
@@ -27112,6 +29873,9 @@ func (m *PatientOrganisationMutation) ResetField(name string) error {
 		return nil
 	case patientorganisation.FieldLocalIdentifier:
 		m.ResetLocalIdentifier()
+		return nil
+	case patientorganisation.FieldFhirID:
+		m.ResetFhirID()
 		return nil
 	case patientorganisation.FieldLinkedAt:
 		m.ResetLinkedAt()

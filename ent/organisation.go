@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -42,6 +43,10 @@ type Organisation struct {
 	Address *string `json:"address,omitempty"`
 	// Whether its professionals may break the glass.
 	EmergencyCare bool `json:"emergency_care,omitempty"`
+	// How long results its systems send are held before patients see them, unless they carry a release time.
+	ResultReleaseDelayHours int `json:"result_release_delay_hours,omitempty"`
+	// Services (e.g. Maternity) whose data its systems send but the portal must not show.
+	ExcludedServices []string `json:"excluded_services,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the OrganisationQuery when eager-loading is set.
 	Edges        OrganisationEdges `json:"edges"`
@@ -97,10 +102,14 @@ func (*Organisation) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case organisation.FieldExcludedServices:
+			values[i] = new([]byte)
 		case organisation.FieldID:
 			values[i] = new(pulid.ID)
 		case organisation.FieldEmergencyCare:
 			values[i] = new(sql.NullBool)
+		case organisation.FieldResultReleaseDelayHours:
+			values[i] = new(sql.NullInt64)
 		case organisation.FieldOdsCode, organisation.FieldName, organisation.FieldKind, organisation.FieldLogoURL, organisation.FieldWelcomeMessage, organisation.FieldPhone, organisation.FieldEmail, organisation.FieldWebsite, organisation.FieldAddress:
 			values[i] = new(sql.NullString)
 		case organisation.FieldCreatedAt, organisation.FieldUpdatedAt:
@@ -204,6 +213,20 @@ func (_m *Organisation) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.EmergencyCare = value.Bool
 			}
+		case organisation.FieldResultReleaseDelayHours:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field result_release_delay_hours", values[i])
+			} else if value.Valid {
+				_m.ResultReleaseDelayHours = int(value.Int64)
+			}
+		case organisation.FieldExcludedServices:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field excluded_services", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.ExcludedServices); err != nil {
+					return fmt.Errorf("unmarshal field excluded_services: %w", err)
+				}
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -302,6 +325,12 @@ func (_m *Organisation) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("emergency_care=")
 	builder.WriteString(fmt.Sprintf("%v", _m.EmergencyCare))
+	builder.WriteString(", ")
+	builder.WriteString("result_release_delay_hours=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ResultReleaseDelayHours))
+	builder.WriteString(", ")
+	builder.WriteString("excluded_services=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ExcludedServices))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -170,6 +170,26 @@ func (_c *OrganisationCreate) SetNillableEmergencyCare(v *bool) *OrganisationCre
 	return _c
 }
 
+// SetResultReleaseDelayHours sets the "result_release_delay_hours" field.
+func (_c *OrganisationCreate) SetResultReleaseDelayHours(v int) *OrganisationCreate {
+	_c.mutation.SetResultReleaseDelayHours(v)
+	return _c
+}
+
+// SetNillableResultReleaseDelayHours sets the "result_release_delay_hours" field if the given value is not nil.
+func (_c *OrganisationCreate) SetNillableResultReleaseDelayHours(v *int) *OrganisationCreate {
+	if v != nil {
+		_c.SetResultReleaseDelayHours(*v)
+	}
+	return _c
+}
+
+// SetExcludedServices sets the "excluded_services" field.
+func (_c *OrganisationCreate) SetExcludedServices(v []string) *OrganisationCreate {
+	_c.mutation.SetExcludedServices(v)
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *OrganisationCreate) SetID(v pulid.ID) *OrganisationCreate {
 	_c.mutation.SetID(v)
@@ -269,6 +289,10 @@ func (_c *OrganisationCreate) defaults() error {
 		v := organisation.DefaultEmergencyCare
 		_c.mutation.SetEmergencyCare(v)
 	}
+	if _, ok := _c.mutation.ResultReleaseDelayHours(); !ok {
+		v := organisation.DefaultResultReleaseDelayHours
+		_c.mutation.SetResultReleaseDelayHours(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if organisation.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized organisation.DefaultID (forgotten import ent/runtime?)")
@@ -313,6 +337,14 @@ func (_c *OrganisationCreate) check() error {
 	}
 	if _, ok := _c.mutation.EmergencyCare(); !ok {
 		return &ValidationError{Name: "emergency_care", err: errors.New(`ent: missing required field "Organisation.emergency_care"`)}
+	}
+	if _, ok := _c.mutation.ResultReleaseDelayHours(); !ok {
+		return &ValidationError{Name: "result_release_delay_hours", err: errors.New(`ent: missing required field "Organisation.result_release_delay_hours"`)}
+	}
+	if v, ok := _c.mutation.ResultReleaseDelayHours(); ok {
+		if err := organisation.ResultReleaseDelayHoursValidator(v); err != nil {
+			return &ValidationError{Name: "result_release_delay_hours", err: fmt.Errorf(`ent: validator failed for field "Organisation.result_release_delay_hours": %w`, err)}
+		}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := v.Validate(); err != nil {
@@ -402,6 +434,14 @@ func (_c *OrganisationCreate) createSpec() (*Organisation, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.EmergencyCare(); ok {
 		_spec.SetField(organisation.FieldEmergencyCare, field.TypeBool, value)
 		_node.EmergencyCare = value
+	}
+	if value, ok := _c.mutation.ResultReleaseDelayHours(); ok {
+		_spec.SetField(organisation.FieldResultReleaseDelayHours, field.TypeInt, value)
+		_node.ResultReleaseDelayHours = value
+	}
+	if value, ok := _c.mutation.ExcludedServices(); ok {
+		_spec.SetField(organisation.FieldExcludedServices, field.TypeJSON, value)
+		_node.ExcludedServices = value
 	}
 	if nodes := _c.mutation.MembershipsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -659,6 +699,42 @@ func (u *OrganisationUpsert) UpdateEmergencyCare() *OrganisationUpsert {
 	return u
 }
 
+// SetResultReleaseDelayHours sets the "result_release_delay_hours" field.
+func (u *OrganisationUpsert) SetResultReleaseDelayHours(v int) *OrganisationUpsert {
+	u.Set(organisation.FieldResultReleaseDelayHours, v)
+	return u
+}
+
+// UpdateResultReleaseDelayHours sets the "result_release_delay_hours" field to the value that was provided on create.
+func (u *OrganisationUpsert) UpdateResultReleaseDelayHours() *OrganisationUpsert {
+	u.SetExcluded(organisation.FieldResultReleaseDelayHours)
+	return u
+}
+
+// AddResultReleaseDelayHours adds v to the "result_release_delay_hours" field.
+func (u *OrganisationUpsert) AddResultReleaseDelayHours(v int) *OrganisationUpsert {
+	u.Add(organisation.FieldResultReleaseDelayHours, v)
+	return u
+}
+
+// SetExcludedServices sets the "excluded_services" field.
+func (u *OrganisationUpsert) SetExcludedServices(v []string) *OrganisationUpsert {
+	u.Set(organisation.FieldExcludedServices, v)
+	return u
+}
+
+// UpdateExcludedServices sets the "excluded_services" field to the value that was provided on create.
+func (u *OrganisationUpsert) UpdateExcludedServices() *OrganisationUpsert {
+	u.SetExcluded(organisation.FieldExcludedServices)
+	return u
+}
+
+// ClearExcludedServices clears the value of the "excluded_services" field.
+func (u *OrganisationUpsert) ClearExcludedServices() *OrganisationUpsert {
+	u.SetNull(organisation.FieldExcludedServices)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -903,6 +979,48 @@ func (u *OrganisationUpsertOne) SetEmergencyCare(v bool) *OrganisationUpsertOne 
 func (u *OrganisationUpsertOne) UpdateEmergencyCare() *OrganisationUpsertOne {
 	return u.Update(func(s *OrganisationUpsert) {
 		s.UpdateEmergencyCare()
+	})
+}
+
+// SetResultReleaseDelayHours sets the "result_release_delay_hours" field.
+func (u *OrganisationUpsertOne) SetResultReleaseDelayHours(v int) *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.SetResultReleaseDelayHours(v)
+	})
+}
+
+// AddResultReleaseDelayHours adds v to the "result_release_delay_hours" field.
+func (u *OrganisationUpsertOne) AddResultReleaseDelayHours(v int) *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.AddResultReleaseDelayHours(v)
+	})
+}
+
+// UpdateResultReleaseDelayHours sets the "result_release_delay_hours" field to the value that was provided on create.
+func (u *OrganisationUpsertOne) UpdateResultReleaseDelayHours() *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.UpdateResultReleaseDelayHours()
+	})
+}
+
+// SetExcludedServices sets the "excluded_services" field.
+func (u *OrganisationUpsertOne) SetExcludedServices(v []string) *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.SetExcludedServices(v)
+	})
+}
+
+// UpdateExcludedServices sets the "excluded_services" field to the value that was provided on create.
+func (u *OrganisationUpsertOne) UpdateExcludedServices() *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.UpdateExcludedServices()
+	})
+}
+
+// ClearExcludedServices clears the value of the "excluded_services" field.
+func (u *OrganisationUpsertOne) ClearExcludedServices() *OrganisationUpsertOne {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.ClearExcludedServices()
 	})
 }
 
@@ -1317,6 +1435,48 @@ func (u *OrganisationUpsertBulk) SetEmergencyCare(v bool) *OrganisationUpsertBul
 func (u *OrganisationUpsertBulk) UpdateEmergencyCare() *OrganisationUpsertBulk {
 	return u.Update(func(s *OrganisationUpsert) {
 		s.UpdateEmergencyCare()
+	})
+}
+
+// SetResultReleaseDelayHours sets the "result_release_delay_hours" field.
+func (u *OrganisationUpsertBulk) SetResultReleaseDelayHours(v int) *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.SetResultReleaseDelayHours(v)
+	})
+}
+
+// AddResultReleaseDelayHours adds v to the "result_release_delay_hours" field.
+func (u *OrganisationUpsertBulk) AddResultReleaseDelayHours(v int) *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.AddResultReleaseDelayHours(v)
+	})
+}
+
+// UpdateResultReleaseDelayHours sets the "result_release_delay_hours" field to the value that was provided on create.
+func (u *OrganisationUpsertBulk) UpdateResultReleaseDelayHours() *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.UpdateResultReleaseDelayHours()
+	})
+}
+
+// SetExcludedServices sets the "excluded_services" field.
+func (u *OrganisationUpsertBulk) SetExcludedServices(v []string) *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.SetExcludedServices(v)
+	})
+}
+
+// UpdateExcludedServices sets the "excluded_services" field to the value that was provided on create.
+func (u *OrganisationUpsertBulk) UpdateExcludedServices() *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.UpdateExcludedServices()
+	})
+}
+
+// ClearExcludedServices clears the value of the "excluded_services" field.
+func (u *OrganisationUpsertBulk) ClearExcludedServices() *OrganisationUpsertBulk {
+	return u.Update(func(s *OrganisationUpsert) {
+		s.ClearExcludedServices()
 	})
 }
 

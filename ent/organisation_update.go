@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/organisation"
@@ -213,6 +214,45 @@ func (_u *OrganisationUpdate) SetNillableEmergencyCare(v *bool) *OrganisationUpd
 	return _u
 }
 
+// SetResultReleaseDelayHours sets the "result_release_delay_hours" field.
+func (_u *OrganisationUpdate) SetResultReleaseDelayHours(v int) *OrganisationUpdate {
+	_u.mutation.ResetResultReleaseDelayHours()
+	_u.mutation.SetResultReleaseDelayHours(v)
+	return _u
+}
+
+// SetNillableResultReleaseDelayHours sets the "result_release_delay_hours" field if the given value is not nil.
+func (_u *OrganisationUpdate) SetNillableResultReleaseDelayHours(v *int) *OrganisationUpdate {
+	if v != nil {
+		_u.SetResultReleaseDelayHours(*v)
+	}
+	return _u
+}
+
+// AddResultReleaseDelayHours adds value to the "result_release_delay_hours" field.
+func (_u *OrganisationUpdate) AddResultReleaseDelayHours(v int) *OrganisationUpdate {
+	_u.mutation.AddResultReleaseDelayHours(v)
+	return _u
+}
+
+// SetExcludedServices sets the "excluded_services" field.
+func (_u *OrganisationUpdate) SetExcludedServices(v []string) *OrganisationUpdate {
+	_u.mutation.SetExcludedServices(v)
+	return _u
+}
+
+// AppendExcludedServices appends value to the "excluded_services" field.
+func (_u *OrganisationUpdate) AppendExcludedServices(v []string) *OrganisationUpdate {
+	_u.mutation.AppendExcludedServices(v)
+	return _u
+}
+
+// ClearExcludedServices clears the value of the "excluded_services" field.
+func (_u *OrganisationUpdate) ClearExcludedServices() *OrganisationUpdate {
+	_u.mutation.ClearExcludedServices()
+	return _u
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by IDs.
 func (_u *OrganisationUpdate) AddMembershipIDs(ids ...pulid.ID) *OrganisationUpdate {
 	_u.mutation.AddMembershipIDs(ids...)
@@ -349,6 +389,11 @@ func (_u *OrganisationUpdate) check() error {
 			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "Organisation.kind": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ResultReleaseDelayHours(); ok {
+		if err := organisation.ResultReleaseDelayHoursValidator(v); err != nil {
+			return &ValidationError{Name: "result_release_delay_hours", err: fmt.Errorf(`ent: validator failed for field "Organisation.result_release_delay_hours": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -414,6 +459,23 @@ func (_u *OrganisationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	}
 	if value, ok := _u.mutation.EmergencyCare(); ok {
 		_spec.SetField(organisation.FieldEmergencyCare, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.ResultReleaseDelayHours(); ok {
+		_spec.SetField(organisation.FieldResultReleaseDelayHours, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedResultReleaseDelayHours(); ok {
+		_spec.AddField(organisation.FieldResultReleaseDelayHours, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.ExcludedServices(); ok {
+		_spec.SetField(organisation.FieldExcludedServices, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedExcludedServices(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, organisation.FieldExcludedServices, value)
+		})
+	}
+	if _u.mutation.ExcludedServicesCleared() {
+		_spec.ClearField(organisation.FieldExcludedServices, field.TypeJSON)
 	}
 	if _u.mutation.MembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -719,6 +781,45 @@ func (_u *OrganisationUpdateOne) SetNillableEmergencyCare(v *bool) *Organisation
 	return _u
 }
 
+// SetResultReleaseDelayHours sets the "result_release_delay_hours" field.
+func (_u *OrganisationUpdateOne) SetResultReleaseDelayHours(v int) *OrganisationUpdateOne {
+	_u.mutation.ResetResultReleaseDelayHours()
+	_u.mutation.SetResultReleaseDelayHours(v)
+	return _u
+}
+
+// SetNillableResultReleaseDelayHours sets the "result_release_delay_hours" field if the given value is not nil.
+func (_u *OrganisationUpdateOne) SetNillableResultReleaseDelayHours(v *int) *OrganisationUpdateOne {
+	if v != nil {
+		_u.SetResultReleaseDelayHours(*v)
+	}
+	return _u
+}
+
+// AddResultReleaseDelayHours adds value to the "result_release_delay_hours" field.
+func (_u *OrganisationUpdateOne) AddResultReleaseDelayHours(v int) *OrganisationUpdateOne {
+	_u.mutation.AddResultReleaseDelayHours(v)
+	return _u
+}
+
+// SetExcludedServices sets the "excluded_services" field.
+func (_u *OrganisationUpdateOne) SetExcludedServices(v []string) *OrganisationUpdateOne {
+	_u.mutation.SetExcludedServices(v)
+	return _u
+}
+
+// AppendExcludedServices appends value to the "excluded_services" field.
+func (_u *OrganisationUpdateOne) AppendExcludedServices(v []string) *OrganisationUpdateOne {
+	_u.mutation.AppendExcludedServices(v)
+	return _u
+}
+
+// ClearExcludedServices clears the value of the "excluded_services" field.
+func (_u *OrganisationUpdateOne) ClearExcludedServices() *OrganisationUpdateOne {
+	_u.mutation.ClearExcludedServices()
+	return _u
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by IDs.
 func (_u *OrganisationUpdateOne) AddMembershipIDs(ids ...pulid.ID) *OrganisationUpdateOne {
 	_u.mutation.AddMembershipIDs(ids...)
@@ -868,6 +969,11 @@ func (_u *OrganisationUpdateOne) check() error {
 			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "Organisation.kind": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ResultReleaseDelayHours(); ok {
+		if err := organisation.ResultReleaseDelayHoursValidator(v); err != nil {
+			return &ValidationError{Name: "result_release_delay_hours", err: fmt.Errorf(`ent: validator failed for field "Organisation.result_release_delay_hours": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -950,6 +1056,23 @@ func (_u *OrganisationUpdateOne) sqlSave(ctx context.Context) (_node *Organisati
 	}
 	if value, ok := _u.mutation.EmergencyCare(); ok {
 		_spec.SetField(organisation.FieldEmergencyCare, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.ResultReleaseDelayHours(); ok {
+		_spec.SetField(organisation.FieldResultReleaseDelayHours, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedResultReleaseDelayHours(); ok {
+		_spec.AddField(organisation.FieldResultReleaseDelayHours, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.ExcludedServices(); ok {
+		_spec.SetField(organisation.FieldExcludedServices, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedExcludedServices(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, organisation.FieldExcludedServices, value)
+		})
+	}
+	if _u.mutation.ExcludedServicesCleared() {
+		_spec.ClearField(organisation.FieldExcludedServices, field.TypeJSON)
 	}
 	if _u.mutation.MembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -22,8 +22,10 @@ type PatientOrganisation struct {
 	PatientID pulid.ID `json:"patient_id,omitempty"`
 	// OrganisationID holds the value of the "organisation_id" field.
 	OrganisationID pulid.ID `json:"organisation_id,omitempty"`
-	// The organisation's own identifier for the patient (e.g. hospital number).
+	// The organisation's own identifier for the patient (e.g. hospital number), as system|value.
 	LocalIdentifier *string `json:"local_identifier,omitempty"`
+	// The id the organisation's FHIR server gives the patient.
+	FhirID *string `json:"fhir_id,omitempty"`
 	// LinkedAt holds the value of the "linked_at" field.
 	LinkedAt time.Time `json:"linked_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -74,7 +76,7 @@ func (*PatientOrganisation) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case patientorganisation.FieldPatientID, patientorganisation.FieldOrganisationID:
 			values[i] = new(pulid.ID)
-		case patientorganisation.FieldLocalIdentifier:
+		case patientorganisation.FieldLocalIdentifier, patientorganisation.FieldFhirID:
 			values[i] = new(sql.NullString)
 		case patientorganisation.FieldLinkedAt:
 			values[i] = new(sql.NullTime)
@@ -111,6 +113,13 @@ func (_m *PatientOrganisation) assignValues(columns []string, values []any) erro
 			} else if value.Valid {
 				_m.LocalIdentifier = new(string)
 				*_m.LocalIdentifier = value.String
+			}
+		case patientorganisation.FieldFhirID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field fhir_id", values[i])
+			} else if value.Valid {
+				_m.FhirID = new(string)
+				*_m.FhirID = value.String
 			}
 		case patientorganisation.FieldLinkedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -171,6 +180,11 @@ func (_m *PatientOrganisation) String() string {
 	builder.WriteString(", ")
 	if v := _m.LocalIdentifier; v != nil {
 		builder.WriteString("local_identifier=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.FhirID; v != nil {
+		builder.WriteString("fhir_id=")
 		builder.WriteString(*v)
 	}
 	builder.WriteString(", ")

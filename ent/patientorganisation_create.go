@@ -51,6 +51,20 @@ func (_c *PatientOrganisationCreate) SetNillableLocalIdentifier(v *string) *Pati
 	return _c
 }
 
+// SetFhirID sets the "fhir_id" field.
+func (_c *PatientOrganisationCreate) SetFhirID(v string) *PatientOrganisationCreate {
+	_c.mutation.SetFhirID(v)
+	return _c
+}
+
+// SetNillableFhirID sets the "fhir_id" field if the given value is not nil.
+func (_c *PatientOrganisationCreate) SetNillableFhirID(v *string) *PatientOrganisationCreate {
+	if v != nil {
+		_c.SetFhirID(*v)
+	}
+	return _c
+}
+
 // SetLinkedAt sets the "linked_at" field.
 func (_c *PatientOrganisationCreate) SetLinkedAt(v time.Time) *PatientOrganisationCreate {
 	_c.mutation.SetLinkedAt(v)
@@ -175,6 +189,10 @@ func (_c *PatientOrganisationCreate) createSpec() (*PatientOrganisation, *sqlgra
 	if value, ok := _c.mutation.LocalIdentifier(); ok {
 		_spec.SetField(patientorganisation.FieldLocalIdentifier, field.TypeString, value)
 		_node.LocalIdentifier = &value
+	}
+	if value, ok := _c.mutation.FhirID(); ok {
+		_spec.SetField(patientorganisation.FieldFhirID, field.TypeString, value)
+		_node.FhirID = &value
 	}
 	if value, ok := _c.mutation.LinkedAt(); ok {
 		_spec.SetField(patientorganisation.FieldLinkedAt, field.TypeTime, value)
@@ -308,6 +326,24 @@ func (u *PatientOrganisationUpsert) ClearLocalIdentifier() *PatientOrganisationU
 	return u
 }
 
+// SetFhirID sets the "fhir_id" field.
+func (u *PatientOrganisationUpsert) SetFhirID(v string) *PatientOrganisationUpsert {
+	u.Set(patientorganisation.FieldFhirID, v)
+	return u
+}
+
+// UpdateFhirID sets the "fhir_id" field to the value that was provided on create.
+func (u *PatientOrganisationUpsert) UpdateFhirID() *PatientOrganisationUpsert {
+	u.SetExcluded(patientorganisation.FieldFhirID)
+	return u
+}
+
+// ClearFhirID clears the value of the "fhir_id" field.
+func (u *PatientOrganisationUpsert) ClearFhirID() *PatientOrganisationUpsert {
+	u.SetNull(patientorganisation.FieldFhirID)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -399,6 +435,27 @@ func (u *PatientOrganisationUpsertOne) UpdateLocalIdentifier() *PatientOrganisat
 func (u *PatientOrganisationUpsertOne) ClearLocalIdentifier() *PatientOrganisationUpsertOne {
 	return u.Update(func(s *PatientOrganisationUpsert) {
 		s.ClearLocalIdentifier()
+	})
+}
+
+// SetFhirID sets the "fhir_id" field.
+func (u *PatientOrganisationUpsertOne) SetFhirID(v string) *PatientOrganisationUpsertOne {
+	return u.Update(func(s *PatientOrganisationUpsert) {
+		s.SetFhirID(v)
+	})
+}
+
+// UpdateFhirID sets the "fhir_id" field to the value that was provided on create.
+func (u *PatientOrganisationUpsertOne) UpdateFhirID() *PatientOrganisationUpsertOne {
+	return u.Update(func(s *PatientOrganisationUpsert) {
+		s.UpdateFhirID()
+	})
+}
+
+// ClearFhirID clears the value of the "fhir_id" field.
+func (u *PatientOrganisationUpsertOne) ClearFhirID() *PatientOrganisationUpsertOne {
+	return u.Update(func(s *PatientOrganisationUpsert) {
+		s.ClearFhirID()
 	})
 }
 
@@ -636,6 +693,27 @@ func (u *PatientOrganisationUpsertBulk) UpdateLocalIdentifier() *PatientOrganisa
 func (u *PatientOrganisationUpsertBulk) ClearLocalIdentifier() *PatientOrganisationUpsertBulk {
 	return u.Update(func(s *PatientOrganisationUpsert) {
 		s.ClearLocalIdentifier()
+	})
+}
+
+// SetFhirID sets the "fhir_id" field.
+func (u *PatientOrganisationUpsertBulk) SetFhirID(v string) *PatientOrganisationUpsertBulk {
+	return u.Update(func(s *PatientOrganisationUpsert) {
+		s.SetFhirID(v)
+	})
+}
+
+// UpdateFhirID sets the "fhir_id" field to the value that was provided on create.
+func (u *PatientOrganisationUpsertBulk) UpdateFhirID() *PatientOrganisationUpsertBulk {
+	return u.Update(func(s *PatientOrganisationUpsert) {
+		s.UpdateFhirID()
+	})
+}
+
+// ClearFhirID clears the value of the "fhir_id" field.
+func (u *PatientOrganisationUpsertBulk) ClearFhirID() *PatientOrganisationUpsertBulk {
+	return u.Update(func(s *PatientOrganisationUpsert) {
+		s.ClearFhirID()
 	})
 }
 

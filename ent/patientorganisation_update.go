@@ -78,6 +78,26 @@ func (_u *PatientOrganisationUpdate) ClearLocalIdentifier() *PatientOrganisation
 	return _u
 }
 
+// SetFhirID sets the "fhir_id" field.
+func (_u *PatientOrganisationUpdate) SetFhirID(v string) *PatientOrganisationUpdate {
+	_u.mutation.SetFhirID(v)
+	return _u
+}
+
+// SetNillableFhirID sets the "fhir_id" field if the given value is not nil.
+func (_u *PatientOrganisationUpdate) SetNillableFhirID(v *string) *PatientOrganisationUpdate {
+	if v != nil {
+		_u.SetFhirID(*v)
+	}
+	return _u
+}
+
+// ClearFhirID clears the value of the "fhir_id" field.
+func (_u *PatientOrganisationUpdate) ClearFhirID() *PatientOrganisationUpdate {
+	_u.mutation.ClearFhirID()
+	return _u
+}
+
 // SetPatient sets the "patient" edge to the Patient entity.
 func (_u *PatientOrganisationUpdate) SetPatient(v *Patient) *PatientOrganisationUpdate {
 	return _u.SetPatientID(v.ID)
@@ -170,6 +190,12 @@ func (_u *PatientOrganisationUpdate) sqlSave(ctx context.Context) (_node int, er
 	}
 	if _u.mutation.LocalIdentifierCleared() {
 		_spec.ClearField(patientorganisation.FieldLocalIdentifier, field.TypeString)
+	}
+	if value, ok := _u.mutation.FhirID(); ok {
+		_spec.SetField(patientorganisation.FieldFhirID, field.TypeString, value)
+	}
+	if _u.mutation.FhirIDCleared() {
+		_spec.ClearField(patientorganisation.FieldFhirID, field.TypeString)
 	}
 	if _u.mutation.PatientCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -297,6 +323,26 @@ func (_u *PatientOrganisationUpdateOne) ClearLocalIdentifier() *PatientOrganisat
 	return _u
 }
 
+// SetFhirID sets the "fhir_id" field.
+func (_u *PatientOrganisationUpdateOne) SetFhirID(v string) *PatientOrganisationUpdateOne {
+	_u.mutation.SetFhirID(v)
+	return _u
+}
+
+// SetNillableFhirID sets the "fhir_id" field if the given value is not nil.
+func (_u *PatientOrganisationUpdateOne) SetNillableFhirID(v *string) *PatientOrganisationUpdateOne {
+	if v != nil {
+		_u.SetFhirID(*v)
+	}
+	return _u
+}
+
+// ClearFhirID clears the value of the "fhir_id" field.
+func (_u *PatientOrganisationUpdateOne) ClearFhirID() *PatientOrganisationUpdateOne {
+	_u.mutation.ClearFhirID()
+	return _u
+}
+
 // SetPatient sets the "patient" edge to the Patient entity.
 func (_u *PatientOrganisationUpdateOne) SetPatient(v *Patient) *PatientOrganisationUpdateOne {
 	return _u.SetPatientID(v.ID)
@@ -421,6 +467,12 @@ func (_u *PatientOrganisationUpdateOne) sqlSave(ctx context.Context) (_node *Pat
 	}
 	if _u.mutation.LocalIdentifierCleared() {
 		_spec.ClearField(patientorganisation.FieldLocalIdentifier, field.TypeString)
+	}
+	if value, ok := _u.mutation.FhirID(); ok {
+		_spec.SetField(patientorganisation.FieldFhirID, field.TypeString, value)
+	}
+	if _u.mutation.FhirIDCleared() {
+		_spec.ClearField(patientorganisation.FieldFhirID, field.TypeString)
 	}
 	if _u.mutation.PatientCleared() {
 		edge := &sqlgraph.EdgeSpec{

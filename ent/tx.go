@@ -14,6 +14,8 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// APIKey is the client for interacting with the APIKey builders.
+	APIKey *APIKeyClient
 	// Account is the client for interacting with the Account builders.
 	Account *AccountClient
 	// Allergy is the client for interacting with the Allergy builders.
@@ -30,10 +32,14 @@ type Tx struct {
 	CareResource *CareResourceClient
 	// ContactPreference is the client for interacting with the ContactPreference builders.
 	ContactPreference *ContactPreferenceClient
+	// DirectoryEntry is the client for interacting with the DirectoryEntry builders.
+	DirectoryEntry *DirectoryEntryClient
 	// EmailChange is the client for interacting with the EmailChange builders.
 	EmailChange *EmailChangeClient
 	// Encounter is the client for interacting with the Encounter builders.
 	Encounter *EncounterClient
+	// ImportReport is the client for interacting with the ImportReport builders.
+	ImportReport *ImportReportClient
 	// Invitation is the client for interacting with the Invitation builders.
 	Invitation *InvitationClient
 	// JournalEntry is the client for interacting with the JournalEntry builders.
@@ -209,6 +215,7 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.APIKey = NewAPIKeyClient(tx.config)
 	tx.Account = NewAccountClient(tx.config)
 	tx.Allergy = NewAllergyClient(tx.config)
 	tx.Appointment = NewAppointmentClient(tx.config)
@@ -217,8 +224,10 @@ func (tx *Tx) init() {
 	tx.BreakGlass = NewBreakGlassClient(tx.config)
 	tx.CareResource = NewCareResourceClient(tx.config)
 	tx.ContactPreference = NewContactPreferenceClient(tx.config)
+	tx.DirectoryEntry = NewDirectoryEntryClient(tx.config)
 	tx.EmailChange = NewEmailChangeClient(tx.config)
 	tx.Encounter = NewEncounterClient(tx.config)
+	tx.ImportReport = NewImportReportClient(tx.config)
 	tx.Invitation = NewInvitationClient(tx.config)
 	tx.JournalEntry = NewJournalEntryClient(tx.config)
 	tx.Letter = NewLetterClient(tx.config)
@@ -250,7 +259,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: Account.QueryXXX(), the query will be executed
+// applies a query, for example: APIKey.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

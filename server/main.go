@@ -18,9 +18,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/server/app"
 	"github.com/patientportal/portal/server/config"
 	"github.com/patientportal/portal/server/demo"
+	"github.com/patientportal/portal/server/fhir"
 	"github.com/patientportal/portal/server/mail"
 	"github.com/patientportal/portal/server/notify"
 	"github.com/patientportal/portal/server/store"
@@ -50,8 +52,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, stdout)
 	case "migrate":
 		return migrate(ctx, cfg, stdout)
+	case "apikey":
+		return apiKey(ctx, cfg, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (serve, migrate)", command)
+		return fmt.Errorf("unknown command %q (serve, migrate, apikey)", command)
 	}
 }
 
@@ -65,6 +69,47 @@ func migrate(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, "database migrated")
+	return nil
+}
+
+// apiKey makes, lists or revokes an organisation's FHIR integration keys.
+// A new key is printed alone on the last line, for scripts to take.
+func apiKey(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.CheckVersion(ctx); err != nil {
+		return fmt.Errorf("%w (run `server migrate` first)", err)
+	}
+	switch {
+	case cfg.APIKey.List:
+		keys, err := fhir.Keys(ctx, st.Client, cfg.APIKey.Org)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			state := "live"
+			if k.RevokedAt != nil {
+				state = "revoked " + k.RevokedAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(stdout, "%s %s... created %s %s\n", k.ID, k.Hint, k.CreatedAt.Format(time.RFC3339), state)
+		}
+		return nil
+	case cfg.APIKey.Revoke != "":
+		if err := fhir.RevokeKey(ctx, st.Client, cfg.APIKey.Org, pulid.ID(cfg.APIKey.Revoke), time.Now().UTC()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "revoked %s\n", cfg.APIKey.Revoke)
+		return nil
+	}
+	key, k, err := fhir.NewKey(ctx, st.Client, cfg.APIKey.Org)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "integration key %s for %s: send it as Authorization: Bearer <key> to /fhir/r4; it is not shown again\n", k.ID, strings.ToUpper(cfg.APIKey.Org))
+	fmt.Fprintln(stdout, key)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -145,5 +146,56 @@ func TestMySQLStoreMustBeMigratedExplicitly(t *testing.T) {
 	s := start(t, "--database", url)
 	if len(s.lines) != 1 {
 		t.Errorf("demo data loaded silently into MySQL: %q", s.lines)
+	}
+}
+
+func TestAPIKeyCommandMakesListsAndRevokesKeys(t *testing.T) {
+	db := "sqlite:" + t.TempDir() + "/portal.db"
+	s := start(t, "--database", db)
+	var ods string
+	for _, l := range s.lines {
+		if _, code, ok := strings.Cut(l, " ODS code: "); ok && strings.HasPrefix(l, "demo organisation") {
+			ods = code
+		}
+	}
+	noenv := func(string) string { return "" }
+	command := func(args ...string) []string {
+		t.Helper()
+		var out bytes.Buffer
+		if err := run(context.Background(), append([]string{"apikey", "--database", db}, args...), noenv, &out, io.Discard); err != nil {
+			t.Fatalf("apikey %v: %v", args, err)
+		}
+		return strings.Split(strings.TrimSpace(out.String()), "\n")
+	}
+	post := func(key string) int {
+		req, _ := http.NewRequest(http.MethodPost, s.url+"/fhir/r4", strings.NewReader(`{"resourceType": "Bundle", "type": "batch", "entry": []}`))
+		req.Header.Set("Content-Type", "application/fhir+json")
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	out := command("--org", strings.ToLower(ods))
+	key := out[len(out)-1]
+	if !strings.HasPrefix(key, "ppk_") || strings.Contains(key, " ") {
+		t.Fatalf("the last line is not the key alone: %q", out)
+	}
+	if code := post(key); code != http.StatusOK {
+		t.Fatalf("the new key was refused: %d", code)
+	}
+	listed := command("--org", ods, "--list")
+	if len(listed) != 1 || !strings.Contains(listed[0], key[:10]) || strings.Contains(listed[0], key) || !strings.HasSuffix(listed[0], "live") {
+		t.Fatalf("list: %q", listed)
+	}
+	id := strings.Fields(listed[0])[0]
+	command("--org", ods, "--revoke", id)
+	if code := post(key); code != http.StatusUnauthorized {
+		t.Errorf("a revoked key answered %d", code)
+	}
+	if err := run(context.Background(), []string{"apikey", "--database", db, "--org", "NOPE1"}, noenv, io.Discard, io.Discard); err == nil {
+		t.Error("a key was made for an unknown organisation")
 	}
 }

@@ -9,6 +9,18 @@ import (
 	"github.com/patientportal/portal/ent"
 )
 
+// The APIKeyFunc type is an adapter to allow the use of ordinary
+// function as APIKey mutator.
+type APIKeyFunc func(context.Context, *ent.APIKeyMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f APIKeyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.APIKeyMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.APIKeyMutation", m)
+}
+
 // The AccountFunc type is an adapter to allow the use of ordinary
 // function as Account mutator.
 type AccountFunc func(context.Context, *ent.AccountMutation) (ent.Value, error)
@@ -105,6 +117,18 @@ func (f ContactPreferenceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ContactPreferenceMutation", m)
 }
 
+// The DirectoryEntryFunc type is an adapter to allow the use of ordinary
+// function as DirectoryEntry mutator.
+type DirectoryEntryFunc func(context.Context, *ent.DirectoryEntryMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DirectoryEntryFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DirectoryEntryMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DirectoryEntryMutation", m)
+}
+
 // The EmailChangeFunc type is an adapter to allow the use of ordinary
 // function as EmailChange mutator.
 type EmailChangeFunc func(context.Context, *ent.EmailChangeMutation) (ent.Value, error)
@@ -127,6 +151,18 @@ func (f EncounterFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, e
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EncounterMutation", m)
+}
+
+// The ImportReportFunc type is an adapter to allow the use of ordinary
+// function as ImportReport mutator.
+type ImportReportFunc func(context.Context, *ent.ImportReportMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ImportReportFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ImportReportMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ImportReportMutation", m)
 }
 
 // The InvitationFunc type is an adapter to allow the use of ordinary

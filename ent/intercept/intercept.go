@@ -10,14 +10,17 @@ import (
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
+	"github.com/patientportal/portal/ent/apikey"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/contactpreference"
+	"github.com/patientportal/portal/ent/directoryentry"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
+	"github.com/patientportal/portal/ent/importreport"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
@@ -97,6 +100,33 @@ func (f TraverseFunc) Traverse(ctx context.Context, q ent.Query) error {
 		return err
 	}
 	return f(ctx, query)
+}
+
+// The APIKeyFunc type is an adapter to allow the use of ordinary function as a Querier.
+type APIKeyFunc func(context.Context, *ent.APIKeyQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f APIKeyFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.APIKeyQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.APIKeyQuery", q)
+}
+
+// The TraverseAPIKey type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAPIKey func(context.Context, *ent.APIKeyQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAPIKey) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAPIKey) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.APIKeyQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.APIKeyQuery", q)
 }
 
 // The AccountFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -315,6 +345,33 @@ func (f TraverseContactPreference) Traverse(ctx context.Context, q ent.Query) er
 	return fmt.Errorf("unexpected query type %T. expect *ent.ContactPreferenceQuery", q)
 }
 
+// The DirectoryEntryFunc type is an adapter to allow the use of ordinary function as a Querier.
+type DirectoryEntryFunc func(context.Context, *ent.DirectoryEntryQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f DirectoryEntryFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.DirectoryEntryQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DirectoryEntryQuery", q)
+}
+
+// The TraverseDirectoryEntry type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseDirectoryEntry func(context.Context, *ent.DirectoryEntryQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseDirectoryEntry) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseDirectoryEntry) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DirectoryEntryQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.DirectoryEntryQuery", q)
+}
+
 // The EmailChangeFunc type is an adapter to allow the use of ordinary function as a Querier.
 type EmailChangeFunc func(context.Context, *ent.EmailChangeQuery) (ent.Value, error)
 
@@ -367,6 +424,33 @@ func (f TraverseEncounter) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.EncounterQuery", q)
+}
+
+// The ImportReportFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ImportReportFunc func(context.Context, *ent.ImportReportQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ImportReportFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ImportReportQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ImportReportQuery", q)
+}
+
+// The TraverseImportReport type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseImportReport func(context.Context, *ent.ImportReportQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseImportReport) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseImportReport) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ImportReportQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ImportReportQuery", q)
 }
 
 // The InvitationFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -966,6 +1050,8 @@ func (f TraverseSymptom) Traverse(ctx context.Context, q ent.Query) error {
 // NewQuery returns the generic Query interface for the given typed query.
 func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
+	case *ent.APIKeyQuery:
+		return &query[*ent.APIKeyQuery, predicate.APIKey, apikey.OrderOption]{typ: ent.TypeAPIKey, tq: q}, nil
 	case *ent.AccountQuery:
 		return &query[*ent.AccountQuery, predicate.Account, account.OrderOption]{typ: ent.TypeAccount, tq: q}, nil
 	case *ent.AllergyQuery:
@@ -982,10 +1068,14 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.CareResourceQuery, predicate.CareResource, careresource.OrderOption]{typ: ent.TypeCareResource, tq: q}, nil
 	case *ent.ContactPreferenceQuery:
 		return &query[*ent.ContactPreferenceQuery, predicate.ContactPreference, contactpreference.OrderOption]{typ: ent.TypeContactPreference, tq: q}, nil
+	case *ent.DirectoryEntryQuery:
+		return &query[*ent.DirectoryEntryQuery, predicate.DirectoryEntry, directoryentry.OrderOption]{typ: ent.TypeDirectoryEntry, tq: q}, nil
 	case *ent.EmailChangeQuery:
 		return &query[*ent.EmailChangeQuery, predicate.EmailChange, emailchange.OrderOption]{typ: ent.TypeEmailChange, tq: q}, nil
 	case *ent.EncounterQuery:
 		return &query[*ent.EncounterQuery, predicate.Encounter, encounter.OrderOption]{typ: ent.TypeEncounter, tq: q}, nil
+	case *ent.ImportReportQuery:
+		return &query[*ent.ImportReportQuery, predicate.ImportReport, importreport.OrderOption]{typ: ent.TypeImportReport, tq: q}, nil
 	case *ent.InvitationQuery:
 		return &query[*ent.InvitationQuery, predicate.Invitation, invitation.OrderOption]{typ: ent.TypeInvitation, tq: q}, nil
 	case *ent.JournalEntryQuery:

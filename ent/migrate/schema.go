@@ -8,6 +8,29 @@ import (
 )
 
 var (
+	// APIKeysColumns holds the columns for the "api_keys" table.
+	APIKeysColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "organisation_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "key_hash", Type: field.TypeString, Unique: true, SchemaType: map[string]string{"mysql": "char(64)"}},
+		{Name: "hint", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "revoked_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "last_used_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+	}
+	// APIKeysTable holds the schema information for the "api_keys" table.
+	APIKeysTable = &schema.Table{
+		Name:       "api_keys",
+		Columns:    APIKeysColumns,
+		PrimaryKey: []*schema.Column{APIKeysColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "apikey_organisation_id",
+				Unique:  false,
+				Columns: []*schema.Column{APIKeysColumns[1]},
+			},
+		},
+	}
 	// AccountsColumns holds the columns for the "accounts" table.
 	AccountsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
@@ -388,6 +411,37 @@ var (
 			},
 		},
 	}
+	// DirectoryEntriesColumns holds the columns for the "directory_entries" table.
+	DirectoryEntriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "organisation_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "resource_type", Type: field.TypeEnum, Enums: []string{"Organization", "Location", "Practitioner", "PractitionerRole"}},
+		{Name: "source", Type: field.TypeString},
+		{Name: "fhir_id", Type: field.TypeString, Nullable: true},
+		{Name: "identifiers", Type: field.TypeJSON, Nullable: true},
+		{Name: "name", Type: field.TypeString, Default: ""},
+		{Name: "detail", Type: field.TypeString, Nullable: true},
+	}
+	// DirectoryEntriesTable holds the schema information for the "directory_entries" table.
+	DirectoryEntriesTable = &schema.Table{
+		Name:       "directory_entries",
+		Columns:    DirectoryEntriesColumns,
+		PrimaryKey: []*schema.Column{DirectoryEntriesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "directoryentry_organisation_id_resource_type_source",
+				Unique:  true,
+				Columns: []*schema.Column{DirectoryEntriesColumns[3], DirectoryEntriesColumns[4], DirectoryEntriesColumns[5]},
+			},
+			{
+				Name:    "directoryentry_organisation_id_resource_type_fhir_id",
+				Unique:  false,
+				Columns: []*schema.Column{DirectoryEntriesColumns[3], DirectoryEntriesColumns[4], DirectoryEntriesColumns[6]},
+			},
+		},
+	}
 	// EmailChangesColumns holds the columns for the "email_changes" table.
 	EmailChangesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
@@ -468,6 +522,34 @@ var (
 				Name:    "encounter_patient_id_started_at",
 				Unique:  false,
 				Columns: []*schema.Column{EncountersColumns[19], EncountersColumns[9]},
+			},
+		},
+	}
+	// ImportReportsColumns holds the columns for the "import_reports" table.
+	ImportReportsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "organisation_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "api_key_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "bundle_type", Type: field.TypeString},
+		{Name: "received_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "entries", Type: field.TypeInt, Default: 0},
+		{Name: "stored", Type: field.TypeInt, Default: 0},
+		{Name: "unchanged", Type: field.TypeInt, Default: 0},
+		{Name: "skipped", Type: field.TypeInt, Default: 0},
+		{Name: "refused", Type: field.TypeInt, Default: 0},
+		{Name: "committed", Type: field.TypeBool},
+		{Name: "response", Type: field.TypeString, Size: 2147483647},
+	}
+	// ImportReportsTable holds the schema information for the "import_reports" table.
+	ImportReportsTable = &schema.Table{
+		Name:       "import_reports",
+		Columns:    ImportReportsColumns,
+		PrimaryKey: []*schema.Column{ImportReportsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "importreport_api_key_id_received_at",
+				Unique:  false,
+				Columns: []*schema.Column{ImportReportsColumns[2], ImportReportsColumns[4]},
 			},
 		},
 	}
@@ -922,6 +1004,8 @@ var (
 		{Name: "website", Type: field.TypeString, Nullable: true},
 		{Name: "address", Type: field.TypeString, Nullable: true, Size: 2147483647},
 		{Name: "emergency_care", Type: field.TypeBool, Default: false},
+		{Name: "result_release_delay_hours", Type: field.TypeInt, Default: 0},
+		{Name: "excluded_services", Type: field.TypeJSON, Nullable: true},
 	}
 	// OrganisationsTable holds the schema information for the "organisations" table.
 	OrganisationsTable = &schema.Table{
@@ -981,6 +1065,7 @@ var (
 	// PatientOrganisationsColumns holds the columns for the "patient_organisations" table.
 	PatientOrganisationsColumns = []*schema.Column{
 		{Name: "local_identifier", Type: field.TypeString, Nullable: true},
+		{Name: "fhir_id", Type: field.TypeString, Nullable: true},
 		{Name: "linked_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "patient_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
 		{Name: "organisation_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
@@ -989,17 +1074,17 @@ var (
 	PatientOrganisationsTable = &schema.Table{
 		Name:       "patient_organisations",
 		Columns:    PatientOrganisationsColumns,
-		PrimaryKey: []*schema.Column{PatientOrganisationsColumns[2], PatientOrganisationsColumns[3]},
+		PrimaryKey: []*schema.Column{PatientOrganisationsColumns[3], PatientOrganisationsColumns[4]},
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "patient_organisations_patients_patient",
-				Columns:    []*schema.Column{PatientOrganisationsColumns[2]},
+				Columns:    []*schema.Column{PatientOrganisationsColumns[3]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "patient_organisations_organisations_organisation",
-				Columns:    []*schema.Column{PatientOrganisationsColumns[3]},
+				Columns:    []*schema.Column{PatientOrganisationsColumns[4]},
 				RefColumns: []*schema.Column{OrganisationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -1008,7 +1093,7 @@ var (
 			{
 				Name:    "patientorganisation_organisation_id_local_identifier",
 				Unique:  false,
-				Columns: []*schema.Column{PatientOrganisationsColumns[3], PatientOrganisationsColumns[0]},
+				Columns: []*schema.Column{PatientOrganisationsColumns[4], PatientOrganisationsColumns[0]},
 			},
 		},
 	}
@@ -1407,6 +1492,7 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		APIKeysTable,
 		AccountsTable,
 		AllergiesTable,
 		AppointmentsTable,
@@ -1415,8 +1501,10 @@ var (
 		BreakGlassesTable,
 		CareResourcesTable,
 		ContactPreferencesTable,
+		DirectoryEntriesTable,
 		EmailChangesTable,
 		EncountersTable,
+		ImportReportsTable,
 		InvitationsTable,
 		JournalEntriesTable,
 		LettersTable,

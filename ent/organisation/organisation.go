@@ -43,6 +43,10 @@ const (
 	FieldAddress = "address"
 	// FieldEmergencyCare holds the string denoting the emergency_care field in the database.
 	FieldEmergencyCare = "emergency_care"
+	// FieldResultReleaseDelayHours holds the string denoting the result_release_delay_hours field in the database.
+	FieldResultReleaseDelayHours = "result_release_delay_hours"
+	// FieldExcludedServices holds the string denoting the excluded_services field in the database.
+	FieldExcludedServices = "excluded_services"
 	// EdgeMemberships holds the string denoting the memberships edge name in mutations.
 	EdgeMemberships = "memberships"
 	// EdgePatients holds the string denoting the patients edge name in mutations.
@@ -87,6 +91,8 @@ var Columns = []string{
 	FieldWebsite,
 	FieldAddress,
 	FieldEmergencyCare,
+	FieldResultReleaseDelayHours,
+	FieldExcludedServices,
 }
 
 var (
@@ -125,6 +131,10 @@ var (
 	NameValidator func(string) error
 	// DefaultEmergencyCare holds the default value on creation for the "emergency_care" field.
 	DefaultEmergencyCare bool
+	// DefaultResultReleaseDelayHours holds the default value on creation for the "result_release_delay_hours" field.
+	DefaultResultReleaseDelayHours int
+	// ResultReleaseDelayHoursValidator is a validator for the "result_release_delay_hours" field. It is called by the builders before save.
+	ResultReleaseDelayHoursValidator func(int) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() pulid.ID
 )
@@ -221,6 +231,11 @@ func ByAddress(opts ...sql.OrderTermOption) OrderOption {
 // ByEmergencyCare orders the results by the emergency_care field.
 func ByEmergencyCare(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldEmergencyCare, opts...).ToFunc()
+}
+
+// ByResultReleaseDelayHours orders the results by the result_release_delay_hours field.
+func ByResultReleaseDelayHours(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldResultReleaseDelayHours, opts...).ToFunc()
 }
 
 // ByMembershipsCount orders the results by memberships count.

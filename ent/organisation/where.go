@@ -111,6 +111,11 @@ func EmergencyCare(v bool) predicate.Organisation {
 	return predicate.Organisation(sql.FieldEQ(FieldEmergencyCare, v))
 }
 
+// ResultReleaseDelayHours applies equality check predicate on the "result_release_delay_hours" field. It's identical to ResultReleaseDelayHoursEQ.
+func ResultReleaseDelayHours(v int) predicate.Organisation {
+	return predicate.Organisation(sql.FieldEQ(FieldResultReleaseDelayHours, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Organisation {
 	return predicate.Organisation(sql.FieldEQ(FieldCreatedAt, v))
@@ -799,6 +804,56 @@ func EmergencyCareEQ(v bool) predicate.Organisation {
 // EmergencyCareNEQ applies the NEQ predicate on the "emergency_care" field.
 func EmergencyCareNEQ(v bool) predicate.Organisation {
 	return predicate.Organisation(sql.FieldNEQ(FieldEmergencyCare, v))
+}
+
+// ResultReleaseDelayHoursEQ applies the EQ predicate on the "result_release_delay_hours" field.
+func ResultReleaseDelayHoursEQ(v int) predicate.Organisation {
+	return predicate.Organisation(sql.FieldEQ(FieldResultReleaseDelayHours, v))
+}
+
+// ResultReleaseDelayHoursNEQ applies the NEQ predicate on the "result_release_delay_hours" field.
+func ResultReleaseDelayHoursNEQ(v int) predicate.Organisation {
+	return predicate.Organisation(sql.FieldNEQ(FieldResultReleaseDelayHours, v))
+}
+
+// ResultReleaseDelayHoursIn applies the In predicate on the "result_release_delay_hours" field.
+func ResultReleaseDelayHoursIn(vs ...int) predicate.Organisation {
+	return predicate.Organisation(sql.FieldIn(FieldResultReleaseDelayHours, vs...))
+}
+
+// ResultReleaseDelayHoursNotIn applies the NotIn predicate on the "result_release_delay_hours" field.
+func ResultReleaseDelayHoursNotIn(vs ...int) predicate.Organisation {
+	return predicate.Organisation(sql.FieldNotIn(FieldResultReleaseDelayHours, vs...))
+}
+
+// ResultReleaseDelayHoursGT applies the GT predicate on the "result_release_delay_hours" field.
+func ResultReleaseDelayHoursGT(v int) predicate.Organisation {
+	return predicate.Organisation(sql.FieldGT(FieldResultReleaseDelayHours, v))
+}
+
+// ResultReleaseDelayHoursGTE applies the GTE predicate on the "result_release_delay_hours" field.
+func ResultReleaseDelayHoursGTE(v int) predicate.Organisation {
+	return predicate.Organisation(sql.FieldGTE(FieldResultReleaseDelayHours, v))
+}
+
+// ResultReleaseDelayHoursLT applies the LT predicate on the "result_release_delay_hours" field.
+func ResultReleaseDelayHoursLT(v int) predicate.Organisation {
+	return predicate.Organisation(sql.FieldLT(FieldResultReleaseDelayHours, v))
+}
+
+// ResultReleaseDelayHoursLTE applies the LTE predicate on the "result_release_delay_hours" field.
+func ResultReleaseDelayHoursLTE(v int) predicate.Organisation {
+	return predicate.Organisation(sql.FieldLTE(FieldResultReleaseDelayHours, v))
+}
+
+// ExcludedServicesIsNil applies the IsNil predicate on the "excluded_services" field.
+func ExcludedServicesIsNil() predicate.Organisation {
+	return predicate.Organisation(sql.FieldIsNull(FieldExcludedServices))
+}
+
+// ExcludedServicesNotNil applies the NotNil predicate on the "excluded_services" field.
+func ExcludedServicesNotNil() predicate.Organisation {
+	return predicate.Organisation(sql.FieldNotNull(FieldExcludedServices))
 }
 
 // HasMemberships applies the HasEdge predicate on the "memberships" edge.

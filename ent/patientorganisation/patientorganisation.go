@@ -19,6 +19,8 @@ const (
 	FieldOrganisationID = "organisation_id"
 	// FieldLocalIdentifier holds the string denoting the local_identifier field in the database.
 	FieldLocalIdentifier = "local_identifier"
+	// FieldFhirID holds the string denoting the fhir_id field in the database.
+	FieldFhirID = "fhir_id"
 	// FieldLinkedAt holds the string denoting the linked_at field in the database.
 	FieldLinkedAt = "linked_at"
 	// EdgePatient holds the string denoting the patient edge name in mutations.
@@ -52,6 +54,7 @@ var Columns = []string{
 	FieldPatientID,
 	FieldOrganisationID,
 	FieldLocalIdentifier,
+	FieldFhirID,
 	FieldLinkedAt,
 }
 
@@ -93,6 +96,11 @@ func ByOrganisationID(opts ...sql.OrderTermOption) OrderOption {
 // ByLocalIdentifier orders the results by the local_identifier field.
 func ByLocalIdentifier(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLocalIdentifier, opts...).ToFunc()
+}
+
+// ByFhirID orders the results by the fhir_id field.
+func ByFhirID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFhirID, opts...).ToFunc()
 }
 
 // ByLinkedAt orders the results by the linked_at field.

@@ -26,6 +26,11 @@ func LocalIdentifier(v string) predicate.PatientOrganisation {
 	return predicate.PatientOrganisation(sql.FieldEQ(FieldLocalIdentifier, v))
 }
 
+// FhirID applies equality check predicate on the "fhir_id" field. It's identical to FhirIDEQ.
+func FhirID(v string) predicate.PatientOrganisation {
+	return predicate.PatientOrganisation(sql.FieldEQ(FieldFhirID, v))
+}
+
 // LinkedAt applies equality check predicate on the "linked_at" field. It's identical to LinkedAtEQ.
 func LinkedAt(v time.Time) predicate.PatientOrganisation {
 	return predicate.PatientOrganisation(sql.FieldEQ(FieldLinkedAt, v))
@@ -244,6 +249,81 @@ func LocalIdentifierEqualFold(v string) predicate.PatientOrganisation {
 // LocalIdentifierContainsFold applies the ContainsFold predicate on the "local_identifier" field.
 func LocalIdentifierContainsFold(v string) predicate.PatientOrganisation {
 	return predicate.PatientOrganisation(sql.FieldContainsFold(FieldLocalIdentifier, v))
+}
+
+// FhirIDEQ applies the EQ predicate on the "fhir_id" field.
+func FhirIDEQ(v string) predicate.PatientOrganisation {
+	return predicate.PatientOrganisation(sql.FieldEQ(FieldFhirID, v))
+}
+
+// FhirIDNEQ applies the NEQ predicate on the "fhir_id" field.
+func FhirIDNEQ(v string) predicate.PatientOrganisation {
+	return predicate.PatientOrganisation(sql.FieldNEQ(FieldFhirID, v))
+}
+
+// FhirIDIn applies the In predicate on the "fhir_id" field.
+func FhirIDIn(vs ...string) predicate.PatientOrganisation {
+	return predicate.PatientOrganisation(sql.FieldIn(FieldFhirID, vs...))
+}
+
+// FhirIDNotIn applies the NotIn predicate on the "fhir_id" field.
+func FhirIDNotIn(vs ...string) predicate.PatientOrganisation {
+	return predicate.PatientOrganisation(sql.FieldNotIn(FieldFhirID, vs...))
+}
+
+// FhirIDGT applies the GT predicate on the "fhir_id" field.
+func FhirIDGT(v string) predicate.PatientOrganisation {
+	return predicate.PatientOrganisation(sql.FieldGT(FieldFhirID, v))
+}
+
+// FhirIDGTE applies the GTE predicate on the "fhir_id" field.
+func FhirIDGTE(v string) predicate.PatientOrganisation {
+	return predicate.PatientOrganisation(sql.FieldGTE(FieldFhirID, v))
+}
+
+// FhirIDLT applies the LT predicate on the "fhir_id" field.
+func FhirIDLT(v string) predicate.PatientOrganisation {
+	return predicate.PatientOrganisation(sql.FieldLT(FieldFhirID, v))
+}
+
+// FhirIDLTE applies the LTE predicate on the "fhir_id" field.
+func FhirIDLTE(v string) predicate.PatientOrganisation {
+	return predicate.PatientOrganisation(sql.FieldLTE(FieldFhirID, v))
+}
+
+// FhirIDContains applies the Contains predicate on the "fhir_id" field.
+func FhirIDContains(v string) predicate.PatientOrganisation {
+	return predicate.PatientOrganisation(sql.FieldContains(FieldFhirID, v))
+}
+
+// FhirIDHasPrefix applies the HasPrefix predicate on the "fhir_id" field.
+func FhirIDHasPrefix(v string) predicate.PatientOrganisation {
+	return predicate.PatientOrganisation(sql.FieldHasPrefix(FieldFhirID, v))
+}
+
+// FhirIDHasSuffix applies the HasSuffix predicate on the "fhir_id" field.
+func FhirIDHasSuffix(v string) predicate.PatientOrganisation {
+	return predicate.PatientOrganisation(sql.FieldHasSuffix(FieldFhirID, v))
+}
+
+// FhirIDIsNil applies the IsNil predicate on the "fhir_id" field.
+func FhirIDIsNil() predicate.PatientOrganisation {
+	return predicate.PatientOrganisation(sql.FieldIsNull(FieldFhirID))
+}
+
+// FhirIDNotNil applies the NotNil predicate on the "fhir_id" field.
+func FhirIDNotNil() predicate.PatientOrganisation {
+	return predicate.PatientOrganisation(sql.FieldNotNull(FieldFhirID))
+}
+
+// FhirIDEqualFold applies the EqualFold predicate on the "fhir_id" field.
+func FhirIDEqualFold(v string) predicate.PatientOrganisation {
+	return predicate.PatientOrganisation(sql.FieldEqualFold(FieldFhirID, v))
+}
+
+// FhirIDContainsFold applies the ContainsFold predicate on the "fhir_id" field.
+func FhirIDContainsFold(v string) predicate.PatientOrganisation {
+	return predicate.PatientOrganisation(sql.FieldContainsFold(FieldFhirID, v))
 }
 
 // LinkedAtEQ applies the EQ predicate on the "linked_at" field.

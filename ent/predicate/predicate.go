@@ -6,6 +6,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
+// APIKey is the predicate function for apikey builders.
+type APIKey func(*sql.Selector)
+
 // Account is the predicate function for account builders.
 type Account func(*sql.Selector)
 
@@ -30,11 +33,17 @@ type CareResource func(*sql.Selector)
 // ContactPreference is the predicate function for contactpreference builders.
 type ContactPreference func(*sql.Selector)
 
+// DirectoryEntry is the predicate function for directoryentry builders.
+type DirectoryEntry func(*sql.Selector)
+
 // EmailChange is the predicate function for emailchange builders.
 type EmailChange func(*sql.Selector)
 
 // Encounter is the predicate function for encounter builders.
 type Encounter func(*sql.Selector)
+
+// ImportReport is the predicate function for importreport builders.
+type ImportReport func(*sql.Selector)
 
 // Invitation is the predicate function for invitation builders.
 type Invitation func(*sql.Selector)

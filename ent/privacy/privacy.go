@@ -111,6 +111,30 @@ func DenyMutationOperationRule(op ent.Op) MutationRule {
 	return OnMutationOperation(rule, op)
 }
 
+// The APIKeyQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type APIKeyQueryRuleFunc func(context.Context, *ent.APIKeyQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f APIKeyQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.APIKeyQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.APIKeyQuery", q)
+}
+
+// The APIKeyMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type APIKeyMutationRuleFunc func(context.Context, *ent.APIKeyMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f APIKeyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.APIKeyMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.APIKeyMutation", m)
+}
+
 // The AccountQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type AccountQueryRuleFunc func(context.Context, *ent.AccountQuery) error
@@ -303,6 +327,30 @@ func (f ContactPreferenceMutationRuleFunc) EvalMutation(ctx context.Context, m e
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ContactPreferenceMutation", m)
 }
 
+// The DirectoryEntryQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type DirectoryEntryQueryRuleFunc func(context.Context, *ent.DirectoryEntryQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f DirectoryEntryQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DirectoryEntryQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.DirectoryEntryQuery", q)
+}
+
+// The DirectoryEntryMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type DirectoryEntryMutationRuleFunc func(context.Context, *ent.DirectoryEntryMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f DirectoryEntryMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.DirectoryEntryMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.DirectoryEntryMutation", m)
+}
+
 // The EmailChangeQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type EmailChangeQueryRuleFunc func(context.Context, *ent.EmailChangeQuery) error
@@ -349,6 +397,30 @@ func (f EncounterMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutat
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.EncounterMutation", m)
+}
+
+// The ImportReportQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ImportReportQueryRuleFunc func(context.Context, *ent.ImportReportQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ImportReportQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ImportReportQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ImportReportQuery", q)
+}
+
+// The ImportReportMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ImportReportMutationRuleFunc func(context.Context, *ent.ImportReportMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ImportReportMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ImportReportMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ImportReportMutation", m)
 }
 
 // The InvitationQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -914,6 +986,8 @@ var _ QueryMutationRule = FilterFunc(nil)
 
 func queryFilter(q ent.Query) (Filter, error) {
 	switch q := q.(type) {
+	case *ent.APIKeyQuery:
+		return q.Filter(), nil
 	case *ent.AccountQuery:
 		return q.Filter(), nil
 	case *ent.AllergyQuery:
@@ -930,9 +1004,13 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.ContactPreferenceQuery:
 		return q.Filter(), nil
+	case *ent.DirectoryEntryQuery:
+		return q.Filter(), nil
 	case *ent.EmailChangeQuery:
 		return q.Filter(), nil
 	case *ent.EncounterQuery:
+		return q.Filter(), nil
+	case *ent.ImportReportQuery:
 		return q.Filter(), nil
 	case *ent.InvitationQuery:
 		return q.Filter(), nil
@@ -985,6 +1063,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 
 func mutationFilter(m ent.Mutation) (Filter, error) {
 	switch m := m.(type) {
+	case *ent.APIKeyMutation:
+		return m.Filter(), nil
 	case *ent.AccountMutation:
 		return m.Filter(), nil
 	case *ent.AllergyMutation:
@@ -1001,9 +1081,13 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.ContactPreferenceMutation:
 		return m.Filter(), nil
+	case *ent.DirectoryEntryMutation:
+		return m.Filter(), nil
 	case *ent.EmailChangeMutation:
 		return m.Filter(), nil
 	case *ent.EncounterMutation:
+		return m.Filter(), nil
+	case *ent.ImportReportMutation:
 		return m.Filter(), nil
 	case *ent.InvitationMutation:
 		return m.Filter(), nil

@@ -8,14 +8,17 @@ import (
 
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/allergy"
+	"github.com/patientportal/portal/ent/apikey"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/appointmentchangerequest"
 	"github.com/patientportal/portal/ent/auditevent"
 	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/careresource"
 	"github.com/patientportal/portal/ent/contactpreference"
+	"github.com/patientportal/portal/ent/directoryentry"
 	"github.com/patientportal/portal/ent/emailchange"
 	"github.com/patientportal/portal/ent/encounter"
+	"github.com/patientportal/portal/ent/importreport"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/journalentry"
 	"github.com/patientportal/portal/ent/letter"
@@ -49,6 +52,36 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	apikeyMixin := schema.APIKey{}.Mixin()
+	apikey.Policy = privacy.NewPolicies(schema.APIKey{})
+	apikey.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := apikey.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	apikeyMixinFields0 := apikeyMixin[0].Fields()
+	_ = apikeyMixinFields0
+	apikeyFields := schema.APIKey{}.Fields()
+	_ = apikeyFields
+	// apikeyDescKeyHash is the schema descriptor for key_hash field.
+	apikeyDescKeyHash := apikeyFields[1].Descriptor()
+	// apikey.KeyHashValidator is a validator for the "key_hash" field. It is called by the builders before save.
+	apikey.KeyHashValidator = apikeyDescKeyHash.Validators[0].(func(string) error)
+	// apikeyDescHint is the schema descriptor for hint field.
+	apikeyDescHint := apikeyFields[2].Descriptor()
+	// apikey.HintValidator is a validator for the "hint" field. It is called by the builders before save.
+	apikey.HintValidator = apikeyDescHint.Validators[0].(func(string) error)
+	// apikeyDescCreatedAt is the schema descriptor for created_at field.
+	apikeyDescCreatedAt := apikeyFields[3].Descriptor()
+	// apikey.DefaultCreatedAt holds the default value on creation for the created_at field.
+	apikey.DefaultCreatedAt = apikeyDescCreatedAt.Default.(func() time.Time)
+	// apikeyDescID is the schema descriptor for id field.
+	apikeyDescID := apikeyMixinFields0[0].Descriptor()
+	// apikey.DefaultID holds the default value on creation for the id field.
+	apikey.DefaultID = apikeyDescID.Default.(func() pulid.ID)
 	accountMixin := schema.Account{}.Mixin()
 	account.Policy = privacy.NewPolicies(schema.Account{})
 	account.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -344,6 +377,44 @@ func init() {
 	contactpreferenceDescID := contactpreferenceMixinFields0[0].Descriptor()
 	// contactpreference.DefaultID holds the default value on creation for the id field.
 	contactpreference.DefaultID = contactpreferenceDescID.Default.(func() pulid.ID)
+	directoryentryMixin := schema.DirectoryEntry{}.Mixin()
+	directoryentry.Policy = privacy.NewPolicies(schema.DirectoryEntry{})
+	directoryentry.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := directoryentry.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	directoryentryMixinFields0 := directoryentryMixin[0].Fields()
+	_ = directoryentryMixinFields0
+	directoryentryMixinFields1 := directoryentryMixin[1].Fields()
+	_ = directoryentryMixinFields1
+	directoryentryFields := schema.DirectoryEntry{}.Fields()
+	_ = directoryentryFields
+	// directoryentryDescCreatedAt is the schema descriptor for created_at field.
+	directoryentryDescCreatedAt := directoryentryMixinFields1[0].Descriptor()
+	// directoryentry.DefaultCreatedAt holds the default value on creation for the created_at field.
+	directoryentry.DefaultCreatedAt = directoryentryDescCreatedAt.Default.(func() time.Time)
+	// directoryentryDescUpdatedAt is the schema descriptor for updated_at field.
+	directoryentryDescUpdatedAt := directoryentryMixinFields1[1].Descriptor()
+	// directoryentry.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	directoryentry.DefaultUpdatedAt = directoryentryDescUpdatedAt.Default.(func() time.Time)
+	// directoryentry.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	directoryentry.UpdateDefaultUpdatedAt = directoryentryDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// directoryentryDescSource is the schema descriptor for source field.
+	directoryentryDescSource := directoryentryFields[2].Descriptor()
+	// directoryentry.SourceValidator is a validator for the "source" field. It is called by the builders before save.
+	directoryentry.SourceValidator = directoryentryDescSource.Validators[0].(func(string) error)
+	// directoryentryDescName is the schema descriptor for name field.
+	directoryentryDescName := directoryentryFields[5].Descriptor()
+	// directoryentry.DefaultName holds the default value on creation for the name field.
+	directoryentry.DefaultName = directoryentryDescName.Default.(string)
+	// directoryentryDescID is the schema descriptor for id field.
+	directoryentryDescID := directoryentryMixinFields0[0].Descriptor()
+	// directoryentry.DefaultID holds the default value on creation for the id field.
+	directoryentry.DefaultID = directoryentryDescID.Default.(func() pulid.ID)
 	emailchangeMixin := schema.EmailChange{}.Mixin()
 	emailchange.Policy = privacy.NewPolicies(schema.EmailChange{})
 	emailchange.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -423,6 +494,52 @@ func init() {
 	encounterDescID := encounterMixinFields0[0].Descriptor()
 	// encounter.DefaultID holds the default value on creation for the id field.
 	encounter.DefaultID = encounterDescID.Default.(func() pulid.ID)
+	importreportMixin := schema.ImportReport{}.Mixin()
+	importreport.Policy = privacy.NewPolicies(schema.ImportReport{})
+	importreport.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := importreport.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	importreportMixinFields0 := importreportMixin[0].Fields()
+	_ = importreportMixinFields0
+	importreportFields := schema.ImportReport{}.Fields()
+	_ = importreportFields
+	// importreportDescBundleType is the schema descriptor for bundle_type field.
+	importreportDescBundleType := importreportFields[2].Descriptor()
+	// importreport.BundleTypeValidator is a validator for the "bundle_type" field. It is called by the builders before save.
+	importreport.BundleTypeValidator = importreportDescBundleType.Validators[0].(func(string) error)
+	// importreportDescReceivedAt is the schema descriptor for received_at field.
+	importreportDescReceivedAt := importreportFields[3].Descriptor()
+	// importreport.DefaultReceivedAt holds the default value on creation for the received_at field.
+	importreport.DefaultReceivedAt = importreportDescReceivedAt.Default.(func() time.Time)
+	// importreportDescEntries is the schema descriptor for entries field.
+	importreportDescEntries := importreportFields[4].Descriptor()
+	// importreport.DefaultEntries holds the default value on creation for the entries field.
+	importreport.DefaultEntries = importreportDescEntries.Default.(int)
+	// importreportDescStored is the schema descriptor for stored field.
+	importreportDescStored := importreportFields[5].Descriptor()
+	// importreport.DefaultStored holds the default value on creation for the stored field.
+	importreport.DefaultStored = importreportDescStored.Default.(int)
+	// importreportDescUnchanged is the schema descriptor for unchanged field.
+	importreportDescUnchanged := importreportFields[6].Descriptor()
+	// importreport.DefaultUnchanged holds the default value on creation for the unchanged field.
+	importreport.DefaultUnchanged = importreportDescUnchanged.Default.(int)
+	// importreportDescSkipped is the schema descriptor for skipped field.
+	importreportDescSkipped := importreportFields[7].Descriptor()
+	// importreport.DefaultSkipped holds the default value on creation for the skipped field.
+	importreport.DefaultSkipped = importreportDescSkipped.Default.(int)
+	// importreportDescRefused is the schema descriptor for refused field.
+	importreportDescRefused := importreportFields[8].Descriptor()
+	// importreport.DefaultRefused holds the default value on creation for the refused field.
+	importreport.DefaultRefused = importreportDescRefused.Default.(int)
+	// importreportDescID is the schema descriptor for id field.
+	importreportDescID := importreportMixinFields0[0].Descriptor()
+	// importreport.DefaultID holds the default value on creation for the id field.
+	importreport.DefaultID = importreportDescID.Default.(func() pulid.ID)
 	invitationMixin := schema.Invitation{}.Mixin()
 	invitation.Policy = privacy.NewPolicies(schema.Invitation{})
 	invitation.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -841,6 +958,12 @@ func init() {
 	organisationDescEmergencyCare := organisationFields[9].Descriptor()
 	// organisation.DefaultEmergencyCare holds the default value on creation for the emergency_care field.
 	organisation.DefaultEmergencyCare = organisationDescEmergencyCare.Default.(bool)
+	// organisationDescResultReleaseDelayHours is the schema descriptor for result_release_delay_hours field.
+	organisationDescResultReleaseDelayHours := organisationFields[10].Descriptor()
+	// organisation.DefaultResultReleaseDelayHours holds the default value on creation for the result_release_delay_hours field.
+	organisation.DefaultResultReleaseDelayHours = organisationDescResultReleaseDelayHours.Default.(int)
+	// organisation.ResultReleaseDelayHoursValidator is a validator for the "result_release_delay_hours" field. It is called by the builders before save.
+	organisation.ResultReleaseDelayHoursValidator = organisationDescResultReleaseDelayHours.Validators[0].(func(int) error)
 	// organisationDescID is the schema descriptor for id field.
 	organisationDescID := organisationMixinFields0[0].Descriptor()
 	// organisation.DefaultID holds the default value on creation for the id field.
@@ -913,7 +1036,7 @@ func init() {
 	patientorganisationFields := schema.PatientOrganisation{}.Fields()
 	_ = patientorganisationFields
 	// patientorganisationDescLinkedAt is the schema descriptor for linked_at field.
-	patientorganisationDescLinkedAt := patientorganisationFields[3].Descriptor()
+	patientorganisationDescLinkedAt := patientorganisationFields[4].Descriptor()
 	// patientorganisation.DefaultLinkedAt holds the default value on creation for the linked_at field.
 	patientorganisation.DefaultLinkedAt = patientorganisationDescLinkedAt.Default.(func() time.Time)
 	researchconsentMixin := schema.ResearchConsent{}.Mixin()

@@ -33,6 +33,12 @@ func (Organisation) Fields() []ent.Field {
 		field.Text("address").Optional().Nillable().Annotations(noFilter),
 		field.Bool("emergency_care").Default(false).
 			Comment("Whether its professionals may break the glass."),
+		field.Int("result_release_delay_hours").Default(0).NonNegative().
+			Comment("How long results its systems send are held before patients see them, unless they carry a release time.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Strings("excluded_services").Optional().
+			Comment("Services (e.g. Maternity) whose data its systems send but the portal must not show.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

@@ -20,7 +20,9 @@ func (PatientOrganisation) Fields() []ent.Field {
 		field.String("patient_id").GoType(pulid.ID("")).SchemaType(idSchemaType),
 		field.String("organisation_id").GoType(pulid.ID("")).SchemaType(idSchemaType),
 		field.String("local_identifier").Optional().Nillable().
-			Comment("The organisation's own identifier for the patient (e.g. hospital number)."),
+			Comment("The organisation's own identifier for the patient (e.g. hospital number), as system|value."),
+		field.String("fhir_id").Optional().Nillable().
+			Comment("The id the organisation's FHIR server gives the patient."),
 		field.Time("linked_at").SchemaType(timeSchemaType).Default(now).Immutable(),
 	}
 }

@@ -153,3 +153,12 @@ func (AppointmentChangeRequest) Interceptors() []ent.Interceptor {
 
 // Policy of the MeasurementRollup: read as its readings are.
 func (MeasurementRollup) Policy() ent.Policy { return access.RollupPolicy() }
+
+// Policy of the APIKey.
+func (APIKey) Policy() ent.Policy { return access.SystemPolicy() }
+
+// Policy of the ImportReport.
+func (ImportReport) Policy() ent.Policy { return access.SystemPolicy() }
+
+// Policy of the DirectoryEntry.
+func (DirectoryEntry) Policy() ent.Policy { return access.SystemPolicy() }

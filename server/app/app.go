@@ -20,6 +20,7 @@ import (
 	"github.com/patientportal/portal/server/broker"
 	"github.com/patientportal/portal/server/clinical"
 	"github.com/patientportal/portal/server/config"
+	"github.com/patientportal/portal/server/fhir"
 	"github.com/patientportal/portal/server/nhslogin"
 	"github.com/patientportal/portal/server/sharing"
 	"github.com/patientportal/portal/server/tracking"
@@ -78,6 +79,11 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 	// Letter documents: a signed link or a bearer token, checked again
 	// against the privacy policy (see clinical.DocumentHandler).
 	mux.Handle("GET /letters/{id}/document", a.whenReady(clin.DocumentHandler(sessions)))
+	// Trusts' systems push FHIR with an integration key: no browser, no
+	// session, no cookie.
+	ingest := (&fhir.Importer{Client: client, Blobs: blobs, Now: now}).Handler()
+	mux.Handle("/fhir/r4", a.whenReady(ingest))
+	mux.Handle("/fhir/r4/", a.whenReady(ingest))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})

@@ -46,6 +46,18 @@ type Config struct {
 	Mail mail.Config
 	// NHSLogin configures sign-in with NHS login; off when Issuer is empty.
 	NHSLogin NHSLogin
+	// APIKey is what the apikey subcommand is asked to do.
+	APIKey APIKeyCommand
+}
+
+// APIKeyCommand manages an organisation's FHIR integration keys.
+type APIKeyCommand struct {
+	// Org is the organisation's ODS code.
+	Org string
+	// Revoke is the ID of a key to revoke; empty to create one.
+	Revoke string
+	// List lists the organisation's keys instead.
+	List bool
 }
 
 // NHSLogin is the OpenID Connect client registration with NHS login.
@@ -152,11 +164,19 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		KeyID:          getenv("PORTAL_NHS_LOGIN_KEY_ID"),
 		RedirectURL:    getenv("PORTAL_NHS_LOGIN_REDIRECT_URL"),
 	}
+	if name == "apikey" {
+		fs.StringVar(&c.APIKey.Org, "org", "", "the organisation's ODS code")
+		fs.StringVar(&c.APIKey.Revoke, "revoke", "", "revoke the key with this ID (ak...) instead of making one")
+		fs.BoolVar(&c.APIKey.List, "list", false, "list the organisation's keys instead of making one")
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if name == "apikey" && c.APIKey.Org == "" {
+		return c, fmt.Errorf("apikey needs --org <ODS code>")
 	}
 	if c.MailInterval <= 0 || c.FeedInterval <= 0 {
 		return c, fmt.Errorf("mail and feed intervals must be positive, not %v and %v", c.MailInterval, c.FeedInterval)

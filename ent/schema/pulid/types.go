@@ -34,6 +34,9 @@ var Types = map[string]string{
 	"st": "research_studies",
 	"sy": "symptoms",
 	"th": "sign_in_throttles",
+	"ak": "api_keys",
+	"ir": "import_reports",
+	"de": "directory_entries",
 }
 
 // TableOf returns the table of the entity a well-formed ID names.

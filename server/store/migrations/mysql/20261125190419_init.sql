@@ -1,16 +1,22 @@
 -- +goose Up
--- create "mail_messages" table
-CREATE TABLE `mail_messages` (`id` char(28) NOT NULL, `recipient` varchar(254) NOT NULL, `subject` varchar(255) NOT NULL, `text_body` longtext NOT NULL, `kind` varchar(255) NOT NULL, `created_at` datetime(6) NOT NULL, `next_attempt_at` datetime(6) NOT NULL, `claimed_until` datetime(6) NULL, `attempts` bigint NOT NULL DEFAULT 0, `sent_at` datetime(6) NULL, `abandoned_at` datetime(6) NULL, `last_error` longtext NULL, PRIMARY KEY (`id`), INDEX `mailmessage_sent_at_abandoned_at_next_attempt_at` (`sent_at`, `abandoned_at`, `next_attempt_at`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;
--- create "organisations" table
-CREATE TABLE `organisations` (`id` char(28) NOT NULL, `created_at` datetime(6) NOT NULL, `updated_at` datetime(6) NOT NULL, `ods_code` varchar(16) NOT NULL, `name` varchar(255) NOT NULL, `kind` enum('TRUST','GP_PRACTICE','PHARMACY','AMBULANCE_SERVICE','RESEARCH') NOT NULL, `logo_url` varchar(255) NULL, `welcome_message` longtext NULL, `phone` varchar(255) NULL, `email` varchar(255) NULL, `website` varchar(255) NULL, `address` longtext NULL, `emergency_care` bool NOT NULL DEFAULT 0, PRIMARY KEY (`id`), UNIQUE INDEX `ods_code` (`ods_code`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;
--- create "oidc_logins" table
-CREATE TABLE `oidc_logins` (`id` char(28) NOT NULL, `state_hash` char(64) NOT NULL, `nonce` varchar(255) NOT NULL, `code_verifier` varchar(255) NOT NULL, `return_to` varchar(255) NULL, `created_at` datetime(6) NOT NULL, `expires_at` datetime(6) NOT NULL, `used_at` datetime(6) NULL, PRIMARY KEY (`id`), UNIQUE INDEX `state_hash` (`state_hash`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;
--- create "email_changes" table
-CREATE TABLE `email_changes` (`id` char(28) NOT NULL, `account_id` char(28) NOT NULL, `new_email` varchar(254) NOT NULL, `token_hash` char(64) NOT NULL, `created_at` datetime(6) NOT NULL, `expires_at` datetime(6) NOT NULL, `confirmed_at` datetime(6) NULL, PRIMARY KEY (`id`), INDEX `emailchange_account_id` (`account_id`), UNIQUE INDEX `token_hash` (`token_hash`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;
+-- create "import_reports" table
+CREATE TABLE `import_reports` (`id` char(28) NOT NULL, `organisation_id` char(28) NOT NULL, `api_key_id` char(28) NOT NULL, `bundle_type` varchar(255) NOT NULL, `received_at` datetime(6) NOT NULL, `entries` bigint NOT NULL DEFAULT 0, `stored` bigint NOT NULL DEFAULT 0, `unchanged` bigint NOT NULL DEFAULT 0, `skipped` bigint NOT NULL DEFAULT 0, `refused` bigint NOT NULL DEFAULT 0, `committed` bool NOT NULL, `response` longtext NOT NULL, PRIMARY KEY (`id`), INDEX `importreport_api_key_id_received_at` (`api_key_id`, `received_at`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;
 -- create "sign_in_throttles" table
 CREATE TABLE `sign_in_throttles` (`id` char(28) NOT NULL, `key_hash` char(64) NOT NULL, `failures` bigint NOT NULL DEFAULT 0, `locked_until` datetime(6) NULL, `updated_at` datetime(6) NOT NULL, PRIMARY KEY (`id`), UNIQUE INDEX `key_hash` (`key_hash`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;
+-- create "oidc_logins" table
+CREATE TABLE `oidc_logins` (`id` char(28) NOT NULL, `state_hash` char(64) NOT NULL, `nonce` varchar(255) NOT NULL, `code_verifier` varchar(255) NOT NULL, `return_to` varchar(255) NULL, `created_at` datetime(6) NOT NULL, `expires_at` datetime(6) NOT NULL, `used_at` datetime(6) NULL, PRIMARY KEY (`id`), UNIQUE INDEX `state_hash` (`state_hash`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;
+-- create "organisations" table
+CREATE TABLE `organisations` (`id` char(28) NOT NULL, `created_at` datetime(6) NOT NULL, `updated_at` datetime(6) NOT NULL, `ods_code` varchar(16) NOT NULL, `name` varchar(255) NOT NULL, `kind` enum('TRUST','GP_PRACTICE','PHARMACY','AMBULANCE_SERVICE','RESEARCH') NOT NULL, `logo_url` varchar(255) NULL, `welcome_message` longtext NULL, `phone` varchar(255) NULL, `email` varchar(255) NULL, `website` varchar(255) NULL, `address` longtext NULL, `emergency_care` bool NOT NULL DEFAULT 0, `result_release_delay_hours` bigint NOT NULL DEFAULT 0, `excluded_services` json NULL, PRIMARY KEY (`id`), UNIQUE INDEX `ods_code` (`ods_code`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;
+-- create "email_changes" table
+CREATE TABLE `email_changes` (`id` char(28) NOT NULL, `account_id` char(28) NOT NULL, `new_email` varchar(254) NOT NULL, `token_hash` char(64) NOT NULL, `created_at` datetime(6) NOT NULL, `expires_at` datetime(6) NOT NULL, `confirmed_at` datetime(6) NULL, PRIMARY KEY (`id`), INDEX `emailchange_account_id` (`account_id`), UNIQUE INDEX `token_hash` (`token_hash`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;
+-- create "mail_messages" table
+CREATE TABLE `mail_messages` (`id` char(28) NOT NULL, `recipient` varchar(254) NOT NULL, `subject` varchar(255) NOT NULL, `text_body` longtext NOT NULL, `kind` varchar(255) NOT NULL, `created_at` datetime(6) NOT NULL, `next_attempt_at` datetime(6) NOT NULL, `claimed_until` datetime(6) NULL, `attempts` bigint NOT NULL DEFAULT 0, `sent_at` datetime(6) NULL, `abandoned_at` datetime(6) NULL, `last_error` longtext NULL, PRIMARY KEY (`id`), INDEX `mailmessage_sent_at_abandoned_at_next_attempt_at` (`sent_at`, `abandoned_at`, `next_attempt_at`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;
 -- create "specialty_rules" table
 CREATE TABLE `specialty_rules` (`id` char(28) NOT NULL, `created_at` datetime(6) NOT NULL, `updated_at` datetime(6) NOT NULL, `organisation_id` char(28) NOT NULL, `specialty` varchar(255) NULL, `clinic_code` varchar(255) NULL, `category` enum('GENERAL','MENTAL_HEALTH','SEXUAL_HEALTH','SOCIAL_CARE','RESTRICTED','PRIVATE') NOT NULL, PRIMARY KEY (`id`), UNIQUE INDEX `specialtyrule_organisation_id_specialty_clinic_code` (`organisation_id`, `specialty`, `clinic_code`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;
+-- create "api_keys" table
+CREATE TABLE `api_keys` (`id` char(28) NOT NULL, `organisation_id` char(28) NOT NULL, `key_hash` char(64) NOT NULL, `hint` varchar(255) NOT NULL, `created_at` datetime(6) NOT NULL, `revoked_at` datetime(6) NULL, `last_used_at` datetime(6) NULL, PRIMARY KEY (`id`), INDEX `apikey_organisation_id` (`organisation_id`), UNIQUE INDEX `key_hash` (`key_hash`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;
+-- create "directory_entries" table
+CREATE TABLE `directory_entries` (`id` char(28) NOT NULL, `created_at` datetime(6) NOT NULL, `updated_at` datetime(6) NOT NULL, `organisation_id` char(28) NOT NULL, `resource_type` enum('Organization','Location','Practitioner','PractitionerRole') NOT NULL, `source` varchar(255) NOT NULL, `fhir_id` varchar(255) NULL, `identifiers` json NULL, `name` varchar(255) NOT NULL DEFAULT '', `detail` varchar(255) NULL, PRIMARY KEY (`id`), INDEX `directoryentry_organisation_id_resource_type_fhir_id` (`organisation_id`, `resource_type`, `fhir_id`), UNIQUE INDEX `directoryentry_organisation_id_resource_type_source` (`organisation_id`, `resource_type`, `source`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;
 -- create "accounts" table
 CREATE TABLE `accounts` (`id` char(28) NOT NULL, `created_at` datetime(6) NOT NULL, `updated_at` datetime(6) NOT NULL, `email` varchar(254) NOT NULL, `display_name` varchar(255) NOT NULL, `password_hash` varchar(255) NULL, `identity_level` enum('P0','P5','P9') NOT NULL DEFAULT 'P0', `oidc_subject` varchar(255) NULL, `disabled_at` datetime(6) NULL, `notification_email` enum('IMMEDIATE','DAILY','OFF') NOT NULL DEFAULT 'DAILY', `last_digest_at` datetime(6) NULL, PRIMARY KEY (`id`), UNIQUE INDEX `email` (`email`), UNIQUE INDEX `oidc_subject` (`oidc_subject`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;
 -- create "patients" table
@@ -48,7 +54,7 @@ CREATE TABLE `memberships` (`id` char(28) NOT NULL, `created_at` datetime(6) NOT
 -- create "notifications" table
 CREATE TABLE `notifications` (`id` char(28) NOT NULL, `kind` enum('RESULT_RELEASED','APPOINTMENT_BOOKED','APPOINTMENT_CHANGED','APPOINTMENT_CANCELLED','LETTER_RECEIVED','SHARE_OFFERED','SHARE_ACCEPTED','SHARE_CHANGED','SHARE_REVOKED','GLASS_BROKEN','ORGANISATION_LINKED','CARE_RESOURCE_ASSIGNED') NOT NULL, `category` enum('GENERAL','MENTAL_HEALTH','SEXUAL_HEALTH','SOCIAL_CARE','RESTRICTED','PRIVATE') NOT NULL DEFAULT 'GENERAL', `subject_id` char(28) NULL, `created_at` datetime(6) NOT NULL, `read_at` datetime(6) NULL, `email_due_at` datetime(6) NULL, `reminder_due_at` datetime(6) NULL, `recipient_account_id` char(28) NOT NULL, `patient_id` char(28) NOT NULL, PRIMARY KEY (`id`), INDEX `notification_email_due_at` (`email_due_at`), INDEX `notification_patient_id_category` (`patient_id`, `category`), INDEX `notification_recipient_account_id_created_at` (`recipient_account_id`, `created_at`), INDEX `notification_reminder_due_at` (`reminder_due_at`), CONSTRAINT `notifications_accounts_recipient` FOREIGN KEY (`recipient_account_id`) REFERENCES `accounts` (`id`) ON UPDATE RESTRICT ON DELETE NO ACTION, CONSTRAINT `notifications_patients_notifications` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON UPDATE RESTRICT ON DELETE NO ACTION) CHARSET utf8mb4 COLLATE utf8mb4_bin;
 -- create "patient_organisations" table
-CREATE TABLE `patient_organisations` (`local_identifier` varchar(255) NULL, `linked_at` datetime(6) NOT NULL, `patient_id` char(28) NOT NULL, `organisation_id` char(28) NOT NULL, PRIMARY KEY (`patient_id`, `organisation_id`), INDEX `patientorganisation_organisation_id_local_identifier` (`organisation_id`, `local_identifier`), CONSTRAINT `patient_organisations_organisations_organisation` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON UPDATE RESTRICT ON DELETE NO ACTION, CONSTRAINT `patient_organisations_patients_patient` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON UPDATE RESTRICT ON DELETE NO ACTION) CHARSET utf8mb4 COLLATE utf8mb4_bin;
+CREATE TABLE `patient_organisations` (`local_identifier` varchar(255) NULL, `fhir_id` varchar(255) NULL, `linked_at` datetime(6) NOT NULL, `patient_id` char(28) NOT NULL, `organisation_id` char(28) NOT NULL, PRIMARY KEY (`patient_id`, `organisation_id`), INDEX `patientorganisation_organisation_id_local_identifier` (`organisation_id`, `local_identifier`), CONSTRAINT `patient_organisations_organisations_organisation` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON UPDATE RESTRICT ON DELETE NO ACTION, CONSTRAINT `patient_organisations_patients_patient` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON UPDATE RESTRICT ON DELETE NO ACTION) CHARSET utf8mb4 COLLATE utf8mb4_bin;
 -- create "research_studies" table
 CREATE TABLE `research_studies` (`id` char(28) NOT NULL, `created_at` datetime(6) NOT NULL, `updated_at` datetime(6) NOT NULL, `title` varchar(255) NOT NULL, `description` longtext NULL, `open` bool NOT NULL DEFAULT 1, `pseudonym_key` blob NOT NULL, `organisation_id` char(28) NOT NULL, PRIMARY KEY (`id`), INDEX `research_studies_organisations_organisation` (`organisation_id`), CONSTRAINT `research_studies_organisations_organisation` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON UPDATE RESTRICT ON DELETE NO ACTION) CHARSET utf8mb4 COLLATE utf8mb4_bin;
 -- create "research_consents" table
@@ -117,15 +123,21 @@ DROP TABLE `allergies`;
 DROP TABLE `patients`;
 -- reverse: create "accounts" table
 DROP TABLE `accounts`;
+-- reverse: create "directory_entries" table
+DROP TABLE `directory_entries`;
+-- reverse: create "api_keys" table
+DROP TABLE `api_keys`;
 -- reverse: create "specialty_rules" table
 DROP TABLE `specialty_rules`;
--- reverse: create "sign_in_throttles" table
-DROP TABLE `sign_in_throttles`;
--- reverse: create "email_changes" table
-DROP TABLE `email_changes`;
--- reverse: create "oidc_logins" table
-DROP TABLE `oidc_logins`;
--- reverse: create "organisations" table
-DROP TABLE `organisations`;
 -- reverse: create "mail_messages" table
 DROP TABLE `mail_messages`;
+-- reverse: create "email_changes" table
+DROP TABLE `email_changes`;
+-- reverse: create "organisations" table
+DROP TABLE `organisations`;
+-- reverse: create "oidc_logins" table
+DROP TABLE `oidc_logins`;
+-- reverse: create "sign_in_throttles" table
+DROP TABLE `sign_in_throttles`;
+-- reverse: create "import_reports" table
+DROP TABLE `import_reports`;

@@ -1,4 +1,10 @@
 -- +goose Up
+-- create "api_keys" table
+CREATE TABLE `api_keys` (`id` text NOT NULL, `organisation_id` text NOT NULL, `key_hash` text NOT NULL, `hint` text NOT NULL, `created_at` datetime NOT NULL, `revoked_at` datetime NULL, `last_used_at` datetime NULL, PRIMARY KEY (`id`));
+-- create index "api_keys_key_hash_key" to table: "api_keys"
+CREATE UNIQUE INDEX `api_keys_key_hash_key` ON `api_keys` (`key_hash`);
+-- create index "apikey_organisation_id" to table: "api_keys"
+CREATE INDEX `apikey_organisation_id` ON `api_keys` (`organisation_id`);
 -- create "accounts" table
 CREATE TABLE `accounts` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `email` text NOT NULL, `display_name` text NOT NULL, `password_hash` text NULL, `identity_level` text NOT NULL DEFAULT ('P0'), `oidc_subject` text NULL, `disabled_at` datetime NULL, `notification_email` text NOT NULL DEFAULT ('DAILY'), `last_digest_at` datetime NULL, PRIMARY KEY (`id`));
 -- create index "accounts_email_key" to table: "accounts"
@@ -57,6 +63,12 @@ CREATE INDEX `careresource_patient_id_assigned_at` ON `care_resources` (`patient
 CREATE TABLE `contact_preferences` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `post` bool NOT NULL DEFAULT (true), `sms` bool NOT NULL DEFAULT (false), `email` bool NOT NULL DEFAULT (false), `organisation_id` text NOT NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `contact_preferences_organisations_organisation` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON DELETE NO ACTION, CONSTRAINT `contact_preferences_patients_contact_preferences` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
 -- create index "contactpreference_patient_id_organisation_id" to table: "contact_preferences"
 CREATE UNIQUE INDEX `contactpreference_patient_id_organisation_id` ON `contact_preferences` (`patient_id`, `organisation_id`);
+-- create "directory_entries" table
+CREATE TABLE `directory_entries` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `organisation_id` text NOT NULL, `resource_type` text NOT NULL, `source` text NOT NULL, `fhir_id` text NULL, `identifiers` json NULL, `name` text NOT NULL DEFAULT (''), `detail` text NULL, PRIMARY KEY (`id`));
+-- create index "directoryentry_organisation_id_resource_type_source" to table: "directory_entries"
+CREATE UNIQUE INDEX `directoryentry_organisation_id_resource_type_source` ON `directory_entries` (`organisation_id`, `resource_type`, `source`);
+-- create index "directoryentry_organisation_id_resource_type_fhir_id" to table: "directory_entries"
+CREATE INDEX `directoryentry_organisation_id_resource_type_fhir_id` ON `directory_entries` (`organisation_id`, `resource_type`, `fhir_id`);
 -- create "email_changes" table
 CREATE TABLE `email_changes` (`id` text NOT NULL, `account_id` text NOT NULL, `new_email` text NOT NULL, `token_hash` text NOT NULL, `created_at` datetime NOT NULL, `expires_at` datetime NOT NULL, `confirmed_at` datetime NULL, PRIMARY KEY (`id`));
 -- create index "email_changes_token_hash_key" to table: "email_changes"
@@ -71,6 +83,10 @@ CREATE INDEX `encounter_patient_id_category` ON `encounters` (`patient_id`, `cat
 CREATE UNIQUE INDEX `encounter_source_organisation_id_external_system_external_value` ON `encounters` (`source_organisation_id`, `external_system`, `external_value`);
 -- create index "encounter_patient_id_started_at" to table: "encounters"
 CREATE INDEX `encounter_patient_id_started_at` ON `encounters` (`patient_id`, `started_at`);
+-- create "import_reports" table
+CREATE TABLE `import_reports` (`id` text NOT NULL, `organisation_id` text NOT NULL, `api_key_id` text NOT NULL, `bundle_type` text NOT NULL, `received_at` datetime NOT NULL, `entries` integer NOT NULL DEFAULT (0), `stored` integer NOT NULL DEFAULT (0), `unchanged` integer NOT NULL DEFAULT (0), `skipped` integer NOT NULL DEFAULT (0), `refused` integer NOT NULL DEFAULT (0), `committed` bool NOT NULL, `response` text NOT NULL, PRIMARY KEY (`id`));
+-- create index "importreport_api_key_id_received_at" to table: "import_reports"
+CREATE INDEX `importreport_api_key_id_received_at` ON `import_reports` (`api_key_id`, `received_at`);
 -- create "invitations" table
 CREATE TABLE `invitations` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `purpose` text NOT NULL, `email` text NOT NULL, `token_hash` text NOT NULL, `invited_by_account_id` text NULL, `send_count` integer NOT NULL DEFAULT (1), `last_sent_at` datetime NOT NULL, `failed_checks` integer NOT NULL DEFAULT (0), `expires_at` datetime NOT NULL, `accepted_at` datetime NULL, `revoked_at` datetime NULL, `organisation_id` text NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `invitations_organisations_organisation` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL, CONSTRAINT `invitations_patients_invitations` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
 -- create index "invitations_token_hash_key" to table: "invitations"
@@ -140,7 +156,7 @@ CREATE TABLE `oidc_logins` (`id` text NOT NULL, `state_hash` text NOT NULL, `non
 -- create index "oidc_logins_state_hash_key" to table: "oidc_logins"
 CREATE UNIQUE INDEX `oidc_logins_state_hash_key` ON `oidc_logins` (`state_hash`);
 -- create "organisations" table
-CREATE TABLE `organisations` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `ods_code` text NOT NULL, `name` text NOT NULL, `kind` text NOT NULL, `logo_url` text NULL, `welcome_message` text NULL, `phone` text NULL, `email` text NULL, `website` text NULL, `address` text NULL, `emergency_care` bool NOT NULL DEFAULT (false), PRIMARY KEY (`id`));
+CREATE TABLE `organisations` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `ods_code` text NOT NULL, `name` text NOT NULL, `kind` text NOT NULL, `logo_url` text NULL, `welcome_message` text NULL, `phone` text NULL, `email` text NULL, `website` text NULL, `address` text NULL, `emergency_care` bool NOT NULL DEFAULT (false), `result_release_delay_hours` integer NOT NULL DEFAULT (0), `excluded_services` json NULL, PRIMARY KEY (`id`));
 -- create index "organisations_ods_code_key" to table: "organisations"
 CREATE UNIQUE INDEX `organisations_ods_code_key` ON `organisations` (`ods_code`);
 -- create "patients" table
@@ -152,7 +168,7 @@ CREATE UNIQUE INDEX `patients_account_id_key` ON `patients` (`account_id`);
 -- create index "patient_family_name_date_of_birth" to table: "patients"
 CREATE INDEX `patient_family_name_date_of_birth` ON `patients` (`family_name`, `date_of_birth`);
 -- create "patient_organisations" table
-CREATE TABLE `patient_organisations` (`local_identifier` text NULL, `linked_at` datetime NOT NULL, `patient_id` text NOT NULL, `organisation_id` text NOT NULL, PRIMARY KEY (`patient_id`, `organisation_id`), CONSTRAINT `patient_organisations_patients_patient` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `patient_organisations_organisations_organisation` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON DELETE NO ACTION);
+CREATE TABLE `patient_organisations` (`local_identifier` text NULL, `fhir_id` text NULL, `linked_at` datetime NOT NULL, `patient_id` text NOT NULL, `organisation_id` text NOT NULL, PRIMARY KEY (`patient_id`, `organisation_id`), CONSTRAINT `patient_organisations_patients_patient` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `patient_organisations_organisations_organisation` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON DELETE NO ACTION);
 -- create index "patientorganisation_organisation_id_local_identifier" to table: "patient_organisations"
 CREATE INDEX `patientorganisation_organisation_id_local_identifier` ON `patient_organisations` (`organisation_id`, `local_identifier`);
 -- create "research_consents" table
@@ -357,6 +373,10 @@ DROP INDEX `invitation_patient_id_created_at`;
 DROP INDEX `invitations_token_hash_key`;
 -- reverse: create "invitations" table
 DROP TABLE `invitations`;
+-- reverse: create index "importreport_api_key_id_received_at" to table: "import_reports"
+DROP INDEX `importreport_api_key_id_received_at`;
+-- reverse: create "import_reports" table
+DROP TABLE `import_reports`;
 -- reverse: create index "encounter_patient_id_started_at" to table: "encounters"
 DROP INDEX `encounter_patient_id_started_at`;
 -- reverse: create index "encounter_source_organisation_id_external_system_external_value" to table: "encounters"
@@ -371,6 +391,12 @@ DROP INDEX `emailchange_account_id`;
 DROP INDEX `email_changes_token_hash_key`;
 -- reverse: create "email_changes" table
 DROP TABLE `email_changes`;
+-- reverse: create index "directoryentry_organisation_id_resource_type_fhir_id" to table: "directory_entries"
+DROP INDEX `directoryentry_organisation_id_resource_type_fhir_id`;
+-- reverse: create index "directoryentry_organisation_id_resource_type_source" to table: "directory_entries"
+DROP INDEX `directoryentry_organisation_id_resource_type_source`;
+-- reverse: create "directory_entries" table
+DROP TABLE `directory_entries`;
 -- reverse: create index "contactpreference_patient_id_organisation_id" to table: "contact_preferences"
 DROP INDEX `contactpreference_patient_id_organisation_id`;
 -- reverse: create "contact_preferences" table
@@ -429,3 +455,9 @@ DROP INDEX `accounts_oidc_subject_key`;
 DROP INDEX `accounts_email_key`;
 -- reverse: create "accounts" table
 DROP TABLE `accounts`;
+-- reverse: create index "apikey_organisation_id" to table: "api_keys"
+DROP INDEX `apikey_organisation_id`;
+-- reverse: create index "api_keys_key_hash_key" to table: "api_keys"
+DROP INDEX `api_keys_key_hash_key`;
+-- reverse: create "api_keys" table
+DROP TABLE `api_keys`;
