@@ -276,6 +276,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	IngestRules struct {
+		ExcludedServices        func(childComplexity int) int
+		ResultReleaseDelayHours func(childComplexity int) int
+	}
+
 	Invitation struct {
 		AcceptedAt   func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
@@ -440,6 +445,7 @@ type ComplexityRoot struct {
 		RevokeShare              func(childComplexity int, id pulid.ID) int
 		SendLetter               func(childComplexity int, input model.SendLetterInput) int
 		SetGlucoseRange          func(childComplexity int, patientID pulid.ID, low float64, high float64) int
+		SetIngestRules           func(childComplexity int, input model.IngestRulesInput) int
 		SetNotificationEmail     func(childComplexity int, preference account.NotificationEmail) int
 		SetPatientSharing        func(childComplexity int, patientID pulid.ID, organisationID pulid.ID, enabled bool) int
 		SetSpecialtyRule         func(childComplexity int, input model.SpecialtyRuleInput) int
@@ -764,6 +770,7 @@ type MutationResolver interface {
 	SetPatientSharing(ctx context.Context, patientID pulid.ID, organisationID pulid.ID, enabled bool) (bool, error)
 	BreakGlass(ctx context.Context, input model.BreakGlassInput) (*model.BreakGlassPayload, error)
 	SetSpecialtyRule(ctx context.Context, input model.SpecialtyRuleInput) (*model.SpecialtyRulePayload, error)
+	SetIngestRules(ctx context.Context, input model.IngestRulesInput) (*model.IngestRules, error)
 	RelabelRecord(ctx context.Context, id pulid.ID, category category.Category) (ent.Noder, error)
 	ReleaseResult(ctx context.Context, id pulid.ID) (*ent.Result, error)
 	CreateAppointment(ctx context.Context, input model.CreateAppointmentInput) (*ent.Appointment, error)
@@ -1709,6 +1716,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EncounterEdge.Node(childComplexity), true
 
+	case "IngestRules.excludedServices":
+		if e.ComplexityRoot.IngestRules.ExcludedServices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestRules.ExcludedServices(childComplexity), true
+	case "IngestRules.resultReleaseDelayHours":
+		if e.ComplexityRoot.IngestRules.ResultReleaseDelayHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestRules.ResultReleaseDelayHours(childComplexity), true
+
 	case "Invitation.acceptedAt":
 		if e.ComplexityRoot.Invitation.AcceptedAt == nil {
 			break
@@ -2592,6 +2612,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetGlucoseRange(childComplexity, args["patientId"].(pulid.ID), args["low"].(float64), args["high"].(float64)), true
+	case "Mutation.setIngestRules":
+		if e.ComplexityRoot.Mutation.SetIngestRules == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setIngestRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetIngestRules(childComplexity, args["input"].(model.IngestRulesInput)), true
 	case "Mutation.setNotificationEmail":
 		if e.ComplexityRoot.Mutation.SetNotificationEmail == nil {
 			break
@@ -4013,6 +4044,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateAppointmentInput", ec.unmarshalInputCreateAppointmentInput),
 			graphql.NewInputUnmarshaler("EncounterOrder", ec.unmarshalInputEncounterOrder),
 			graphql.NewInputUnmarshaler("EncounterWhereInput", ec.unmarshalInputEncounterWhereInput),
+			graphql.NewInputUnmarshaler("IngestRulesInput", ec.unmarshalInputIngestRulesInput),
 			graphql.NewInputUnmarshaler("InvitationOrder", ec.unmarshalInputInvitationOrder),
 			graphql.NewInputUnmarshaler("InvitePatientInput", ec.unmarshalInputInvitePatientInput),
 			graphql.NewInputUnmarshaler("InvitePatientsInput", ec.unmarshalInputInvitePatientsInput),
@@ -4459,6 +4491,30 @@ type BreakGlassPayload {
   patient: Patient
 }
 
+"""
+How an organisation's FHIR feed is taken in.
+"""
+input IngestRulesInput {
+  organisationId: ID!
+  """
+  Services (e.g. "Maternity") whose data the feed may send but the portal
+  must not show: matched, ignoring case, within a resource's service type,
+  specialty, type or practice setting; such entries are skipped with a
+  warning. At most 50, each 1 to 100 characters.
+  """
+  excludedServices: [String!]!
+  """
+  Hours a result is held before patients and their carers see it, unless
+  it carries its own release time: 0 to 8760.
+  """
+  resultReleaseDelayHours: Int!
+}
+
+type IngestRules {
+  excludedServices: [String!]!
+  resultReleaseDelayHours: Int!
+}
+
 input SpecialtyRuleInput {
   organisationId: ID!
   specialty: String
@@ -4492,6 +4548,10 @@ extend type Mutation {
   """
   breakGlass(input: BreakGlassInput!): BreakGlassPayload!
   setSpecialtyRule(input: SpecialtyRuleInput!): SpecialtyRulePayload!
+  """
+  An organisation's ADMIN sets how its FHIR feed is taken in.
+  """
+  setIngestRules(input: IngestRulesInput!): IngestRules!
   """
   The patient relabels one of their own entries.
   """
@@ -5499,6 +5559,16 @@ func (ec *executionContext) childFields_EncounterEdge(ctx context.Context, field
 		return ec.fieldContext_EncounterEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EncounterEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_IngestRules(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "excludedServices":
+		return ec.fieldContext_IngestRules_excludedServices(ctx, field)
+	case "resultReleaseDelayHours":
+		return ec.fieldContext_IngestRules_resultReleaseDelayHours(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IngestRules", field.Name)
 }
 
 func (ec *executionContext) childFields_Invitation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6872,6 +6942,20 @@ func (ec *executionContext) field_Mutation_setGlucoseRange_args(ctx context.Cont
 		return nil, err
 	}
 	args["high"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setIngestRules_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.IngestRulesInput, error) {
+			return ec.unmarshalNIngestRulesInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐIngestRulesInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -11582,6 +11666,52 @@ func (ec *executionContext) fieldContext_EncounterEdge_cursor(_ context.Context,
 	return graphql.NewScalarFieldContext("EncounterEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _IngestRules_excludedServices(ctx context.Context, field graphql.CollectedField, obj *model.IngestRules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestRules_excludedServices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExcludedServices, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestRules_excludedServices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestRules", field, false, false, "String")
+}
+
+func (ec *executionContext) _IngestRules_resultReleaseDelayHours(ctx context.Context, field graphql.CollectedField, obj *model.IngestRules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestRules_resultReleaseDelayHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResultReleaseDelayHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestRules_resultReleaseDelayHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestRules", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Invitation_id(ctx context.Context, field graphql.CollectedField, obj *ent.Invitation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14465,6 +14595,50 @@ func (ec *executionContext) fieldContext_Mutation_setSpecialtyRule(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setSpecialtyRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setIngestRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setIngestRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetIngestRules(ctx, fc.Args["input"].(model.IngestRulesInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.IngestRules) graphql.Marshaler {
+			return ec.marshalNIngestRules2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐIngestRules(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setIngestRules(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IngestRules(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setIngestRules_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -24519,6 +24693,62 @@ func UnmarshalEncounterWhereInput(ctx context.Context, raw any) (ent.EncounterWh
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputIngestRulesInput(ctx context.Context, obj any) (model.IngestRulesInput, error) {
+	var it model.IngestRulesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"organisationId", "excludedServices", "resultReleaseDelayHours"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "organisationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationID = data
+		case "excludedServices":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("excludedServices"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExcludedServices = data
+		case "resultReleaseDelayHours":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resultReleaseDelayHours"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResultReleaseDelayHours = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalIngestRulesInput unmarshals raw into the IngestRulesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalIngestRulesInput(ctx context.Context, raw any) (model.IngestRulesInput, error) {
+	var out model.IngestRulesInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "IngestRulesInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputInvitationOrder(ctx context.Context, obj any) (ent.InvitationOrder, error) {
 	var it ent.InvitationOrder
 	if obj == nil {
@@ -30574,6 +30804,44 @@ func (ec *executionContext) _EncounterEdge(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var ingestRulesImplementors = []string{"IngestRules"}
+
+func (ec *executionContext) _IngestRules(ctx context.Context, sel ast.SelectionSet, obj *model.IngestRules) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ingestRulesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IngestRules")
+		case "excludedServices":
+			out.Values[i] = ec._IngestRules_excludedServices(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resultReleaseDelayHours":
+			out.Values[i] = ec._IngestRules_resultReleaseDelayHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var invitationImplementors = []string{"Invitation", "Node"}
 
 func (ec *executionContext) _Invitation(ctx context.Context, sel ast.SelectionSet, obj *ent.Invitation) graphql.Marshaler {
@@ -31564,6 +31832,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setSpecialtyRule":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setSpecialtyRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setIngestRules":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setIngestRules(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -34597,6 +34872,19 @@ func (ec *executionContext) marshalNID2ᚕgithubᚗcomᚋpatientportalᚋportal�
 	return ret
 }
 
+func (ec *executionContext) marshalNIngestRules2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐIngestRules(ctx context.Context, sel ast.SelectionSet, v *model.IngestRules) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IngestRules!")
+		return graphql.Null
+	}
+	return ec._IngestRules(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNIngestRulesInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐIngestRulesInput(ctx context.Context, v any) (model.IngestRulesInput, error) {
+	res, err := ec.unmarshalInputIngestRulesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35359,6 +35647,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNSymptom2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐSymptom(ctx context.Context, sel ast.SelectionSet, v *ent.Symptom) graphql.Marshaler {

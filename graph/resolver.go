@@ -74,6 +74,8 @@ type Sharing interface {
 	BreakGlass(ctx context.Context, in model.BreakGlassInput) (*model.BreakGlassPayload, error)
 	// SetSpecialtyRule sets a rule and returns how many records it relabelled.
 	SetSpecialtyRule(ctx context.Context, in model.SpecialtyRuleInput) (int, error)
+	// SetIngestRules sets how an organisation's FHIR feed is taken in.
+	SetIngestRules(ctx context.Context, in model.IngestRulesInput) (*model.IngestRules, error)
 	// RelabelRecord lets the patient relabel one of their own entries.
 	RelabelRecord(ctx context.Context, id pulid.ID, c category.Category) (ent.Noder, error)
 	// ReleaseResult releases a held result.

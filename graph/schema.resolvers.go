@@ -137,6 +137,10 @@ func (r *mutationResolver) SetSpecialtyRule(ctx context.Context, input model.Spe
 	return &model.SpecialtyRulePayload{Recomputed: n}, nil
 }
 
+func (r *mutationResolver) SetIngestRules(ctx context.Context, input model.IngestRulesInput) (*model.IngestRules, error) {
+	return r.Sharing.SetIngestRules(ctx, input)
+}
+
 func (r *mutationResolver) RelabelRecord(ctx context.Context, id pulid.ID, category category.Category) (ent.Noder, error) {
 	return r.Sharing.RelabelRecord(ctx, id, category)
 }

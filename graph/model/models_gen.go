@@ -164,6 +164,24 @@ type CreateAppointmentInput struct {
 	Category *category.Category `json:"category,omitempty"`
 }
 
+type IngestRules struct {
+	ExcludedServices        []string `json:"excludedServices"`
+	ResultReleaseDelayHours int      `json:"resultReleaseDelayHours"`
+}
+
+// How an organisation's FHIR feed is taken in.
+type IngestRulesInput struct {
+	OrganisationID pulid.ID `json:"organisationId"`
+	// Services (e.g. "Maternity") whose data the feed may send but the portal
+	// must not show: matched, ignoring case, within a resource's service type,
+	// specialty, type or practice setting; such entries are skipped with a
+	// warning. At most 50, each 1 to 100 characters.
+	ExcludedServices []string `json:"excludedServices"`
+	// Hours a result is held before patients and their carers see it, unless
+	// it carries its own release time: 0 to 8760.
+	ResultReleaseDelayHours int `json:"resultReleaseDelayHours"`
+}
+
 type InvitationPreview struct {
 	Purpose invitation.Purpose `json:"purpose"`
 	// Who invited: the portal shows their logo and welcome message.

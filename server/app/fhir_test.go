@@ -4,15 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
+	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/organisation"
+	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/server/fhir"
 )
 
@@ -171,3 +176,73 @@ func TestTheIngestEndpointRefusesWhatIsNotFHIR(t *testing.T) {
 		t.Errorf("refused requests stored patients: %d", n)
 	}
 }
+
+// An organisation's ADMIN keeps services out of the portal and holds its
+// results for a while; its feed then follows those rules.
+func TestAnOrganisationsIngestRulesApplyToItsFeed(t *testing.T) {
+	e := newEnv(t)
+	f := seed(t, e.store.Client, 1, e.clock.Now())
+	const set = `mutation($in: IngestRulesInput!) { setIngestRules(input: $in) { excludedServices resultReleaseDelayHours } }`
+	rules := func(services []string, hours int) map[string]any {
+		return map[string]any{"in": map[string]any{"organisationId": f.OrgID, "excludedServices": services, "resultReleaseDelayHours": hours}}
+	}
+	clinician := e.signIn(f.Clinician.Email, fixturePassword)
+	if res := e.post(clinician, set, rules([]string{"Maternity"}, 48)); !slicesEqual(res.codes(), "FORBIDDEN") {
+		t.Errorf("a clinician set the rules: %s", res.raw)
+	}
+	adminToken := admin(t, e, f)
+	for _, bad := range []map[string]any{rules([]string{" "}, 0), rules([]string{}, -1), rules([]string{}, 9000)} {
+		if res := e.post(adminToken, set, bad); !slicesEqual(res.codes(), "BAD_USER_INPUT") {
+			t.Errorf("%v: %s", bad, res.raw)
+		}
+	}
+	if res := e.post(adminToken, set, rules([]string{"Maternity"}, 48)); string(res.Data) != `{"setIngestRules":{"excludedServices":["Maternity"],"resultReleaseDelayHours":48}}` {
+		t.Fatalf("setIngestRules: %s", res.raw)
+	}
+
+	key := integrationKey(t, e.store.Client, "RXX")
+	now := e.clock.Now().UTC()
+	bundle := `{"resourceType": "Bundle", "type": "transaction", "entry": [
+  {"fullUrl": "urn:uuid:alice", "request": {"method": "PUT", "url": "Patient/alice-1"},
+   "resource": {"resourceType": "Patient", "id": "alice-1",
+     "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990000018"}],
+     "name": [{"family": "Example", "given": ["Alice"]}], "birthDate": "1980-05-17"}},
+  {"fullUrl": "urn:uuid:appt", "request": {"method": "POST", "url": "Appointment"},
+   "resource": {"resourceType": "Appointment", "id": "appt-1", "status": "booked",
+     "serviceType": [{"text": "Maternity antenatal clinic"}], "start": "` + now.Add(72*time.Hour).Format(time.RFC3339) + `",
+     "participant": [{"actor": {"reference": "urn:uuid:alice"}, "status": "accepted"}]}},
+  {"fullUrl": "urn:uuid:hb", "request": {"method": "POST", "url": "Observation"},
+   "resource": {"resourceType": "Observation", "id": "hb-1", "status": "final",
+     "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}],
+     "code": {"coding": [{"system": "http://loinc.org", "code": "718-7", "display": "Hemoglobin"}]},
+     "subject": {"reference": "urn:uuid:alice"}, "effectiveDateTime": "` + now.Add(-time.Hour).Format(time.RFC3339) + `",
+     "issued": "` + now.Format(time.RFC3339) + `", "valueQuantity": {"value": 131, "unit": "g/L"}}}
+]}`
+	r := e.fhirPost(key, http.MethodPost, "/fhir/r4", []byte(bundle))
+	if r.status != http.StatusOK {
+		t.Fatalf("import: %d %s", r.status, r.raw)
+	}
+	entries := r.body["entry"].([]any)
+	appt := entries[1].(map[string]any)["response"].(map[string]any)
+	if appt["location"] != nil || !strings.Contains(fmt.Sprint(appt["outcome"]), "warning") {
+		t.Errorf("the maternity appointment was not skipped with a warning: %v", appt)
+	}
+	ctx := access.SystemContext(context.Background())
+	if n := e.store.Client.Appointment.Query().Where(appointment.SourceOrganisationID(f.OrgID), appointment.ExternalValue("appt-1")).CountX(ctx); n != 0 {
+		t.Errorf("the excluded appointment was stored")
+	}
+	loc, _ := entries[2].(map[string]any)["response"].(map[string]any)["location"].(string)
+	_, id, _ := strings.Cut(loc, "/")
+	res, err := e.store.Client.Result.Get(ctx, pulid.ID(id))
+	if err != nil {
+		t.Fatalf("the result %q: %v (%s)", loc, err, r.raw)
+	}
+	if res.VisibleFrom == nil || res.VisibleFrom.Sub(now) < 47*time.Hour || res.NotifyAt == nil {
+		t.Errorf("the result is not held for 48 hours: visible from %v, announced at %v", res.VisibleFrom, res.NotifyAt)
+	}
+	if n := e.store.Client.Notification.Query().Where(notification.SubjectID(res.ID)).CountX(ctx); n != 0 {
+		t.Errorf("a held result was announced: %d notifications", n)
+	}
+}
+
+func slicesEqual(got []string, want ...string) bool { return slices.Equal(got, want) }

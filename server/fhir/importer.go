@@ -84,6 +84,11 @@ type run struct {
 	// blobs are documents written by the current transaction, deleted if
 	// it rolls back.
 	blobs []string
+	// obsolete are documents the current transaction let go of, deleted
+	// once it commits.
+	obsolete []string
+	// single is a resource sent alone, not in a Bundle.
+	single bool
 }
 
 // mapper stores one resource.
@@ -172,6 +177,7 @@ func (imp *Importer) ImportResource(ctx context.Context, org *ent.Organisation, 
 		it.head.ID, it.method = id, http.MethodPut
 	}
 	r := imp.newRun(ctx, org)
+	r.single = true
 	r.add(it)
 	a, err := r.transaction()
 	if err != nil || a.Status >= 300 {
@@ -229,8 +235,8 @@ func (r *run) transaction() (*Answer, error) {
 		return nil
 	})
 	r.tx = nil
+	r.settleBlobs(err == nil)
 	if err != nil {
-		r.dropBlobs()
 		if failed != nil {
 			if _, ok := asRefusal(failed.err); ok {
 				return r.refusedTransaction(failed), nil
@@ -256,8 +262,8 @@ func (r *run) separately(bundleType string) (*Answer, error) {
 			return r.store(it)
 		})
 		r.tx = nil
+		r.settleBlobs(err == nil)
 		if err != nil {
-			r.dropBlobs()
 			// Parts stored with it were rolled back with it.
 			for _, other := range r.items {
 				if other != it && other.done && !before[other] {
@@ -268,7 +274,6 @@ func (r *run) separately(bundleType string) (*Answer, error) {
 				return nil, err
 			}
 		}
-		r.blobs = nil
 	}
 	return r.answer(bundleType+"-response", true), nil
 }
@@ -277,7 +282,10 @@ func (r *run) separately(bundleType string) (*Answer, error) {
 // another); a refusal is kept on the item and returned, a skip only kept.
 func (r *run) store(it *item) error {
 	if it.done {
-		return it.err
+		if _, refused := asRefusal(it.err); refused {
+			return it.err
+		}
+		return nil
 	}
 	it.done = true
 	m, ok := mappers[it.head.ResourceType]
@@ -313,11 +321,12 @@ func isSkip(err error) bool {
 // refusedTransaction answers a transaction refused because of one entry.
 func (r *run) refusedTransaction(it *item) *Answer {
 	ref, _ := asRefusal(it.err)
-	return &Answer{
-		Status: ref.Status, Entries: len(r.items), Refused: 1,
-		Body: outcome(Issue{Severity: "error", Code: ref.Code, Diagnostics: "the transaction was not stored: " + ref.Reason,
-			Expression: []string{fmt.Sprintf("Bundle.entry[%d]", it.pos)}}),
+	issue := Issue{Severity: "error", Code: ref.Code, Diagnostics: "the transaction was not stored: " + ref.Reason,
+		Expression: []string{fmt.Sprintf("Bundle.entry[%d]", it.pos)}}
+	if r.single {
+		issue.Diagnostics, issue.Expression = "not stored: "+ref.Reason, nil
 	}
+	return &Answer{Status: ref.Status, Entries: len(r.items), Refused: 1, Body: outcome(issue)}
 }
 
 // answer builds the response bundle in the order the entries came.
@@ -373,12 +382,17 @@ func (it *item) response() EntryResponse {
 	return er
 }
 
-// dropBlobs deletes the documents a rolled-back transaction wrote.
-func (r *run) dropBlobs() {
-	for _, key := range r.blobs {
+// settleBlobs finishes a transaction's documents: when it committed, the
+// ones it let go of are deleted; when it rolled back, the ones it wrote.
+func (r *run) settleBlobs(committed bool) {
+	drop := r.blobs
+	if committed {
+		drop = r.obsolete
+	}
+	for _, key := range drop {
 		_ = r.imp.Blobs.Delete(context.WithoutCancel(r.ctx), key)
 	}
-	r.blobs = nil
+	r.blobs, r.obsolete = nil, nil
 }
 
 // safeName quotes a name from the input only when it looks like one, so

@@ -22,8 +22,8 @@ type directoryResource struct {
 	// Practitioner.name is a list of HumanNames; the others' a string.
 	Address json.RawMessage `json:"address"`
 	// PractitionerRole
-	Practitioner *Reference       `json:"practitioner"`
-	Organization *Reference       `json:"organization"`
+	Practitioner *Reference        `json:"practitioner"`
+	Organization *Reference        `json:"organization"`
 	Code         []CodeableConcept `json:"code"`
 	Specialty    []CodeableConcept `json:"specialty"`
 }
@@ -129,8 +129,10 @@ func storeDirectoryEntry(r *run, it *item) (*stored, error) {
 	}
 	it.target = e.ID
 	res := &stored{Type: it.head.ResourceType, ID: e.ID, change: unchanged}
-	same := e.Name == name && equalPtr(e.Detail, detail) && slices.Equal(e.Identifiers, identifiers) &&
-		(it.head.ID == "" || e.FhirID != nil && *e.FhirID == it.head.ID)
+	// Two resources with one identifier are one entry: the first id stays,
+	// so that sending both again changes nothing.
+	newID := it.head.ID != "" && e.FhirID == nil
+	same := e.Name == name && equalPtr(e.Detail, detail) && slices.Equal(e.Identifiers, identifiers) && !newID
 	if same {
 		return res, nil
 	}
@@ -138,7 +140,7 @@ func storeDirectoryEntry(r *run, it *item) (*stored, error) {
 	if detail == nil {
 		up.ClearDetail()
 	}
-	if it.head.ID != "" {
+	if newID {
 		up.SetFhirID(it.head.ID)
 	}
 	if err := up.Exec(r.ctx); err != nil {
