@@ -39,6 +39,10 @@ var pdfMagic = []byte("%PDF-")
 // keeps the obvious out; clients still sanitise whatever HTML they render.
 var unsafeHTML = regexp.MustCompile(`(?i)<\s*(script|iframe|object|embed)\b|<[^>]*[\s/"']on[a-z]+\s*=|javascript\s*:`)
 
+// UnsafeHTML reports whether an HTML letter body carries what no letter
+// may: the one rule for letters clinicians send and trusts' systems push.
+func UnsafeHTML(body string) bool { return unsafeHTML.MatchString(body) }
+
 // maxLetterLine is what a one-line text column holds on every engine.
 const maxLetterLine = 255
 

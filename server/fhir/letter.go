@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"mime"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -19,6 +18,7 @@ import (
 	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/server/blob"
+	"github.com/patientportal/portal/server/clinical"
 	"github.com/patientportal/portal/server/fhir/label"
 	"github.com/patientportal/portal/server/notify"
 )
@@ -53,11 +53,6 @@ const (
 )
 
 var pdfMagic = []byte("%PDF-")
-
-// unsafeHTML is what an HTML body may not carry: scripts, embedded
-// content, event handler attributes and javascript: URLs. It is package
-// clinical's rule for letters clinicians send; clients still sanitise.
-var unsafeHTML = regexp.MustCompile(`(?i)<\s*(script|iframe|object|embed)\b|<[^>]*[\s/"']on[a-z]+\s*=|javascript\s*:`)
 
 // maxLine is what a one-line text column holds on every engine
 // (varchar(255) on MySQL).
@@ -223,7 +218,7 @@ func letterLabel(it *item, in letterInput) *category.Category {
 // HTML, else the text.
 func letterBody(in letterInput) (*string, letter.BodyFormat, error) {
 	if in.HTML != nil && strings.TrimSpace(*in.HTML) != "" {
-		if unsafeHTML.MatchString(*in.HTML) {
+		if clinical.UnsafeHTML(*in.HTML) {
 			return nil, "", refuse("the HTML may not contain scripts, embedded objects, event handlers or javascript: links")
 		}
 		html := *in.HTML
