@@ -577,6 +577,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notification.FieldCreatedAt:          {Type: field.TypeTime, Column: notification.FieldCreatedAt},
 			notification.FieldReadAt:             {Type: field.TypeTime, Column: notification.FieldReadAt},
 			notification.FieldEmailDueAt:         {Type: field.TypeTime, Column: notification.FieldEmailDueAt},
+			notification.FieldEmailedAt:          {Type: field.TypeTime, Column: notification.FieldEmailedAt},
 			notification.FieldReminderDueAt:      {Type: field.TypeTime, Column: notification.FieldReminderDueAt},
 		},
 	}
@@ -699,6 +700,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			researchconsent.FieldStudyID:     {Type: field.TypeString, Column: researchconsent.FieldStudyID},
 			researchconsent.FieldConsentedAt: {Type: field.TypeTime, Column: researchconsent.FieldConsentedAt},
 			researchconsent.FieldWithdrawnAt: {Type: field.TypeTime, Column: researchconsent.FieldWithdrawnAt},
+			researchconsent.FieldCategories:  {Type: field.TypeJSON, Column: researchconsent.FieldCategories},
 		},
 	}
 	graph.Nodes[27] = &sqlgraph.Node{
@@ -4437,6 +4439,11 @@ func (f *NotificationFilter) WhereEmailDueAt(p entql.TimeP) {
 	f.Where(p.Field(notification.FieldEmailDueAt))
 }
 
+// WhereEmailedAt applies the entql time.Time predicate on the emailed_at field.
+func (f *NotificationFilter) WhereEmailedAt(p entql.TimeP) {
+	f.Where(p.Field(notification.FieldEmailedAt))
+}
+
 // WhereReminderDueAt applies the entql time.Time predicate on the reminder_due_at field.
 func (f *NotificationFilter) WhereReminderDueAt(p entql.TimeP) {
 	f.Where(p.Field(notification.FieldReminderDueAt))
@@ -5319,6 +5326,11 @@ func (f *ResearchConsentFilter) WhereConsentedAt(p entql.TimeP) {
 // WhereWithdrawnAt applies the entql time.Time predicate on the withdrawn_at field.
 func (f *ResearchConsentFilter) WhereWithdrawnAt(p entql.TimeP) {
 	f.Where(p.Field(researchconsent.FieldWithdrawnAt))
+}
+
+// WhereCategories applies the entql json.RawMessage predicate on the categories field.
+func (f *ResearchConsentFilter) WhereCategories(p entql.BytesP) {
+	f.Where(p.Field(researchconsent.FieldCategories))
 }
 
 // WhereHasPatient applies a predicate to check if query has an edge patient.

@@ -22982,6 +22982,7 @@ type NotificationMutation struct {
 	created_at       *time.Time
 	read_at          *time.Time
 	email_due_at     *time.Time
+	emailed_at       *time.Time
 	reminder_due_at  *time.Time
 	clearedFields    map[string]struct{}
 	patient          *pulid.ID
@@ -23424,6 +23425,55 @@ func (m *NotificationMutation) ResetEmailDueAt() {
 	delete(m.clearedFields, notification.FieldEmailDueAt)
 }
 
+// SetEmailedAt sets the "emailed_at" field.
+func (m *NotificationMutation) SetEmailedAt(t time.Time) {
+	m.emailed_at = &t
+}
+
+// EmailedAt returns the value of the "emailed_at" field in the mutation.
+func (m *NotificationMutation) EmailedAt() (r time.Time, exists bool) {
+	v := m.emailed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmailedAt returns the old "emailed_at" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldEmailedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmailedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmailedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmailedAt: %w", err)
+	}
+	return oldValue.EmailedAt, nil
+}
+
+// ClearEmailedAt clears the value of the "emailed_at" field.
+func (m *NotificationMutation) ClearEmailedAt() {
+	m.emailed_at = nil
+	m.clearedFields[notification.FieldEmailedAt] = struct{}{}
+}
+
+// EmailedAtCleared returns if the "emailed_at" field was cleared in this mutation.
+func (m *NotificationMutation) EmailedAtCleared() bool {
+	_, ok := m.clearedFields[notification.FieldEmailedAt]
+	return ok
+}
+
+// ResetEmailedAt resets all changes to the "emailed_at" field.
+func (m *NotificationMutation) ResetEmailedAt() {
+	m.emailed_at = nil
+	delete(m.clearedFields, notification.FieldEmailedAt)
+}
+
 // SetReminderDueAt sets the "reminder_due_at" field.
 func (m *NotificationMutation) SetReminderDueAt(t time.Time) {
 	m.reminder_due_at = &t
@@ -23574,7 +23624,7 @@ func (m *NotificationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *NotificationMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 10)
 	if m.recipient != nil {
 		fields = append(fields, notification.FieldRecipientAccountID)
 	}
@@ -23598,6 +23648,9 @@ func (m *NotificationMutation) Fields() []string {
 	}
 	if m.email_due_at != nil {
 		fields = append(fields, notification.FieldEmailDueAt)
+	}
+	if m.emailed_at != nil {
+		fields = append(fields, notification.FieldEmailedAt)
 	}
 	if m.reminder_due_at != nil {
 		fields = append(fields, notification.FieldReminderDueAt)
@@ -23626,6 +23679,8 @@ func (m *NotificationMutation) Field(name string) (ent.Value, bool) {
 		return m.ReadAt()
 	case notification.FieldEmailDueAt:
 		return m.EmailDueAt()
+	case notification.FieldEmailedAt:
+		return m.EmailedAt()
 	case notification.FieldReminderDueAt:
 		return m.ReminderDueAt()
 	}
@@ -23653,6 +23708,8 @@ func (m *NotificationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldReadAt(ctx)
 	case notification.FieldEmailDueAt:
 		return m.OldEmailDueAt(ctx)
+	case notification.FieldEmailedAt:
+		return m.OldEmailedAt(ctx)
 	case notification.FieldReminderDueAt:
 		return m.OldReminderDueAt(ctx)
 	}
@@ -23720,6 +23777,13 @@ func (m *NotificationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetEmailDueAt(v)
 		return nil
+	case notification.FieldEmailedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmailedAt(v)
+		return nil
 	case notification.FieldReminderDueAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -23766,6 +23830,9 @@ func (m *NotificationMutation) ClearedFields() []string {
 	if m.FieldCleared(notification.FieldEmailDueAt) {
 		fields = append(fields, notification.FieldEmailDueAt)
 	}
+	if m.FieldCleared(notification.FieldEmailedAt) {
+		fields = append(fields, notification.FieldEmailedAt)
+	}
 	if m.FieldCleared(notification.FieldReminderDueAt) {
 		fields = append(fields, notification.FieldReminderDueAt)
 	}
@@ -23791,6 +23858,9 @@ func (m *NotificationMutation) ClearField(name string) error {
 		return nil
 	case notification.FieldEmailDueAt:
 		m.ClearEmailDueAt()
+		return nil
+	case notification.FieldEmailedAt:
+		m.ClearEmailedAt()
 		return nil
 	case notification.FieldReminderDueAt:
 		m.ClearReminderDueAt()
@@ -23826,6 +23896,9 @@ func (m *NotificationMutation) ResetField(name string) error {
 		return nil
 	case notification.FieldEmailDueAt:
 		m.ResetEmailDueAt()
+		return nil
+	case notification.FieldEmailedAt:
+		m.ResetEmailedAt()
 		return nil
 	case notification.FieldReminderDueAt:
 		m.ResetReminderDueAt()
@@ -29979,21 +30052,23 @@ func (m *PatientOrganisationMutation) ResetEdge(name string) error {
 // ResearchConsentMutation represents an operation that mutates the ResearchConsent nodes in the graph.
 type ResearchConsentMutation struct {
 	config
-	op             Op
-	typ            string
-	id             *pulid.ID
-	created_at     *time.Time
-	updated_at     *time.Time
-	consented_at   *time.Time
-	withdrawn_at   *time.Time
-	clearedFields  map[string]struct{}
-	patient        *pulid.ID
-	clearedpatient bool
-	study          *pulid.ID
-	clearedstudy   bool
-	done           bool
-	oldValue       func(context.Context) (*ResearchConsent, error)
-	predicates     []predicate.ResearchConsent
+	op               Op
+	typ              string
+	id               *pulid.ID
+	created_at       *time.Time
+	updated_at       *time.Time
+	consented_at     *time.Time
+	withdrawn_at     *time.Time
+	categories       *[]string
+	appendcategories []string
+	clearedFields    map[string]struct{}
+	patient          *pulid.ID
+	clearedpatient   bool
+	study            *pulid.ID
+	clearedstudy     bool
+	done             bool
+	oldValue         func(context.Context) (*ResearchConsent, error)
+	predicates       []predicate.ResearchConsent
 }
 
 var _ ent.Mutation = (*ResearchConsentMutation)(nil)
@@ -30329,6 +30404,71 @@ func (m *ResearchConsentMutation) ResetWithdrawnAt() {
 	delete(m.clearedFields, researchconsent.FieldWithdrawnAt)
 }
 
+// SetCategories sets the "categories" field.
+func (m *ResearchConsentMutation) SetCategories(s []string) {
+	m.categories = &s
+	m.appendcategories = nil
+}
+
+// Categories returns the value of the "categories" field in the mutation.
+func (m *ResearchConsentMutation) Categories() (r []string, exists bool) {
+	v := m.categories
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCategories returns the old "categories" field's value of the ResearchConsent entity.
+// If the ResearchConsent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResearchConsentMutation) OldCategories(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCategories is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCategories requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCategories: %w", err)
+	}
+	return oldValue.Categories, nil
+}
+
+// AppendCategories adds s to the "categories" field.
+func (m *ResearchConsentMutation) AppendCategories(s []string) {
+	m.appendcategories = append(m.appendcategories, s...)
+}
+
+// AppendedCategories returns the list of values that were appended to the "categories" field in this mutation.
+func (m *ResearchConsentMutation) AppendedCategories() ([]string, bool) {
+	if len(m.appendcategories) == 0 {
+		return nil, false
+	}
+	return m.appendcategories, true
+}
+
+// ClearCategories clears the value of the "categories" field.
+func (m *ResearchConsentMutation) ClearCategories() {
+	m.categories = nil
+	m.appendcategories = nil
+	m.clearedFields[researchconsent.FieldCategories] = struct{}{}
+}
+
+// CategoriesCleared returns if the "categories" field was cleared in this mutation.
+func (m *ResearchConsentMutation) CategoriesCleared() bool {
+	_, ok := m.clearedFields[researchconsent.FieldCategories]
+	return ok
+}
+
+// ResetCategories resets all changes to the "categories" field.
+func (m *ResearchConsentMutation) ResetCategories() {
+	m.categories = nil
+	m.appendcategories = nil
+	delete(m.clearedFields, researchconsent.FieldCategories)
+}
+
 // ClearPatient clears the "patient" edge to the Patient entity.
 func (m *ResearchConsentMutation) ClearPatient() {
 	m.clearedpatient = true
@@ -30417,7 +30557,7 @@ func (m *ResearchConsentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ResearchConsentMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.created_at != nil {
 		fields = append(fields, researchconsent.FieldCreatedAt)
 	}
@@ -30435,6 +30575,9 @@ func (m *ResearchConsentMutation) Fields() []string {
 	}
 	if m.withdrawn_at != nil {
 		fields = append(fields, researchconsent.FieldWithdrawnAt)
+	}
+	if m.categories != nil {
+		fields = append(fields, researchconsent.FieldCategories)
 	}
 	return fields
 }
@@ -30456,6 +30599,8 @@ func (m *ResearchConsentMutation) Field(name string) (ent.Value, bool) {
 		return m.ConsentedAt()
 	case researchconsent.FieldWithdrawnAt:
 		return m.WithdrawnAt()
+	case researchconsent.FieldCategories:
+		return m.Categories()
 	}
 	return nil, false
 }
@@ -30477,6 +30622,8 @@ func (m *ResearchConsentMutation) OldField(ctx context.Context, name string) (en
 		return m.OldConsentedAt(ctx)
 	case researchconsent.FieldWithdrawnAt:
 		return m.OldWithdrawnAt(ctx)
+	case researchconsent.FieldCategories:
+		return m.OldCategories(ctx)
 	}
 	return nil, fmt.Errorf("unknown ResearchConsent field %s", name)
 }
@@ -30528,6 +30675,13 @@ func (m *ResearchConsentMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetWithdrawnAt(v)
 		return nil
+	case researchconsent.FieldCategories:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCategories(v)
+		return nil
 	}
 	return fmt.Errorf("unknown ResearchConsent field %s", name)
 }
@@ -30561,6 +30715,9 @@ func (m *ResearchConsentMutation) ClearedFields() []string {
 	if m.FieldCleared(researchconsent.FieldWithdrawnAt) {
 		fields = append(fields, researchconsent.FieldWithdrawnAt)
 	}
+	if m.FieldCleared(researchconsent.FieldCategories) {
+		fields = append(fields, researchconsent.FieldCategories)
+	}
 	return fields
 }
 
@@ -30577,6 +30734,9 @@ func (m *ResearchConsentMutation) ClearField(name string) error {
 	switch name {
 	case researchconsent.FieldWithdrawnAt:
 		m.ClearWithdrawnAt()
+		return nil
+	case researchconsent.FieldCategories:
+		m.ClearCategories()
 		return nil
 	}
 	return fmt.Errorf("unknown ResearchConsent nullable field %s", name)
@@ -30603,6 +30763,9 @@ func (m *ResearchConsentMutation) ResetField(name string) error {
 		return nil
 	case researchconsent.FieldWithdrawnAt:
 		m.ResetWithdrawnAt()
+		return nil
+	case researchconsent.FieldCategories:
+		m.ResetCategories()
 		return nil
 	}
 	return fmt.Errorf("unknown ResearchConsent field %s", name)

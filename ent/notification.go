@@ -37,6 +37,8 @@ type Notification struct {
 	ReadAt *time.Time `json:"read_at,omitempty"`
 	// When it is to be considered for email; null once emailed or passed over.
 	EmailDueAt *time.Time `json:"email_due_at,omitempty"`
+	// When an email told of it, for reporting by channel.
+	EmailedAt *time.Time `json:"emailed_at,omitempty"`
 	// When a letter still unread gets its one reminder; null when none is due.
 	ReminderDueAt *time.Time `json:"reminder_due_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -89,7 +91,7 @@ func (*Notification) scanValues(columns []string) ([]any, error) {
 			values[i] = new(pulid.ID)
 		case notification.FieldKind, notification.FieldCategory:
 			values[i] = new(sql.NullString)
-		case notification.FieldCreatedAt, notification.FieldReadAt, notification.FieldEmailDueAt, notification.FieldReminderDueAt:
+		case notification.FieldCreatedAt, notification.FieldReadAt, notification.FieldEmailDueAt, notification.FieldEmailedAt, notification.FieldReminderDueAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -162,6 +164,13 @@ func (_m *Notification) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.EmailDueAt = new(time.Time)
 				*_m.EmailDueAt = value.Time
+			}
+		case notification.FieldEmailedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field emailed_at", values[i])
+			} else if value.Valid {
+				_m.EmailedAt = new(time.Time)
+				*_m.EmailedAt = value.Time
 			}
 		case notification.FieldReminderDueAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -243,6 +252,11 @@ func (_m *Notification) String() string {
 	builder.WriteString(", ")
 	if v := _m.EmailDueAt; v != nil {
 		builder.WriteString("email_due_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.EmailedAt; v != nil {
+		builder.WriteString("emailed_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")

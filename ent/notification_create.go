@@ -115,6 +115,20 @@ func (_c *NotificationCreate) SetNillableEmailDueAt(v *time.Time) *NotificationC
 	return _c
 }
 
+// SetEmailedAt sets the "emailed_at" field.
+func (_c *NotificationCreate) SetEmailedAt(v time.Time) *NotificationCreate {
+	_c.mutation.SetEmailedAt(v)
+	return _c
+}
+
+// SetNillableEmailedAt sets the "emailed_at" field if the given value is not nil.
+func (_c *NotificationCreate) SetNillableEmailedAt(v *time.Time) *NotificationCreate {
+	if v != nil {
+		_c.SetEmailedAt(*v)
+	}
+	return _c
+}
+
 // SetReminderDueAt sets the "reminder_due_at" field.
 func (_c *NotificationCreate) SetReminderDueAt(v time.Time) *NotificationCreate {
 	_c.mutation.SetReminderDueAt(v)
@@ -330,6 +344,10 @@ func (_c *NotificationCreate) createSpec() (*Notification, *sqlgraph.CreateSpec)
 		_spec.SetField(notification.FieldEmailDueAt, field.TypeTime, value)
 		_node.EmailDueAt = &value
 	}
+	if value, ok := _c.mutation.EmailedAt(); ok {
+		_spec.SetField(notification.FieldEmailedAt, field.TypeTime, value)
+		_node.EmailedAt = &value
+	}
 	if value, ok := _c.mutation.ReminderDueAt(); ok {
 		_spec.SetField(notification.FieldReminderDueAt, field.TypeTime, value)
 		_node.ReminderDueAt = &value
@@ -498,6 +516,24 @@ func (u *NotificationUpsert) ClearEmailDueAt() *NotificationUpsert {
 	return u
 }
 
+// SetEmailedAt sets the "emailed_at" field.
+func (u *NotificationUpsert) SetEmailedAt(v time.Time) *NotificationUpsert {
+	u.Set(notification.FieldEmailedAt, v)
+	return u
+}
+
+// UpdateEmailedAt sets the "emailed_at" field to the value that was provided on create.
+func (u *NotificationUpsert) UpdateEmailedAt() *NotificationUpsert {
+	u.SetExcluded(notification.FieldEmailedAt)
+	return u
+}
+
+// ClearEmailedAt clears the value of the "emailed_at" field.
+func (u *NotificationUpsert) ClearEmailedAt() *NotificationUpsert {
+	u.SetNull(notification.FieldEmailedAt)
+	return u
+}
+
 // SetReminderDueAt sets the "reminder_due_at" field.
 func (u *NotificationUpsert) SetReminderDueAt(v time.Time) *NotificationUpsert {
 	u.Set(notification.FieldReminderDueAt, v)
@@ -661,6 +697,27 @@ func (u *NotificationUpsertOne) UpdateEmailDueAt() *NotificationUpsertOne {
 func (u *NotificationUpsertOne) ClearEmailDueAt() *NotificationUpsertOne {
 	return u.Update(func(s *NotificationUpsert) {
 		s.ClearEmailDueAt()
+	})
+}
+
+// SetEmailedAt sets the "emailed_at" field.
+func (u *NotificationUpsertOne) SetEmailedAt(v time.Time) *NotificationUpsertOne {
+	return u.Update(func(s *NotificationUpsert) {
+		s.SetEmailedAt(v)
+	})
+}
+
+// UpdateEmailedAt sets the "emailed_at" field to the value that was provided on create.
+func (u *NotificationUpsertOne) UpdateEmailedAt() *NotificationUpsertOne {
+	return u.Update(func(s *NotificationUpsert) {
+		s.UpdateEmailedAt()
+	})
+}
+
+// ClearEmailedAt clears the value of the "emailed_at" field.
+func (u *NotificationUpsertOne) ClearEmailedAt() *NotificationUpsertOne {
+	return u.Update(func(s *NotificationUpsert) {
+		s.ClearEmailedAt()
 	})
 }
 
@@ -997,6 +1054,27 @@ func (u *NotificationUpsertBulk) UpdateEmailDueAt() *NotificationUpsertBulk {
 func (u *NotificationUpsertBulk) ClearEmailDueAt() *NotificationUpsertBulk {
 	return u.Update(func(s *NotificationUpsert) {
 		s.ClearEmailDueAt()
+	})
+}
+
+// SetEmailedAt sets the "emailed_at" field.
+func (u *NotificationUpsertBulk) SetEmailedAt(v time.Time) *NotificationUpsertBulk {
+	return u.Update(func(s *NotificationUpsert) {
+		s.SetEmailedAt(v)
+	})
+}
+
+// UpdateEmailedAt sets the "emailed_at" field to the value that was provided on create.
+func (u *NotificationUpsertBulk) UpdateEmailedAt() *NotificationUpsertBulk {
+	return u.Update(func(s *NotificationUpsert) {
+		s.UpdateEmailedAt()
+	})
+}
+
+// ClearEmailedAt clears the value of the "emailed_at" field.
+func (u *NotificationUpsertBulk) ClearEmailedAt() *NotificationUpsertBulk {
+	return u.Update(func(s *NotificationUpsert) {
+		s.ClearEmailedAt()
 	})
 }
 

@@ -118,6 +118,26 @@ func (_u *NotificationUpdate) ClearEmailDueAt() *NotificationUpdate {
 	return _u
 }
 
+// SetEmailedAt sets the "emailed_at" field.
+func (_u *NotificationUpdate) SetEmailedAt(v time.Time) *NotificationUpdate {
+	_u.mutation.SetEmailedAt(v)
+	return _u
+}
+
+// SetNillableEmailedAt sets the "emailed_at" field if the given value is not nil.
+func (_u *NotificationUpdate) SetNillableEmailedAt(v *time.Time) *NotificationUpdate {
+	if v != nil {
+		_u.SetEmailedAt(*v)
+	}
+	return _u
+}
+
+// ClearEmailedAt clears the value of the "emailed_at" field.
+func (_u *NotificationUpdate) ClearEmailedAt() *NotificationUpdate {
+	_u.mutation.ClearEmailedAt()
+	return _u
+}
+
 // SetReminderDueAt sets the "reminder_due_at" field.
 func (_u *NotificationUpdate) SetReminderDueAt(v time.Time) *NotificationUpdate {
 	_u.mutation.SetReminderDueAt(v)
@@ -232,6 +252,12 @@ func (_u *NotificationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if _u.mutation.EmailDueAtCleared() {
 		_spec.ClearField(notification.FieldEmailDueAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.EmailedAt(); ok {
+		_spec.SetField(notification.FieldEmailedAt, field.TypeTime, value)
+	}
+	if _u.mutation.EmailedAtCleared() {
+		_spec.ClearField(notification.FieldEmailedAt, field.TypeTime)
+	}
 	if value, ok := _u.mutation.ReminderDueAt(); ok {
 		_spec.SetField(notification.FieldReminderDueAt, field.TypeTime, value)
 	}
@@ -343,6 +369,26 @@ func (_u *NotificationUpdateOne) SetNillableEmailDueAt(v *time.Time) *Notificati
 // ClearEmailDueAt clears the value of the "email_due_at" field.
 func (_u *NotificationUpdateOne) ClearEmailDueAt() *NotificationUpdateOne {
 	_u.mutation.ClearEmailDueAt()
+	return _u
+}
+
+// SetEmailedAt sets the "emailed_at" field.
+func (_u *NotificationUpdateOne) SetEmailedAt(v time.Time) *NotificationUpdateOne {
+	_u.mutation.SetEmailedAt(v)
+	return _u
+}
+
+// SetNillableEmailedAt sets the "emailed_at" field if the given value is not nil.
+func (_u *NotificationUpdateOne) SetNillableEmailedAt(v *time.Time) *NotificationUpdateOne {
+	if v != nil {
+		_u.SetEmailedAt(*v)
+	}
+	return _u
+}
+
+// ClearEmailedAt clears the value of the "emailed_at" field.
+func (_u *NotificationUpdateOne) ClearEmailedAt() *NotificationUpdateOne {
+	_u.mutation.ClearEmailedAt()
 	return _u
 }
 
@@ -489,6 +535,12 @@ func (_u *NotificationUpdateOne) sqlSave(ctx context.Context) (_node *Notificati
 	}
 	if _u.mutation.EmailDueAtCleared() {
 		_spec.ClearField(notification.FieldEmailDueAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.EmailedAt(); ok {
+		_spec.SetField(notification.FieldEmailedAt, field.TypeTime, value)
+	}
+	if _u.mutation.EmailedAtCleared() {
+		_spec.ClearField(notification.FieldEmailedAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.ReminderDueAt(); ok {
 		_spec.SetField(notification.FieldReminderDueAt, field.TypeTime, value)

@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -32,6 +33,8 @@ type ResearchConsent struct {
 	ConsentedAt time.Time `json:"consented_at,omitempty"`
 	// WithdrawnAt holds the value of the "withdrawn_at" field.
 	WithdrawnAt *time.Time `json:"withdrawn_at,omitempty"`
+	// The labels the patient agreed the study may use.
+	Categories []string `json:"categories,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ResearchConsentQuery when eager-loading is set.
 	Edges        ResearchConsentEdges `json:"edges"`
@@ -78,6 +81,8 @@ func (*ResearchConsent) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case researchconsent.FieldCategories:
+			values[i] = new([]byte)
 		case researchconsent.FieldID, researchconsent.FieldPatientID, researchconsent.FieldStudyID:
 			values[i] = new(pulid.ID)
 		case researchconsent.FieldCreatedAt, researchconsent.FieldUpdatedAt, researchconsent.FieldConsentedAt, researchconsent.FieldWithdrawnAt:
@@ -139,6 +144,14 @@ func (_m *ResearchConsent) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.WithdrawnAt = new(time.Time)
 				*_m.WithdrawnAt = value.Time
+			}
+		case researchconsent.FieldCategories:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field categories", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Categories); err != nil {
+					return fmt.Errorf("unmarshal field categories: %w", err)
+				}
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -205,6 +218,9 @@ func (_m *ResearchConsent) String() string {
 		builder.WriteString("withdrawn_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("categories=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Categories))
 	builder.WriteByte(')')
 	return builder.String()
 }

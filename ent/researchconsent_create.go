@@ -94,6 +94,12 @@ func (_c *ResearchConsentCreate) SetNillableWithdrawnAt(v *time.Time) *ResearchC
 	return _c
 }
 
+// SetCategories sets the "categories" field.
+func (_c *ResearchConsentCreate) SetCategories(v []string) *ResearchConsentCreate {
+	_c.mutation.SetCategories(v)
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *ResearchConsentCreate) SetID(v pulid.ID) *ResearchConsentCreate {
 	_c.mutation.SetID(v)
@@ -276,6 +282,10 @@ func (_c *ResearchConsentCreate) createSpec() (*ResearchConsent, *sqlgraph.Creat
 		_spec.SetField(researchconsent.FieldWithdrawnAt, field.TypeTime, value)
 		_node.WithdrawnAt = &value
 	}
+	if value, ok := _c.mutation.Categories(); ok {
+		_spec.SetField(researchconsent.FieldCategories, field.TypeJSON, value)
+		_node.Categories = value
+	}
 	if nodes := _c.mutation.PatientIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -404,6 +414,24 @@ func (u *ResearchConsentUpsert) ClearWithdrawnAt() *ResearchConsentUpsert {
 	return u
 }
 
+// SetCategories sets the "categories" field.
+func (u *ResearchConsentUpsert) SetCategories(v []string) *ResearchConsentUpsert {
+	u.Set(researchconsent.FieldCategories, v)
+	return u
+}
+
+// UpdateCategories sets the "categories" field to the value that was provided on create.
+func (u *ResearchConsentUpsert) UpdateCategories() *ResearchConsentUpsert {
+	u.SetExcluded(researchconsent.FieldCategories)
+	return u
+}
+
+// ClearCategories clears the value of the "categories" field.
+func (u *ResearchConsentUpsert) ClearCategories() *ResearchConsentUpsert {
+	u.SetNull(researchconsent.FieldCategories)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -507,6 +535,27 @@ func (u *ResearchConsentUpsertOne) UpdateWithdrawnAt() *ResearchConsentUpsertOne
 func (u *ResearchConsentUpsertOne) ClearWithdrawnAt() *ResearchConsentUpsertOne {
 	return u.Update(func(s *ResearchConsentUpsert) {
 		s.ClearWithdrawnAt()
+	})
+}
+
+// SetCategories sets the "categories" field.
+func (u *ResearchConsentUpsertOne) SetCategories(v []string) *ResearchConsentUpsertOne {
+	return u.Update(func(s *ResearchConsentUpsert) {
+		s.SetCategories(v)
+	})
+}
+
+// UpdateCategories sets the "categories" field to the value that was provided on create.
+func (u *ResearchConsentUpsertOne) UpdateCategories() *ResearchConsentUpsertOne {
+	return u.Update(func(s *ResearchConsentUpsert) {
+		s.UpdateCategories()
+	})
+}
+
+// ClearCategories clears the value of the "categories" field.
+func (u *ResearchConsentUpsertOne) ClearCategories() *ResearchConsentUpsertOne {
+	return u.Update(func(s *ResearchConsentUpsert) {
+		s.ClearCategories()
 	})
 }
 
@@ -780,6 +829,27 @@ func (u *ResearchConsentUpsertBulk) UpdateWithdrawnAt() *ResearchConsentUpsertBu
 func (u *ResearchConsentUpsertBulk) ClearWithdrawnAt() *ResearchConsentUpsertBulk {
 	return u.Update(func(s *ResearchConsentUpsert) {
 		s.ClearWithdrawnAt()
+	})
+}
+
+// SetCategories sets the "categories" field.
+func (u *ResearchConsentUpsertBulk) SetCategories(v []string) *ResearchConsentUpsertBulk {
+	return u.Update(func(s *ResearchConsentUpsert) {
+		s.SetCategories(v)
+	})
+}
+
+// UpdateCategories sets the "categories" field to the value that was provided on create.
+func (u *ResearchConsentUpsertBulk) UpdateCategories() *ResearchConsentUpsertBulk {
+	return u.Update(func(s *ResearchConsentUpsert) {
+		s.UpdateCategories()
+	})
+}
+
+// ClearCategories clears the value of the "categories" field.
+func (u *ResearchConsentUpsertBulk) ClearCategories() *ResearchConsentUpsertBulk {
+	return u.Update(func(s *ResearchConsentUpsert) {
+		s.ClearCategories()
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/patientportal/portal/ent/predicate"
 	"github.com/patientportal/portal/ent/researchconsent"
@@ -65,6 +66,24 @@ func (_u *ResearchConsentUpdate) SetNillableWithdrawnAt(v *time.Time) *ResearchC
 // ClearWithdrawnAt clears the value of the "withdrawn_at" field.
 func (_u *ResearchConsentUpdate) ClearWithdrawnAt() *ResearchConsentUpdate {
 	_u.mutation.ClearWithdrawnAt()
+	return _u
+}
+
+// SetCategories sets the "categories" field.
+func (_u *ResearchConsentUpdate) SetCategories(v []string) *ResearchConsentUpdate {
+	_u.mutation.SetCategories(v)
+	return _u
+}
+
+// AppendCategories appends value to the "categories" field.
+func (_u *ResearchConsentUpdate) AppendCategories(v []string) *ResearchConsentUpdate {
+	_u.mutation.AppendCategories(v)
+	return _u
+}
+
+// ClearCategories clears the value of the "categories" field.
+func (_u *ResearchConsentUpdate) ClearCategories() *ResearchConsentUpdate {
+	_u.mutation.ClearCategories()
 	return _u
 }
 
@@ -150,6 +169,17 @@ func (_u *ResearchConsentUpdate) sqlSave(ctx context.Context) (_node int, err er
 	if _u.mutation.WithdrawnAtCleared() {
 		_spec.ClearField(researchconsent.FieldWithdrawnAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.Categories(); ok {
+		_spec.SetField(researchconsent.FieldCategories, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedCategories(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, researchconsent.FieldCategories, value)
+		})
+	}
+	if _u.mutation.CategoriesCleared() {
+		_spec.ClearField(researchconsent.FieldCategories, field.TypeJSON)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{researchconsent.Label}
@@ -207,6 +237,24 @@ func (_u *ResearchConsentUpdateOne) SetNillableWithdrawnAt(v *time.Time) *Resear
 // ClearWithdrawnAt clears the value of the "withdrawn_at" field.
 func (_u *ResearchConsentUpdateOne) ClearWithdrawnAt() *ResearchConsentUpdateOne {
 	_u.mutation.ClearWithdrawnAt()
+	return _u
+}
+
+// SetCategories sets the "categories" field.
+func (_u *ResearchConsentUpdateOne) SetCategories(v []string) *ResearchConsentUpdateOne {
+	_u.mutation.SetCategories(v)
+	return _u
+}
+
+// AppendCategories appends value to the "categories" field.
+func (_u *ResearchConsentUpdateOne) AppendCategories(v []string) *ResearchConsentUpdateOne {
+	_u.mutation.AppendCategories(v)
+	return _u
+}
+
+// ClearCategories clears the value of the "categories" field.
+func (_u *ResearchConsentUpdateOne) ClearCategories() *ResearchConsentUpdateOne {
+	_u.mutation.ClearCategories()
 	return _u
 }
 
@@ -321,6 +369,17 @@ func (_u *ResearchConsentUpdateOne) sqlSave(ctx context.Context) (_node *Researc
 	}
 	if _u.mutation.WithdrawnAtCleared() {
 		_spec.ClearField(researchconsent.FieldWithdrawnAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Categories(); ok {
+		_spec.SetField(researchconsent.FieldCategories, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedCategories(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, researchconsent.FieldCategories, value)
+		})
+	}
+	if _u.mutation.CategoriesCleared() {
+		_spec.ClearField(researchconsent.FieldCategories, field.TypeJSON)
 	}
 	_node = &ResearchConsent{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -32,13 +32,16 @@ func (r *Resolver) Patient() PatientResolver { return &patientResolver{r} }
 
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+func (r *Resolver) ResearchStudy() ResearchStudyResolver { return &researchStudyResolver{r} }
+
 func (r *Resolver) Share() ShareResolver { return &shareResolver{r} }
 
 type (
-	auditEventResolver   struct{ *Resolver }
-	letterResolver       struct{ *Resolver }
-	notificationResolver struct{ *Resolver }
-	patientResolver      struct{ *Resolver }
-	queryResolver        struct{ *Resolver }
-	shareResolver        struct{ *Resolver }
+	auditEventResolver    struct{ *Resolver }
+	letterResolver        struct{ *Resolver }
+	notificationResolver  struct{ *Resolver }
+	patientResolver       struct{ *Resolver }
+	queryResolver         struct{ *Resolver }
+	researchStudyResolver struct{ *Resolver }
+	shareResolver         struct{ *Resolver }
 )

@@ -57,6 +57,7 @@ type ResolverRoot interface {
 	Notification() NotificationResolver
 	Patient() PatientResolver
 	Query() QueryResolver
+	ResearchStudy() ResearchStudyResolver
 	Session() SessionResolver
 	Share() ShareResolver
 	Subscription() SubscriptionResolver
@@ -186,6 +187,11 @@ type ComplexityRoot struct {
 		Patient   func(childComplexity int) int
 	}
 
+	Breakdown struct {
+		Parts func(childComplexity int) int
+		Total func(childComplexity int) int
+	}
+
 	BulkInvitationReport struct {
 		Invited func(childComplexity int) int
 		Refused func(childComplexity int) int
@@ -276,6 +282,16 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Figure struct {
+		Suppressed func(childComplexity int) int
+		Value      func(childComplexity int) int
+	}
+
+	FigurePart struct {
+		Figure func(childComplexity int) int
+		Key    func(childComplexity int) int
+	}
+
 	IngestRules struct {
 		ExcludedServices        func(childComplexity int) int
 		ResultReleaseDelayHours func(childComplexity int) int
@@ -355,6 +371,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Measure struct {
+		Suppressed func(childComplexity int) int
+		Value      func(childComplexity int) int
+	}
+
 	Measurement struct {
 		Category           func(childComplexity int) int
 		CreatedAt          func(childComplexity int) int
@@ -421,9 +442,12 @@ type ComplexityRoot struct {
 		BreakGlass               func(childComplexity int, input model.BreakGlassInput) int
 		CancelAppointment        func(childComplexity int, id pulid.ID, expectedUpdatedAt time.Time) int
 		ChangePassword           func(childComplexity int, input model.ChangePasswordInput) int
+		CloseResearchStudy       func(childComplexity int, id pulid.ID) int
 		CompleteCareResource     func(childComplexity int, id pulid.ID) int
 		ConfirmEmailChange       func(childComplexity int, token string) int
+		ConsentToStudy           func(childComplexity int, patientID pulid.ID, studyID pulid.ID, categories []category.Category) int
 		CreateAppointment        func(childComplexity int, input model.CreateAppointmentInput) int
+		CreateResearchStudy      func(childComplexity int, input model.CreateResearchStudyInput) int
 		DeleteJournalEntry       func(childComplexity int, id pulid.ID) int
 		EndSession               func(childComplexity int, id pulid.ID) int
 		InvitePatient            func(childComplexity int, input model.InvitePatientInput) int
@@ -458,6 +482,7 @@ type ComplexityRoot struct {
 		UpdateEncounter          func(childComplexity int, id pulid.ID, input model.UpdateEncounterInput) int
 		UpdateJournalEntry       func(childComplexity int, id pulid.ID, input model.UpdateJournalEntryInput) int
 		UpdateShare              func(childComplexity int, id pulid.ID, input model.UpdateShareInput) int
+		WithdrawFromStudy        func(childComplexity int, patientID pulid.ID, studyID pulid.ID) int
 	}
 
 	Notification struct {
@@ -541,6 +566,7 @@ type ComplexityRoot struct {
 		Organisations      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.OrganisationOrder, where *ent.OrganisationWhereInput) int
 		Phone              func(childComplexity int) int
 		Postcode           func(childComplexity int) int
+		ResearchStudies    func(childComplexity int) int
 		Results            func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.ResultOrder, where *ent.ResultWhereInput) int
 		Shares             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.ShareOrder, where *ent.ShareWhereInput) int
 		SymptomSeries      func(childComplexity int, name string, from *time.Time, to *time.Time) int
@@ -560,14 +586,21 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PatientStudy struct {
+		Consent func(childComplexity int) int
+		Study   func(childComplexity int) int
+	}
+
 	Query struct {
-		Invitation     func(childComplexity int, token string) int
-		Node           func(childComplexity int, id pulid.ID) int
-		Nodes          func(childComplexity int, ids []pulid.ID) int
-		Patient        func(childComplexity int, id pulid.ID) int
-		Patients       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, where *model.PatientSearchInput) int
-		StaffAccessLog func(childComplexity int, organisationID pulid.ID, first *int, after *entgql.Cursor[pulid.ID]) int
-		Viewer         func(childComplexity int) int
+		Invitation      func(childComplexity int, token string) int
+		Node            func(childComplexity int, id pulid.ID) int
+		Nodes           func(childComplexity int, ids []pulid.ID) int
+		Patient         func(childComplexity int, id pulid.ID) int
+		Patients        func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, where *model.PatientSearchInput) int
+		Reporting       func(childComplexity int, organisationID pulid.ID, period model.ReportingPeriodInput) int
+		ResearchStudies func(childComplexity int) int
+		StaffAccessLog  func(childComplexity int, organisationID pulid.ID, first *int, after *entgql.Cursor[pulid.ID]) int
+		Viewer          func(childComplexity int) int
 	}
 
 	RefusedReading struct {
@@ -575,9 +608,36 @@ type ComplexityRoot struct {
 		Reason func(childComplexity int) int
 	}
 
+	ReportingOverview struct {
+		ActivePatients          func(childComplexity int) int
+		AppointmentsBySpecialty func(childComplexity int) int
+		AppointmentsByStatus    func(childComplexity int) int
+		InvitationsAccepted     func(childComplexity int) int
+		InvitationsSent         func(childComplexity int) int
+		LettersDelivered        func(childComplexity int) int
+		LettersReadInPortal     func(childComplexity int) int
+		NotificationsByChannel  func(childComplexity int) int
+		Period                  func(childComplexity int) int
+		PostageSavedPence       func(childComplexity int) int
+		Registrations           func(childComplexity int) int
+		ReleaseDelayMedianHours func(childComplexity int) int
+		ReleaseDelayP90Hours    func(childComplexity int) int
+		ResultsReleased         func(childComplexity int) int
+		SharesByCategory        func(childComplexity int) int
+		SharesByRelationship    func(childComplexity int) int
+	}
+
+	ReportingPeriod struct {
+		End   func(childComplexity int) int
+		Kind  func(childComplexity int) int
+		Start func(childComplexity int) int
+	}
+
 	ResearchStudy struct {
+		CohortSize   func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
 		Description  func(childComplexity int) int
+		ExportURL    func(childComplexity int) int
 		ID           func(childComplexity int) int
 		Open         func(childComplexity int) int
 		Organisation func(childComplexity int) int
@@ -684,6 +744,12 @@ type ComplexityRoot struct {
 
 	SpecialtyRulePayload struct {
 		Recomputed func(childComplexity int) int
+	}
+
+	StudyConsent struct {
+		Categories  func(childComplexity int) int
+		ConsentedAt func(childComplexity int) int
+		WithdrawnAt func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -799,6 +865,10 @@ type MutationResolver interface {
 	MarkNotificationsRead(ctx context.Context, ids []pulid.ID) (int, error)
 	MarkAllNotificationsRead(ctx context.Context) (int, error)
 	SetNotificationEmail(ctx context.Context, preference account.NotificationEmail) (*access.Viewer, error)
+	CreateResearchStudy(ctx context.Context, input model.CreateResearchStudyInput) (*ent.ResearchStudy, error)
+	CloseResearchStudy(ctx context.Context, id pulid.ID) (*ent.ResearchStudy, error)
+	ConsentToStudy(ctx context.Context, patientID pulid.ID, studyID pulid.ID, categories []category.Category) (*model.PatientStudy, error)
+	WithdrawFromStudy(ctx context.Context, patientID pulid.ID, studyID pulid.ID) (*model.PatientStudy, error)
 }
 type NotificationResolver interface {
 	Subject(ctx context.Context, obj *ent.Notification) (ent.Noder, error)
@@ -809,6 +879,7 @@ type PatientResolver interface {
 	AllergyState(ctx context.Context, obj *ent.Patient) (model.AllergyRecordState, error)
 	SymptomSeries(ctx context.Context, obj *ent.Patient, name string, from *time.Time, to *time.Time) ([]*model.SymptomPoint, error)
 	MeasurementSeries(ctx context.Context, obj *ent.Patient, typeArg measurement.Type, from time.Time, to time.Time, bucket model.SeriesBucket) (*model.MeasurementSeries, error)
+	ResearchStudies(ctx context.Context, obj *ent.Patient) ([]*model.PatientStudy, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id pulid.ID) (ent.Noder, error)
@@ -818,6 +889,12 @@ type QueryResolver interface {
 	Invitation(ctx context.Context, token string) (*model.InvitationPreview, error)
 	StaffAccessLog(ctx context.Context, organisationID pulid.ID, first *int, after *entgql.Cursor[pulid.ID]) (*ent.AuditEventConnection, error)
 	Patients(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, where *model.PatientSearchInput) (*ent.PatientConnection, error)
+	Reporting(ctx context.Context, organisationID pulid.ID, period model.ReportingPeriodInput) (*model.ReportingOverview, error)
+	ResearchStudies(ctx context.Context) ([]*ent.ResearchStudy, error)
+}
+type ResearchStudyResolver interface {
+	CohortSize(ctx context.Context, obj *ent.ResearchStudy) (*model.Figure, error)
+	ExportURL(ctx context.Context, obj *ent.ResearchStudy) (*string, error)
 }
 type SessionResolver interface {
 	Current(ctx context.Context, obj *ent.Session) (bool, error)
@@ -1346,6 +1423,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BreakGlassPayload.Patient(childComplexity), true
 
+	case "Breakdown.parts":
+		if e.ComplexityRoot.Breakdown.Parts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Breakdown.Parts(childComplexity), true
+	case "Breakdown.total":
+		if e.ComplexityRoot.Breakdown.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Breakdown.Total(childComplexity), true
+
 	case "BulkInvitationReport.invited":
 		if e.ComplexityRoot.BulkInvitationReport.Invited == nil {
 			break
@@ -1716,6 +1806,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EncounterEdge.Node(childComplexity), true
 
+	case "Figure.suppressed":
+		if e.ComplexityRoot.Figure.Suppressed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Figure.Suppressed(childComplexity), true
+	case "Figure.value":
+		if e.ComplexityRoot.Figure.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Figure.Value(childComplexity), true
+
+	case "FigurePart.figure":
+		if e.ComplexityRoot.FigurePart.Figure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FigurePart.Figure(childComplexity), true
+	case "FigurePart.key":
+		if e.ComplexityRoot.FigurePart.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FigurePart.Key(childComplexity), true
+
 	case "IngestRules.excludedServices":
 		if e.ComplexityRoot.IngestRules.ExcludedServices == nil {
 			break
@@ -2037,6 +2153,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LetterEdge.Node(childComplexity), true
 
+	case "Measure.suppressed":
+		if e.ComplexityRoot.Measure.Suppressed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Measure.Suppressed(childComplexity), true
+	case "Measure.value":
+		if e.ComplexityRoot.Measure.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Measure.Value(childComplexity), true
+
 	case "Measurement.category":
 		if e.ComplexityRoot.Measurement.Category == nil {
 			break
@@ -2353,6 +2482,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["input"].(model.ChangePasswordInput)), true
+	case "Mutation.closeResearchStudy":
+		if e.ComplexityRoot.Mutation.CloseResearchStudy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_closeResearchStudy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloseResearchStudy(childComplexity, args["id"].(pulid.ID)), true
 	case "Mutation.completeCareResource":
 		if e.ComplexityRoot.Mutation.CompleteCareResource == nil {
 			break
@@ -2375,6 +2515,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmEmailChange(childComplexity, args["token"].(string)), true
+	case "Mutation.consentToStudy":
+		if e.ComplexityRoot.Mutation.ConsentToStudy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_consentToStudy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConsentToStudy(childComplexity, args["patientId"].(pulid.ID), args["studyId"].(pulid.ID), args["categories"].([]category.Category)), true
 	case "Mutation.createAppointment":
 		if e.ComplexityRoot.Mutation.CreateAppointment == nil {
 			break
@@ -2386,6 +2537,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAppointment(childComplexity, args["input"].(model.CreateAppointmentInput)), true
+	case "Mutation.createResearchStudy":
+		if e.ComplexityRoot.Mutation.CreateResearchStudy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createResearchStudy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateResearchStudy(childComplexity, args["input"].(model.CreateResearchStudyInput)), true
 	case "Mutation.deleteJournalEntry":
 		if e.ComplexityRoot.Mutation.DeleteJournalEntry == nil {
 			break
@@ -2750,6 +2912,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateShare(childComplexity, args["id"].(pulid.ID), args["input"].(model.UpdateShareInput)), true
+	case "Mutation.withdrawFromStudy":
+		if e.ComplexityRoot.Mutation.WithdrawFromStudy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawFromStudy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawFromStudy(childComplexity, args["patientId"].(pulid.ID), args["studyId"].(pulid.ID)), true
 
 	case "Notification.createdAt":
 		if e.ComplexityRoot.Notification.CreatedAt == nil {
@@ -3167,6 +3340,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Patient.Postcode(childComplexity), true
+	case "Patient.researchStudies":
+		if e.ComplexityRoot.Patient.ResearchStudies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Patient.ResearchStudies(childComplexity), true
 	case "Patient.results":
 		if e.ComplexityRoot.Patient.Results == nil {
 			break
@@ -3256,6 +3435,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PatientEdge.Node(childComplexity), true
 
+	case "PatientStudy.consent":
+		if e.ComplexityRoot.PatientStudy.Consent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PatientStudy.Consent(childComplexity), true
+	case "PatientStudy.study":
+		if e.ComplexityRoot.PatientStudy.Study == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PatientStudy.Study(childComplexity), true
+
 	case "Query.invitation":
 		if e.ComplexityRoot.Query.Invitation == nil {
 			break
@@ -3311,6 +3503,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Patients(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["where"].(*model.PatientSearchInput)), true
+	case "Query.reporting":
+		if e.ComplexityRoot.Query.Reporting == nil {
+			break
+		}
+
+		args, err := ec.field_Query_reporting_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Reporting(childComplexity, args["organisationId"].(pulid.ID), args["period"].(model.ReportingPeriodInput)), true
+	case "Query.researchStudies":
+		if e.ComplexityRoot.Query.ResearchStudies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ResearchStudies(childComplexity), true
 	case "Query.staffAccessLog":
 		if e.ComplexityRoot.Query.StaffAccessLog == nil {
 			break
@@ -3342,6 +3551,128 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RefusedReading.Reason(childComplexity), true
 
+	case "ReportingOverview.activePatients":
+		if e.ComplexityRoot.ReportingOverview.ActivePatients == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingOverview.ActivePatients(childComplexity), true
+	case "ReportingOverview.appointmentsBySpecialty":
+		if e.ComplexityRoot.ReportingOverview.AppointmentsBySpecialty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingOverview.AppointmentsBySpecialty(childComplexity), true
+	case "ReportingOverview.appointmentsByStatus":
+		if e.ComplexityRoot.ReportingOverview.AppointmentsByStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingOverview.AppointmentsByStatus(childComplexity), true
+	case "ReportingOverview.invitationsAccepted":
+		if e.ComplexityRoot.ReportingOverview.InvitationsAccepted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingOverview.InvitationsAccepted(childComplexity), true
+	case "ReportingOverview.invitationsSent":
+		if e.ComplexityRoot.ReportingOverview.InvitationsSent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingOverview.InvitationsSent(childComplexity), true
+	case "ReportingOverview.lettersDelivered":
+		if e.ComplexityRoot.ReportingOverview.LettersDelivered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingOverview.LettersDelivered(childComplexity), true
+	case "ReportingOverview.lettersReadInPortal":
+		if e.ComplexityRoot.ReportingOverview.LettersReadInPortal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingOverview.LettersReadInPortal(childComplexity), true
+	case "ReportingOverview.notificationsByChannel":
+		if e.ComplexityRoot.ReportingOverview.NotificationsByChannel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingOverview.NotificationsByChannel(childComplexity), true
+	case "ReportingOverview.period":
+		if e.ComplexityRoot.ReportingOverview.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingOverview.Period(childComplexity), true
+	case "ReportingOverview.postageSavedPence":
+		if e.ComplexityRoot.ReportingOverview.PostageSavedPence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingOverview.PostageSavedPence(childComplexity), true
+	case "ReportingOverview.registrations":
+		if e.ComplexityRoot.ReportingOverview.Registrations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingOverview.Registrations(childComplexity), true
+	case "ReportingOverview.releaseDelayMedianHours":
+		if e.ComplexityRoot.ReportingOverview.ReleaseDelayMedianHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingOverview.ReleaseDelayMedianHours(childComplexity), true
+	case "ReportingOverview.releaseDelayP90Hours":
+		if e.ComplexityRoot.ReportingOverview.ReleaseDelayP90Hours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingOverview.ReleaseDelayP90Hours(childComplexity), true
+	case "ReportingOverview.resultsReleased":
+		if e.ComplexityRoot.ReportingOverview.ResultsReleased == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingOverview.ResultsReleased(childComplexity), true
+	case "ReportingOverview.sharesByCategory":
+		if e.ComplexityRoot.ReportingOverview.SharesByCategory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingOverview.SharesByCategory(childComplexity), true
+	case "ReportingOverview.sharesByRelationship":
+		if e.ComplexityRoot.ReportingOverview.SharesByRelationship == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingOverview.SharesByRelationship(childComplexity), true
+
+	case "ReportingPeriod.end":
+		if e.ComplexityRoot.ReportingPeriod.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingPeriod.End(childComplexity), true
+	case "ReportingPeriod.kind":
+		if e.ComplexityRoot.ReportingPeriod.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingPeriod.Kind(childComplexity), true
+	case "ReportingPeriod.start":
+		if e.ComplexityRoot.ReportingPeriod.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportingPeriod.Start(childComplexity), true
+
+	case "ResearchStudy.cohortSize":
+		if e.ComplexityRoot.ResearchStudy.CohortSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResearchStudy.CohortSize(childComplexity), true
 	case "ResearchStudy.createdAt":
 		if e.ComplexityRoot.ResearchStudy.CreatedAt == nil {
 			break
@@ -3354,6 +3685,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ResearchStudy.Description(childComplexity), true
+	case "ResearchStudy.exportURL":
+		if e.ComplexityRoot.ResearchStudy.ExportURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResearchStudy.ExportURL(childComplexity), true
 	case "ResearchStudy.id":
 		if e.ComplexityRoot.ResearchStudy.ID == nil {
 			break
@@ -3804,6 +4141,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SpecialtyRulePayload.Recomputed(childComplexity), true
 
+	case "StudyConsent.categories":
+		if e.ComplexityRoot.StudyConsent.Categories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StudyConsent.Categories(childComplexity), true
+	case "StudyConsent.consentedAt":
+		if e.ComplexityRoot.StudyConsent.ConsentedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StudyConsent.ConsentedAt(childComplexity), true
+	case "StudyConsent.withdrawnAt":
+		if e.ComplexityRoot.StudyConsent.WithdrawnAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StudyConsent.WithdrawnAt(childComplexity), true
+
 	case "Subscription.notificationAdded":
 		if e.ComplexityRoot.Subscription.NotificationAdded == nil {
 			break
@@ -4042,6 +4398,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ContactPreferenceInput", ec.unmarshalInputContactPreferenceInput),
 			graphql.NewInputUnmarshaler("ContactPreferenceOrder", ec.unmarshalInputContactPreferenceOrder),
 			graphql.NewInputUnmarshaler("CreateAppointmentInput", ec.unmarshalInputCreateAppointmentInput),
+			graphql.NewInputUnmarshaler("CreateResearchStudyInput", ec.unmarshalInputCreateResearchStudyInput),
 			graphql.NewInputUnmarshaler("EncounterOrder", ec.unmarshalInputEncounterOrder),
 			graphql.NewInputUnmarshaler("EncounterWhereInput", ec.unmarshalInputEncounterWhereInput),
 			graphql.NewInputUnmarshaler("IngestRulesInput", ec.unmarshalInputIngestRulesInput),
@@ -4065,6 +4422,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RecordEncounterInput", ec.unmarshalInputRecordEncounterInput),
 			graphql.NewInputUnmarshaler("RecordMeasurementsInput", ec.unmarshalInputRecordMeasurementsInput),
 			graphql.NewInputUnmarshaler("RecordSymptomInput", ec.unmarshalInputRecordSymptomInput),
+			graphql.NewInputUnmarshaler("ReportingPeriodInput", ec.unmarshalInputReportingPeriodInput),
 			graphql.NewInputUnmarshaler("RequestAppointmentChangeInput", ec.unmarshalInputRequestAppointmentChangeInput),
 			graphql.NewInputUnmarshaler("RequestEmailChangeInput", ec.unmarshalInputRequestEmailChangeInput),
 			graphql.NewInputUnmarshaler("ResearchStudyOrder", ec.unmarshalInputResearchStudyOrder),
@@ -5136,6 +5494,205 @@ type Subscription {
   """
   notificationAdded(after: ID): Notification!
 }
+
+# Internal reporting. Aggregates only: no reporting type leads to a
+# patient, a record or an account.
+
+extend type Query {
+  """
+  Figures for an organisation the viewer is an ANALYST at, for one
+  calendar period (no arbitrary ranges, so that figures cannot be
+  subtracted into a hidden value). Counts follow NHS Digital's disclosure
+  control: 1 to 7 suppressed, the rest rounded to the nearest 5, a total
+  suppressed with its parts; medians and percentiles over fewer than 8
+  patients suppressed.
+  """
+  reporting(organisationId: ID!, period: ReportingPeriodInput!): ReportingOverview!
+  """
+  The studies of the organisations the viewer is a RESEARCHER at.
+  """
+  researchStudies: [ResearchStudy!]!
+}
+
+enum ReportingPeriodKind {
+  MONTH
+  QUARTER
+  YEAR
+}
+
+"""
+A calendar period in UK time: a month (number 1 to 12), a quarter (1 to
+4) or a year (number ignored).
+"""
+input ReportingPeriodInput {
+  kind: ReportingPeriodKind!
+  year: Int!
+  number: Int
+}
+
+type ReportingPeriod {
+  kind: ReportingPeriodKind!
+  start: Time!
+  end: Time!
+}
+
+"""
+A count after disclosure control: null, with suppressed true, when it
+could identify someone.
+"""
+type Figure {
+  value: Int
+  suppressed: Boolean!
+}
+
+"""
+A median or percentile, in hours: null, with suppressed true, over fewer
+than 8 patients.
+"""
+type Measure {
+  value: Float
+  suppressed: Boolean!
+}
+
+"""
+One part of a total, such as the shares with carers.
+"""
+type FigurePart {
+  key: String!
+  figure: Figure!
+}
+
+"""
+A total with its parts; when a part is suppressed, so is the total.
+"""
+type Breakdown {
+  total: Figure!
+  parts: [FigurePart!]!
+}
+
+type ReportingOverview {
+  period: ReportingPeriod!
+  """
+  Patients of the organisation who registered in the period.
+  """
+  registrations: Figure!
+  """
+  Patients of the organisation who signed in during the period.
+  """
+  activePatients: Figure!
+  invitationsSent: Figure!
+  invitationsAccepted: Figure!
+  """
+  Shares of the organisation's patients' records made in the period, by
+  relationship (CARER, FAMILY, PROFESSIONAL, ORGANISATION).
+  """
+  sharesByRelationship: Breakdown!
+  """
+  The same shares by the labels they grant beyond GENERAL (a share may
+  grant several, so the parts do not add up to the total).
+  """
+  sharesByCategory: Breakdown!
+  """
+  Results of the organisation that became visible to patients in the period.
+  """
+  resultsReleased: Figure!
+  """
+  Hours from report to release of those results.
+  """
+  releaseDelayMedianHours: Measure!
+  releaseDelayP90Hours: Measure!
+  """
+  The organisation's appointments starting in the period, by status.
+  """
+  appointmentsByStatus: Breakdown!
+  """
+  The same appointments by specialty.
+  """
+  appointmentsBySpecialty: Breakdown!
+  """
+  Letters the organisation sent through the portal in the period.
+  """
+  lettersDelivered: Figure!
+  """
+  Of those, the ones their patient read in the portal.
+  """
+  lettersReadInPortal: Figure!
+  """
+  Postage saved by the letters read in the portal, in pence, at the
+  configured cost per letter.
+  """
+  postageSavedPence: Figure!
+  """
+  Notifications about the organisation's patients written in the period,
+  by channel (IN_APP, EMAIL).
+  """
+  notificationsByChannel: Breakdown!
+}
+
+# Research.
+
+extend type ResearchStudy {
+  """
+  For the study's researchers: patients who consented and have not
+  withdrawn; suppressed below 10.
+  """
+  cohortSize: Figure!
+  """
+  For the study's researchers: where to download the de-identified export
+  (NDJSON, bearer token).
+  """
+  exportURL: String
+}
+
+"""
+A study a patient may join, and their consent to it.
+"""
+type PatientStudy {
+  study: ResearchStudy!
+  consent: StudyConsent
+}
+
+type StudyConsent {
+  consentedAt: Time!
+  withdrawnAt: Time
+  """
+  The labels of the record the patient agreed the study may use.
+  """
+  categories: [Category!]!
+}
+
+extend type Patient {
+  """
+  The open research studies the patient may join, with their consent to
+  each. Only the patient sees these.
+  """
+  researchStudies: [PatientStudy!]!
+}
+
+input CreateResearchStudyInput {
+  organisationId: ID!
+  title: String!
+  description: String
+}
+
+extend type Mutation {
+  """
+  A RESEARCHER defines a study of their research organisation.
+  """
+  createResearchStudy(input: CreateResearchStudyInput!): ResearchStudy!
+  """
+  A RESEARCHER closes a study to new consents.
+  """
+  closeResearchStudy(id: ID!): ResearchStudy!
+  """
+  The patient joins a study, for the labels they choose (GENERAL at least).
+  """
+  consentToStudy(patientId: ID!, studyId: ID!, categories: [Category!]!): PatientStudy!
+  """
+  The patient leaves a study: their data stops being used at once.
+  """
+  withdrawFromStudy(patientId: ID!, studyId: ID!): PatientStudy!
+}
 `, BuiltIn: false},
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
 }
@@ -5381,6 +5938,16 @@ func (ec *executionContext) childFields_BreakGlassPayload(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type BreakGlassPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Breakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_Breakdown_total(ctx, field)
+	case "parts":
+		return ec.fieldContext_Breakdown_parts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Breakdown", field.Name)
+}
+
 func (ec *executionContext) childFields_BulkInvitationReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "invited":
@@ -5561,6 +6128,26 @@ func (ec *executionContext) childFields_EncounterEdge(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type EncounterEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_Figure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "value":
+		return ec.fieldContext_Figure_value(ctx, field)
+	case "suppressed":
+		return ec.fieldContext_Figure_suppressed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Figure", field.Name)
+}
+
+func (ec *executionContext) childFields_FigurePart(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_FigurePart_key(ctx, field)
+	case "figure":
+		return ec.fieldContext_FigurePart_figure(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FigurePart", field.Name)
+}
+
 func (ec *executionContext) childFields_IngestRules(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "excludedServices":
@@ -5717,6 +6304,16 @@ func (ec *executionContext) childFields_LetterEdge(ctx context.Context, field gr
 		return ec.fieldContext_LetterEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LetterEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Measure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "value":
+		return ec.fieldContext_Measure_value(ctx, field)
+	case "suppressed":
+		return ec.fieldContext_Measure_suppressed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Measure", field.Name)
 }
 
 func (ec *executionContext) childFields_Measurement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6005,6 +6602,8 @@ func (ec *executionContext) childFields_Patient(ctx context.Context, field graph
 		return ec.fieldContext_Patient_symptomSeries(ctx, field)
 	case "measurementSeries":
 		return ec.fieldContext_Patient_measurementSeries(ctx, field)
+	case "researchStudies":
+		return ec.fieldContext_Patient_researchStudies(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Patient", field.Name)
 }
@@ -6031,6 +6630,16 @@ func (ec *executionContext) childFields_PatientEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type PatientEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_PatientStudy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "study":
+		return ec.fieldContext_PatientStudy_study(ctx, field)
+	case "consent":
+		return ec.fieldContext_PatientStudy_consent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PatientStudy", field.Name)
+}
+
 func (ec *executionContext) childFields_RefusedReading(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "index":
@@ -6039,6 +6648,80 @@ func (ec *executionContext) childFields_RefusedReading(ctx context.Context, fiel
 		return ec.fieldContext_RefusedReading_reason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RefusedReading", field.Name)
+}
+
+func (ec *executionContext) childFields_ReportingOverview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "period":
+		return ec.fieldContext_ReportingOverview_period(ctx, field)
+	case "registrations":
+		return ec.fieldContext_ReportingOverview_registrations(ctx, field)
+	case "activePatients":
+		return ec.fieldContext_ReportingOverview_activePatients(ctx, field)
+	case "invitationsSent":
+		return ec.fieldContext_ReportingOverview_invitationsSent(ctx, field)
+	case "invitationsAccepted":
+		return ec.fieldContext_ReportingOverview_invitationsAccepted(ctx, field)
+	case "sharesByRelationship":
+		return ec.fieldContext_ReportingOverview_sharesByRelationship(ctx, field)
+	case "sharesByCategory":
+		return ec.fieldContext_ReportingOverview_sharesByCategory(ctx, field)
+	case "resultsReleased":
+		return ec.fieldContext_ReportingOverview_resultsReleased(ctx, field)
+	case "releaseDelayMedianHours":
+		return ec.fieldContext_ReportingOverview_releaseDelayMedianHours(ctx, field)
+	case "releaseDelayP90Hours":
+		return ec.fieldContext_ReportingOverview_releaseDelayP90Hours(ctx, field)
+	case "appointmentsByStatus":
+		return ec.fieldContext_ReportingOverview_appointmentsByStatus(ctx, field)
+	case "appointmentsBySpecialty":
+		return ec.fieldContext_ReportingOverview_appointmentsBySpecialty(ctx, field)
+	case "lettersDelivered":
+		return ec.fieldContext_ReportingOverview_lettersDelivered(ctx, field)
+	case "lettersReadInPortal":
+		return ec.fieldContext_ReportingOverview_lettersReadInPortal(ctx, field)
+	case "postageSavedPence":
+		return ec.fieldContext_ReportingOverview_postageSavedPence(ctx, field)
+	case "notificationsByChannel":
+		return ec.fieldContext_ReportingOverview_notificationsByChannel(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReportingOverview", field.Name)
+}
+
+func (ec *executionContext) childFields_ReportingPeriod(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_ReportingPeriod_kind(ctx, field)
+	case "start":
+		return ec.fieldContext_ReportingPeriod_start(ctx, field)
+	case "end":
+		return ec.fieldContext_ReportingPeriod_end(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReportingPeriod", field.Name)
+}
+
+func (ec *executionContext) childFields_ResearchStudy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ResearchStudy_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ResearchStudy_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ResearchStudy_updatedAt(ctx, field)
+	case "title":
+		return ec.fieldContext_ResearchStudy_title(ctx, field)
+	case "description":
+		return ec.fieldContext_ResearchStudy_description(ctx, field)
+	case "open":
+		return ec.fieldContext_ResearchStudy_open(ctx, field)
+	case "organisation":
+		return ec.fieldContext_ResearchStudy_organisation(ctx, field)
+	case "cohortSize":
+		return ec.fieldContext_ResearchStudy_cohortSize(ctx, field)
+	case "exportURL":
+		return ec.fieldContext_ResearchStudy_exportURL(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResearchStudy", field.Name)
 }
 
 func (ec *executionContext) childFields_Result(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6241,6 +6924,18 @@ func (ec *executionContext) childFields_SpecialtyRulePayload(ctx context.Context
 		return ec.fieldContext_SpecialtyRulePayload_recomputed(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SpecialtyRulePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_StudyConsent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "consentedAt":
+		return ec.fieldContext_StudyConsent_consentedAt(ctx, field)
+	case "withdrawnAt":
+		return ec.fieldContext_StudyConsent_withdrawnAt(ctx, field)
+	case "categories":
+		return ec.fieldContext_StudyConsent_categories(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StudyConsent", field.Name)
 }
 
 func (ec *executionContext) childFields_Symptom(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6599,6 +7294,20 @@ func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_closeResearchStudy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_completeCareResource_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6627,12 +7336,56 @@ func (ec *executionContext) field_Mutation_confirmEmailChange_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_consentToStudy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "patientId",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["patientId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "studyId",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["studyId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "categories",
+		func(ctx context.Context, v any) ([]category.Category, error) {
+			return ec.unmarshalNCategory2ᚕgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategoryᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["categories"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createAppointment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateAppointmentInput, error) {
 			return ec.unmarshalNCreateAppointmentInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐCreateAppointmentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createResearchStudy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateResearchStudyInput, error) {
+			return ec.unmarshalNCreateResearchStudyInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐCreateResearchStudyInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7166,6 +7919,28 @@ func (ec *executionContext) field_Mutation_updateShare_args(ctx context.Context,
 		return nil, err
 	}
 	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_withdrawFromStudy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "patientId",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["patientId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "studyId",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["studyId"] = arg1
 	return args, nil
 }
 
@@ -7996,6 +8771,28 @@ func (ec *executionContext) field_Query_patients_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["where"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_reporting_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organisationId",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organisationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (model.ReportingPeriodInput, error) {
+			return ec.unmarshalNReportingPeriodInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐReportingPeriodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg1
 	return args, nil
 }
 
@@ -10152,6 +10949,70 @@ func (ec *executionContext) fieldContext_BreakGlassPayload_patient(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Breakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.Breakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Breakdown_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Figure) graphql.Marshaler {
+			return ec.marshalNFigure2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Breakdown_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Breakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Figure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Breakdown_parts(ctx context.Context, field graphql.CollectedField, obj *model.Breakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Breakdown_parts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Parts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FigurePart) graphql.Marshaler {
+			return ec.marshalNFigurePart2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigurePartᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Breakdown_parts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Breakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FigurePart(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _BulkInvitationReport_invited(ctx context.Context, field graphql.CollectedField, obj *model.BulkInvitationReport) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11666,6 +12527,107 @@ func (ec *executionContext) fieldContext_EncounterEdge_cursor(_ context.Context,
 	return graphql.NewScalarFieldContext("EncounterEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _Figure_value(ctx context.Context, field graphql.CollectedField, obj *model.Figure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Figure_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Figure_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Figure", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Figure_suppressed(ctx context.Context, field graphql.CollectedField, obj *model.Figure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Figure_suppressed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Suppressed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Figure_suppressed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Figure", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _FigurePart_key(ctx context.Context, field graphql.CollectedField, obj *model.FigurePart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FigurePart_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FigurePart_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FigurePart", field, false, false, "String")
+}
+
+func (ec *executionContext) _FigurePart_figure(ctx context.Context, field graphql.CollectedField, obj *model.FigurePart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FigurePart_figure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figure, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Figure) graphql.Marshaler {
+			return ec.marshalNFigure2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FigurePart_figure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FigurePart",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Figure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _IngestRules_excludedServices(ctx context.Context, field graphql.CollectedField, obj *model.IngestRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12968,6 +13930,52 @@ func (ec *executionContext) _LetterEdge_cursor(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_LetterEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LetterEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _Measure_value(ctx context.Context, field graphql.CollectedField, obj *model.Measure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Measure_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Measure_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Measure", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Measure_suppressed(ctx context.Context, field graphql.CollectedField, obj *model.Measure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Measure_suppressed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Suppressed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Measure_suppressed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Measure", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Measurement_id(ctx context.Context, field graphql.CollectedField, obj *ent.Measurement) (ret graphql.Marshaler) {
@@ -15856,6 +16864,182 @@ func (ec *executionContext) fieldContext_Mutation_setNotificationEmail(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createResearchStudy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createResearchStudy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateResearchStudy(ctx, fc.Args["input"].(model.CreateResearchStudyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ResearchStudy) graphql.Marshaler {
+			return ec.marshalNResearchStudy2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResearchStudy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createResearchStudy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResearchStudy(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createResearchStudy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_closeResearchStudy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_closeResearchStudy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CloseResearchStudy(ctx, fc.Args["id"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ResearchStudy) graphql.Marshaler {
+			return ec.marshalNResearchStudy2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResearchStudy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_closeResearchStudy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResearchStudy(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_closeResearchStudy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_consentToStudy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_consentToStudy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConsentToStudy(ctx, fc.Args["patientId"].(pulid.ID), fc.Args["studyId"].(pulid.ID), fc.Args["categories"].([]category.Category))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PatientStudy) graphql.Marshaler {
+			return ec.marshalNPatientStudy2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐPatientStudy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_consentToStudy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PatientStudy(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_consentToStudy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_withdrawFromStudy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_withdrawFromStudy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().WithdrawFromStudy(ctx, fc.Args["patientId"].(pulid.ID), fc.Args["studyId"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PatientStudy) graphql.Marshaler {
+			return ec.marshalNPatientStudy2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐPatientStudy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_withdrawFromStudy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PatientStudy(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_withdrawFromStudy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *ent.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17747,6 +18931,38 @@ func (ec *executionContext) fieldContext_Patient_measurementSeries(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Patient_researchStudies(ctx context.Context, field graphql.CollectedField, obj *ent.Patient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Patient_researchStudies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Patient().ResearchStudies(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PatientStudy) graphql.Marshaler {
+			return ec.marshalNPatientStudy2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐPatientStudyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Patient_researchStudies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Patient",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PatientStudy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PatientConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.PatientConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17887,6 +19103,70 @@ func (ec *executionContext) _PatientEdge_cursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PatientEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PatientEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _PatientStudy_study(ctx context.Context, field graphql.CollectedField, obj *model.PatientStudy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PatientStudy_study(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Study, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ResearchStudy) graphql.Marshaler {
+			return ec.marshalNResearchStudy2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResearchStudy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PatientStudy_study(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PatientStudy",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResearchStudy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PatientStudy_consent(ctx context.Context, field graphql.CollectedField, obj *model.PatientStudy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PatientStudy_consent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Consent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StudyConsent) graphql.Marshaler {
+			return ec.marshalOStudyConsent2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐStudyConsent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PatientStudy_consent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PatientStudy",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StudyConsent(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -18185,6 +19465,82 @@ func (ec *executionContext) fieldContext_Query_patients(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_reporting(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_reporting(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Reporting(ctx, fc.Args["organisationId"].(pulid.ID), fc.Args["period"].(model.ReportingPeriodInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReportingOverview) graphql.Marshaler {
+			return ec.marshalNReportingOverview2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐReportingOverview(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_reporting(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportingOverview(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_reporting_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_researchStudies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_researchStudies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ResearchStudies(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.ResearchStudy) graphql.Marshaler {
+			return ec.marshalNResearchStudy2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResearchStudyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_researchStudies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResearchStudy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18305,6 +19661,587 @@ func (ec *executionContext) _RefusedReading_reason(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_RefusedReading_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RefusedReading", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReportingOverview_period(ctx context.Context, field graphql.CollectedField, obj *model.ReportingOverview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingOverview_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReportingPeriod) graphql.Marshaler {
+			return ec.marshalNReportingPeriod2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐReportingPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingOverview_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportingOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportingPeriod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportingOverview_registrations(ctx context.Context, field graphql.CollectedField, obj *model.ReportingOverview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingOverview_registrations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Registrations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Figure) graphql.Marshaler {
+			return ec.marshalNFigure2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingOverview_registrations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportingOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Figure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportingOverview_activePatients(ctx context.Context, field graphql.CollectedField, obj *model.ReportingOverview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingOverview_activePatients(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActivePatients, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Figure) graphql.Marshaler {
+			return ec.marshalNFigure2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingOverview_activePatients(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportingOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Figure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportingOverview_invitationsSent(ctx context.Context, field graphql.CollectedField, obj *model.ReportingOverview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingOverview_invitationsSent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InvitationsSent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Figure) graphql.Marshaler {
+			return ec.marshalNFigure2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingOverview_invitationsSent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportingOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Figure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportingOverview_invitationsAccepted(ctx context.Context, field graphql.CollectedField, obj *model.ReportingOverview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingOverview_invitationsAccepted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InvitationsAccepted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Figure) graphql.Marshaler {
+			return ec.marshalNFigure2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingOverview_invitationsAccepted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportingOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Figure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportingOverview_sharesByRelationship(ctx context.Context, field graphql.CollectedField, obj *model.ReportingOverview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingOverview_sharesByRelationship(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SharesByRelationship, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalNBreakdown2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingOverview_sharesByRelationship(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportingOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportingOverview_sharesByCategory(ctx context.Context, field graphql.CollectedField, obj *model.ReportingOverview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingOverview_sharesByCategory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SharesByCategory, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalNBreakdown2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingOverview_sharesByCategory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportingOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportingOverview_resultsReleased(ctx context.Context, field graphql.CollectedField, obj *model.ReportingOverview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingOverview_resultsReleased(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResultsReleased, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Figure) graphql.Marshaler {
+			return ec.marshalNFigure2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingOverview_resultsReleased(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportingOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Figure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportingOverview_releaseDelayMedianHours(ctx context.Context, field graphql.CollectedField, obj *model.ReportingOverview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingOverview_releaseDelayMedianHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReleaseDelayMedianHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Measure) graphql.Marshaler {
+			return ec.marshalNMeasure2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingOverview_releaseDelayMedianHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportingOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Measure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportingOverview_releaseDelayP90Hours(ctx context.Context, field graphql.CollectedField, obj *model.ReportingOverview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingOverview_releaseDelayP90Hours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReleaseDelayP90Hours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Measure) graphql.Marshaler {
+			return ec.marshalNMeasure2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingOverview_releaseDelayP90Hours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportingOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Measure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportingOverview_appointmentsByStatus(ctx context.Context, field graphql.CollectedField, obj *model.ReportingOverview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingOverview_appointmentsByStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppointmentsByStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalNBreakdown2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingOverview_appointmentsByStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportingOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportingOverview_appointmentsBySpecialty(ctx context.Context, field graphql.CollectedField, obj *model.ReportingOverview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingOverview_appointmentsBySpecialty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppointmentsBySpecialty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalNBreakdown2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingOverview_appointmentsBySpecialty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportingOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportingOverview_lettersDelivered(ctx context.Context, field graphql.CollectedField, obj *model.ReportingOverview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingOverview_lettersDelivered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LettersDelivered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Figure) graphql.Marshaler {
+			return ec.marshalNFigure2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingOverview_lettersDelivered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportingOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Figure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportingOverview_lettersReadInPortal(ctx context.Context, field graphql.CollectedField, obj *model.ReportingOverview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingOverview_lettersReadInPortal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LettersReadInPortal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Figure) graphql.Marshaler {
+			return ec.marshalNFigure2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingOverview_lettersReadInPortal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportingOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Figure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportingOverview_postageSavedPence(ctx context.Context, field graphql.CollectedField, obj *model.ReportingOverview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingOverview_postageSavedPence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PostageSavedPence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Figure) graphql.Marshaler {
+			return ec.marshalNFigure2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingOverview_postageSavedPence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportingOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Figure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportingOverview_notificationsByChannel(ctx context.Context, field graphql.CollectedField, obj *model.ReportingOverview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingOverview_notificationsByChannel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NotificationsByChannel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+			return ec.marshalNBreakdown2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingOverview_notificationsByChannel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportingOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breakdown(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportingPeriod_kind(ctx context.Context, field graphql.CollectedField, obj *model.ReportingPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingPeriod_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ReportingPeriodKind) graphql.Marshaler {
+			return ec.marshalNReportingPeriodKind2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐReportingPeriodKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingPeriod_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportingPeriod", field, false, false, "ReportingPeriodKind")
+}
+
+func (ec *executionContext) _ReportingPeriod_start(ctx context.Context, field graphql.CollectedField, obj *model.ReportingPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingPeriod_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingPeriod_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportingPeriod", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ReportingPeriod_end(ctx context.Context, field graphql.CollectedField, obj *model.ReportingPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportingPeriod_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportingPeriod_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportingPeriod", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ResearchStudy_id(ctx context.Context, field graphql.CollectedField, obj *ent.ResearchStudy) (ret graphql.Marshaler) {
@@ -18475,6 +20412,61 @@ func (ec *executionContext) fieldContext_ResearchStudy_organisation(_ context.Co
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ResearchStudy_cohortSize(ctx context.Context, field graphql.CollectedField, obj *ent.ResearchStudy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResearchStudy_cohortSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ResearchStudy().CohortSize(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Figure) graphql.Marshaler {
+			return ec.marshalNFigure2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResearchStudy_cohortSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResearchStudy",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Figure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ResearchStudy_exportURL(ctx context.Context, field graphql.CollectedField, obj *ent.ResearchStudy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResearchStudy_exportURL(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ResearchStudy().ExportURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResearchStudy_exportURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResearchStudy", field, true, true, "String")
 }
 
 func (ec *executionContext) _Result_id(ctx context.Context, field graphql.CollectedField, obj *ent.Result) (ret graphql.Marshaler) {
@@ -20244,6 +22236,75 @@ func (ec *executionContext) _SpecialtyRulePayload_recomputed(ctx context.Context
 }
 func (ec *executionContext) fieldContext_SpecialtyRulePayload_recomputed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SpecialtyRulePayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StudyConsent_consentedAt(ctx context.Context, field graphql.CollectedField, obj *model.StudyConsent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StudyConsent_consentedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConsentedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StudyConsent_consentedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StudyConsent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StudyConsent_withdrawnAt(ctx context.Context, field graphql.CollectedField, obj *model.StudyConsent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StudyConsent_withdrawnAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WithdrawnAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StudyConsent_withdrawnAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StudyConsent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StudyConsent_categories(ctx context.Context, field graphql.CollectedField, obj *model.StudyConsent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StudyConsent_categories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Categories, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []category.Category) graphql.Marshaler {
+			return ec.marshalNCategory2ᚕgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategoryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StudyConsent_categories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StudyConsent", field, false, false, "Category")
 }
 
 func (ec *executionContext) _Subscription_notificationAdded(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -24332,6 +26393,62 @@ func UnmarshalCreateAppointmentInput(ctx context.Context, raw any) (model.Create
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateResearchStudyInput(ctx context.Context, obj any) (model.CreateResearchStudyInput, error) {
+	var it model.CreateResearchStudyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"organisationId", "title", "description"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "organisationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationID = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateResearchStudyInput unmarshals raw into the CreateResearchStudyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateResearchStudyInput(ctx context.Context, raw any) (model.CreateResearchStudyInput, error) {
+	var out model.CreateResearchStudyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateResearchStudyInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputEncounterOrder(ctx context.Context, obj any) (ent.EncounterOrder, error) {
 	var it ent.EncounterOrder
 	if obj == nil {
@@ -27039,6 +29156,62 @@ func (ec *executionContext) unmarshalInputRecordSymptomInput(ctx context.Context
 func UnmarshalRecordSymptomInput(ctx context.Context, raw any) (model.RecordSymptomInput, error) {
 	var out model.RecordSymptomInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordSymptomInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReportingPeriodInput(ctx context.Context, obj any) (model.ReportingPeriodInput, error) {
+	var it model.ReportingPeriodInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "year", "number"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNReportingPeriodKind2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐReportingPeriodKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "year":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("year"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Year = data
+		case "number":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("number"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Number = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReportingPeriodInput unmarshals raw into the ReportingPeriodInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReportingPeriodInput(ctx context.Context, raw any) (model.ReportingPeriodInput, error) {
+	var out model.ReportingPeriodInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportingPeriodInput", raw, &out)
 	return out, err
 }
 
@@ -30219,6 +32392,44 @@ func (ec *executionContext) _BreakGlassPayload(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var breakdownImplementors = []string{"Breakdown"}
+
+func (ec *executionContext) _Breakdown(ctx context.Context, sel ast.SelectionSet, obj *model.Breakdown) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, breakdownImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Breakdown")
+		case "total":
+			out.Values[i] = ec._Breakdown_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "parts":
+			out.Values[i] = ec._Breakdown_parts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var bulkInvitationReportImplementors = []string{"BulkInvitationReport"}
 
 func (ec *executionContext) _BulkInvitationReport(ctx context.Context, sel ast.SelectionSet, obj *model.BulkInvitationReport) graphql.Marshaler {
@@ -30804,6 +33015,82 @@ func (ec *executionContext) _EncounterEdge(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var figureImplementors = []string{"Figure"}
+
+func (ec *executionContext) _Figure(ctx context.Context, sel ast.SelectionSet, obj *model.Figure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, figureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Figure")
+		case "value":
+			out.Values[i] = ec._Figure_value(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "suppressed":
+			out.Values[i] = ec._Figure_suppressed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var figurePartImplementors = []string{"FigurePart"}
+
+func (ec *executionContext) _FigurePart(ctx context.Context, sel ast.SelectionSet, obj *model.FigurePart) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, figurePartImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FigurePart")
+		case "key":
+			out.Values[i] = ec._FigurePart_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "figure":
+			out.Values[i] = ec._FigurePart_figure(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var ingestRulesImplementors = []string{"IngestRules"}
 
 func (ec *executionContext) _IngestRules(ctx context.Context, sel ast.SelectionSet, obj *model.IngestRules) graphql.Marshaler {
@@ -31303,6 +33590,44 @@ func (ec *executionContext) _LetterEdge(ctx context.Context, sel ast.SelectionSe
 			}
 		case "cursor":
 			out.Values[i] = ec._LetterEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var measureImplementors = []string{"Measure"}
+
+func (ec *executionContext) _Measure(ctx context.Context, sel ast.SelectionSet, obj *model.Measure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, measureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Measure")
+		case "value":
+			out.Values[i] = ec._Measure_value(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "suppressed":
+			out.Values[i] = ec._Measure_suppressed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -32039,6 +34364,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createResearchStudy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createResearchStudy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closeResearchStudy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_closeResearchStudy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "consentToStudy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_consentToStudy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withdrawFromStudy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_withdrawFromStudy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -32607,6 +34960,12 @@ func (ec *executionContext) _Patient(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Patient_measurementSeries(ctx, field, obj)
 				})
+		case "researchStudies":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Patient_researchStudies(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -32705,6 +35064,44 @@ func (ec *executionContext) _PatientEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var patientStudyImplementors = []string{"PatientStudy"}
+
+func (ec *executionContext) _PatientStudy(ctx context.Context, sel ast.SelectionSet, obj *model.PatientStudy) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, patientStudyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PatientStudy")
+		case "study":
+			out.Values[i] = ec._PatientStudy_study(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "consent":
+			out.Values[i] = ec._PatientStudy_consent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -32765,6 +35162,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_patients(ctx, field)
+				})
+		case "reporting":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_reporting(ctx, field)
+				})
+		case "researchStudies":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_researchStudies(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -32835,6 +35244,157 @@ func (ec *executionContext) _RefusedReading(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var reportingOverviewImplementors = []string{"ReportingOverview"}
+
+func (ec *executionContext) _ReportingOverview(ctx context.Context, sel ast.SelectionSet, obj *model.ReportingOverview) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reportingOverviewImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReportingOverview")
+		case "period":
+			out.Values[i] = ec._ReportingOverview_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registrations":
+			out.Values[i] = ec._ReportingOverview_registrations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "activePatients":
+			out.Values[i] = ec._ReportingOverview_activePatients(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invitationsSent":
+			out.Values[i] = ec._ReportingOverview_invitationsSent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invitationsAccepted":
+			out.Values[i] = ec._ReportingOverview_invitationsAccepted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sharesByRelationship":
+			out.Values[i] = ec._ReportingOverview_sharesByRelationship(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sharesByCategory":
+			out.Values[i] = ec._ReportingOverview_sharesByCategory(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resultsReleased":
+			out.Values[i] = ec._ReportingOverview_resultsReleased(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "releaseDelayMedianHours":
+			out.Values[i] = ec._ReportingOverview_releaseDelayMedianHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "releaseDelayP90Hours":
+			out.Values[i] = ec._ReportingOverview_releaseDelayP90Hours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "appointmentsByStatus":
+			out.Values[i] = ec._ReportingOverview_appointmentsByStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "appointmentsBySpecialty":
+			out.Values[i] = ec._ReportingOverview_appointmentsBySpecialty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lettersDelivered":
+			out.Values[i] = ec._ReportingOverview_lettersDelivered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lettersReadInPortal":
+			out.Values[i] = ec._ReportingOverview_lettersReadInPortal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "postageSavedPence":
+			out.Values[i] = ec._ReportingOverview_postageSavedPence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "notificationsByChannel":
+			out.Values[i] = ec._ReportingOverview_notificationsByChannel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reportingPeriodImplementors = []string{"ReportingPeriod"}
+
+func (ec *executionContext) _ReportingPeriod(ctx context.Context, sel ast.SelectionSet, obj *model.ReportingPeriod) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reportingPeriodImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReportingPeriod")
+		case "kind":
+			out.Values[i] = ec._ReportingPeriod_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "start":
+			out.Values[i] = ec._ReportingPeriod_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "end":
+			out.Values[i] = ec._ReportingPeriod_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var researchStudyImplementors = []string{"ResearchStudy", "Node"}
 
 func (ec *executionContext) _ResearchStudy(ctx context.Context, sel ast.SelectionSet, obj *ent.ResearchStudy) graphql.Marshaler {
@@ -32881,6 +35441,18 @@ func (ec *executionContext) _ResearchStudy(ctx context.Context, sel ast.Selectio
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ResearchStudy_organisation(ctx, field, obj)
+				})
+		case "cohortSize":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ResearchStudy_cohortSize(ctx, field, obj)
+				})
+		case "exportURL":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ResearchStudy_exportURL(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -33540,6 +36112,49 @@ func (ec *executionContext) _SpecialtyRulePayload(ctx context.Context, sel ast.S
 			out.Values[i] = graphql.MarshalString("SpecialtyRulePayload")
 		case "recomputed":
 			out.Values[i] = ec._SpecialtyRulePayload_recomputed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var studyConsentImplementors = []string{"StudyConsent"}
+
+func (ec *executionContext) _StudyConsent(ctx context.Context, sel ast.SelectionSet, obj *model.StudyConsent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, studyConsentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StudyConsent")
+		case "consentedAt":
+			out.Values[i] = ec._StudyConsent_consentedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withdrawnAt":
+			out.Values[i] = ec._StudyConsent_withdrawnAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "categories":
+			out.Values[i] = ec._StudyConsent_categories(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -34576,6 +37191,14 @@ func (ec *executionContext) marshalNBreakGlassPayload2ᚖgithubᚗcomᚋpatientp
 	return ec._BreakGlassPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNBreakdown2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBreakdown(ctx context.Context, sel ast.SelectionSet, v *model.Breakdown) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Breakdown!")
+		return graphql.Null
+	}
+	return ec._Breakdown(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNBulkInvitationReport2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBulkInvitationReport(ctx context.Context, sel ast.SelectionSet, v *model.BulkInvitationReport) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "BulkInvitationReport!")
@@ -34754,6 +37377,11 @@ func (ec *executionContext) unmarshalNCreateAppointmentInput2githubᚗcomᚋpati
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateResearchStudyInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐCreateResearchStudyInput(ctx context.Context, v any) (model.CreateResearchStudyInput, error) {
+	res, err := ec.unmarshalInputCreateResearchStudyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (entgql.Cursor[pulid.ID], error) {
 	var res entgql.Cursor[pulid.ID]
 	err := res.UnmarshalGQL(v)
@@ -34817,6 +37445,38 @@ func (ec *executionContext) marshalNEncounterStatus2githubᚗcomᚋpatientportal
 func (ec *executionContext) unmarshalNEncounterWhereInput2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐEncounterWhereInput(ctx context.Context, v any) (*ent.EncounterWhereInput, error) {
 	res, err := ec.unmarshalInputEncounterWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFigure2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigure(ctx context.Context, sel ast.SelectionSet, v *model.Figure) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Figure!")
+		return graphql.Null
+	}
+	return ec._Figure(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFigurePart2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigurePartᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FigurePart) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFigurePart2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigurePart(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFigurePart2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigurePart(ctx context.Context, sel ast.SelectionSet, v *model.FigurePart) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FigurePart!")
+		return graphql.Null
+	}
+	return ec._FigurePart(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
@@ -35019,6 +37679,14 @@ func (ec *executionContext) marshalNLetterOrderField2ᚖgithubᚗcomᚋpatientpo
 func (ec *executionContext) unmarshalNLetterWhereInput2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐLetterWhereInput(ctx context.Context, v any) (*ent.LetterWhereInput, error) {
 	res, err := ec.unmarshalInputLetterWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMeasure2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasure(ctx context.Context, sel ast.SelectionSet, v *model.Measure) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Measure!")
+		return graphql.Null
+	}
+	return ec._Measure(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNMeasurement2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐMeasurementᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Measurement) graphql.Marshaler {
@@ -35338,6 +38006,30 @@ func (ec *executionContext) marshalNPatientOrderField2ᚖgithubᚗcomᚋpatientp
 	return v
 }
 
+func (ec *executionContext) marshalNPatientStudy2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐPatientStudyᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PatientStudy) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPatientStudy2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐPatientStudy(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPatientStudy2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐPatientStudy(ctx context.Context, sel ast.SelectionSet, v *model.PatientStudy) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PatientStudy!")
+		return graphql.Null
+	}
+	return ec._PatientStudy(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRecordAllergyInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRecordAllergyInput(ctx context.Context, v any) (model.RecordAllergyInput, error) {
 	res, err := ec.unmarshalInputRecordAllergyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35382,6 +38074,37 @@ func (ec *executionContext) marshalNRefusedReading2ᚖgithubᚗcomᚋpatientport
 	return ec._RefusedReading(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNReportingOverview2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐReportingOverview(ctx context.Context, sel ast.SelectionSet, v *model.ReportingOverview) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReportingOverview!")
+		return graphql.Null
+	}
+	return ec._ReportingOverview(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReportingPeriod2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐReportingPeriod(ctx context.Context, sel ast.SelectionSet, v *model.ReportingPeriod) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReportingPeriod!")
+		return graphql.Null
+	}
+	return ec._ReportingPeriod(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReportingPeriodInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐReportingPeriodInput(ctx context.Context, v any) (model.ReportingPeriodInput, error) {
+	res, err := ec.unmarshalInputReportingPeriodInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNReportingPeriodKind2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐReportingPeriodKind(ctx context.Context, v any) (model.ReportingPeriodKind, error) {
+	var res model.ReportingPeriodKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReportingPeriodKind2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐReportingPeriodKind(ctx context.Context, sel ast.SelectionSet, v model.ReportingPeriodKind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNRequestAppointmentChangeInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRequestAppointmentChangeInput(ctx context.Context, v any) (model.RequestAppointmentChangeInput, error) {
 	res, err := ec.unmarshalInputRequestAppointmentChangeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35390,6 +38113,30 @@ func (ec *executionContext) unmarshalNRequestAppointmentChangeInput2githubᚗcom
 func (ec *executionContext) unmarshalNRequestEmailChangeInput2githubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRequestEmailChangeInput(ctx context.Context, v any) (model.RequestEmailChangeInput, error) {
 	res, err := ec.unmarshalInputRequestEmailChangeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNResearchStudy2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResearchStudyᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ResearchStudy) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNResearchStudy2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResearchStudy(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNResearchStudy2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResearchStudy(ctx context.Context, sel ast.SelectionSet, v *ent.ResearchStudy) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ResearchStudy!")
+		return graphql.Null
+	}
+	return ec._ResearchStudy(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNResearchStudyOrderField2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResearchStudyOrderField(ctx context.Context, v any) (*ent.ResearchStudyOrderField, error) {
@@ -37701,6 +40448,13 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOStudyConsent2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐStudyConsent(ctx context.Context, sel ast.SelectionSet, v *model.StudyConsent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._StudyConsent(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOSymptom2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐSymptom(ctx context.Context, sel ast.SelectionSet, v *ent.Symptom) graphql.Marshaler {

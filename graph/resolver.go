@@ -160,6 +160,33 @@ type Tracking interface {
 	MeasurementSeries(ctx context.Context, obj *ent.Patient, typeArg measurement.Type, from time.Time, to time.Time, bucket model.SeriesBucket) (*model.MeasurementSeries, error)
 }
 
+// Reporting answers an organisation's analysts with aggregates only.
+type Reporting interface {
+	// Overview computes the figures of one organisation and period.
+	Overview(ctx context.Context, org pulid.ID, period model.ReportingPeriodInput) (*model.ReportingOverview, error)
+}
+
+// Research runs studies: researchers define them and read their cohort's
+// size; patients join and leave them.
+type Research interface {
+	// Studies lists the studies of the viewer's research organisations.
+	Studies(ctx context.Context) ([]*ent.ResearchStudy, error)
+	// PatientStudies lists the open studies a patient may join.
+	PatientStudies(ctx context.Context, p *ent.Patient) ([]*model.PatientStudy, error)
+	// CreateStudy defines a study.
+	CreateStudy(ctx context.Context, in model.CreateResearchStudyInput) (*ent.ResearchStudy, error)
+	// CloseStudy closes a study to new consents.
+	CloseStudy(ctx context.Context, id pulid.ID) (*ent.ResearchStudy, error)
+	// Consent records the patient joining a study.
+	Consent(ctx context.Context, patientID, studyID pulid.ID, categories []category.Category) (*model.PatientStudy, error)
+	// Withdraw records the patient leaving a study.
+	Withdraw(ctx context.Context, patientID, studyID pulid.ID) (*model.PatientStudy, error)
+	// CohortSize is the study's cohort size after disclosure control.
+	CohortSize(ctx context.Context, s *ent.ResearchStudy) (*model.Figure, error)
+	// ExportURL is where the study's researchers download its export.
+	ExportURL(ctx context.Context, s *ent.ResearchStudy) (*string, error)
+}
+
 // Waker wakes a subscription when its account has something new, possibly
 // written by another server.
 type Waker interface {
@@ -174,6 +201,8 @@ type Resolver struct {
 	Sharing  Sharing
 	Clinical Clinical
 	Tracking Tracking
+	Reports  Reporting
+	Research Research
 	// FeedInterval is how often a subscription looks for new
 	// notifications and re-checks its viewer; a second when zero.
 	FeedInterval time.Duration

@@ -256,6 +256,22 @@ func (r *mutationResolver) SetNotificationEmail(ctx context.Context, preference 
 	return access.FromContext(ctx), nil
 }
 
+func (r *mutationResolver) CreateResearchStudy(ctx context.Context, input model.CreateResearchStudyInput) (*ent.ResearchStudy, error) {
+	return r.Research.CreateStudy(ctx, input)
+}
+
+func (r *mutationResolver) CloseResearchStudy(ctx context.Context, id pulid.ID) (*ent.ResearchStudy, error) {
+	return r.Research.CloseStudy(ctx, id)
+}
+
+func (r *mutationResolver) ConsentToStudy(ctx context.Context, patientID pulid.ID, studyID pulid.ID, categories []category.Category) (*model.PatientStudy, error) {
+	return r.Research.Consent(ctx, patientID, studyID, categories)
+}
+
+func (r *mutationResolver) WithdrawFromStudy(ctx context.Context, patientID pulid.ID, studyID pulid.ID) (*model.PatientStudy, error) {
+	return r.Research.Withdraw(ctx, patientID, studyID)
+}
+
 func (r *notificationResolver) Subject(ctx context.Context, obj *ent.Notification) (ent.Noder, error) {
 	return r.notificationSubject(ctx, obj)
 }
@@ -280,6 +296,10 @@ func (r *patientResolver) MeasurementSeries(ctx context.Context, obj *ent.Patien
 	return r.Tracking.MeasurementSeries(ctx, obj, typeArg, from, to, bucket)
 }
 
+func (r *patientResolver) ResearchStudies(ctx context.Context, obj *ent.Patient) ([]*model.PatientStudy, error) {
+	return r.Research.PatientStudies(ctx, obj)
+}
+
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*access.Viewer, error) {
 	return access.FromContext(ctx), nil
@@ -300,6 +320,22 @@ func (r *queryResolver) StaffAccessLog(ctx context.Context, organisationID pulid
 
 func (r *queryResolver) Patients(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, where *model.PatientSearchInput) (*ent.PatientConnection, error) {
 	return r.Clinical.Patients(ctx, after, first, before, last, where)
+}
+
+func (r *queryResolver) Reporting(ctx context.Context, organisationID pulid.ID, period model.ReportingPeriodInput) (*model.ReportingOverview, error) {
+	return r.Reports.Overview(ctx, organisationID, period)
+}
+
+func (r *queryResolver) ResearchStudies(ctx context.Context) ([]*ent.ResearchStudy, error) {
+	return r.Research.Studies(ctx)
+}
+
+func (r *researchStudyResolver) CohortSize(ctx context.Context, obj *ent.ResearchStudy) (*model.Figure, error) {
+	return r.Research.CohortSize(ctx, obj)
+}
+
+func (r *researchStudyResolver) ExportURL(ctx context.Context, obj *ent.ResearchStudy) (*string, error) {
+	return r.Research.ExportURL(ctx, obj)
 }
 
 func (r *sessionResolver) Current(ctx context.Context, obj *ent.Session) (bool, error) {

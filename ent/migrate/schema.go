@@ -926,6 +926,7 @@ var (
 		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "read_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "email_due_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "emailed_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "reminder_due_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "recipient_account_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
 		{Name: "patient_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
@@ -938,13 +939,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "notifications_accounts_recipient",
-				Columns:    []*schema.Column{NotificationsColumns[8]},
+				Columns:    []*schema.Column{NotificationsColumns[9]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "notifications_patients_notifications",
-				Columns:    []*schema.Column{NotificationsColumns[9]},
+				Columns:    []*schema.Column{NotificationsColumns[10]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -953,12 +954,12 @@ var (
 			{
 				Name:    "notification_recipient_account_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[8], NotificationsColumns[4]},
+				Columns: []*schema.Column{NotificationsColumns[9], NotificationsColumns[4]},
 			},
 			{
 				Name:    "notification_patient_id_category",
 				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[9], NotificationsColumns[2]},
+				Columns: []*schema.Column{NotificationsColumns[10], NotificationsColumns[2]},
 			},
 			{
 				Name:    "notification_email_due_at",
@@ -968,7 +969,7 @@ var (
 			{
 				Name:    "notification_reminder_due_at",
 				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[7]},
+				Columns: []*schema.Column{NotificationsColumns[8]},
 			},
 		},
 	}
@@ -1104,6 +1105,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "consented_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "withdrawn_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "categories", Type: field.TypeJSON, Nullable: true},
 		{Name: "patient_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
 		{Name: "study_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
 	}
@@ -1115,13 +1117,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "research_consents_patients_research_consents",
-				Columns:    []*schema.Column{ResearchConsentsColumns[5]},
+				Columns:    []*schema.Column{ResearchConsentsColumns[6]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "research_consents_research_studies_study",
-				Columns:    []*schema.Column{ResearchConsentsColumns[6]},
+				Columns:    []*schema.Column{ResearchConsentsColumns[7]},
 				RefColumns: []*schema.Column{ResearchStudiesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -1130,12 +1132,12 @@ var (
 			{
 				Name:    "researchconsent_patient_id_study_id",
 				Unique:  true,
-				Columns: []*schema.Column{ResearchConsentsColumns[5], ResearchConsentsColumns[6]},
+				Columns: []*schema.Column{ResearchConsentsColumns[6], ResearchConsentsColumns[7]},
 			},
 			{
 				Name:    "researchconsent_study_id_withdrawn_at",
 				Unique:  false,
-				Columns: []*schema.Column{ResearchConsentsColumns[6], ResearchConsentsColumns[4]},
+				Columns: []*schema.Column{ResearchConsentsColumns[7], ResearchConsentsColumns[4]},
 			},
 		},
 	}

@@ -37,6 +37,8 @@ const (
 	FieldReadAt = "read_at"
 	// FieldEmailDueAt holds the string denoting the email_due_at field in the database.
 	FieldEmailDueAt = "email_due_at"
+	// FieldEmailedAt holds the string denoting the emailed_at field in the database.
+	FieldEmailedAt = "emailed_at"
 	// FieldReminderDueAt holds the string denoting the reminder_due_at field in the database.
 	FieldReminderDueAt = "reminder_due_at"
 	// EdgePatient holds the string denoting the patient edge name in mutations.
@@ -72,6 +74,7 @@ var Columns = []string{
 	FieldCreatedAt,
 	FieldReadAt,
 	FieldEmailDueAt,
+	FieldEmailedAt,
 	FieldReminderDueAt,
 }
 
@@ -190,6 +193,11 @@ func ByReadAt(opts ...sql.OrderTermOption) OrderOption {
 // ByEmailDueAt orders the results by the email_due_at field.
 func ByEmailDueAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldEmailDueAt, opts...).ToFunc()
+}
+
+// ByEmailedAt orders the results by the emailed_at field.
+func ByEmailedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEmailedAt, opts...).ToFunc()
 }
 
 // ByReminderDueAt orders the results by the reminder_due_at field.

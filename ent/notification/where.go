@@ -87,6 +87,11 @@ func EmailDueAt(v time.Time) predicate.Notification {
 	return predicate.Notification(sql.FieldEQ(FieldEmailDueAt, v))
 }
 
+// EmailedAt applies equality check predicate on the "emailed_at" field. It's identical to EmailedAtEQ.
+func EmailedAt(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldEQ(FieldEmailedAt, v))
+}
+
 // ReminderDueAt applies equality check predicate on the "reminder_due_at" field. It's identical to ReminderDueAtEQ.
 func ReminderDueAt(v time.Time) predicate.Notification {
 	return predicate.Notification(sql.FieldEQ(FieldReminderDueAt, v))
@@ -500,6 +505,56 @@ func EmailDueAtIsNil() predicate.Notification {
 // EmailDueAtNotNil applies the NotNil predicate on the "email_due_at" field.
 func EmailDueAtNotNil() predicate.Notification {
 	return predicate.Notification(sql.FieldNotNull(FieldEmailDueAt))
+}
+
+// EmailedAtEQ applies the EQ predicate on the "emailed_at" field.
+func EmailedAtEQ(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldEQ(FieldEmailedAt, v))
+}
+
+// EmailedAtNEQ applies the NEQ predicate on the "emailed_at" field.
+func EmailedAtNEQ(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldNEQ(FieldEmailedAt, v))
+}
+
+// EmailedAtIn applies the In predicate on the "emailed_at" field.
+func EmailedAtIn(vs ...time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldIn(FieldEmailedAt, vs...))
+}
+
+// EmailedAtNotIn applies the NotIn predicate on the "emailed_at" field.
+func EmailedAtNotIn(vs ...time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldNotIn(FieldEmailedAt, vs...))
+}
+
+// EmailedAtGT applies the GT predicate on the "emailed_at" field.
+func EmailedAtGT(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldGT(FieldEmailedAt, v))
+}
+
+// EmailedAtGTE applies the GTE predicate on the "emailed_at" field.
+func EmailedAtGTE(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldGTE(FieldEmailedAt, v))
+}
+
+// EmailedAtLT applies the LT predicate on the "emailed_at" field.
+func EmailedAtLT(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldLT(FieldEmailedAt, v))
+}
+
+// EmailedAtLTE applies the LTE predicate on the "emailed_at" field.
+func EmailedAtLTE(v time.Time) predicate.Notification {
+	return predicate.Notification(sql.FieldLTE(FieldEmailedAt, v))
+}
+
+// EmailedAtIsNil applies the IsNil predicate on the "emailed_at" field.
+func EmailedAtIsNil() predicate.Notification {
+	return predicate.Notification(sql.FieldIsNull(FieldEmailedAt))
+}
+
+// EmailedAtNotNil applies the NotNil predicate on the "emailed_at" field.
+func EmailedAtNotNil() predicate.Notification {
+	return predicate.Notification(sql.FieldNotNull(FieldEmailedAt))
 }
 
 // ReminderDueAtEQ applies the EQ predicate on the "reminder_due_at" field.

@@ -28,6 +28,8 @@ const (
 	FieldConsentedAt = "consented_at"
 	// FieldWithdrawnAt holds the string denoting the withdrawn_at field in the database.
 	FieldWithdrawnAt = "withdrawn_at"
+	// FieldCategories holds the string denoting the categories field in the database.
+	FieldCategories = "categories"
 	// EdgePatient holds the string denoting the patient edge name in mutations.
 	EdgePatient = "patient"
 	// EdgeStudy holds the string denoting the study edge name in mutations.
@@ -59,6 +61,7 @@ var Columns = []string{
 	FieldStudyID,
 	FieldConsentedAt,
 	FieldWithdrawnAt,
+	FieldCategories,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).

@@ -396,6 +396,16 @@ func WithdrawnAtNotNil() predicate.ResearchConsent {
 	return predicate.ResearchConsent(sql.FieldNotNull(FieldWithdrawnAt))
 }
 
+// CategoriesIsNil applies the IsNil predicate on the "categories" field.
+func CategoriesIsNil() predicate.ResearchConsent {
+	return predicate.ResearchConsent(sql.FieldIsNull(FieldCategories))
+}
+
+// CategoriesNotNil applies the NotNil predicate on the "categories" field.
+func CategoriesNotNil() predicate.ResearchConsent {
+	return predicate.ResearchConsent(sql.FieldNotNull(FieldCategories))
+}
+
 // HasPatient applies the HasEdge predicate on the "patient" edge.
 func HasPatient() predicate.ResearchConsent {
 	return predicate.ResearchConsent(func(s *sql.Selector) {

@@ -40,6 +40,9 @@ func (Notification) Fields() []ent.Field {
 		field.Time("email_due_at").SchemaType(timeSchemaType).Optional().Nillable().
 			Comment("When it is to be considered for email; null once emailed or passed over.").
 			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("emailed_at").SchemaType(timeSchemaType).Optional().Nillable().
+			Comment("When an email told of it, for reporting by channel.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("reminder_due_at").SchemaType(timeSchemaType).Optional().Nillable().
 			Comment("When a letter still unread gets its one reminder; null when none is due.").
 			Annotations(entgql.Skip(entgql.SkipAll)),

@@ -25,6 +25,8 @@ func (ResearchConsent) Fields() []ent.Field {
 		field.String("study_id").GoType(pulid.ID("")).SchemaType(idSchemaType).Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("consented_at").SchemaType(timeSchemaType).Default(now),
 		field.Time("withdrawn_at").SchemaType(timeSchemaType).Optional().Nillable(),
+		field.Strings("categories").Optional().
+			Comment("The labels the patient agreed the study may use."),
 	}
 }
 

@@ -108,6 +108,12 @@ type BreakGlassPayload struct {
 	Patient   *ent.Patient `json:"patient,omitempty"`
 }
 
+// A total with its parts; when a part is suppressed, so is the total.
+type Breakdown struct {
+	Total *Figure       `json:"total"`
+	Parts []*FigurePart `json:"parts"`
+}
+
 type BulkInvitationReport struct {
 	Invited int                  `json:"invited"`
 	Refused int                  `json:"refused"`
@@ -164,6 +170,25 @@ type CreateAppointmentInput struct {
 	Category *category.Category `json:"category,omitempty"`
 }
 
+type CreateResearchStudyInput struct {
+	OrganisationID pulid.ID `json:"organisationId"`
+	Title          string   `json:"title"`
+	Description    *string  `json:"description,omitempty"`
+}
+
+// A count after disclosure control: null, with suppressed true, when it
+// could identify someone.
+type Figure struct {
+	Value      *int `json:"value,omitempty"`
+	Suppressed bool `json:"suppressed"`
+}
+
+// One part of a total, such as the shares with carers.
+type FigurePart struct {
+	Key    string  `json:"key"`
+	Figure *Figure `json:"figure"`
+}
+
 type IngestRules struct {
 	ExcludedServices        []string `json:"excludedServices"`
 	ResultReleaseDelayHours int      `json:"resultReleaseDelayHours"`
@@ -203,6 +228,13 @@ type InvitePatientsInput struct {
 	OrganisationID pulid.ID `json:"organisationId"`
 	// CSV with the header nhs_number,date_of_birth,email (dates YYYY-MM-DD).
 	CSV string `json:"csv"`
+}
+
+// A median or percentile, in hours: null, with suppressed true, over fewer
+// than 8 patients.
+type Measure struct {
+	Value      *float64 `json:"value,omitempty"`
+	Suppressed bool     `json:"suppressed"`
 }
 
 type MeasurementBucket struct {
@@ -253,6 +285,12 @@ type PatientSearchInput struct {
 	DateOfBirth     *string   `json:"dateOfBirth,omitempty"`
 	OrganisationID  *pulid.ID `json:"organisationId,omitempty"`
 	LocalIdentifier *string   `json:"localIdentifier,omitempty"`
+}
+
+// A study a patient may join, and their consent to it.
+type PatientStudy struct {
+	Study   *ent.ResearchStudy `json:"study"`
+	Consent *StudyConsent      `json:"consent,omitempty"`
 }
 
 type RecordAllergyInput struct {
@@ -309,6 +347,55 @@ type RefusedReading struct {
 	// The reading's index in the input (0-based), or the upload's line number.
 	Index  int    `json:"index"`
 	Reason string `json:"reason"`
+}
+
+type ReportingOverview struct {
+	Period *ReportingPeriod `json:"period"`
+	// Patients of the organisation who registered in the period.
+	Registrations *Figure `json:"registrations"`
+	// Patients of the organisation who signed in during the period.
+	ActivePatients      *Figure `json:"activePatients"`
+	InvitationsSent     *Figure `json:"invitationsSent"`
+	InvitationsAccepted *Figure `json:"invitationsAccepted"`
+	// Shares of the organisation's patients' records made in the period, by
+	// relationship (CARER, FAMILY, PROFESSIONAL, ORGANISATION).
+	SharesByRelationship *Breakdown `json:"sharesByRelationship"`
+	// The same shares by the labels they grant beyond GENERAL (a share may
+	// grant several, so the parts do not add up to the total).
+	SharesByCategory *Breakdown `json:"sharesByCategory"`
+	// Results of the organisation that became visible to patients in the period.
+	ResultsReleased *Figure `json:"resultsReleased"`
+	// Hours from report to release of those results.
+	ReleaseDelayMedianHours *Measure `json:"releaseDelayMedianHours"`
+	ReleaseDelayP90Hours    *Measure `json:"releaseDelayP90Hours"`
+	// The organisation's appointments starting in the period, by status.
+	AppointmentsByStatus *Breakdown `json:"appointmentsByStatus"`
+	// The same appointments by specialty.
+	AppointmentsBySpecialty *Breakdown `json:"appointmentsBySpecialty"`
+	// Letters the organisation sent through the portal in the period.
+	LettersDelivered *Figure `json:"lettersDelivered"`
+	// Of those, the ones their patient read in the portal.
+	LettersReadInPortal *Figure `json:"lettersReadInPortal"`
+	// Postage saved by the letters read in the portal, in pence, at the
+	// configured cost per letter.
+	PostageSavedPence *Figure `json:"postageSavedPence"`
+	// Notifications about the organisation's patients written in the period,
+	// by channel (IN_APP, EMAIL).
+	NotificationsByChannel *Breakdown `json:"notificationsByChannel"`
+}
+
+type ReportingPeriod struct {
+	Kind  ReportingPeriodKind `json:"kind"`
+	Start time.Time           `json:"start"`
+	End   time.Time           `json:"end"`
+}
+
+// A calendar period in UK time: a month (number 1 to 12), a quarter (1 to
+// 4) or a year (number ignored).
+type ReportingPeriodInput struct {
+	Kind   ReportingPeriodKind `json:"kind"`
+	Year   int                 `json:"year"`
+	Number *int                `json:"number,omitempty"`
 }
 
 type RequestAppointmentChangeInput struct {
@@ -394,6 +481,13 @@ type SpecialtyRuleInput struct {
 type SpecialtyRulePayload struct {
 	// How many appointments and encounters were relabelled.
 	Recomputed int `json:"recomputed"`
+}
+
+type StudyConsent struct {
+	ConsentedAt time.Time  `json:"consentedAt"`
+	WithdrawnAt *time.Time `json:"withdrawnAt,omitempty"`
+	// The labels of the record the patient agreed the study may use.
+	Categories []category.Category `json:"categories"`
 }
 
 type Subscription struct {
@@ -648,6 +742,63 @@ func (e *BulkInvitationStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e BulkInvitationStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ReportingPeriodKind string
+
+const (
+	ReportingPeriodKindMonth   ReportingPeriodKind = "MONTH"
+	ReportingPeriodKindQuarter ReportingPeriodKind = "QUARTER"
+	ReportingPeriodKindYear    ReportingPeriodKind = "YEAR"
+)
+
+var AllReportingPeriodKind = []ReportingPeriodKind{
+	ReportingPeriodKindMonth,
+	ReportingPeriodKindQuarter,
+	ReportingPeriodKindYear,
+}
+
+func (e ReportingPeriodKind) IsValid() bool {
+	switch e {
+	case ReportingPeriodKindMonth, ReportingPeriodKindQuarter, ReportingPeriodKindYear:
+		return true
+	}
+	return false
+}
+
+func (e ReportingPeriodKind) String() string {
+	return string(e)
+}
+
+func (e *ReportingPeriodKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ReportingPeriodKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ReportingPeriodKind", str)
+	}
+	return nil
+}
+
+func (e ReportingPeriodKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ReportingPeriodKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ReportingPeriodKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -201,20 +201,28 @@ func (m *Mailer) mailNotifications(ctx context.Context, recipient pulid.ID, now 
 				return err
 			}
 		}
+		var emailed []pulid.ID
 		if len(atOnce) > 0 {
 			if err := mail.Enqueue(sys, tx, "notification", newsEmail(acc, m.PortalURL, atOnce)); err != nil {
 				return err
 			}
 			emails++
+			emailed = append(emailed, ids(atOnce)...)
 		}
 		if digestDue && len(later) > 0 {
 			if err := mail.Enqueue(sys, tx, "notification-digest", digestEmail(acc, m.PortalURL, later)); err != nil {
 				return err
 			}
 			emails++
-			return tx.Account.UpdateOneID(acc.ID).SetLastDigestAt(now).Exec(sys)
+			emailed = append(emailed, ids(later)...)
+			if err := tx.Account.UpdateOneID(acc.ID).SetLastDigestAt(now).Exec(sys); err != nil {
+				return err
+			}
 		}
-		return nil
+		if len(emailed) == 0 {
+			return nil
+		}
+		return tx.Notification.Update().Where(notification.IDIn(emailed...)).SetEmailedAt(now).Exec(sys)
 	})
 	return emails, err
 }

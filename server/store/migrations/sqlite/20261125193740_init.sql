@@ -142,7 +142,7 @@ CREATE UNIQUE INDEX `membership_account_id_organisation_id_role` ON `memberships
 -- create index "membership_organisation_id_role" to table: "memberships"
 CREATE INDEX `membership_organisation_id_role` ON `memberships` (`organisation_id`, `role`);
 -- create "notifications" table
-CREATE TABLE `notifications` (`id` text NOT NULL, `kind` text NOT NULL, `category` text NOT NULL DEFAULT ('GENERAL'), `subject_id` text NULL, `created_at` datetime NOT NULL, `read_at` datetime NULL, `email_due_at` datetime NULL, `reminder_due_at` datetime NULL, `recipient_account_id` text NOT NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `notifications_accounts_recipient` FOREIGN KEY (`recipient_account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION, CONSTRAINT `notifications_patients_notifications` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
+CREATE TABLE `notifications` (`id` text NOT NULL, `kind` text NOT NULL, `category` text NOT NULL DEFAULT ('GENERAL'), `subject_id` text NULL, `created_at` datetime NOT NULL, `read_at` datetime NULL, `email_due_at` datetime NULL, `emailed_at` datetime NULL, `reminder_due_at` datetime NULL, `recipient_account_id` text NOT NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `notifications_accounts_recipient` FOREIGN KEY (`recipient_account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION, CONSTRAINT `notifications_patients_notifications` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
 -- create index "notification_recipient_account_id_created_at" to table: "notifications"
 CREATE INDEX `notification_recipient_account_id_created_at` ON `notifications` (`recipient_account_id`, `created_at`);
 -- create index "notification_patient_id_category" to table: "notifications"
@@ -172,7 +172,7 @@ CREATE TABLE `patient_organisations` (`local_identifier` text NULL, `fhir_id` te
 -- create index "patientorganisation_organisation_id_local_identifier" to table: "patient_organisations"
 CREATE INDEX `patientorganisation_organisation_id_local_identifier` ON `patient_organisations` (`organisation_id`, `local_identifier`);
 -- create "research_consents" table
-CREATE TABLE `research_consents` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `consented_at` datetime NOT NULL, `withdrawn_at` datetime NULL, `patient_id` text NOT NULL, `study_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `research_consents_patients_research_consents` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `research_consents_research_studies_study` FOREIGN KEY (`study_id`) REFERENCES `research_studies` (`id`) ON DELETE NO ACTION);
+CREATE TABLE `research_consents` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `consented_at` datetime NOT NULL, `withdrawn_at` datetime NULL, `categories` json NULL, `patient_id` text NOT NULL, `study_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `research_consents_patients_research_consents` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `research_consents_research_studies_study` FOREIGN KEY (`study_id`) REFERENCES `research_studies` (`id`) ON DELETE NO ACTION);
 -- create index "researchconsent_patient_id_study_id" to table: "research_consents"
 CREATE UNIQUE INDEX `researchconsent_patient_id_study_id` ON `research_consents` (`patient_id`, `study_id`);
 -- create index "researchconsent_study_id_withdrawn_at" to table: "research_consents"
