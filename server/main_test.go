@@ -79,7 +79,7 @@ func get(url string) int {
 	return res.StatusCode
 }
 
-var demoLine = regexp.MustCompile(`^demo (organisation .+ ODS code: [A-Z0-9]+|(patient|carer|clinician|admin|privacy-officer|paramedic) \S+@\S+ password: \S{10,})$`)
+var demoLine = regexp.MustCompile(`^demo (organisation .+ ODS code: [A-Z0-9]+|(patient|carer|clinician|admin|privacy-officer|paramedic|analyst|researcher) \S+@\S+ password: \S{10,})$`)
 
 func TestServeCreatesMigratesAndFillsTheEmbeddedStore(t *testing.T) {
 	db := "sqlite:" + t.TempDir() + "/portal.db"

@@ -46,6 +46,9 @@ type Config struct {
 	Mail mail.Config
 	// NHSLogin configures sign-in with NHS login; off when Issuer is empty.
 	NHSLogin NHSLogin
+	// PostagePence is what one posted letter costs, for reporting the
+	// postage letters read in the portal save.
+	PostagePence int
 	// APIKey is what the apikey subcommand is asked to do.
 	APIKey APIKeyCommand
 }
@@ -141,6 +144,15 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		"redis://host:port or nats://host:port when several servers share the store (PORTAL_BROKER_URL)")
 	fs.DurationVar(&c.MailInterval, "mail-interval", mailEvery,
 		"how often notification emails are written and the mail outbox is sent (PORTAL_MAIL_INTERVAL)")
+	postage := 85
+	if p := getenv("PORTAL_POSTAGE_PENCE"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return c, fmt.Errorf("PORTAL_POSTAGE_PENCE: %q is not a number of pence", p)
+		}
+		postage = n
+	}
+	fs.IntVar(&c.PostagePence, "postage-pence", postage, "what posting one letter costs, in pence, for reporting (PORTAL_POSTAGE_PENCE)")
 	fs.DurationVar(&c.FeedInterval, "feed-interval", feedEvery,
 		"how often each subscription re-checks its session and looks for news without a wake-up (PORTAL_FEED_INTERVAL)")
 	c.Mail.Host = getenv("PORTAL_SMTP_HOST")

@@ -36,6 +36,8 @@ type Credentials struct {
 	Admin          Login
 	PrivacyOfficer Login
 	Paramedic      Login
+	Analyst        Login
+	Researcher     Login
 }
 
 // Load writes the demo data into an empty store in one transaction, so a
@@ -77,6 +79,8 @@ func Lines(c *Credentials) []string {
 		loginLine("admin", c.Admin),
 		loginLine("privacy-officer", c.PrivacyOfficer),
 		loginLine("paramedic", c.Paramedic),
+		loginLine("analyst", c.Analyst),
+		loginLine("researcher", c.Researcher),
 	}
 }
 
@@ -95,6 +99,8 @@ func credentials() *Credentials {
 
 		PrivacyOfficer: privacyPerson.Login,
 		Paramedic:      paramedicPerson.Login,
+		Analyst:        analystPerson.Login,
+		Researcher:     researcherPerson.Login,
 	}
 	c.Organisation.Name = trusts[0].name
 	c.Organisation.ODSCode = trusts[0].odsCode
@@ -151,6 +157,7 @@ func (l *loader) load(ctx context.Context) error {
 		{"journal", l.journal},
 		{"care resources", l.careResources},
 		{"glucose readings", l.glucose},
+		{"research study", l.researchStudy},
 	}
 	for _, s := range steps {
 		if err := s.run(ctx); err != nil {

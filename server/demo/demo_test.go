@@ -20,6 +20,7 @@ import (
 	"github.com/patientportal/portal/ent/measurement"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/organisation"
+	"github.com/patientportal/portal/ent/researchstudy"
 	"github.com/patientportal/portal/ent/result"
 	"github.com/patientportal/portal/ent/resultcomponent"
 	"github.com/patientportal/portal/ent/schema/category"
@@ -61,7 +62,7 @@ func TestLoadWritesWhatAUserWouldNotice(t *testing.T) {
 		want int
 	}{
 		{"two trusts", c.Organisation.Query().Where(organisation.KindEQ(organisation.KindTRUST)).Count, 2},
-		{"six accounts", c.Account.Query().Count, 6},
+		{"eight accounts", c.Account.Query().Count, 8},
 		{"one patient linked to both trusts", c.PatientOrganisation.Query().Count, 2},
 		{"a month of glucose readings every five minutes",
 			c.Measurement.Query().Where(measurement.TypeEQ(measurement.TypeGLUCOSE)).Count, 8640},
@@ -86,6 +87,12 @@ func TestLoadWritesWhatAUserWouldNotice(t *testing.T) {
 		{"an ambulance service that may break the glass", c.Organisation.Query().Where(
 			organisation.KindEQ(organisation.KindAMBULANCE_SERVICE), organisation.EmergencyCare(true)).Count, 1},
 		{"one share", c.Share.Query().Count, 1},
+		{"an analyst at the first trust", c.Membership.Query().Where(
+			membership.RoleEQ(membership.RoleANALYST)).Count, 1},
+		{"a researcher at a research unit, without emergency access", c.Membership.Query().Where(
+			membership.RoleEQ(membership.RoleRESEARCHER), membership.HasOrganisationWith(
+				organisation.KindEQ(organisation.KindRESEARCH), organisation.EmergencyCare(false))).Count, 1},
+		{"an open research study", c.ResearchStudy.Query().Where(researchstudy.Open(true)).Count, 1},
 	}
 	for _, tc := range counts {
 		n, err := tc.got(ctx)
@@ -198,6 +205,8 @@ func TestLinesPrintEverySignIn(t *testing.T) {
 		regexp.MustCompile(`^demo admin [a-z0-9.]+@[a-z0-9.]+ password: \S{10,}$`),
 		regexp.MustCompile(`^demo privacy-officer [a-z0-9.]+@[a-z0-9.]+ password: \S{10,}$`),
 		regexp.MustCompile(`^demo paramedic [a-z0-9.]+@[a-z0-9.]+ password: \S{10,}$`),
+		regexp.MustCompile(`^demo analyst [a-z0-9.]+@[a-z0-9.]+ password: \S{10,}$`),
+		regexp.MustCompile(`^demo researcher [a-z0-9.]+@[a-z0-9.]+ password: \S{10,}$`),
 	}
 	lines := Lines(creds)
 	if len(lines) != len(want) {

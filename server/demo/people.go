@@ -66,7 +66,22 @@ var trusts = []trust{
 		address: "Ambulance Headquarters, Ridgeway Park, Northbridge NB6 2AS",
 		kind:    organisation.KindAMBULANCE_SERVICE,
 	},
+	{
+		// Its researchers run a study the demo patient may join.
+		odsCode: "RNB01",
+		name:    "Northbridge Clinical Research Unit",
+		logoURL: "https://logos.example.org/rnb01.svg",
+		welcome: "Northbridge Clinical Research Unit.",
+		phone:   "0113 496 0456",
+		email:   "research@northbridge.example.org",
+		website: "https://research.northbridge.example.org",
+		address: "Research Unit, Infirmary Street, Northbridge NB1 3EX",
+		kind:    organisation.KindRESEARCH,
+	},
 }
+
+// researchUnit is the index in trusts of the researcher's organisation.
+const researchUnit = 3
 
 // ambulanceService is the index in trusts of the paramedic's organisation.
 const ambulanceService = 2
@@ -84,13 +99,15 @@ type person struct {
 // only ever lives on a developer's machine. Each is distinct, so that a
 // sign-in shows which role it is.
 var (
-	patientPerson   = person{Login{"patient@example.org", "demo-patient-2026"}, "Sam Taylor", "", 0}
-	carerPerson     = person{Login{"carer@example.org", "demo-carer-2026"}, "Jordan Taylor", "", 0}
-	clinicianPerson = person{Login{"clinician@example.org", "demo-clinician-2026"}, "Dr Priya Shah", membership.RoleCLINICIAN, 0}
-	adminPerson     = person{Login{"admin@example.org", "demo-admin-2026"}, "Chris Evans", membership.RoleADMIN, 0}
-	privacyPerson   = person{Login{"privacy@example.org", "demo-privacy-2026"}, "Morgan Lee", membership.RolePRIVACY_OFFICER, 0}
-	paramedicPerson = person{Login{"paramedic@example.org", "demo-paramedic-2026"}, "Alex Carter", membership.RoleCLINICIAN, ambulanceService}
-	people          = []person{patientPerson, carerPerson, clinicianPerson, adminPerson, privacyPerson, paramedicPerson}
+	patientPerson    = person{Login{"patient@example.org", "demo-patient-2026"}, "Sam Taylor", "", 0}
+	carerPerson      = person{Login{"carer@example.org", "demo-carer-2026"}, "Jordan Taylor", "", 0}
+	clinicianPerson  = person{Login{"clinician@example.org", "demo-clinician-2026"}, "Dr Priya Shah", membership.RoleCLINICIAN, 0}
+	adminPerson      = person{Login{"admin@example.org", "demo-admin-2026"}, "Chris Evans", membership.RoleADMIN, 0}
+	privacyPerson    = person{Login{"privacy@example.org", "demo-privacy-2026"}, "Morgan Lee", membership.RolePRIVACY_OFFICER, 0}
+	paramedicPerson  = person{Login{"paramedic@example.org", "demo-paramedic-2026"}, "Alex Carter", membership.RoleCLINICIAN, ambulanceService}
+	analystPerson    = person{Login{"analyst@example.org", "demo-analyst-2026"}, "Sasha Patel", membership.RoleANALYST, 0}
+	researcherPerson = person{Login{"researcher@example.org", "demo-researcher-2026"}, "Robin Hughes", membership.RoleRESEARCHER, researchUnit}
+	people           = []person{patientPerson, carerPerson, clinicianPerson, adminPerson, privacyPerson, paramedicPerson, analystPerson, researcherPerson}
 )
 
 // patientNHSStem is the first nine digits of the patient's NHS number, in
@@ -119,7 +136,7 @@ func (l *loader) organisations(ctx context.Context) error {
 			kind = organisation.KindTRUST
 		}
 		c.SetOdsCode(t.odsCode).SetName(t.name).SetKind(kind).
-			SetLogoURL(t.logoURL).SetWelcomeMessage(t.welcome).SetEmergencyCare(true).
+			SetLogoURL(t.logoURL).SetWelcomeMessage(t.welcome).SetEmergencyCare(kind != organisation.KindRESEARCH).
 			SetPhone(t.phone).SetEmail(t.email).SetWebsite(t.website).SetAddress(t.address).
 			SetCreatedAt(l.now).SetUpdatedAt(l.now)
 	}).Save(ctx)
