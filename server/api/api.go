@@ -45,13 +45,17 @@ type Services struct {
 	Sharing  graph.Sharing
 	Clinical graph.Clinical
 	Tracking graph.Tracking
+	// Reporting and Research serve analysts and researchers.
+	Reporting graph.Reporting
+	Research  graph.Research
 	// Waker wakes subscriptions; optional.
 	Waker graph.Waker
 }
 
 // NewHandler returns the GraphQL HTTP handler over client and services.
 func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
-	srv := handler.New(graph.NewSchema(&graph.Resolver{Client: client, Identity: svc.Identity, Sharing: svc.Sharing, Clinical: svc.Clinical, Tracking: svc.Tracking, Waker: svc.Waker, FeedInterval: cfg.FeedInterval}))
+	srv := handler.New(graph.NewSchema(&graph.Resolver{Client: client, Identity: svc.Identity, Sharing: svc.Sharing, Clinical: svc.Clinical, Tracking: svc.Tracking,
+		Reports: svc.Reporting, Research: svc.Research, Waker: svc.Waker, FeedInterval: cfg.FeedInterval}))
 	srv.AddTransport(transport.Options{})
 	// SSE first: it claims POSTs that accept text/event-stream, which the
 	// POST transport would otherwise answer.

@@ -122,7 +122,11 @@ func TestTheIngestEndpointTakesOnlyALiveIntegrationKey(t *testing.T) {
 	if list.status != http.StatusOK || !strings.Contains(string(list.raw), strings.TrimPrefix(report, "/fhir/r4/import-reports/")) {
 		t.Errorf("listing reports: %d %s", list.status, list.raw)
 	}
-	for _, path := range []string{"/fhir/r4/Patient", "/fhir/r4/Patient/p1", "/fhir/r4/metadata?x=1"} {
+	if meta := e.fhirPost("", http.MethodGet, "/fhir/r4/metadata", nil); meta.status != http.StatusOK ||
+		meta.body["resourceType"] != "CapabilityStatement" || !strings.Contains(string(meta.raw), `"DiagnosticReport"`) {
+		t.Errorf("metadata: %d %s", meta.status, meta.raw)
+	}
+	for _, path := range []string{"/fhir/r4/Patient", "/fhir/r4/Patient/p1", "/fhir/r4/Observation?patient=p1"} {
 		if got := e.fhirPost(key, http.MethodGet, path, nil); got.status != http.StatusForbidden || strings.Contains(string(got.raw), "Newcomer") {
 			t.Errorf("GET %s: %d %s", path, got.status, got.raw)
 		}

@@ -26,9 +26,11 @@ const contentType = "application/fhir+json"
 // Handler serves the ingest endpoint under /fhir/r4: POST a Bundle to
 // /fhir/r4, POST a resource to /fhir/r4/<Type>, PUT one to
 // /fhir/r4/<Type>/<id>, and read the key's own import reports at
-// /fhir/r4/import-reports[/<id>]. Nothing else is readable with a key.
+// /fhir/r4/import-reports[/<id>]. GET /fhir/r4/metadata describes the
+// endpoint to anyone. Nothing else is readable with a key.
 func (imp *Importer) Handler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /fhir/r4/metadata", metadata)
 	mux.HandleFunc("POST /fhir/r4", imp.withKey(imp.postBundle))
 	mux.HandleFunc("POST /fhir/r4/{type}", imp.withKey(imp.postResource))
 	mux.HandleFunc("PUT /fhir/r4/{type}/{id}", imp.withKey(imp.postResource))
