@@ -22,6 +22,7 @@ import (
 	"github.com/patientportal/portal/server/config"
 	"github.com/patientportal/portal/server/fhir"
 	"github.com/patientportal/portal/server/nhslogin"
+	"github.com/patientportal/portal/server/research"
 	"github.com/patientportal/portal/server/sharing"
 	"github.com/patientportal/portal/server/tracking"
 )
@@ -58,11 +59,13 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 	broker.PublishNotifications(client, wakes)
 	blobs := blob.NewDir(cfg.BlobDir)
 	clin := clinical.New(client, clinical.Config{PublicURL: cfg.PublicURL, Now: now, Blobs: blobs})
+	studies := research.New(client, research.Config{PublicURL: cfg.PublicURL, Now: now})
 	gql := api.NewHandler(client, api.Services{
 		Identity: sessions,
 		Sharing:  sharing.New(client, sharing.Config{PublicURL: cfg.PublicURL, Now: now}),
 		Clinical: clin,
 		Tracking: tracking.New(client, tracking.Config{Now: now}),
+		Research: studies,
 		Waker:    wakes,
 	}, api.Config{Introspection: !cfg.Production, AllowedOrigins: cfg.AllowedOrigins, FeedInterval: cfg.FeedInterval})
 	browsers := cors.New(cors.Options{
@@ -79,6 +82,9 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 	// Letter documents: a signed link or a bearer token, checked again
 	// against the privacy policy (see clinical.DocumentHandler).
 	mux.Handle("GET /letters/{id}/document", a.whenReady(clin.DocumentHandler(sessions)))
+	// A study's export: bearer tokens only (the middleware takes no cookie
+	// on GET), so no link or other site can start a download.
+	mux.Handle("GET /research/studies/{id}/export", a.whenReady(sessions.Middleware(studies.ExportHandler())))
 	// Trusts' systems push FHIR with an integration key: no browser, no
 	// session, no cookie.
 	ingest := (&fhir.Importer{Client: client, Blobs: blobs, Now: now}).Handler()
