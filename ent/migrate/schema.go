@@ -167,6 +167,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{AppointmentsColumns[19], AppointmentsColumns[7]},
 			},
+			{
+				Name:    "appointment_source_organisation_id_starts_at_status_specialty",
+				Unique:  false,
+				Columns: []*schema.Column{AppointmentsColumns[18], AppointmentsColumns[7], AppointmentsColumns[9], AppointmentsColumns[11]},
+			},
 		},
 	}
 	// AppointmentChangeRequestsColumns holds the columns for the "appointment_change_requests" table.
@@ -601,6 +606,16 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{InvitationsColumns[4]},
 			},
+			{
+				Name:    "invitation_organisation_id_purpose_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{InvitationsColumns[13], InvitationsColumns[3], InvitationsColumns[1]},
+			},
+			{
+				Name:    "invitation_organisation_id_purpose_accepted_at_patient_id",
+				Unique:  false,
+				Columns: []*schema.Column{InvitationsColumns[13], InvitationsColumns[3], InvitationsColumns[11], InvitationsColumns[14]},
+			},
 		},
 	}
 	// JournalEntriesColumns holds the columns for the "journal_entries" table.
@@ -710,6 +725,11 @@ var (
 				Name:    "letter_patient_id_sent_at",
 				Unique:  false,
 				Columns: []*schema.Column{LettersColumns[17], LettersColumns[9]},
+			},
+			{
+				Name:    "letter_source_organisation_id_sent_at_read_at",
+				Unique:  false,
+				Columns: []*schema.Column{LettersColumns[16], LettersColumns[9], LettersColumns[15]},
 			},
 		},
 	}
@@ -971,6 +991,16 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{NotificationsColumns[8]},
 			},
+			{
+				Name:    "notification_patient_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{NotificationsColumns[10], NotificationsColumns[4]},
+			},
+			{
+				Name:    "notification_patient_id_emailed_at",
+				Unique:  false,
+				Columns: []*schema.Column{NotificationsColumns[10], NotificationsColumns[7]},
+			},
 		},
 	}
 	// OidcLoginsColumns holds the columns for the "oidc_logins" table.
@@ -1095,6 +1125,11 @@ var (
 				Name:    "patientorganisation_organisation_id_local_identifier",
 				Unique:  false,
 				Columns: []*schema.Column{PatientOrganisationsColumns[4], PatientOrganisationsColumns[0]},
+			},
+			{
+				Name:    "patientorganisation_organisation_id_patient_id",
+				Unique:  false,
+				Columns: []*schema.Column{PatientOrganisationsColumns[4], PatientOrganisationsColumns[3]},
 			},
 		},
 	}
@@ -1230,6 +1265,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{ResultsColumns[16]},
 			},
+			{
+				Name:    "result_source_organisation_id_visible_from",
+				Unique:  false,
+				Columns: []*schema.Column{ResultsColumns[20], ResultsColumns[15], ResultsColumns[11], ResultsColumns[19]},
+			},
 		},
 	}
 	// ResultComponentsColumns holds the columns for the "result_components" table.
@@ -1334,6 +1374,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{SessionsColumns[8], SessionsColumns[7]},
 			},
+			{
+				Name:    "session_account_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[8], SessionsColumns[2]},
+			},
 		},
 	}
 	// SharesColumns holds the columns for the "shares" table.
@@ -1399,6 +1444,11 @@ var (
 				Name:    "share_grantee_organisation_id_revoked_at",
 				Unique:  false,
 				Columns: []*schema.Column{SharesColumns[12], SharesColumns[9]},
+			},
+			{
+				Name:    "share_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{SharesColumns[1]},
 			},
 		},
 	}

@@ -44,7 +44,12 @@ func (Appointment) Edges() []ent.Edge {
 
 // Indexes of the Appointment.
 func (Appointment) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("patient_id", "starts_at")}
+	return []ent.Index{
+		index.Fields("patient_id", "starts_at"),
+		// Reporting: an organisation's appointments in a period, by
+		// status and specialty.
+		index.Fields("source_organisation_id", "starts_at", "status", "specialty"),
+	}
 }
 
 // Annotations of the Appointment.

@@ -58,6 +58,10 @@ func (Invitation) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("patient_id", "created_at"),
 		index.Fields("email"),
+		// Reporting: an organisation's invitations sent and accepted in a
+		// period, and by whom.
+		index.Fields("organisation_id", "purpose", "created_at"),
+		index.Fields("organisation_id", "purpose", "accepted_at", "patient_id"),
 	}
 }
 

@@ -43,7 +43,12 @@ func (Letter) Edges() []ent.Edge {
 
 // Indexes of the Letter.
 func (Letter) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("patient_id", "sent_at")}
+	return []ent.Index{
+		index.Fields("patient_id", "sent_at"),
+		// Reporting: an organisation's letters sent in a period, and
+		// whether their patient has read them.
+		index.Fields("source_organisation_id", "sent_at", "read_at"),
+	}
 }
 
 // Annotations of the Letter.

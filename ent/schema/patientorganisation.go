@@ -39,6 +39,8 @@ func (PatientOrganisation) Edges() []ent.Edge {
 func (PatientOrganisation) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("organisation_id", "local_identifier"),
+		// Reporting: the organisation's patients as a set.
+		index.Fields("organisation_id", "patient_id"),
 	}
 }
 

@@ -54,7 +54,14 @@ func (Result) Edges() []ent.Edge {
 
 // Indexes of the Result.
 func (Result) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("patient_id", "reported_at"), index.Fields("notify_at")}
+	return []ent.Index{
+		index.Fields("patient_id", "reported_at"),
+		index.Fields("notify_at"),
+		// Reporting: an organisation's results released in a period,
+		// with what their release delay and patients are counted from.
+		index.Fields("source_organisation_id", "visible_from", "reported_at", "patient_id").
+			StorageKey("result_source_organisation_id_visible_from"),
+	}
 }
 
 // Annotations of the Result.

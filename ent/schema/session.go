@@ -44,7 +44,11 @@ func (Session) Edges() []ent.Edge {
 
 // Indexes of the Session.
 func (Session) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("account_id", "ended_at")}
+	return []ent.Index{
+		index.Fields("account_id", "ended_at"),
+		// Reporting: whether an account signed in during a period.
+		index.Fields("account_id", "created_at"),
+	}
 }
 
 // Annotations of the Session: listed to its owner through Viewer.sessions,

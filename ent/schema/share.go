@@ -60,6 +60,8 @@ func (Share) Indexes() []ent.Index {
 		index.Fields("patient_id", "revoked_at"),
 		index.Fields("grantee_account_id", "revoked_at"),
 		index.Fields("grantee_organisation_id", "revoked_at"),
+		// Reporting: the shares made in a period.
+		index.Fields("created_at"),
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/patientportal/portal/server/config"
 	"github.com/patientportal/portal/server/fhir"
 	"github.com/patientportal/portal/server/nhslogin"
+	"github.com/patientportal/portal/server/report"
 	"github.com/patientportal/portal/server/research"
 	"github.com/patientportal/portal/server/sharing"
 	"github.com/patientportal/portal/server/tracking"
@@ -61,12 +62,13 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 	clin := clinical.New(client, clinical.Config{PublicURL: cfg.PublicURL, Now: now, Blobs: blobs})
 	studies := research.New(client, research.Config{PublicURL: cfg.PublicURL, Now: now})
 	gql := api.NewHandler(client, api.Services{
-		Identity: sessions,
-		Sharing:  sharing.New(client, sharing.Config{PublicURL: cfg.PublicURL, Now: now}),
-		Clinical: clin,
-		Tracking: tracking.New(client, tracking.Config{Now: now}),
-		Research: studies,
-		Waker:    wakes,
+		Identity:  sessions,
+		Sharing:   sharing.New(client, sharing.Config{PublicURL: cfg.PublicURL, Now: now}),
+		Clinical:  clin,
+		Tracking:  tracking.New(client, tracking.Config{Now: now}),
+		Research:  studies,
+		Reporting: report.New(client, report.Config{PostagePence: cfg.PostagePence, Now: now}),
+		Waker:     wakes,
 	}, api.Config{Introspection: !cfg.Production, AllowedOrigins: cfg.AllowedOrigins, FeedInterval: cfg.FeedInterval})
 	browsers := cors.New(cors.Options{
 		AllowedOrigins:   cfg.AllowedOrigins,

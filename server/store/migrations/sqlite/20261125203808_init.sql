@@ -27,6 +27,8 @@ CREATE INDEX `appointment_patient_id_category` ON `appointments` (`patient_id`, 
 CREATE UNIQUE INDEX `appointment_source_organisation_0a9063b7befeb2dca8d76cffbf9213a1` ON `appointments` (`source_organisation_id`, `external_system`, `external_value`);
 -- create index "appointment_patient_id_starts_at" to table: "appointments"
 CREATE INDEX `appointment_patient_id_starts_at` ON `appointments` (`patient_id`, `starts_at`);
+-- create index "appointment_source_organisation_id_starts_at_status_specialty" to table: "appointments"
+CREATE INDEX `appointment_source_organisation_id_starts_at_status_specialty` ON `appointments` (`source_organisation_id`, `starts_at`, `status`, `specialty`);
 -- create "appointment_change_requests" table
 CREATE TABLE `appointment_change_requests` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `kind` text NOT NULL, `reason` text NULL, `preferred_times` json NULL, `status` text NOT NULL DEFAULT ('OPEN'), `answer` text NULL, `answered_at` datetime NULL, `appointment_id` text NOT NULL, `source_organisation_id` text NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `appointment_change_requests_appointments_change_requests` FOREIGN KEY (`appointment_id`) REFERENCES `appointments` (`id`) ON DELETE NO ACTION, CONSTRAINT `appointment_change_requests_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL, CONSTRAINT `appointment_change_requests_patients_appointment_change_requests` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
 -- create index "appointmentchangerequest_patient_id_category" to table: "appointment_change_requests"
@@ -95,6 +97,10 @@ CREATE UNIQUE INDEX `invitations_token_hash_key` ON `invitations` (`token_hash`)
 CREATE INDEX `invitation_patient_id_created_at` ON `invitations` (`patient_id`, `created_at`);
 -- create index "invitation_email" to table: "invitations"
 CREATE INDEX `invitation_email` ON `invitations` (`email`);
+-- create index "invitation_organisation_id_purpose_created_at" to table: "invitations"
+CREATE INDEX `invitation_organisation_id_purpose_created_at` ON `invitations` (`organisation_id`, `purpose`, `created_at`);
+-- create index "invitation_organisation_id_purpose_accepted_at_patient_id" to table: "invitations"
+CREATE INDEX `invitation_organisation_id_purpose_accepted_at_patient_id` ON `invitations` (`organisation_id`, `purpose`, `accepted_at`, `patient_id`);
 -- create "journal_entries" table
 CREATE TABLE `journal_entries` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `title` text NOT NULL, `body` text NOT NULL, `written_at` datetime NOT NULL, `source_organisation_id` text NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `journal_entries_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL, CONSTRAINT `journal_entries_patients_journal_entries` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
 -- create index "journalentry_patient_id_category" to table: "journal_entries"
@@ -111,6 +117,8 @@ CREATE INDEX `letter_patient_id_category` ON `letters` (`patient_id`, `category`
 CREATE UNIQUE INDEX `letter_source_organisation_id_external_system_external_value` ON `letters` (`source_organisation_id`, `external_system`, `external_value`);
 -- create index "letter_patient_id_sent_at" to table: "letters"
 CREATE INDEX `letter_patient_id_sent_at` ON `letters` (`patient_id`, `sent_at`);
+-- create index "letter_source_organisation_id_sent_at_read_at" to table: "letters"
+CREATE INDEX `letter_source_organisation_id_sent_at_read_at` ON `letters` (`source_organisation_id`, `sent_at`, `read_at`);
 -- create "letter_reads" table
 CREATE TABLE `letter_reads` (`id` text NOT NULL, `account_id` text NOT NULL, `read_at` datetime NOT NULL, `letter_id` text NOT NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `letter_reads_letters_reads` FOREIGN KEY (`letter_id`) REFERENCES `letters` (`id`) ON DELETE NO ACTION, CONSTRAINT `letter_reads_patients_letter_reads` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
 -- create index "letterread_patient_id_account_id" to table: "letter_reads"
@@ -151,6 +159,10 @@ CREATE INDEX `notification_patient_id_category` ON `notifications` (`patient_id`
 CREATE INDEX `notification_email_due_at` ON `notifications` (`email_due_at`);
 -- create index "notification_reminder_due_at" to table: "notifications"
 CREATE INDEX `notification_reminder_due_at` ON `notifications` (`reminder_due_at`);
+-- create index "notification_patient_id_created_at" to table: "notifications"
+CREATE INDEX `notification_patient_id_created_at` ON `notifications` (`patient_id`, `created_at`);
+-- create index "notification_patient_id_emailed_at" to table: "notifications"
+CREATE INDEX `notification_patient_id_emailed_at` ON `notifications` (`patient_id`, `emailed_at`);
 -- create "oidc_logins" table
 CREATE TABLE `oidc_logins` (`id` text NOT NULL, `state_hash` text NOT NULL, `nonce` text NOT NULL, `code_verifier` text NOT NULL, `return_to` text NULL, `created_at` datetime NOT NULL, `expires_at` datetime NOT NULL, `used_at` datetime NULL, PRIMARY KEY (`id`));
 -- create index "oidc_logins_state_hash_key" to table: "oidc_logins"
@@ -171,6 +183,8 @@ CREATE INDEX `patient_family_name_date_of_birth` ON `patients` (`family_name`, `
 CREATE TABLE `patient_organisations` (`local_identifier` text NULL, `fhir_id` text NULL, `linked_at` datetime NOT NULL, `patient_id` text NOT NULL, `organisation_id` text NOT NULL, PRIMARY KEY (`patient_id`, `organisation_id`), CONSTRAINT `patient_organisations_patients_patient` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `patient_organisations_organisations_organisation` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON DELETE NO ACTION);
 -- create index "patientorganisation_organisation_id_local_identifier" to table: "patient_organisations"
 CREATE INDEX `patientorganisation_organisation_id_local_identifier` ON `patient_organisations` (`organisation_id`, `local_identifier`);
+-- create index "patientorganisation_organisation_id_patient_id" to table: "patient_organisations"
+CREATE INDEX `patientorganisation_organisation_id_patient_id` ON `patient_organisations` (`organisation_id`, `patient_id`);
 -- create "research_consents" table
 CREATE TABLE `research_consents` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `consented_at` datetime NOT NULL, `withdrawn_at` datetime NULL, `categories` json NULL, `patient_id` text NOT NULL, `study_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `research_consents_patients_research_consents` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `research_consents_research_studies_study` FOREIGN KEY (`study_id`) REFERENCES `research_studies` (`id`) ON DELETE NO ACTION);
 -- create index "researchconsent_patient_id_study_id" to table: "research_consents"
@@ -189,6 +203,8 @@ CREATE UNIQUE INDEX `result_source_organisation_id_external_system_external_valu
 CREATE INDEX `result_patient_id_reported_at` ON `results` (`patient_id`, `reported_at`);
 -- create index "result_notify_at" to table: "results"
 CREATE INDEX `result_notify_at` ON `results` (`notify_at`);
+-- create index "result_source_organisation_id_visible_from" to table: "results"
+CREATE INDEX `result_source_organisation_id_visible_from` ON `results` (`source_organisation_id`, `visible_from`, `reported_at`, `patient_id`);
 -- create "result_components" table
 CREATE TABLE `result_components` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `name` text NOT NULL, `code` text NULL, `value_numeric` real NULL, `value_text` text NULL, `comparator` text NULL, `unit` text NULL, `reference_low` real NULL, `reference_high` real NULL, `reference_text` text NULL, `flag` text NULL, `patient_id` text NOT NULL, `result_id` text NOT NULL, `source_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `result_components_patients_result_components` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `result_components_results_components` FOREIGN KEY (`result_id`) REFERENCES `results` (`id`) ON DELETE NO ACTION, CONSTRAINT `result_components_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
 -- create index "resultcomponent_patient_id_category" to table: "result_components"
@@ -205,6 +221,8 @@ CREATE TABLE `sessions` (`id` text NOT NULL, `token_hash` text NOT NULL, `create
 CREATE UNIQUE INDEX `sessions_token_hash_key` ON `sessions` (`token_hash`);
 -- create index "session_account_id_ended_at" to table: "sessions"
 CREATE INDEX `session_account_id_ended_at` ON `sessions` (`account_id`, `ended_at`);
+-- create index "session_account_id_created_at" to table: "sessions"
+CREATE INDEX `session_account_id_created_at` ON `sessions` (`account_id`, `created_at`);
 -- create "shares" table
 CREATE TABLE `shares` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `relationship` text NOT NULL, `mental_health` bool NOT NULL DEFAULT (false), `sexual_health` bool NOT NULL DEFAULT (false), `social_care` bool NOT NULL DEFAULT (false), `accepted_at` datetime NULL, `expires_at` datetime NULL, `revoked_at` datetime NULL, `patient_id` text NOT NULL, `grantee_account_id` text NULL, `grantee_organisation_id` text NULL, `invitation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `shares_patients_shares` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `shares_accounts_grantee_account` FOREIGN KEY (`grantee_account_id`) REFERENCES `accounts` (`id`) ON DELETE SET NULL, CONSTRAINT `shares_organisations_grantee_organisation` FOREIGN KEY (`grantee_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL, CONSTRAINT `shares_invitations_invitation` FOREIGN KEY (`invitation_id`) REFERENCES `invitations` (`id`) ON DELETE SET NULL);
 -- create index "share_patient_id_revoked_at" to table: "shares"
@@ -213,6 +231,8 @@ CREATE INDEX `share_patient_id_revoked_at` ON `shares` (`patient_id`, `revoked_a
 CREATE INDEX `share_grantee_account_id_revoked_at` ON `shares` (`grantee_account_id`, `revoked_at`);
 -- create index "share_grantee_organisation_id_revoked_at" to table: "shares"
 CREATE INDEX `share_grantee_organisation_id_revoked_at` ON `shares` (`grantee_organisation_id`, `revoked_at`);
+-- create index "share_created_at" to table: "shares"
+CREATE INDEX `share_created_at` ON `shares` (`created_at`);
 -- create "sign_in_throttles" table
 CREATE TABLE `sign_in_throttles` (`id` text NOT NULL, `key_hash` text NOT NULL, `failures` integer NOT NULL DEFAULT (0), `locked_until` datetime NULL, `updated_at` datetime NOT NULL, PRIMARY KEY (`id`));
 -- create index "sign_in_throttles_key_hash_key" to table: "sign_in_throttles"
@@ -247,6 +267,8 @@ DROP TABLE `specialty_rules`;
 DROP INDEX `sign_in_throttles_key_hash_key`;
 -- reverse: create "sign_in_throttles" table
 DROP TABLE `sign_in_throttles`;
+-- reverse: create index "share_created_at" to table: "shares"
+DROP INDEX `share_created_at`;
 -- reverse: create index "share_grantee_organisation_id_revoked_at" to table: "shares"
 DROP INDEX `share_grantee_organisation_id_revoked_at`;
 -- reverse: create index "share_grantee_account_id_revoked_at" to table: "shares"
@@ -255,6 +277,8 @@ DROP INDEX `share_grantee_account_id_revoked_at`;
 DROP INDEX `share_patient_id_revoked_at`;
 -- reverse: create "shares" table
 DROP TABLE `shares`;
+-- reverse: create index "session_account_id_created_at" to table: "sessions"
+DROP INDEX `session_account_id_created_at`;
 -- reverse: create index "session_account_id_ended_at" to table: "sessions"
 DROP INDEX `session_account_id_ended_at`;
 -- reverse: create index "sessions_token_hash_key" to table: "sessions"
@@ -271,6 +295,8 @@ DROP INDEX `resultcomponent_source_organisa_83ff4d92333b9bb3af4f6efac23a0172`;
 DROP INDEX `resultcomponent_patient_id_category`;
 -- reverse: create "result_components" table
 DROP TABLE `result_components`;
+-- reverse: create index "result_source_organisation_id_visible_from" to table: "results"
+DROP INDEX `result_source_organisation_id_visible_from`;
 -- reverse: create index "result_notify_at" to table: "results"
 DROP INDEX `result_notify_at`;
 -- reverse: create index "result_patient_id_reported_at" to table: "results"
@@ -289,6 +315,8 @@ DROP INDEX `researchconsent_study_id_withdrawn_at`;
 DROP INDEX `researchconsent_patient_id_study_id`;
 -- reverse: create "research_consents" table
 DROP TABLE `research_consents`;
+-- reverse: create index "patientorganisation_organisation_id_patient_id" to table: "patient_organisations"
+DROP INDEX `patientorganisation_organisation_id_patient_id`;
 -- reverse: create index "patientorganisation_organisation_id_local_identifier" to table: "patient_organisations"
 DROP INDEX `patientorganisation_organisation_id_local_identifier`;
 -- reverse: create "patient_organisations" table
@@ -309,6 +337,10 @@ DROP TABLE `organisations`;
 DROP INDEX `oidc_logins_state_hash_key`;
 -- reverse: create "oidc_logins" table
 DROP TABLE `oidc_logins`;
+-- reverse: create index "notification_patient_id_emailed_at" to table: "notifications"
+DROP INDEX `notification_patient_id_emailed_at`;
+-- reverse: create index "notification_patient_id_created_at" to table: "notifications"
+DROP INDEX `notification_patient_id_created_at`;
 -- reverse: create index "notification_reminder_due_at" to table: "notifications"
 DROP INDEX `notification_reminder_due_at`;
 -- reverse: create index "notification_email_due_at" to table: "notifications"
@@ -349,6 +381,8 @@ DROP INDEX `letterread_letter_id_account_id`;
 DROP INDEX `letterread_patient_id_account_id`;
 -- reverse: create "letter_reads" table
 DROP TABLE `letter_reads`;
+-- reverse: create index "letter_source_organisation_id_sent_at_read_at" to table: "letters"
+DROP INDEX `letter_source_organisation_id_sent_at_read_at`;
 -- reverse: create index "letter_patient_id_sent_at" to table: "letters"
 DROP INDEX `letter_patient_id_sent_at`;
 -- reverse: create index "letter_source_organisation_id_external_system_external_value" to table: "letters"
@@ -365,6 +399,10 @@ DROP INDEX `journalentry_source_organisatio_dbb9809f05f35083aac5708bff207cab`;
 DROP INDEX `journalentry_patient_id_category`;
 -- reverse: create "journal_entries" table
 DROP TABLE `journal_entries`;
+-- reverse: create index "invitation_organisation_id_purpose_accepted_at_patient_id" to table: "invitations"
+DROP INDEX `invitation_organisation_id_purpose_accepted_at_patient_id`;
+-- reverse: create index "invitation_organisation_id_purpose_created_at" to table: "invitations"
+DROP INDEX `invitation_organisation_id_purpose_created_at`;
 -- reverse: create index "invitation_email" to table: "invitations"
 DROP INDEX `invitation_email`;
 -- reverse: create index "invitation_patient_id_created_at" to table: "invitations"
@@ -433,6 +471,8 @@ DROP INDEX `appointmentchangerequest_source_9c4896ac25a5e0d498941b00157551a3`;
 DROP INDEX `appointmentchangerequest_patient_id_category`;
 -- reverse: create "appointment_change_requests" table
 DROP TABLE `appointment_change_requests`;
+-- reverse: create index "appointment_source_organisation_id_starts_at_status_specialty" to table: "appointments"
+DROP INDEX `appointment_source_organisation_id_starts_at_status_specialty`;
 -- reverse: create index "appointment_patient_id_starts_at" to table: "appointments"
 DROP INDEX `appointment_patient_id_starts_at`;
 -- reverse: create index "appointment_source_organisation_0a9063b7befeb2dca8d76cffbf9213a1" to table: "appointments"

@@ -1,0 +1,514 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/patientportal/portal/ent"
+	"github.com/patientportal/portal/ent/appointment"
+	"github.com/patientportal/portal/ent/invitation"
+	"github.com/patientportal/portal/ent/letter"
+	"github.com/patientportal/portal/ent/notification"
+	"github.com/patientportal/portal/ent/patient"
+	"github.com/patientportal/portal/ent/patientorganisation"
+	"github.com/patientportal/portal/ent/result"
+	"github.com/patientportal/portal/ent/schema/pulid"
+	"github.com/patientportal/portal/ent/session"
+	"github.com/patientportal/portal/ent/share"
+	"github.com/patientportal/portal/graph/model"
+)
+
+// Keys of the parts of breakdowns that are not enum values of a table.
+const (
+	// NotRecorded is the specialty key of appointments without one.
+	NotRecorded = "Not recorded"
+	// ChannelInApp and ChannelEmail are the notification channels.
+	ChannelInApp = "IN_APP"
+	ChannelEmail = "EMAIL"
+)
+
+// The parts of breakdowns over enum values, in the order shown.
+var (
+	// shareLabels are the labels a share may grant beyond GENERAL.
+	shareLabels   = []string{"MENTAL_HEALTH", "SEXUAL_HEALTH", "SOCIAL_CARE"}
+	relationships = []share.Relationship{share.RelationshipCARER, share.RelationshipFAMILY,
+		share.RelationshipPROFESSIONAL, share.RelationshipORGANISATION}
+	statuses = []appointment.Status{appointment.StatusBOOKED, appointment.StatusCANCELLED,
+		appointment.StatusATTENDED, appointment.StatusDID_NOT_ATTEND}
+)
+
+// figures are the raw counts of one organisation and period, before
+// disclosure control. They never leave the package as they are.
+type figures struct {
+	invitationsSent     int
+	invitationsAccepted int
+	registrations       int
+	activePatients      int
+
+	shares []shareGroup
+
+	resultsReleased int
+	// releasePatients counts the patients of those results up to
+	// threshold: enough to tell whether the measures may be shown.
+	releasePatients  int
+	releaseMedian    float64
+	releaseP90       float64
+	appointments     []appointmentGroup
+	lettersDelivered int
+	lettersRead      int
+	inApp, emailed   int
+}
+
+// shareGroup is the shares of one relationship and how many grant each
+// label.
+type shareGroup struct {
+	Relationship string `json:"relationship"`
+	Count        int    `json:"count"`
+	MentalHealth int    `json:"mental_health"`
+	SexualHealth int    `json:"sexual_health"`
+	SocialCare   int    `json:"social_care"`
+}
+
+// appointmentGroup is the appointments of one status and specialty.
+type appointmentGroup struct {
+	Status    string  `json:"status"`
+	Specialty *string `json:"specialty"`
+	Count     int     `json:"count"`
+}
+
+// measure runs the aggregates of org and p, each its own query, a few at
+// a time (Config.Parallel), the costliest first. Results count as released
+// once they are visible, so a period under way counts them only up to now.
+func (s *Service) measure(ctx context.Context, org pulid.ID, p period, now time.Time) (*figures, error) {
+	f := &figures{}
+	released := p
+	if now.Before(released.end) {
+		released.end = now
+	}
+	tasks := []func() error{
+		// Those that walk the organisation's patients first.
+		func() (err error) {
+			// Each notification is shown in the portal when written.
+			f.inApp, err = s.perPatient(ctx, org, p, notification.Table, notification.FieldPatientID, notification.FieldCreatedAt)
+			return
+		},
+		func() (err error) {
+			f.emailed, err = s.perPatient(ctx, org, p, notification.Table, notification.FieldPatientID, notification.FieldEmailedAt)
+			return
+		},
+		func() (err error) { f.activePatients, err = s.activePatients(ctx, org, p); return },
+		func() error { return s.releases(ctx, org, released, f) },
+		func() (err error) { f.appointments, err = s.appointments(ctx, org, p); return },
+		func() (err error) { f.shares, err = s.shares(ctx, org, p); return },
+		func() (err error) {
+			f.invitationsAccepted, f.registrations, err = s.invitationsAccepted(ctx, org, p)
+			return
+		},
+		func() (err error) { f.invitationsSent, err = s.invitationsSent(ctx, org, p); return },
+		func() (err error) { f.lettersDelivered, f.lettersRead, err = s.letters(ctx, org, p); return },
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		next int
+		errs []error
+	)
+	for range min(s.cfg.Parallel, len(tasks)) {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				if next == len(tasks) || len(errs) > 0 {
+					mu.Unlock()
+					return
+				}
+				task := tasks[next]
+				next++
+				mu.Unlock()
+				if err := task(); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// perPatient counts the rows of a patient-owned table whose patient (in
+// column patientColumn) is linked to org and whose time (in timeColumn)
+// falls in p. The database walks the organisation's patients in order and
+// seeks each one's rows of the period in an index that leads with the
+// patient and the time: the cost follows the organisation's patients and
+// their rows, not the size of the table or the length of the period.
+func (s *Service) perPatient(ctx context.Context, org pulid.ID, p period, table, patientColumn, timeColumn string) (int, error) {
+	return s.client.PatientOrganisation.Query().
+		Where(patientorganisation.OrganisationID(org), func(s *sql.Selector) {
+			t := sql.Table(table)
+			s.Join(t).On(s.C(patientorganisation.FieldPatientID), t.C(patientColumn))
+			s.Where(sql.And(sql.GTE(t.C(timeColumn), p.start), sql.LT(t.C(timeColumn), p.end)))
+		}).
+		Aggregate(ent.Count()).Int(ctx)
+}
+
+// linkedEach keeps the rows whose patient, in column, is linked to org, as
+// a correlated EXISTS: the engine walks the rows of the period and looks
+// each patient's link up by its key. For tables with few rows per period
+// (shares).
+func linkedEach(org pulid.ID, column string) func(*sql.Selector) {
+	return func(s *sql.Selector) {
+		t := sql.Table(patientorganisation.Table)
+		s.Where(sql.Exists(sql.Select(t.C(patientorganisation.FieldPatientID)).From(t).
+			Where(sql.And(
+				sql.ColumnsEQ(t.C(patientorganisation.FieldPatientID), s.C(column)),
+				sql.EQ(t.C(patientorganisation.FieldOrganisationID), org),
+			))))
+	}
+}
+
+// invitationsSent counts the registration invitations org created in p
+// (resending one does not count again).
+func (s *Service) invitationsSent(ctx context.Context, org pulid.ID, p period) (int, error) {
+	return s.client.Invitation.Query().
+		Where(invitation.OrganisationID(org), invitation.PurposeEQ(invitation.PurposeREGISTRATION),
+			invitation.CreatedAtGTE(p.start), invitation.CreatedAtLT(p.end)).
+		Aggregate(ent.Count()).Int(ctx)
+}
+
+// invitationsAccepted counts the registration invitations of org accepted
+// in p, and the patients who registered by accepting them.
+func (s *Service) invitationsAccepted(ctx context.Context, org pulid.ID, p period) (accepted, patients int, err error) {
+	var rows []struct {
+		Count    int `json:"count"`
+		Patients int `json:"patients"`
+	}
+	err = s.client.Invitation.Query().
+		Where(invitation.OrganisationID(org), invitation.PurposeEQ(invitation.PurposeREGISTRATION),
+			invitation.AcceptedAtGTE(p.start), invitation.AcceptedAtLT(p.end)).
+		Aggregate(ent.Count(), distinct(invitation.FieldPatientID, "patients")).
+		Scan(ctx, &rows)
+	if err != nil || len(rows) == 0 {
+		return 0, 0, err
+	}
+	return rows[0].Count, rows[0].Patients, nil
+}
+
+// activePatients counts the patients linked to org whose account signed in
+// (started a session) in p: the organisation's patients are walked in
+// order, and for each one the database seeks its account's sessions of
+// the period.
+func (s *Service) activePatients(ctx context.Context, org pulid.ID, p period) (int, error) {
+	return s.client.PatientOrganisation.Query().
+		Where(patientorganisation.OrganisationID(org), func(s *sql.Selector) {
+			pt, ss := sql.Table(patient.Table), sql.Table(session.Table)
+			s.Join(pt).On(s.C(patientorganisation.FieldPatientID), pt.C(patient.FieldID))
+			s.Where(sql.Exists(sql.Select(ss.C(session.FieldAccountID)).From(ss).
+				Where(sql.And(
+					sql.ColumnsEQ(ss.C(session.FieldAccountID), pt.C(patient.FieldAccountID)),
+					sql.GTE(ss.C(session.FieldCreatedAt), p.start),
+					sql.LT(ss.C(session.FieldCreatedAt), p.end),
+				))))
+		}).
+		Aggregate(ent.Count()).Int(ctx)
+}
+
+// shares counts the shares of org's patients' records created in p, by
+// relationship, with how many of each grant each label.
+func (s *Service) shares(ctx context.Context, org pulid.ID, p period) ([]shareGroup, error) {
+	var rows []shareGroup
+	err := s.client.Share.Query().
+		Where(share.CreatedAtGTE(p.start), share.CreatedAtLT(p.end), linkedEach(org, share.FieldPatientID)).
+		GroupBy(share.FieldRelationship).
+		Aggregate(ent.Count(), flagged(share.FieldMentalHealth), flagged(share.FieldSexualHealth),
+			flagged(share.FieldSocialCare)).
+		Scan(ctx, &rows)
+	return rows, err
+}
+
+// releases counts the results of org that became visible to patients in p
+// and, when they are of at least threshold patients, the median and 90th
+// percentile of the hours from report to release.
+func (s *Service) releases(ctx context.Context, org pulid.ID, p period, f *figures) error {
+	var dia string
+	released := func() *ent.ResultQuery {
+		return s.client.Result.Query().Where(result.SourceOrganisationID(org),
+			result.VisibleFromGTE(p.start), result.VisibleFromLT(p.end),
+			func(s *sql.Selector) { dia = s.Dialect() })
+	}
+	n, err := released().Aggregate(ent.Count()).Int(ctx)
+	if err != nil {
+		return err
+	}
+	f.resultsReleased = n
+	if n < threshold {
+		return nil
+	}
+	// Whether there are threshold patients, not how many: the database
+	// stops at the threshold-th.
+	if f.releasePatients, err = s.releasePatients(ctx, dia, org, p); err != nil || f.releasePatients < threshold {
+		return err
+	}
+	qs, err := s.delayQuantiles(ctx, dia, org, p, n, 0.5, 0.9)
+	if err != nil {
+		return err
+	}
+	f.releaseMedian, f.releaseP90 = qs[0], qs[1]
+	return nil
+}
+
+// releaseWhere keeps the results of org, in table t, visible from a time
+// in p.
+func releaseWhere(t *sql.SelectTable, org pulid.ID, p period) *sql.Predicate {
+	return sql.And(
+		sql.EQ(t.C(result.FieldSourceOrganisationID), org),
+		sql.GTE(t.C(result.FieldVisibleFrom), p.start),
+		sql.LT(t.C(result.FieldVisibleFrom), p.end),
+	)
+}
+
+// releasePatients counts the distinct patients of the results of org
+// visible from a time in p, up to threshold.
+func (s *Service) releasePatients(ctx context.Context, dia string, org pulid.ID, p period) (int, error) {
+	b := sql.Dialect(dia)
+	t := b.Table(result.Table)
+	some := b.Select(t.C(result.FieldPatientID)).Distinct().From(t).Where(releaseWhere(t, org, p)).
+		Limit(threshold).As("p")
+	query, args := b.Select().Count().From(some).Query()
+	rows, err := s.client.QueryContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, err
+		}
+	}
+	return n, rows.Err()
+}
+
+// delayQuantiles returns quantiles of the release delay over the n results
+// of org visible in p, each interpolated between the two closest ranks (as
+// a spreadsheet's PERCENTILE.INC). The database sorts the delays once and
+// returns only the rows at those ranks. The statement is built here for
+// the engine dia (a window function has no place in the generated
+// queries) and runs as the service: the caller has checked the viewer.
+func (s *Service) delayQuantiles(ctx context.Context, dia string, org pulid.ID, p period, n int, qs ...float64) ([]float64, error) {
+	type rank struct {
+		lo   int64
+		frac float64
+	}
+	ranks := make([]rank, len(qs))
+	want := make([]any, 0, 2*len(qs))
+	for i, q := range qs {
+		h := float64(n-1) * q
+		lo := int64(math.Floor(h))
+		ranks[i] = rank{lo: lo + 1, frac: h - float64(lo)} // ROW_NUMBER counts from 1
+		want = append(want, lo+1, lo+2)
+	}
+	b := sql.Dialect(dia)
+	t := b.Table(result.Table)
+	delay := sql.Expr(delayHours(dia, t.C(result.FieldReportedAt), t.C(result.FieldVisibleFrom)))
+	inner := b.Select().From(t).
+		AppendSelectExprAs(delay, "h").
+		AppendSelectExprAs(sql.RowNumber().OrderExpr(delay), "rn").
+		Where(releaseWhere(t, org, p)).As("d")
+	query, args := b.Select(inner.C("h"), inner.C("rn")).From(inner).Where(sql.In(inner.C("rn"), want...)).Query()
+	rows, err := s.client.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	at := map[int64]float64{}
+	for rows.Next() {
+		var (
+			h  float64
+			rn int64
+		)
+		if err := rows.Scan(&h, &rn); err != nil {
+			return nil, err
+		}
+		at[rn] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(qs))
+	for i, r := range ranks {
+		v := at[r.lo]
+		if next, ok := at[r.lo+1]; ok {
+			v += r.frac * (next - v)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// delayHours is the SQL for the hours from report (column from) to release
+// (column to), to the second.
+func delayHours(dia, from, to string) string {
+	if dia == dialect.MySQL {
+		return "TIMESTAMPDIFF(SECOND, " + from + ", " + to + ") / 3600.0"
+	}
+	// SQLite holds a UTC time as text that starts "2006-01-02 15:04:05".
+	return "(julianday(substr(" + to + ", 1, 19)) - julianday(substr(" + from + ", 1, 19))) * 24.0"
+}
+
+// appointments counts the appointments of org starting in p by status and
+// specialty.
+func (s *Service) appointments(ctx context.Context, org pulid.ID, p period) ([]appointmentGroup, error) {
+	var rows []appointmentGroup
+	err := s.client.Appointment.Query().
+		Where(appointment.SourceOrganisationID(org), appointment.StartsAtGTE(p.start), appointment.StartsAtLT(p.end)).
+		GroupBy(appointment.FieldStatus, appointment.FieldSpecialty).
+		Aggregate(ent.Count()).
+		Scan(ctx, &rows)
+	return rows, err
+}
+
+// letters counts the letters org sent in p, and those of them their
+// patient has read in the portal. A letter's read_at is set by the
+// patient's first read, in the transaction that records that read
+// (clinical.MarkLetterRead), so it alone says whether the patient read it;
+// reads by carers, which are recorded only in letter_reads, do not count.
+func (s *Service) letters(ctx context.Context, org pulid.ID, p period) (delivered, read int, err error) {
+	var rows []struct {
+		Count int `json:"count"`
+		Read  int `json:"read_count"`
+	}
+	err = s.client.Letter.Query().
+		Where(letter.SourceOrganisationID(org), letter.SentAtGTE(p.start), letter.SentAtLT(p.end)).
+		Aggregate(ent.Count(), func(s *sql.Selector) string {
+			return sql.As(sql.Count(s.C(letter.FieldReadAt)), "read_count")
+		}).
+		Scan(ctx, &rows)
+	if err != nil || len(rows) == 0 {
+		return 0, 0, err
+	}
+	return rows[0].Count, rows[0].Read, nil
+}
+
+// distinct is COUNT(DISTINCT column) named as.
+func distinct(column, as string) ent.AggregateFunc {
+	return func(s *sql.Selector) string {
+		return sql.As(sql.Count(sql.Distinct(s.C(column))), as)
+	}
+}
+
+// flagged counts the rows whose boolean column is set, named as the column.
+func flagged(column string) ent.AggregateFunc {
+	return func(s *sql.Selector) string {
+		return sql.As("SUM(CASE WHEN "+s.C(column)+" THEN 1 ELSE 0 END)", column)
+	}
+}
+
+// overview applies disclosure control to the figures of p.
+func (f *figures) overview(p period, postagePence int) *model.ReportingOverview {
+	read := count(f.lettersRead)
+	byRelationship, byLabel := f.shareBreakdowns()
+	byStatus, bySpecialty := f.appointmentBreakdowns()
+	return &model.ReportingOverview{
+		Period:                  p.model(),
+		Registrations:           count(f.registrations),
+		ActivePatients:          count(f.activePatients),
+		InvitationsSent:         count(f.invitationsSent),
+		InvitationsAccepted:     count(f.invitationsAccepted),
+		SharesByRelationship:    byRelationship,
+		SharesByCategory:        byLabel,
+		ResultsReleased:         count(f.resultsReleased),
+		ReleaseDelayMedianHours: measure(f.releaseMedian, f.releasePatients),
+		ReleaseDelayP90Hours:    measure(f.releaseP90, f.releasePatients),
+		AppointmentsByStatus:    byStatus,
+		AppointmentsBySpecialty: bySpecialty,
+		LettersDelivered:        count(f.lettersDelivered),
+		LettersReadInPortal:     read,
+		PostageSavedPence:       times(read, postagePence),
+		NotificationsByChannel: breakdown(f.inApp+f.emailed, []part{
+			{ChannelInApp, f.inApp}, {ChannelEmail, f.emailed},
+		}),
+	}
+}
+
+// shareBreakdowns are the shares by relationship (every relationship, in
+// the schema's order) and by label; both have all the shares as total.
+func (f *figures) shareBreakdowns() (byRelationship, byLabel *model.Breakdown) {
+	var total int
+	labels := make([]int, len(shareLabels))
+	byRelationshipParts := make([]part, 0, len(relationships))
+	for _, r := range relationships {
+		byRelationshipParts = append(byRelationshipParts, part{key: string(r)})
+	}
+	for _, g := range f.shares {
+		total += g.Count
+		labels[0] += g.MentalHealth
+		labels[1] += g.SexualHealth
+		labels[2] += g.SocialCare
+		for i := range byRelationshipParts {
+			if byRelationshipParts[i].key == g.Relationship {
+				byRelationshipParts[i].n += g.Count
+			}
+		}
+	}
+	byLabelParts := make([]part, len(shareLabels))
+	for i, l := range shareLabels {
+		byLabelParts[i] = part{key: l, n: labels[i]}
+	}
+	byRelationship, byLabel = breakdown(total, byRelationshipParts), breakdown(total, byLabelParts)
+	sameTotal(byRelationship, byLabel)
+	return byRelationship, byLabel
+}
+
+// appointmentBreakdowns are the appointments by status (every status, in
+// the schema's order) and by specialty (those present, by name, with
+// NotRecorded last); both have all the appointments as total.
+func (f *figures) appointmentBreakdowns() (byStatus, bySpecialty *model.Breakdown) {
+	var total int
+	byStatusParts := make([]part, 0, len(statuses))
+	for _, st := range statuses {
+		byStatusParts = append(byStatusParts, part{key: string(st)})
+	}
+	specialties := map[string]int{}
+	for _, g := range f.appointments {
+		total += g.Count
+		for i := range byStatusParts {
+			if byStatusParts[i].key == g.Status {
+				byStatusParts[i].n += g.Count
+			}
+		}
+		key := NotRecorded
+		if g.Specialty != nil && strings.TrimSpace(*g.Specialty) != "" {
+			key = strings.TrimSpace(*g.Specialty)
+		}
+		specialties[key] += g.Count
+	}
+	named := make([]part, 0, len(specialties))
+	for k, n := range specialties {
+		named = append(named, part{key: k, n: n})
+	}
+	slices.SortFunc(named, func(a, b part) int {
+		if (a.key == NotRecorded) != (b.key == NotRecorded) {
+			if a.key == NotRecorded {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(a.key, b.key)
+	})
+	byStatus, bySpecialty = breakdown(total, byStatusParts), breakdown(total, named)
+	sameTotal(byStatus, bySpecialty)
+	return byStatus, bySpecialty
+}
