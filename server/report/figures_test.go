@@ -1,0 +1,272 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patientportal/portal/ent"
+	"github.com/patientportal/portal/ent/access"
+	"github.com/patientportal/portal/ent/invitation"
+	"github.com/patientportal/portal/ent/organisation"
+	"github.com/patientportal/portal/ent/schema/pulid"
+	"github.com/patientportal/portal/server/report/reporttest"
+	"github.com/patientportal/portal/server/store/storetest"
+)
+
+// TestFiguresMatchACountOfTheRows checks every aggregate query against the
+// same figure counted in Go over all the rows, on a generated dataset, for
+// a month, a quarter, a year and a period under way.
+func TestFiguresMatchACountOfTheRows(t *testing.T) {
+	st := storetest.Open(t)
+	ctx := access.SystemContext(context.Background())
+	org, err := st.Client.Organisation.Create().SetOdsCode("RXX").SetName("Test Hospitals NHS Trust").
+		SetKind(organisation.KindTRUST).Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := st.Client.Organisation.Create().SetOdsCode("RYY").SetName("Other NHS Trust").
+		SetKind(organisation.KindTRUST).Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reporttest.Fill(ctx, st.DB, org.ID, 300, 2025, reporttest.DefaultVolume, 7); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reporttest.Fill(ctx, st.DB, other.ID, 75, 2025, reporttest.DefaultVolume, 8); err != nil {
+		t.Fatal(err)
+	}
+	rows := loadAll(t, ctx, st.Client)
+	svc := New(st.Client, Config{})
+	for _, tc := range []struct {
+		name string
+		p    period
+		now  time.Time
+	}{
+		{"a month", period{start: utc(2025, 6, 1), end: utc(2025, 7, 1)}, utc(2026, 1, 1)},
+		{"a quarter in summer time", period{start: time.Date(2025, 3, 31, 23, 0, 0, 0, time.UTC), end: time.Date(2025, 6, 30, 23, 0, 0, 0, time.UTC)}, utc(2026, 1, 1)},
+		{"a year", period{start: utc(2025, 1, 1), end: utc(2026, 1, 1)}, utc(2026, 1, 1)},
+		{"a year under way", period{start: utc(2025, 1, 1), end: utc(2026, 1, 1)}, utc(2025, 8, 15)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := svc.measure(ctx, org.ID, tc.p, tc.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := rows.figures(org.ID, tc.p, tc.now)
+			if g, w := got.summary(), want.summary(); g != w {
+				t.Errorf("SQL:\n%s\nGo:\n%s", g, w)
+			}
+			for _, m := range []struct {
+				name      string
+				got, want float64
+			}{{"median", got.releaseMedian, want.releaseMedian}, {"p90", got.releaseP90, want.releaseP90}} {
+				if math.Abs(m.got-m.want) > 1e-3 {
+					t.Errorf("%s: SQL %.6f, Go %.6f", m.name, m.got, m.want)
+				}
+			}
+			if want.registrations < threshold || want.activePatients < threshold || want.resultsReleased < threshold {
+				t.Errorf("the dataset is too small to test with: %s", want.summary())
+			}
+		})
+	}
+}
+
+func utc(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+// summary writes the counts of f, groups sorted, for comparison.
+func (f *figures) summary() string {
+	shares := slices.Clone(f.shares)
+	slices.SortFunc(shares, func(a, b shareGroup) int { return strings.Compare(a.Relationship, b.Relationship) })
+	appointments := map[string]int{}
+	for _, a := range f.appointments {
+		key := a.Status + "/"
+		if a.Specialty != nil {
+			key += *a.Specialty
+		}
+		appointments[key] += a.Count
+	}
+	return fmt.Sprintf("invitations sent %d accepted %d registrations %d active %d\nshares %+v\n"+
+		"results %d patients (up to 8) %d\nappointments %v\nletters %d read %d\nnotifications %d emailed %d",
+		f.invitationsSent, f.invitationsAccepted, f.registrations, f.activePatients, shares,
+		f.resultsReleased, min(f.releasePatients, threshold), appointments, f.lettersDelivered, f.lettersRead,
+		f.inApp, f.emailed)
+}
+
+// everything is every row the figures are made of, loaded for the test.
+type everything struct {
+	links         []*ent.PatientOrganisation
+	patients      []*ent.Patient
+	invitations   []*ent.Invitation
+	sessions      []*ent.Session
+	shares        []*ent.Share
+	results       []*ent.Result
+	appointments  []*ent.Appointment
+	letters       []*ent.Letter
+	notifications []*ent.Notification
+}
+
+func loadAll(t *testing.T, ctx context.Context, c *ent.Client) *everything {
+	t.Helper()
+	var e everything
+	var err error
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.links, err = c.PatientOrganisation.Query().All(ctx)
+	must(err)
+	e.patients, err = c.Patient.Query().All(ctx)
+	must(err)
+	e.invitations, err = c.Invitation.Query().All(ctx)
+	must(err)
+	e.sessions, err = c.Session.Query().All(ctx)
+	must(err)
+	e.shares, err = c.Share.Query().All(ctx)
+	must(err)
+	e.results, err = c.Result.Query().All(ctx)
+	must(err)
+	e.appointments, err = c.Appointment.Query().All(ctx)
+	must(err)
+	e.letters, err = c.Letter.Query().All(ctx)
+	must(err)
+	e.notifications, err = c.Notification.Query().All(ctx)
+	must(err)
+	return &e
+}
+
+// figures counts in Go what measure counts in SQL.
+func (e *everything) figures(org pulid.ID, p period, now time.Time) *figures {
+	in := func(t time.Time) bool { return !t.Before(p.start) && t.Before(p.end) }
+	inPtr := func(t *time.Time) bool { return t != nil && in(*t) }
+	linked := map[pulid.ID]bool{}
+	for _, l := range e.links {
+		if l.OrganisationID == org {
+			linked[l.PatientID] = true
+		}
+	}
+	f := &figures{}
+	registered := map[pulid.ID]bool{}
+	for _, iv := range e.invitations {
+		if iv.OrganisationID == nil || *iv.OrganisationID != org || iv.Purpose != invitation.PurposeREGISTRATION {
+			continue
+		}
+		if in(iv.CreatedAt) {
+			f.invitationsSent++
+		}
+		if inPtr(iv.AcceptedAt) {
+			f.invitationsAccepted++
+			registered[iv.PatientID] = true
+		}
+	}
+	f.registrations = len(registered)
+	signedIn := map[pulid.ID]bool{}
+	for _, s := range e.sessions {
+		if in(s.CreatedAt) {
+			signedIn[s.AccountID] = true
+		}
+	}
+	for _, pt := range e.patients {
+		if linked[pt.ID] && pt.AccountID != nil && signedIn[*pt.AccountID] {
+			f.activePatients++
+		}
+	}
+	groups := map[string]*shareGroup{}
+	for _, sh := range e.shares {
+		if !linked[sh.PatientID] || !in(sh.CreatedAt) {
+			continue
+		}
+		g := groups[string(sh.Relationship)]
+		if g == nil {
+			g = &shareGroup{Relationship: string(sh.Relationship)}
+			groups[g.Relationship] = g
+		}
+		g.Count++
+		for _, flag := range []struct {
+			set bool
+			n   *int
+		}{{sh.MentalHealth, &g.MentalHealth}, {sh.SexualHealth, &g.SexualHealth}, {sh.SocialCare, &g.SocialCare}} {
+			if flag.set {
+				*flag.n++
+			}
+		}
+	}
+	for _, g := range groups {
+		f.shares = append(f.shares, *g)
+	}
+	releasedBy := p.end
+	if now.Before(releasedBy) {
+		releasedBy = now
+	}
+	var delays []float64
+	patients := map[pulid.ID]bool{}
+	for _, r := range e.results {
+		if r.SourceOrganisationID == nil || *r.SourceOrganisationID != org || r.VisibleFrom == nil ||
+			r.VisibleFrom.Before(p.start) || !r.VisibleFrom.Before(releasedBy) {
+			continue
+		}
+		f.resultsReleased++
+		patients[r.PatientID] = true
+		delays = append(delays, r.VisibleFrom.Sub(r.ReportedAt).Hours())
+	}
+	f.releasePatients = len(patients)
+	if f.releasePatients >= threshold {
+		slices.Sort(delays)
+		at := func(q float64) float64 {
+			h := float64(len(delays)-1) * q
+			lo := int(math.Floor(h))
+			v := delays[lo]
+			if lo+1 < len(delays) {
+				v += (h - float64(lo)) * (delays[lo+1] - v)
+			}
+			return v
+		}
+		f.releaseMedian, f.releaseP90 = at(0.5), at(0.9)
+	}
+	appointments := map[string]*appointmentGroup{}
+	for _, a := range e.appointments {
+		if a.SourceOrganisationID == nil || *a.SourceOrganisationID != org || !in(a.StartsAt) {
+			continue
+		}
+		key := string(a.Status) + "/"
+		if a.Specialty != nil {
+			key += *a.Specialty
+		}
+		g := appointments[key]
+		if g == nil {
+			g = &appointmentGroup{Status: string(a.Status), Specialty: a.Specialty}
+			appointments[key] = g
+		}
+		g.Count++
+	}
+	for _, g := range appointments {
+		f.appointments = append(f.appointments, *g)
+	}
+	for _, l := range e.letters {
+		if l.SourceOrganisationID == nil || *l.SourceOrganisationID != org || !in(l.SentAt) {
+			continue
+		}
+		f.lettersDelivered++
+		if l.ReadAt != nil {
+			f.lettersRead++
+		}
+	}
+	for _, n := range e.notifications {
+		if !linked[n.PatientID] {
+			continue
+		}
+		if in(n.CreatedAt) {
+			f.inApp++
+		}
+		if inPtr(n.EmailedAt) {
+			f.emailed++
+		}
+	}
+	return f
+}
