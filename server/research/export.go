@@ -324,9 +324,8 @@ func (e *export) write(line any) error {
 // month they were taken: code, value, unit and flag, never names, text or
 // conclusions. Both the result and the value must be of an agreed label.
 func (e *export) results(patientID pulid.ID, pseudonym string, cats []category.Category) error {
-	var after pulid.ID
-	for {
-		page, err := e.client.ResultComponent.Query().
+	fetch := func(after pulid.ID) ([]*ent.ResultComponent, error) {
+		return e.client.ResultComponent.Query().
 			Where(
 				resultcomponent.PatientID(patientID),
 				resultcomponent.CategoryIn(cats...),
@@ -350,49 +349,35 @@ func (e *export) results(patientID pulid.ID, pseudonym string, cats []category.C
 			).
 			WithResult(func(q *ent.ResultQuery) { q.Select(result.FieldTakenAt) }).
 			All(e.sys)
-		if err != nil {
-			return err
-		}
-		for _, co := range page {
-			rs := co.Edges.Result
-			if rs == nil {
-				continue
-			}
-			line := resultLine{
-				Type:      "result",
-				Pseudonym: pseudonym,
-				Month:     month(rs.TakenAt),
-				Code:      co.Code,
-				Value:     co.ValueNumeric,
-				Unit:      co.Unit,
-				Category:  string(co.Category),
-			}
-			if co.Comparator != nil {
-				line.Comparator = ptr(co.Comparator.String())
-			}
-			if co.Flag != nil {
-				line.Flag = ptr(co.Flag.String())
-			}
-			if err := e.write(line); err != nil {
-				return err
-			}
-		}
-		if len(page) < recordPage {
+	}
+	return inPages(e, fetch, func(co *ent.ResultComponent) pulid.ID { return co.ID }, func(co *ent.ResultComponent) any {
+		rs := co.Edges.Result
+		if rs == nil {
 			return nil
 		}
-		// A long history goes out a page at a time too.
-		if err := e.flush(); err != nil {
-			return err
+		line := resultLine{
+			Type:      "result",
+			Pseudonym: pseudonym,
+			Month:     month(rs.TakenAt),
+			Code:      co.Code,
+			Value:     co.ValueNumeric,
+			Unit:      co.Unit,
+			Category:  string(co.Category),
 		}
-		after = page[len(page)-1].ID
-	}
+		if co.Comparator != nil {
+			line.Comparator = ptr(co.Comparator.String())
+		}
+		if co.Flag != nil {
+			line.Flag = ptr(co.Flag.String())
+		}
+		return line
+	})
 }
 
 // measurements writes the patient's readings, without the device.
 func (e *export) measurements(patientID pulid.ID, pseudonym string, cats []category.Category) error {
-	var after pulid.ID
-	for {
-		page, err := e.client.Measurement.Query().
+	fetch := func(after pulid.ID) ([]*ent.Measurement, error) {
+		return e.client.Measurement.Query().
 			Where(
 				measurement.PatientID(patientID),
 				measurement.CategoryIn(cats...),
@@ -409,41 +394,26 @@ func (e *export) measurements(patientID pulid.ID, pseudonym string, cats []categ
 				measurement.FieldUnit,
 			).
 			All(e.sys)
-		if err != nil {
-			return err
-		}
-		for _, m := range page {
-			err := e.write(measurementLine{
-				Type:        "measurement",
-				Pseudonym:   pseudonym,
-				Month:       month(m.MeasuredAt),
-				Measurement: m.Type.String(),
-				Value:       m.Value,
-				Value2:      m.Value2,
-				Unit:        m.Unit,
-				Category:    string(m.Category),
-			})
-			if err != nil {
-				return err
-			}
-		}
-		if len(page) < recordPage {
-			return nil
-		}
-		// A long history goes out a page at a time too.
-		if err := e.flush(); err != nil {
-			return err
-		}
-		after = page[len(page)-1].ID
 	}
+	return inPages(e, fetch, func(m *ent.Measurement) pulid.ID { return m.ID }, func(m *ent.Measurement) any {
+		return measurementLine{
+			Type:        "measurement",
+			Pseudonym:   pseudonym,
+			Month:       month(m.MeasuredAt),
+			Measurement: m.Type.String(),
+			Value:       m.Value,
+			Value2:      m.Value2,
+			Unit:        m.Unit,
+			Category:    string(m.Category),
+		}
+	})
 }
 
 // encounters writes the patient's emergency and inpatient stays: kind and
 // status only, never the site, ward, complaint or summary.
 func (e *export) encounters(patientID pulid.ID, pseudonym string, cats []category.Category) error {
-	var after pulid.ID
-	for {
-		page, err := e.client.Encounter.Query().
+	fetch := func(after pulid.ID) ([]*ent.Encounter, error) {
+		return e.client.Encounter.Query().
 			Where(
 				encounter.PatientID(patientID),
 				encounter.CategoryIn(cats...),
@@ -453,39 +423,24 @@ func (e *export) encounters(patientID pulid.ID, pseudonym string, cats []categor
 			Limit(recordPage).
 			Select(encounter.FieldCategory, encounter.FieldKind, encounter.FieldStatus, encounter.FieldStartedAt).
 			All(e.sys)
-		if err != nil {
-			return err
-		}
-		for _, en := range page {
-			err := e.write(encounterLine{
-				Type:      "encounter",
-				Pseudonym: pseudonym,
-				Month:     month(en.StartedAt),
-				Kind:      en.Kind.String(),
-				Status:    en.Status.String(),
-				Category:  string(en.Category),
-			})
-			if err != nil {
-				return err
-			}
-		}
-		if len(page) < recordPage {
-			return nil
-		}
-		// A long history goes out a page at a time too.
-		if err := e.flush(); err != nil {
-			return err
-		}
-		after = page[len(page)-1].ID
 	}
+	return inPages(e, fetch, func(en *ent.Encounter) pulid.ID { return en.ID }, func(en *ent.Encounter) any {
+		return encounterLine{
+			Type:      "encounter",
+			Pseudonym: pseudonym,
+			Month:     month(en.StartedAt),
+			Kind:      en.Kind.String(),
+			Status:    en.Status.String(),
+			Category:  string(en.Category),
+		}
+	})
 }
 
 // allergies writes that the patient has (or has no known) allergies, and
 // their status: never the substance, reaction or recorder, which are text.
 func (e *export) allergies(patientID pulid.ID, pseudonym string, cats []category.Category) error {
-	var after pulid.ID
-	for {
-		page, err := e.client.Allergy.Query().
+	fetch := func(after pulid.ID) ([]*ent.Allergy, error) {
+		return e.client.Allergy.Query().
 			Where(
 				allergy.PatientID(patientID),
 				allergy.CategoryIn(cats...),
@@ -495,30 +450,43 @@ func (e *export) allergies(patientID pulid.ID, pseudonym string, cats []category
 			Limit(recordPage).
 			Select(allergy.FieldCategory, allergy.FieldKind, allergy.FieldStatus, allergy.FieldRecordedAt).
 			All(e.sys)
+	}
+	return inPages(e, fetch, func(a *ent.Allergy) pulid.ID { return a.ID }, func(a *ent.Allergy) any {
+		return allergyLine{
+			Type:      "allergy",
+			Pseudonym: pseudonym,
+			Month:     month(a.RecordedAt),
+			Kind:      a.Kind.String(),
+			Status:    a.Status.String(),
+			Category:  string(a.Category),
+		}
+	})
+}
+
+// inPages writes one line per row fetch returns, reading by ID a page at a
+// time and flushing after each full page, so a long history streams too.
+// A row for which line returns nil writes nothing.
+func inPages[T any](e *export, fetch func(after pulid.ID) ([]T, error), id func(T) pulid.ID, line func(T) any) error {
+	var after pulid.ID
+	for {
+		page, err := fetch(after)
 		if err != nil {
 			return err
 		}
-		for _, a := range page {
-			err := e.write(allergyLine{
-				Type:      "allergy",
-				Pseudonym: pseudonym,
-				Month:     month(a.RecordedAt),
-				Kind:      a.Kind.String(),
-				Status:    a.Status.String(),
-				Category:  string(a.Category),
-			})
-			if err != nil {
-				return err
+		for _, row := range page {
+			if l := line(row); l != nil {
+				if err := e.write(l); err != nil {
+					return err
+				}
 			}
 		}
 		if len(page) < recordPage {
 			return nil
 		}
-		// A long history goes out a page at a time too.
 		if err := e.flush(); err != nil {
 			return err
 		}
-		after = page[len(page)-1].ID
+		after = id(page[len(page)-1])
 	}
 }
 
