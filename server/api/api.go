@@ -35,6 +35,8 @@ type Config struct {
 	// Suggestions adds "Did you mean ..." to validation errors
 	// (development mode): in production they would map out the schema.
 	Suggestions bool
+	// Limits overrides the limits of a document's shape (zero: defaults).
+	Limits Limits
 	// RequestTimeout is the deadline of each query and mutation; none when
 	// zero. Subscriptions are not bounded by it.
 	RequestTimeout time.Duration
@@ -87,7 +89,7 @@ func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
 	srv.SetDisableSuggestion(!cfg.Suggestions)
 	srv.Use(newPersisted(cfg.Allowlist))
 	srv.Use(graph.PageLimits{})
-	srv.Use(documentLimits{introspection: cfg.Introspection})
+	srv.Use(documentLimits{limits: cfg.Limits.withDefaults(), introspection: cfg.Introspection})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}

@@ -60,10 +60,31 @@ func (e *LimitError) Error() string {
 // Unwrap makes every LimitError an ErrQueryLimit.
 func (e *LimitError) Unwrap() error { return ErrQueryLimit }
 
+// Limits overrides the limits of a document's shape; a zero field keeps
+// its default (MaxDepth, MaxComplexity, MaxAliases).
+type Limits struct {
+	Depth, Complexity, Aliases int
+}
+
+// withDefaults fills each zero limit with its default.
+func (l Limits) withDefaults() Limits {
+	if l.Depth <= 0 {
+		l.Depth = MaxDepth
+	}
+	if l.Complexity <= 0 {
+		l.Complexity = MaxComplexity
+	}
+	if l.Aliases <= 0 {
+		l.Aliases = MaxAliases
+	}
+	return l
+}
+
 // documentLimits is a gqlgen extension that measures the operation about to
 // run with its variables and refuses it when it goes over a limit. It runs
 // after graph.PageLimits, which has refused page sizes over the maximum.
 type documentLimits struct {
+	limits Limits
 	// introspection allows __schema and __type.
 	introspection bool
 }
@@ -81,14 +102,14 @@ func (documentLimits) Validate(graphql.ExecutableSchema) error { return nil }
 
 // MutateOperationContext implements graphql.OperationContextMutator.
 func (l documentLimits) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	if err := check(oc.Doc, oc.Operation, oc.Variables, l.introspection); err != nil {
+	if err := check(oc.Doc, oc.Operation, oc.Variables, l.limits, l.introspection); err != nil {
 		return documentError(err, oc.Operation.Position)
 	}
 	return nil
 }
 
 // check measures op of doc with vars against every limit.
-func check(doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any, introspection bool) error {
+func check(doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any, limits Limits, introspection bool) error {
 	if n := len(doc.Operations); n > MaxOperations {
 		return &LimitError{Limit: "operations", Max: MaxOperations, Actual: n}
 	}
@@ -96,12 +117,12 @@ func check(doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]
 	switch {
 	case m.introspects && !introspection:
 		return ErrIntrospectionDisabled
-	case m.depth > MaxDepth:
-		return &LimitError{Limit: "depth", Max: MaxDepth, Actual: m.depth}
-	case m.aliases > MaxAliases:
-		return &LimitError{Limit: "aliases", Max: MaxAliases, Actual: m.aliases}
-	case m.cost > MaxComplexity:
-		return &LimitError{Limit: "complexity", Max: MaxComplexity, Actual: m.cost}
+	case m.depth > limits.Depth:
+		return &LimitError{Limit: "depth", Max: limits.Depth, Actual: m.depth}
+	case m.aliases > limits.Aliases:
+		return &LimitError{Limit: "aliases", Max: limits.Aliases, Actual: m.aliases}
+	case m.cost > limits.Complexity:
+		return &LimitError{Limit: "complexity", Max: limits.Complexity, Actual: m.cost}
 	}
 	return nil
 }

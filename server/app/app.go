@@ -76,7 +76,8 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		Reporting: report.New(client, report.Config{PostagePence: cfg.PostagePence, Now: now}),
 		Waker:     wakes,
 	}, api.Config{Introspection: !cfg.Production, Suggestions: !cfg.Production, AllowedOrigins: cfg.AllowedOrigins,
-		FeedInterval: cfg.FeedInterval, RequestTimeout: cfg.RequestTimeout, Allowlist: allow})
+		FeedInterval: cfg.FeedInterval, RequestTimeout: cfg.RequestTimeout, Allowlist: allow,
+		Limits: api.Limits{Depth: cfg.MaxQueryDepth, Complexity: cfg.MaxQueryComplexity, Aliases: cfg.MaxQueryAliases}})
 	limits := api.NewRateLimiter(api.RateConfig{
 		PerAddress:         api.Rate{Limit: cfg.AddressRate, Burst: cfg.AddressBurst},
 		PerViewer:          api.Rate{Limit: cfg.ViewerRate, Burst: cfg.ViewerBurst},

@@ -68,6 +68,9 @@ type Config struct {
 	// ViewerRate and ViewerBurst limit each signed-in account likewise.
 	ViewerRate  float64
 	ViewerBurst int
+	// MaxQueryDepth, MaxQueryComplexity and MaxQueryAliases override the
+	// API's limits on a document (zero: the defaults, 12, 1,000 and 20).
+	MaxQueryDepth, MaxQueryComplexity, MaxQueryAliases int
 	// OperationsAllowlist is a JSON file of SHA-256 hashes to documents:
 	// when set, only those operations run.
 	OperationsAllowlist string
@@ -282,6 +285,27 @@ func limitFlags(fs *flag.FlagSet, c *Config, env func(key, def string) string) e
 		}
 		fs.Float64Var(r.rate, "rate-limit-"+r.flag, def, "requests a second allowed to each "+r.who+" on /query and uploads, 0 for no limit ("+rateVar+")")
 		fs.IntVar(r.burst, "rate-burst-"+r.flag, defBurst, "requests at once allowed to each "+r.who+" ("+burstVar+")")
+	}
+	ints := []struct {
+		to             *int
+		flag, variable string
+		def            int
+		usage          string
+	}{
+		{&c.MaxQueryDepth, "max-query-depth", "PORTAL_MAX_QUERY_DEPTH", 12, "deepest field nesting a GraphQL operation may have"},
+		{&c.MaxQueryComplexity, "max-query-complexity", "PORTAL_MAX_QUERY_COMPLEXITY", 1000, "most a GraphQL operation may cost (connections: page size times their fields)"},
+		{&c.MaxQueryAliases, "max-query-aliases", "PORTAL_MAX_QUERY_ALIASES", 20, "most aliased fields a GraphQL operation may hold"},
+	}
+	for _, n := range ints {
+		def := n.def
+		if v := env(n.variable, ""); v != "" {
+			parsed, err := strconv.Atoi(v)
+			if err != nil || parsed < 1 {
+				return fmt.Errorf("%s: %q is not a positive number", n.variable, v)
+			}
+			def = parsed
+		}
+		fs.IntVar(n.to, n.flag, def, n.usage+" ("+n.variable+")")
 	}
 	fs.StringVar(&c.TrustedProxyHeader, "trusted-proxy-header", env("PORTAL_TRUSTED_PROXY_HEADER", ""),
 		"header a trusted reverse proxy sets to the client's address, e.g. X-Forwarded-For (PORTAL_TRUSTED_PROXY_HEADER)")
