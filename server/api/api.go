@@ -32,6 +32,16 @@ const MaxUploadSize = 11 << 20
 type Config struct {
 	// Introspection answers schema queries (development mode).
 	Introspection bool
+	// Suggestions adds "Did you mean ..." to validation errors
+	// (development mode): in production they would map out the schema.
+	Suggestions bool
+	// Limits overrides the limits of a document's shape (zero: defaults).
+	Limits Limits
+	// RequestTimeout is the deadline of each query and mutation; none when
+	// zero. Subscriptions are not bounded by it.
+	RequestTimeout time.Duration
+	// Allowlist, when not nil, is the only operations that run.
+	Allowlist Allowlist
 	// AllowedOrigins are the browser origins (besides the server's own)
 	// that may open a websocket.
 	AllowedOrigins []string
@@ -52,7 +62,9 @@ type Services struct {
 	Waker graph.Waker
 }
 
-// NewHandler returns the GraphQL HTTP handler over client and services.
+// NewHandler returns the GraphQL HTTP handler over client and services,
+// with the limits of limits.go; rate limits are the caller's to wire (see
+// RateLimiter), around the session middleware.
 func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
 	srv := handler.New(graph.NewSchema(&graph.Resolver{Client: client, Identity: svc.Identity, Sharing: svc.Sharing, Clinical: svc.Clinical, Tracking: svc.Tracking,
 		Reports: svc.Reporting, Research: svc.Research, Waker: svc.Waker, FeedInterval: cfg.FeedInterval}))
@@ -74,13 +86,35 @@ func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
 		},
 	})
 	srv.SetQueryCache(graph.DefaultPages{Cache: lru.New[*ast.QueryDocument](1000)})
+	srv.SetDisableSuggestion(!cfg.Suggestions)
+	srv.Use(newPersisted(cfg.Allowlist))
 	srv.Use(graph.PageLimits{})
+	srv.Use(documentLimits{limits: cfg.Limits.withDefaults(), introspection: cfg.Introspection})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
+	srv.Use(deadline{timeout: cfg.RequestTimeout})
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
-	return srv
+	return unboundStreams(limitBody(srv))
+}
+
+// unboundStreams lifts the server's write timeout (and, for a websocket,
+// its read timeout) from a subscription's long-lived response: those
+// timeouts are for ordinary requests, and each subscription has its own
+// keep-alive and session checks.
+func unboundStreams(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		switch {
+		case strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
+			_ = rc.SetReadDeadline(time.Time{})
+			_ = rc.SetWriteDeadline(time.Time{})
+		case strings.Contains(r.Header.Get("Accept"), "text/event-stream"):
+			_ = rc.SetWriteDeadline(time.Time{})
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // authenticateSocket signs a websocket in from connection_init's

@@ -3,9 +3,11 @@ package api
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -35,6 +37,18 @@ const (
 	CodeEmailInUse      = "EMAIL_IN_USE"
 	CodeConflict        = "CONFLICT"
 	CodeIdentityLevel   = "IDENTITY_LEVEL_TOO_LOW"
+
+	// Limits (see limits.go, ratelimit.go and apq.go). A document over
+	// any limit of its shape is QUERY_LIMIT_EXCEEDED, with
+	// extensions.limit naming it (depth, complexity, aliases, operations)
+	// and extensions.max its value.
+	CodeQueryLimit             = "QUERY_LIMIT_EXCEEDED"
+	CodeIntrospectionDisabled  = "INTROSPECTION_DISABLED"
+	CodeRequestTooLarge        = "REQUEST_TOO_LARGE"
+	CodeRateLimited            = "RATE_LIMITED"
+	CodeTimeout                = "TIMEOUT"
+	CodePersistedQueryNotFound = "PERSISTED_QUERY_NOT_FOUND"
+	CodeOperationNotAllowed    = "OPERATION_NOT_ALLOWED"
 )
 
 // classify maps an error to a code and the message the client may read.
@@ -48,7 +62,24 @@ func classify(err error) (code, message string) {
 		corrupt    base64.CorruptInputError
 		fields     *clinical.ValidationError
 	)
+	var limit *LimitError
 	switch {
+	case errors.As(err, &limit):
+		return CodeQueryLimit, limit.Error()
+	case errors.Is(err, ErrIntrospectionDisabled):
+		return CodeIntrospectionDisabled, ErrIntrospectionDisabled.Error()
+	case errors.Is(err, ErrBodyTooLarge):
+		return CodeRequestTooLarge, fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes)
+	case errors.Is(err, ErrRateLimited):
+		return CodeRateLimited, ErrRateLimited.Error()
+	case errors.Is(err, ErrPersistedQueryNotFound):
+		return CodePersistedQueryNotFound, ErrPersistedQueryNotFound.Error()
+	case errors.Is(err, ErrPersistedQueryInvalid):
+		return CodeBadUserInput, err.Error()
+	case errors.Is(err, ErrOperationNotAllowed):
+		return CodeOperationNotAllowed, ErrOperationNotAllowed.Error()
+	case errors.Is(err, context.DeadlineExceeded):
+		return CodeTimeout, "the request took too long"
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		return CodeUnauthenticated, auth.ErrInvalidCredentials.Error()
 	case errors.Is(err, auth.ErrSignedOut), errors.Is(err, access.ErrNoViewer):
@@ -121,6 +152,10 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	}
 	presented := graphql.DefaultErrorPresenter(ctx, err)
 	code, message := classify(err)
+	if code == CodeInternal && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// A driver's error after the request's deadline need not wrap it.
+		code, message = classify(ctx.Err())
+	}
 	if code == CodeInternal {
 		slog.ErrorContext(ctx, "internal error", "err", err, "path", presented.Path.String())
 	}
@@ -134,12 +169,27 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		}
 		ext["fields"] = list
 	}
+	var limit *LimitError
+	if errors.As(err, &limit) {
+		ext["limit"], ext["max"] = limit.Limit, limit.Max
+	}
 	return &gqlerror.Error{
 		Message:    message,
 		Path:       presented.Path,
 		Locations:  presented.Locations,
 		Extensions: ext,
 	}
+}
+
+// writeRefusal answers a request refused before GraphQL runs (too large,
+// too many) with status and a GraphQL error body.
+func writeRefusal(w http.ResponseWriter, status int, err error) {
+	code, message := classify(err)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": message, "extensions": map[string]any{"code": code}}},
+	})
 }
 
 // recoverPanic turns a resolver panic into an internal error.

@@ -61,6 +61,12 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 	blobs := blob.NewDir(cfg.BlobDir)
 	clin := clinical.New(client, clinical.Config{PublicURL: cfg.PublicURL, Now: now, Blobs: blobs})
 	studies := research.New(client, research.Config{PublicURL: cfg.PublicURL, Now: now})
+	var allow api.Allowlist
+	if cfg.OperationsAllowlist != "" {
+		if allow, err = api.LoadAllowlist(cfg.OperationsAllowlist); err != nil {
+			return nil, err
+		}
+	}
 	gql := api.NewHandler(client, api.Services{
 		Identity:  sessions,
 		Sharing:   sharing.New(client, sharing.Config{PublicURL: cfg.PublicURL, Now: now}),
@@ -69,7 +75,18 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		Research:  studies,
 		Reporting: report.New(client, report.Config{PostagePence: cfg.PostagePence, Now: now}),
 		Waker:     wakes,
-	}, api.Config{Introspection: !cfg.Production, AllowedOrigins: cfg.AllowedOrigins, FeedInterval: cfg.FeedInterval})
+	}, api.Config{Introspection: !cfg.Production, Suggestions: !cfg.Production, AllowedOrigins: cfg.AllowedOrigins,
+		FeedInterval: cfg.FeedInterval, RequestTimeout: cfg.RequestTimeout, Allowlist: allow,
+		Limits: api.Limits{Depth: cfg.MaxQueryDepth, Complexity: cfg.MaxQueryComplexity, Aliases: cfg.MaxQueryAliases}})
+	limits := api.NewRateLimiter(api.RateConfig{
+		PerAddress:         api.Rate{Limit: cfg.AddressRate, Burst: cfg.AddressBurst},
+		PerViewer:          api.Rate{Limit: cfg.ViewerRate, Burst: cfg.ViewerBurst},
+		TrustedProxyHeader: cfg.TrustedProxyHeader,
+		Now:                now,
+	})
+	// An address is limited before its session is looked up, a viewer
+	// once it is known.
+	limited := func(h http.Handler) http.Handler { return limits.ByAddress(sessions.Middleware(limits.ByViewer(h))) }
 	browsers := cors.New(cors.Options{
 		AllowedOrigins:   cfg.AllowedOrigins,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost},
@@ -79,8 +96,8 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 	})
 
 	mux := http.NewServeMux()
-	mux.Handle("/query", browsers.Handler(noStore(a.whenReady(sessions.Middleware(gql)))))
-	mux.Handle("/measurements/upload", browsers.Handler(a.whenReady(sessions.Middleware(tracking.New(client, tracking.Config{Now: now}).UploadHandler()))))
+	mux.Handle("/query", browsers.Handler(noStore(a.whenReady(limited(gql)))))
+	mux.Handle("/measurements/upload", browsers.Handler(a.whenReady(limited(tracking.New(client, tracking.Config{Now: now}).UploadHandler()))))
 	// Letter documents: a signed link or a bearer token, checked again
 	// against the privacy policy (see clinical.DocumentHandler).
 	mux.Handle("GET /letters/{id}/document", a.whenReady(clin.DocumentHandler(sessions)))

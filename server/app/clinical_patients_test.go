@@ -494,16 +494,16 @@ const dashboardWithEncountersQuery = `query Dashboard($patient: ID!, $now: Time!
   patient(id: $patient) {
     id givenName familyName nhsNumber dateOfBirth addressLine1 postcode phone email
     invitedBy { id name logoURL welcomeMessage phone email website address }
-    appointments(first: 100, where: {startsAtGTE: $now}, orderBy: {field: STARTS_AT, direction: ASC}) {
+    appointments(first: 20, where: {startsAtGTE: $now}, orderBy: {field: STARTS_AT, direction: ASC}) {
       totalCount edges { node { id title startsAt category clinic site status } }
     }
-    allergies(first: 100) { totalCount edges { node { id substance reaction severity category recordedBy } } }
-    results(first: 100, orderBy: {field: REPORTED_AT, direction: DESC}) {
+    allergies(first: 20) { totalCount edges { node { id substance reaction severity category recordedBy } } }
+    results(first: 20, orderBy: {field: REPORTED_AT, direction: DESC}) {
       totalCount
       edges { node { id name reportedAt releasedAt category
         components { id name valueNumeric valueText unit referenceLow referenceHigh flag } } }
     }
-    letters(first: 100, where: {readAtIsNil: true}, orderBy: {field: SENT_AT, direction: DESC}) {
+    letters(first: 20, where: {readAtIsNil: true}, orderBy: {field: SENT_AT, direction: DESC}) {
       totalCount edges { node { id title sentAt category } }
     }
     latestEmergency: encounters(first: 1, where: {kind: EMERGENCY}, orderBy: {field: STARTED_AT, direction: DESC}) {

@@ -51,6 +51,29 @@ type Config struct {
 	PostagePence int
 	// APIKey is what the apikey subcommand is asked to do.
 	APIKey APIKeyCommand
+
+	// TrustedProxyHeader names the header a trusted reverse proxy sets to
+	// the client's address (e.g. X-Forwarded-For); empty: the connection's.
+	TrustedProxyHeader string
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and HTTPIdleTimeout are
+	// the HTTP server's (HTTPIdleTimeout bounds an idle keep-alive
+	// connection; IdleTimeout above is the session's).
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, HTTPIdleTimeout time.Duration
+	// RequestTimeout is the deadline of each GraphQL query and mutation.
+	RequestTimeout time.Duration
+	// AddressRate and AddressBurst limit each client address (requests a
+	// second and at once); a zero rate turns the limit off.
+	AddressRate  float64
+	AddressBurst int
+	// ViewerRate and ViewerBurst limit each signed-in account likewise.
+	ViewerRate  float64
+	ViewerBurst int
+	// MaxQueryDepth, MaxQueryComplexity and MaxQueryAliases override the
+	// API's limits on a document (zero: the defaults, 12, 1,000 and 20).
+	MaxQueryDepth, MaxQueryComplexity, MaxQueryAliases int
+	// OperationsAllowlist is a JSON file of SHA-256 hashes to documents:
+	// when set, only those operations run.
+	OperationsAllowlist string
 }
 
 // APIKeyCommand manages an organisation's FHIR integration keys.
@@ -176,6 +199,9 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		KeyID:          getenv("PORTAL_NHS_LOGIN_KEY_ID"),
 		RedirectURL:    getenv("PORTAL_NHS_LOGIN_REDIRECT_URL"),
 	}
+	if err := limitFlags(fs, &c, env); err != nil {
+		return c, err
+	}
 	if name == "apikey" {
 		fs.StringVar(&c.APIKey.Org, "org", "", "the organisation's ODS code")
 		fs.StringVar(&c.APIKey.Revoke, "revoke", "", "revoke the key with this ID (ak...) instead of making one")
@@ -193,10 +219,97 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	if c.MailInterval <= 0 || c.FeedInterval <= 0 {
 		return c, fmt.Errorf("mail and feed intervals must be positive, not %v and %v", c.MailInterval, c.FeedInterval)
 	}
+	if c.AddressRate < 0 || c.ViewerRate < 0 || (c.AddressRate > 0 && c.AddressBurst < 1) || (c.ViewerRate > 0 && c.ViewerBurst < 1) {
+		return c, fmt.Errorf("rate limits must be at least 0 a second with bursts of at least 1")
+	}
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.AllowedOrigins = append(c.AllowedOrigins, o)
 		}
 	}
 	return c, nil
+}
+
+// limitFlags declares the HTTP server's timeouts and the API's abuse limits.
+func limitFlags(fs *flag.FlagSet, c *Config, env func(key, def string) string) error {
+	durations := []struct {
+		to             *time.Duration
+		flag, variable string
+		def            time.Duration
+		usage          string
+	}{
+		{&c.ReadHeaderTimeout, "read-header-timeout", "PORTAL_READ_HEADER_TIMEOUT", 10 * time.Second, "longest time to read a request's headers"},
+		{&c.ReadTimeout, "read-timeout", "PORTAL_READ_TIMEOUT", 30 * time.Second, "longest time to read a whole request, body included"},
+		{&c.WriteTimeout, "write-timeout", "PORTAL_WRITE_TIMEOUT", 60 * time.Second, "longest time from the end of a request's headers to the end of its answer (not subscriptions)"},
+		{&c.HTTPIdleTimeout, "http-idle-timeout", "PORTAL_HTTP_IDLE_TIMEOUT", 120 * time.Second, "how long an idle keep-alive connection stays open"},
+		{&c.RequestTimeout, "request-timeout", "PORTAL_REQUEST_TIMEOUT", 15 * time.Second, "deadline of each GraphQL query and mutation (not subscriptions)"},
+	}
+	for _, d := range durations {
+		def := d.def
+		if v := env(d.variable, ""); v != "" {
+			parsed, err := time.ParseDuration(v)
+			if err != nil || parsed < 0 {
+				return fmt.Errorf("%s: %q is not a duration", d.variable, v)
+			}
+			def = parsed
+		}
+		fs.DurationVar(d.to, d.flag, def, d.usage+" ("+d.variable+")")
+	}
+	rates := []struct {
+		rate           *float64
+		burst          *int
+		flag, variable string
+		def            float64
+		defBurst       int
+		who            string
+	}{
+		{&c.AddressRate, &c.AddressBurst, "address", "ADDRESS", 100, 200, "client address"},
+		{&c.ViewerRate, &c.ViewerBurst, "viewer", "VIEWER", 50, 100, "signed-in account"},
+	}
+	for _, r := range rates {
+		def, defBurst := r.def, r.defBurst
+		rateVar, burstVar := "PORTAL_RATE_LIMIT_"+r.variable, "PORTAL_RATE_BURST_"+r.variable
+		if v := env(rateVar, ""); v != "" {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a number of requests a second", rateVar, v)
+			}
+			def = n
+		}
+		if v := env(burstVar, ""); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a number of requests", burstVar, v)
+			}
+			defBurst = n
+		}
+		fs.Float64Var(r.rate, "rate-limit-"+r.flag, def, "requests a second allowed to each "+r.who+" on /query and uploads, 0 for no limit ("+rateVar+")")
+		fs.IntVar(r.burst, "rate-burst-"+r.flag, defBurst, "requests at once allowed to each "+r.who+" ("+burstVar+")")
+	}
+	ints := []struct {
+		to             *int
+		flag, variable string
+		def            int
+		usage          string
+	}{
+		{&c.MaxQueryDepth, "max-query-depth", "PORTAL_MAX_QUERY_DEPTH", 12, "deepest field nesting a GraphQL operation may have"},
+		{&c.MaxQueryComplexity, "max-query-complexity", "PORTAL_MAX_QUERY_COMPLEXITY", 1000, "most a GraphQL operation may cost (connections: page size times their fields)"},
+		{&c.MaxQueryAliases, "max-query-aliases", "PORTAL_MAX_QUERY_ALIASES", 20, "most aliased fields a GraphQL operation may hold"},
+	}
+	for _, n := range ints {
+		def := n.def
+		if v := env(n.variable, ""); v != "" {
+			parsed, err := strconv.Atoi(v)
+			if err != nil || parsed < 1 {
+				return fmt.Errorf("%s: %q is not a positive number", n.variable, v)
+			}
+			def = parsed
+		}
+		fs.IntVar(n.to, n.flag, def, n.usage+" ("+n.variable+")")
+	}
+	fs.StringVar(&c.TrustedProxyHeader, "trusted-proxy-header", env("PORTAL_TRUSTED_PROXY_HEADER", ""),
+		"header a trusted reverse proxy sets to the client's address, e.g. X-Forwarded-For (PORTAL_TRUSTED_PROXY_HEADER)")
+	fs.StringVar(&c.OperationsAllowlist, "operations-allowlist", env("PORTAL_OPERATIONS_ALLOWLIST", ""),
+		"JSON file of SHA-256 hashes to GraphQL documents: only those run (PORTAL_OPERATIONS_ALLOWLIST)")
+	return nil
 }
