@@ -218,8 +218,8 @@ func TestMetricsCountOperationsErrorsSubscriptionsPoolAndOutbox(t *testing.T) {
 		`portal_graphql_request_duration_seconds_count{operation="Bad",type="mutation"}`:    "1",
 		`portal_graphql_errors_total{code="UNAUTHENTICATED"}`:                               "1",
 		`portal_graphql_errors_total{code="GRAPHQL_VALIDATION_FAILED"}`:                     "1",
-		`portal_mail_outbox_backlog`:                                                        "1",
-		`go_sql_max_open_connections{db_name="portal"}`:                                     "",
+		`portal_mail_outbox_backlog`:                    "1",
+		`go_sql_max_open_connections{db_name="portal"}`: "",
 	} {
 		got, ok := metric(text, sample)
 		if !ok || (want != "" && got != want) {
