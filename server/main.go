@@ -15,8 +15,11 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/server/app"
@@ -25,6 +28,7 @@ import (
 	"github.com/patientportal/portal/server/fhir"
 	"github.com/patientportal/portal/server/mail"
 	"github.com/patientportal/portal/server/notify"
+	"github.com/patientportal/portal/server/observe"
 	"github.com/patientportal/portal/server/store"
 )
 
@@ -38,7 +42,8 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	slog.SetDefault(slog.New(slog.NewJSONHandler(stderr, nil)))
+	// JSON lines, each logged in a request carrying its request_id.
+	slog.SetDefault(slog.New(observe.NewLogHandler(slog.NewJSONHandler(stderr, nil))))
 	command := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		command, args = args[0], args[1:]
@@ -134,6 +139,10 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	service.SetStoreCheck(st.Ping)
+	if err := service.Metrics.Register(collectors.NewDBStatsCollector(st.DB, "portal")); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -144,9 +153,21 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       cfg.HTTPIdleTimeout,
+		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	var admin *http.Server
+	if cfg.AdminAddr != "" {
+		aln, err := net.Listen("tcp", cfg.AdminAddr)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		admin = &http.Server{Handler: service.Admin(cfg.PProf), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = admin.Serve(aln) }()
+		fmt.Fprintf(stdout, "admin (metrics) listening on %s\n", displayURL(aln.Addr()))
+	}
 	fmt.Fprintf(stdout, "patient portal listening on %s\n", displayURL(ln.Addr()))
 
 	creds, err := demo.Ensure(ctx, st.Client, cfg.Demo || embedded, time.Now())
@@ -168,27 +189,80 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	}
 	// The mailer writes notification emails into the outbox; the worker
 	// sends the outbox. Either may stop at any point: the outbox rows,
-	// claimed in transactions, carry on at the next start.
+	// claimed in transactions, carry on at the next start. They run on a
+	// context of their own, stopped only once the requests have finished,
+	// so that the last flush sees everything those requests wrote.
 	mailer := &notify.Mailer{Client: st.Client, Viewers: service.Sessions, PortalURL: strings.TrimSuffix(cfg.PublicURL, "/")}
-	go mailer.Run(ctx, cfg.MailInterval)
 	worker := &mail.Worker{Client: st.Client, Sender: sender}
-	go func() {
-		if err := worker.Run(ctx, cfg.MailInterval); err != nil && !errors.Is(err, context.Canceled) {
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var workers sync.WaitGroup
+	workers.Go(func() { mailer.Run(work, cfg.MailInterval) })
+	workers.Go(func() {
+		if err := worker.Run(work, cfg.MailInterval); err != nil && !errors.Is(err, context.Canceled) {
 			slog.Error("mail worker stopped", "err", err)
 		}
-	}()
+	})
 
 	select {
 	case err := <-served:
+		stopWork()
+		workers.Wait()
 		return err
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	stopWork() // no new tick starts; the flush below is the last word
+	return shutdown(service, srv, admin, func(ctx context.Context) error {
+		workers.Wait()
+		return flushMail(ctx, mailer, worker)
+	}, cfg.ShutdownTimeout)
+}
+
+// shutdown stops the server within timeout: it stops accepting, lets the
+// requests in flight finish, ends every subscription (server-sent events
+// with their complete event, websockets with close 1001 "going away"),
+// then flushes the mail outbox one last time. Past the timeout the
+// remaining connections are cut; what was not sent stays in the outbox
+// for the next start.
+func shutdown(service *app.App, srv, admin *http.Server, flush func(context.Context) error, timeout time.Duration) error {
+	began := time.Now()
+	slog.Info("shutting down", "timeout", timeout.String())
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	finished := make(chan error, 1)
+	go func() { finished <- srv.Shutdown(ctx) }()
+	service.Drain.Start()
+	var errs []error
+	if err := <-finished; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		_ = srv.Close()
+		errs = append(errs, fmt.Errorf("requests still running at the shutdown deadline: %w", err))
+	}
+	if err := service.Drain.Wait(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("websockets still open at the shutdown deadline: %w", err))
+	}
+	if err := flush(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("last mail flush: %w", err))
+	}
+	if admin != nil {
+		_ = admin.Shutdown(ctx)
+	}
+	slog.Info("shut down", "took_ms", time.Since(began).Milliseconds(), "clean", len(errs) == 0)
+	return errors.Join(errs...)
+}
+
+// flushMail turns the notifications that are due into emails and sends
+// the outbox until nothing due is left or ctx ends.
+func flushMail(ctx context.Context, mailer *notify.Mailer, worker *mail.Worker) error {
+	if _, err := mailer.Dispatch(ctx); err != nil {
 		return err
 	}
-	return nil
+	for ctx.Err() == nil {
+		sent, err := worker.SendDue(ctx)
+		if err != nil || sent == 0 {
+			return err
+		}
+	}
+	return ctx.Err()
 }
 
 // displayURL is the address to open in a browser.

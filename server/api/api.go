@@ -20,9 +20,12 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/graph"
+	"github.com/patientportal/portal/server/drain"
+	"github.com/patientportal/portal/server/observe"
 )
 
 // MaxUploadSize bounds a multipart request: a 10 MB document and its form.
@@ -47,6 +50,10 @@ type Config struct {
 	AllowedOrigins []string
 	// FeedInterval is how often subscriptions poll; a second when zero.
 	FeedInterval time.Duration
+	// Metrics records operations and errors; optional.
+	Metrics *observe.Metrics
+	// Drain ends subscriptions at shutdown; optional.
+	Drain *drain.Drain
 }
 
 // Services are the capabilities behind the resolvers.
@@ -75,14 +82,23 @@ func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: MaxUploadSize, MaxMemory: 1 << 20})
+	var sockets transport.WebsocketImplementation = transport.CoderWebsocketImplementation{
+		// rs/cors does not cover the upgrade: the same list applies here.
+		AcceptOptions: coderws.AcceptOptions{OriginPatterns: originHosts(cfg.AllowedOrigins)},
+	}
+	if cfg.Drain != nil {
+		sockets = cfg.Drain.Websocket(sockets)
+	}
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
-		Implementation: transport.CoderWebsocketImplementation{
-			// rs/cors does not cover the upgrade: the same list applies here.
-			AcceptOptions: coderws.AcceptOptions{OriginPatterns: originHosts(cfg.AllowedOrigins)},
-		},
+		Implementation:        sockets,
 		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-			return authenticateSocket(ctx, svc.Identity, p)
+			ctx, ack, err := authenticateSocket(ctx, svc.Identity, p)
+			if err == nil && cfg.Drain != nil {
+				// The connection closes when this context ends.
+				ctx = cfg.Drain.Context(ctx)
+			}
+			return ctx, ack, err
 		},
 	})
 	srv.SetQueryCache(graph.DefaultPages{Cache: lru.New[*ast.QueryDocument](1000)})
@@ -94,7 +110,20 @@ func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(deadline{timeout: cfg.RequestTimeout})
-	srv.SetErrorPresenter(presentError)
+	if cfg.Metrics != nil {
+		srv.Use(cfg.Metrics.Extension())
+	}
+	if cfg.Drain != nil {
+		srv.Use(cfg.Drain.Extension())
+	}
+	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
+		presented := presentError(ctx, err)
+		if cfg.Metrics != nil {
+			code, _ := presented.Extensions["code"].(string)
+			cfg.Metrics.CountError(ctx, code)
+		}
+		return presented
+	})
 	srv.SetRecoverFunc(recoverPanic)
 	return unboundStreams(limitBody(srv))
 }

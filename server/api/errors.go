@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -23,7 +24,9 @@ import (
 	"github.com/patientportal/portal/server/auth"
 	"github.com/patientportal/portal/server/blob"
 	"github.com/patientportal/portal/server/clinical"
+	"github.com/patientportal/portal/server/observe"
 	"github.com/patientportal/portal/server/sharing"
+	"github.com/patientportal/portal/server/store"
 )
 
 // The stable codes clients read from extensions.code.
@@ -49,6 +52,9 @@ const (
 	CodeTimeout                = "TIMEOUT"
 	CodePersistedQueryNotFound = "PERSISTED_QUERY_NOT_FOUND"
 	CodeOperationNotAllowed    = "OPERATION_NOT_ALLOWED"
+	// CodeUnavailable means the database could not be reached: try again
+	// shortly; nothing was wrong with the request.
+	CodeUnavailable = "UNAVAILABLE"
 )
 
 // classify maps an error to a code and the message the client may read.
@@ -64,6 +70,8 @@ func classify(err error) (code, message string) {
 	)
 	var limit *LimitError
 	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		return CodeUnavailable, "the service is unavailable; try again shortly"
 	case errors.As(err, &limit):
 		return CodeQueryLimit, limit.Error()
 	case errors.Is(err, ErrIntrospectionDisabled):
@@ -196,4 +204,40 @@ func writeRefusal(w http.ResponseWriter, status int, err error) {
 func recoverPanic(ctx context.Context, p any) error {
 	slog.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p))
 	return errors.New("internal error")
+}
+
+// mediaGraphQLResponse is the GraphQL-over-HTTP response media type.
+const mediaGraphQLResponse = "application/graphql-response+json"
+
+// RequestErrorWriter answers a GraphQL request that failed before it could
+// run (its viewer could not be resolved because the store is down) with a
+// GraphQL error carrying the code classify gives. Under
+// application/graphql-response+json the status says what happened (503 for
+// UNAVAILABLE, as the GraphQL-over-HTTP spec lets a request error do);
+// under application/json it is 200, as for any GraphQL error.
+func RequestErrorWriter(m *observe.Metrics) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		code, message := classify(err)
+		if code == CodeInternal {
+			slog.ErrorContext(r.Context(), "internal error", "err", err)
+		}
+		if m != nil {
+			m.CountError(r.Context(), code)
+		}
+		status, media := http.StatusOK, "application/json"
+		if strings.Contains(r.Header.Get("Accept"), mediaGraphQLResponse) {
+			media, status = mediaGraphQLResponse, http.StatusInternalServerError
+			if code == CodeUnavailable {
+				status = http.StatusServiceUnavailable
+			}
+		}
+		if code == CodeUnavailable {
+			w.Header().Set("Retry-After", "1")
+		}
+		w.Header().Set("Content-Type", media)
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{
+			map[string]any{"message": message, "extensions": map[string]any{"code": code}},
+		}})
+	}
 }

@@ -5,7 +5,9 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
+	httppprof "net/http/pprof"
 	"os"
 	"sync/atomic"
 	"time"
@@ -20,8 +22,11 @@ import (
 	"github.com/patientportal/portal/server/broker"
 	"github.com/patientportal/portal/server/clinical"
 	"github.com/patientportal/portal/server/config"
+	"github.com/patientportal/portal/server/drain"
 	"github.com/patientportal/portal/server/fhir"
+	"github.com/patientportal/portal/server/mail"
 	"github.com/patientportal/portal/server/nhslogin"
+	"github.com/patientportal/portal/server/observe"
 	"github.com/patientportal/portal/server/report"
 	"github.com/patientportal/portal/server/research"
 	"github.com/patientportal/portal/server/sharing"
@@ -33,9 +38,16 @@ type App struct {
 	// Sessions signs viewers in and resolves them.
 	Sessions *auth.Service
 	// Broker carries notification wake-ups between servers.
-	Broker  broker.Broker
-	handler http.Handler
-	ready   atomic.Bool
+	Broker broker.Broker
+	// Metrics are the service's Prometheus metrics, served by the admin
+	// listener (see Metrics.Handler).
+	Metrics *observe.Metrics
+	// Drain ends subscriptions and websockets at shutdown.
+	Drain *drain.Drain
+
+	handler    http.Handler
+	ready      atomic.Bool
+	storeCheck atomic.Pointer[func(context.Context) error]
 }
 
 // New assembles the service over client. now is the clock (nil: time.Now).
@@ -51,7 +63,15 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Sessions: sessions}
+	a := &App{Sessions: sessions, Metrics: observe.NewMetrics(), Drain: drain.New()}
+	if err := a.Metrics.Register(observe.QueryGauge("portal_mail_outbox_backlog",
+		"Emails in the outbox neither sent nor abandoned.",
+		func(ctx context.Context) (float64, error) {
+			n, err := mail.Backlog(ctx, client)
+			return float64(n), err
+		})); err != nil {
+		return nil, err
+	}
 	wakes, err := broker.Open(cfg.BrokerURL)
 	if err != nil {
 		return nil, err
@@ -76,7 +96,7 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		Reporting: report.New(client, report.Config{PostagePence: cfg.PostagePence, Now: now}),
 		Waker:     wakes,
 	}, api.Config{Introspection: !cfg.Production, Suggestions: !cfg.Production, AllowedOrigins: cfg.AllowedOrigins,
-		FeedInterval: cfg.FeedInterval, RequestTimeout: cfg.RequestTimeout, Allowlist: allow,
+		FeedInterval: cfg.FeedInterval, RequestTimeout: cfg.RequestTimeout, Allowlist: allow, Metrics: a.Metrics, Drain: a.Drain,
 		Limits: api.Limits{Depth: cfg.MaxQueryDepth, Complexity: cfg.MaxQueryComplexity, Aliases: cfg.MaxQueryAliases}})
 	limits := api.NewRateLimiter(api.RateConfig{
 		PerAddress:         api.Rate{Limit: cfg.AddressRate, Burst: cfg.AddressBurst},
@@ -96,7 +116,8 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 	})
 
 	mux := http.NewServeMux()
-	mux.Handle("/query", browsers.Handler(noStore(a.whenReady(limited(gql)))))
+	graphqlSessions := sessions.MiddlewareWith(api.RequestErrorWriter(a.Metrics))
+	mux.Handle("/query", browsers.Handler(noStore(a.whenReady(a.Drain.Middleware(limits.ByAddress(graphqlSessions(limits.ByViewer(gql))))))))
 	mux.Handle("/measurements/upload", browsers.Handler(a.whenReady(limited(tracking.New(client, tracking.Config{Now: now}).UploadHandler()))))
 	// Letter documents: a signed link or a bearer token, checked again
 	// against the privacy policy (see clinical.DocumentHandler).
@@ -112,13 +133,7 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !a.ready.Load() {
-			http.Error(w, "starting", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
+	mux.HandleFunc("GET /readyz", a.readyz)
 	if !cfg.Production {
 		mux.Handle("GET /{$}", playground.Handler("Patient portal", "/query"))
 	}
@@ -129,7 +144,7 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		}
 		mux.Handle("/auth/nhs/", nhs.Handler())
 	}
-	a.handler = securityHeaders(mux)
+	a.handler = observe.Middleware(securityHeaders(mux))
 	return a, nil
 }
 
@@ -160,6 +175,33 @@ func newNHSLogin(client *ent.Client, cfg config.NHSLogin, now func() time.Time, 
 // SetReady marks the service ready: migrations and demo data are done.
 func (a *App) SetReady() { a.ready.Store(true) }
 
+// SetStoreCheck makes /readyz ask check whether the store answers (see
+// store.Store.Ping).
+func (a *App) SetStoreCheck(check func(context.Context) error) { a.storeCheck.Store(&check) }
+
+// readyz tells a load balancer whether to send this server traffic: not
+// while starting, not while shutting down, not while the store does not
+// answer. It asks the store every time, so it turns ready again as soon
+// as the database is back.
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case !a.ready.Load():
+		http.Error(w, "starting", http.StatusServiceUnavailable)
+		return
+	case a.Drain.Draining():
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if check := a.storeCheck.Load(); check != nil {
+		if err := (*check)(r.Context()); err != nil {
+			slog.WarnContext(r.Context(), "not ready", "err", err)
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
 // ServeHTTP implements http.Handler.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
 
@@ -189,4 +231,20 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Admin is the handler of the admin listener: /metrics, and with pprof the
+// Go profiler under /debug/pprof/. It has no authentication of its own:
+// it belongs on loopback or a private network, never beside /query.
+func (a *App) Admin(pprof bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	if pprof {
+		mux.HandleFunc("/debug/pprof/", httppprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	}
+	return mux
 }

@@ -57,6 +57,19 @@ func clientAddress(ctx context.Context) string {
 // session cookie and puts it in the context. A request without a valid
 // session goes on signed out.
 func (s *Service) Middleware(next http.Handler) http.Handler {
+	return s.MiddlewareWith(func(w http.ResponseWriter, _ *http.Request, _ error) {
+		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+	})(next)
+}
+
+// MiddlewareWith is Middleware answering with fail when the viewer cannot
+// be resolved (the store is down), so that the GraphQL endpoint can answer
+// in GraphQL.
+func (s *Service) MiddlewareWith(fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler { return s.middleware(next, fail) }
+}
+
+func (s *Service) middleware(next http.Handler, fail func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := s.withRequest(w, r)
 		token := s.token(r)
@@ -67,7 +80,7 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 		v, err := s.Resolve(ctx, token)
 		if err != nil {
 			slog.ErrorContext(ctx, "resolving viewer", "err", err)
-			http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+			fail(w, r.WithContext(ctx), err)
 			return
 		}
 		if v == nil {

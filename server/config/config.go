@@ -19,6 +19,15 @@ type Config struct {
 	DatabaseURL string
 	// Addr is the listen address of the HTTP server.
 	Addr string
+	// AdminAddr is the listen address of the admin server (/metrics and,
+	// with PProf, /debug/pprof/); off when empty. It is meant for a
+	// private network or loopback, never the internet.
+	AdminAddr string
+	// PProf serves net/http/pprof on the admin listener.
+	PProf bool
+	// ShutdownTimeout bounds a graceful shutdown: in-flight requests,
+	// closing subscriptions and the last outbox flush.
+	ShutdownTimeout time.Duration
 	// Production turns off GraphiQL and introspection.
 	Production bool
 	// Demo loads the demo data into an empty store.
@@ -145,11 +154,21 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	if err != nil {
 		return c, err
 	}
+	shutdown, err := envDuration("PORTAL_SHUTDOWN_TIMEOUT", 20*time.Second)
+	if err != nil {
+		return c, err
+	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.DatabaseURL, "database", env("PORTAL_DATABASE_URL", DefaultDatabaseURL),
 		"database: sqlite:<path> or mysql://user:pass@host:port/db (PORTAL_DATABASE_URL)")
 	fs.StringVar(&c.Addr, "addr", env("PORTAL_ADDR", DefaultAddr), "listen address (PORTAL_ADDR)")
+	fs.StringVar(&c.AdminAddr, "admin-addr", env("PORTAL_ADMIN_ADDR", ""),
+		"listen address of the admin server with /metrics, e.g. 127.0.0.1:9090; off when empty (PORTAL_ADMIN_ADDR)")
+	fs.BoolVar(&c.PProf, "pprof", env("PORTAL_PPROF", "") == "true",
+		"serve net/http/pprof on the admin listener (PORTAL_PPROF=true)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", shutdown,
+		"how long a graceful shutdown may take before connections are cut (PORTAL_SHUTDOWN_TIMEOUT)")
 	fs.BoolVar(&c.Production, "production", env("PORTAL_ENV", "development") == "production",
 		"production mode: no GraphiQL, no introspection (PORTAL_ENV=production)")
 	fs.BoolVar(&c.Demo, "demo", false, "load the demo data into an empty store")
@@ -221,6 +240,12 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	}
 	if c.AddressRate < 0 || c.ViewerRate < 0 || (c.AddressRate > 0 && c.AddressBurst < 1) || (c.ViewerRate > 0 && c.ViewerBurst < 1) {
 		return c, fmt.Errorf("rate limits must be at least 0 a second with bursts of at least 1")
+	}
+	if c.PProf && c.AdminAddr == "" {
+		return c, fmt.Errorf("--pprof needs --admin-addr: profiles are never served on the public listener")
+	}
+	if c.ShutdownTimeout <= 0 {
+		return c, fmt.Errorf("shutdown timeout must be positive, not %v", c.ShutdownTimeout)
 	}
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {

@@ -74,7 +74,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connecting to %s: %w", dia, err)
 	}
-	var drv dialect.Driver = entsql.OpenDB(dia, db)
+	var drv dialect.Driver = &edgeDriver{Driver: entsql.OpenDB(dia, db)}
 	if o.counter != nil {
 		drv = &countingDriver{Driver: drv, n: &o.counter.n}
 	}
@@ -169,6 +169,9 @@ func mysqlConfig(u *url.URL) (*mysql.Config, error) {
 		"time_zone": "'+00:00'",
 		"charset":   "utf8mb4",
 		"collation": "utf8mb4_unicode_ci",
+		// A database that vanishes from the network fails a dial in
+		// seconds, not after the kernel's minutes of retries.
+		"timeout": "5s",
 	} {
 		if !q.Has(k) {
 			q.Set(k, v)
@@ -180,5 +183,6 @@ func mysqlConfig(u *url.URL) (*mysql.Config, error) {
 	}
 	cfg.User = u.User.Username()
 	cfg.Passwd, _ = u.User.Password()
+	cfg.Logger = driverLog{}
 	return cfg, nil
 }

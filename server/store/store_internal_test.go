@@ -1,9 +1,18 @@
 package store
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
 	"net/url"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 func TestMySQLConfigFromURL(t *testing.T) {
@@ -23,5 +32,30 @@ func TestMySQLConfigFromURL(t *testing.T) {
 	}
 	if cfg.TLSConfig != "skip-verify" {
 		t.Errorf("tls from the URL was dropped: %q", cfg.TLSConfig)
+	}
+}
+
+func TestConnectionErrorsAreUnavailableAndStatementErrorsAreNot(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"a pooled connection found dead", driver.ErrBadConn, true},
+		{"a connection lost mid-query", fmt.Errorf("ent: %w", mysql.ErrInvalidConn), true},
+		{"a refused dial", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
+		{"the request's deadline while waiting for the pool", context.DeadlineExceeded, true},
+		{"the server shutting down", &mysql.MySQLError{Number: 1053}, true},
+		{"a unique violation", &mysql.MySQLError{Number: 1062}, false},
+		{"no rows", sql.ErrNoRows, false},
+		{"a cancelled client", context.Canceled, false},
+	} {
+		err := edge(tc.err)
+		if got := errors.Is(err, ErrUnavailable); got != tc.want {
+			t.Errorf("%s: unavailable %v, want %v", tc.name, got, tc.want)
+		}
+		if !errors.Is(err, tc.err) {
+			t.Errorf("%s: the driver's error is lost: %v", tc.name, err)
+		}
 	}
 }
