@@ -107,4 +107,3 @@ func TestAFragmentSpreadManyTimesIsMeasuredOnceAndRefused(t *testing.T) {
 		t.Fatalf("got %v, want the alias limit", err)
 	}
 }
-
