@@ -55,6 +55,9 @@ const (
 	// CodeUnavailable means the database could not be reached: try again
 	// shortly; nothing was wrong with the request.
 	CodeUnavailable = "UNAVAILABLE"
+	// CodeBadRequest is a request gqlgen could not read as GraphQL (not
+	// JSON, a JSON array: batches are not accepted).
+	CodeBadRequest = "BAD_REQUEST"
 )
 
 // classify maps an error to a code and the message the client may read.
@@ -157,6 +160,10 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		if _, ok := gqlErr.Extensions["code"]; ok {
 			return gqlErr
 		}
+		// The rest of gqlgen's own are about reading the request; some
+		// quote the whole body back, which stays out of the answer.
+		message, _, _ := strings.Cut(gqlErr.Message, " body:")
+		return &gqlerror.Error{Message: message, Locations: gqlErr.Locations, Extensions: map[string]any{"code": CodeBadRequest}}
 	}
 	presented := graphql.DefaultErrorPresenter(ctx, err)
 	code, message := classify(err)

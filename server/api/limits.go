@@ -306,8 +306,8 @@ type deadline struct {
 }
 
 var (
-	_ graphql.HandlerExtension     = deadline{}
-	_ graphql.OperationInterceptor = deadline{}
+	_ graphql.HandlerExtension    = deadline{}
+	_ graphql.ResponseInterceptor = deadline{}
 )
 
 // ExtensionName implements graphql.HandlerExtension.
@@ -316,18 +316,17 @@ func (deadline) ExtensionName() string { return "Deadline" }
 // Validate implements graphql.HandlerExtension.
 func (deadline) Validate(graphql.ExecutableSchema) error { return nil }
 
-// InterceptOperation implements graphql.OperationInterceptor.
-func (d deadline) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-	oc := graphql.GetOperationContext(ctx)
-	if d.timeout <= 0 || oc.Operation == nil || oc.Operation.Operation == ast.Subscription {
+// InterceptResponse implements graphql.ResponseInterceptor: a query or
+// mutation runs inside it. (Set earlier, a deadline already passed would
+// make gqlgen answer with no response at all.)
+func (d deadline) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	if d.timeout <= 0 || !graphql.HasOperationContext(ctx) {
+		return next(ctx) // an error answered before any operation
+	}
+	if op := graphql.GetOperationContext(ctx).Operation; op == nil || op.Operation == ast.Subscription {
 		return next(ctx)
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	responses := next(ctx)
-	// The transport runs the operation in the handler, with the context
-	// returned alongside it: the one made here.
-	return func(ctx context.Context) *graphql.Response {
-		defer cancel()
-		return responses(ctx)
-	}
+	defer cancel()
+	return next(ctx)
 }

@@ -108,3 +108,22 @@ func TestAFragmentSpreadManyTimesIsMeasuredOnceAndRefused(t *testing.T) {
 	}
 }
 
+// BenchmarkCheckDashboard is what the limits add to each dashboard request.
+func BenchmarkCheckDashboard(b *testing.B) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dashboard := regexp.MustCompile("(?s)```graphql\n(query Dashboard.*?)```").FindStringSubmatch(string(readme))[1]
+	doc, errs := gqlparser.LoadQuery(schema, dashboard)
+	if errs != nil {
+		b.Fatal(errs)
+	}
+	limits := Limits{}.withDefaults()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := check(doc, doc.Operations[0], nil, limits, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
