@@ -213,7 +213,13 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	}
 	stopWork() // no new tick starts; the flush below is the last word
 	return shutdown(service, srv, admin, func(ctx context.Context) error {
-		workers.Wait()
+		stopped := make(chan struct{})
+		go func() { workers.Wait(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		return flushMail(ctx, mailer, worker)
 	}, cfg.ShutdownTimeout)
 }
