@@ -10,9 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
-	"github.com/rs/cors"
-
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/server/api"
 	"github.com/patientportal/portal/server/auth"
@@ -70,16 +67,10 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		Reporting: report.New(client, report.Config{PostagePence: cfg.PostagePence, Now: now}),
 		Waker:     wakes,
 	}, api.Config{Introspection: !cfg.Production, AllowedOrigins: cfg.AllowedOrigins, FeedInterval: cfg.FeedInterval})
-	browsers := cors.New(cors.Options{
-		AllowedOrigins:   cfg.AllowedOrigins,
-		AllowedMethods:   []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders:   []string{"Authorization", "Content-Type"},
-		AllowCredentials: true,
-		MaxAge:           600,
-	})
+	browsers := corsFor(cfg.AllowedOrigins)
 
 	mux := http.NewServeMux()
-	mux.Handle("/query", browsers.Handler(noStore(a.whenReady(sessions.Middleware(gql)))))
+	mux.Handle("/query", browsers.Handler(a.whenReady(sessions.Middleware(gql))))
 	mux.Handle("/measurements/upload", browsers.Handler(a.whenReady(sessions.Middleware(tracking.New(client, tracking.Config{Now: now}).UploadHandler()))))
 	// Letter documents: a signed link or a bearer token, checked again
 	// against the privacy policy (see clinical.DocumentHandler).
@@ -103,7 +94,7 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	if !cfg.Production {
-		mux.Handle("GET /{$}", playground.Handler("Patient portal", "/query"))
+		mux.Handle("GET /{$}", graphiQL())
 	}
 	if cfg.NHSLogin.Issuer != "" {
 		nhs, err := newNHSLogin(client, cfg.NHSLogin, now, sessions)
@@ -112,7 +103,7 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		}
 		mux.Handle("/auth/nhs/", nhs.Handler())
 	}
-	a.handler = securityHeaders(mux)
+	a.handler = securityHeaders(mux, cfg.TrustedProxyHeader != "")
 	return a, nil
 }
 
@@ -153,23 +144,6 @@ func (a *App) whenReady(next http.Handler) http.Handler {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 			return
 		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// noStore keeps health data out of every cache.
-func noStore(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
-	})
-}
-
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
 		next.ServeHTTP(w, r)
 	})
 }
