@@ -60,8 +60,6 @@ func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
 	// SSE first: it claims POSTs that accept text/event-stream, which the
 	// POST transport would otherwise answer.
 	srv.AddTransport(transport.SSE{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: MaxUploadSize, MaxMemory: 1 << 20})
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
@@ -73,6 +71,8 @@ func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
 			return authenticateSocket(ctx, svc.Identity, p)
 		},
 	})
+	// Last: it takes every other GET and POST (see httpspec.go).
+	srv.AddTransport(httpSpec{})
 	srv.SetQueryCache(graph.DefaultPages{Cache: lru.New[*ast.QueryDocument](1000)})
 	srv.Use(graph.PageLimits{})
 	if cfg.Introspection {

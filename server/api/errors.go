@@ -35,6 +35,12 @@ const (
 	CodeEmailInUse      = "EMAIL_IN_USE"
 	CodeConflict        = "CONFLICT"
 	CodeIdentityLevel   = "IDENTITY_LEVEL_TOO_LOW"
+	// Requests refused before any GraphQL runs (GraphQL over HTTP).
+	CodeBadRequest           = "BAD_REQUEST"
+	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
+	CodeNotAcceptable        = "NOT_ACCEPTABLE"
+	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
+	CodePayloadTooLarge      = "PAYLOAD_TOO_LARGE"
 )
 
 // classify maps an error to a code and the message the client may read.
@@ -49,6 +55,16 @@ func classify(err error) (code, message string) {
 		fields     *clinical.ValidationError
 	)
 	switch {
+	case errors.Is(err, ErrBadRequest):
+		return CodeBadRequest, requestMessage(err)
+	case errors.Is(err, ErrUnsupportedMediaType):
+		return CodeUnsupportedMediaType, requestMessage(err)
+	case errors.Is(err, ErrNotAcceptable):
+		return CodeNotAcceptable, requestMessage(err)
+	case errors.Is(err, ErrMutationOverGET):
+		return CodeMethodNotAllowed, requestMessage(err)
+	case errors.Is(err, ErrBodyTooLarge):
+		return CodePayloadTooLarge, requestMessage(err)
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		return CodeUnauthenticated, auth.ErrInvalidCredentials.Error()
 	case errors.Is(err, auth.ErrSignedOut), errors.Is(err, access.ErrNoViewer):
