@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -143,9 +144,21 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	if err := service.Metrics.Register(collectors.NewDBStatsCollector(st.DB, "portal")); err != nil {
 		return err
 	}
+	var tlsConfig *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("TLS certificate: %w", err)
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
+	}
+	scheme := "http"
+	if tlsConfig != nil {
+		ln, scheme = tls.NewListener(ln, tlsConfig), "https"
 	}
 	srv := &http.Server{
 		Handler:           service,
@@ -166,9 +179,9 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		}
 		admin = &http.Server{Handler: service.Admin(cfg.PProf), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = admin.Serve(aln) }()
-		fmt.Fprintf(stdout, "admin (metrics) listening on %s\n", displayURL(aln.Addr()))
+		fmt.Fprintf(stdout, "admin (metrics) listening on %s\n", displayURL("http", aln.Addr()))
 	}
-	fmt.Fprintf(stdout, "patient portal listening on %s\n", displayURL(ln.Addr()))
+	fmt.Fprintf(stdout, "patient portal listening on %s\n", displayURL(scheme, ln.Addr()))
 
 	creds, err := demo.Ensure(ctx, st.Client, cfg.Demo || embedded, time.Now())
 	if err != nil {
@@ -272,13 +285,13 @@ func flushMail(ctx context.Context, mailer *notify.Mailer, worker *mail.Worker) 
 }
 
 // displayURL is the address to open in a browser.
-func displayURL(addr net.Addr) string {
+func displayURL(scheme string, addr net.Addr) string {
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
-		return "http://" + addr.String() + "/"
+		return scheme + "://" + addr.String() + "/"
 	}
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/"
+	return scheme + "://" + net.JoinHostPort(host, port) + "/"
 }

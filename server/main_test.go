@@ -113,7 +113,7 @@ func TestServeCreatesMigratesAndFillsTheEmbeddedStore(t *testing.T) {
 }
 
 func TestProductionModeHasNoGraphiQLNorIntrospection(t *testing.T) {
-	s := start(t, "--database", "sqlite:"+t.TempDir()+"/portal.db", "--production")
+	s := start(t, "--database", "sqlite:"+t.TempDir()+"/portal.db", "--production", "--trusted-proxy-header", "X-Forwarded-For")
 	if code := get(s.url + "/"); code != http.StatusNotFound {
 		t.Errorf("GET / = %d in production", code)
 	}

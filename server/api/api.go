@@ -79,8 +79,6 @@ func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
 	// SSE first: it claims POSTs that accept text/event-stream, which the
 	// POST transport would otherwise answer.
 	srv.AddTransport(transport.SSE{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: MaxUploadSize, MaxMemory: 1 << 20})
 	var sockets transport.WebsocketImplementation = transport.CoderWebsocketImplementation{
 		// rs/cors does not cover the upgrade: the same list applies here.
@@ -101,6 +99,8 @@ func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
 			return ctx, ack, err
 		},
 	})
+	// Last: it takes every other GET and POST (see httpspec.go).
+	srv.AddTransport(httpSpec{})
 	srv.SetQueryCache(graph.DefaultPages{Cache: lru.New[*ast.QueryDocument](1000)})
 	srv.SetDisableSuggestion(!cfg.Suggestions)
 	srv.Use(newPersisted(cfg.Allowlist))

@@ -55,9 +55,11 @@ const (
 	// CodeUnavailable means the database could not be reached: try again
 	// shortly; nothing was wrong with the request.
 	CodeUnavailable = "UNAVAILABLE"
-	// CodeBadRequest is a request gqlgen could not read as GraphQL (not
-	// JSON, a JSON array: batches are not accepted).
-	CodeBadRequest = "BAD_REQUEST"
+	// Requests refused before any GraphQL runs (GraphQL over HTTP).
+	CodeBadRequest           = "BAD_REQUEST"
+	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
+	CodeNotAcceptable        = "NOT_ACCEPTABLE"
+	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
 )
 
 // classify maps an error to a code and the message the client may read.
@@ -91,6 +93,14 @@ func classify(err error) (code, message string) {
 		return CodeOperationNotAllowed, ErrOperationNotAllowed.Error()
 	case errors.Is(err, context.DeadlineExceeded):
 		return CodeTimeout, "the request took too long"
+	case errors.Is(err, ErrBadRequest):
+		return CodeBadRequest, requestMessage(err)
+	case errors.Is(err, ErrUnsupportedMediaType):
+		return CodeUnsupportedMediaType, requestMessage(err)
+	case errors.Is(err, ErrNotAcceptable):
+		return CodeNotAcceptable, requestMessage(err)
+	case errors.Is(err, ErrMutationOverGET):
+		return CodeMethodNotAllowed, requestMessage(err)
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		return CodeUnauthenticated, auth.ErrInvalidCredentials.Error()
 	case errors.Is(err, auth.ErrSignedOut), errors.Is(err, access.ErrNoViewer):
@@ -212,9 +222,6 @@ func recoverPanic(ctx context.Context, p any) error {
 	slog.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p))
 	return errors.New("internal error")
 }
-
-// mediaGraphQLResponse is the GraphQL-over-HTTP response media type.
-const mediaGraphQLResponse = "application/graphql-response+json"
 
 // RequestErrorWriter answers a GraphQL request that failed before it could
 // run (its viewer could not be resolved because the store is down) with a

@@ -12,9 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
-	"github.com/rs/cors"
-
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/server/api"
 	"github.com/patientportal/portal/server/auth"
@@ -107,17 +104,11 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 	// An address is limited before its session is looked up, a viewer
 	// once it is known.
 	limited := func(h http.Handler) http.Handler { return limits.ByAddress(sessions.Middleware(limits.ByViewer(h))) }
-	browsers := cors.New(cors.Options{
-		AllowedOrigins:   cfg.AllowedOrigins,
-		AllowedMethods:   []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders:   []string{"Authorization", "Content-Type"},
-		AllowCredentials: true,
-		MaxAge:           600,
-	})
+	browsers := corsFor(cfg.AllowedOrigins)
 
 	mux := http.NewServeMux()
 	graphqlSessions := sessions.MiddlewareWith(api.RequestErrorWriter(a.Metrics))
-	mux.Handle("/query", browsers.Handler(noStore(a.whenReady(a.Drain.Middleware(limits.ByAddress(graphqlSessions(limits.ByViewer(gql))))))))
+	mux.Handle("/query", browsers.Handler(a.whenReady(a.Drain.Middleware(limits.ByAddress(graphqlSessions(limits.ByViewer(gql)))))))
 	mux.Handle("/measurements/upload", browsers.Handler(a.whenReady(limited(tracking.New(client, tracking.Config{Now: now}).UploadHandler()))))
 	// Letter documents: a signed link or a bearer token, checked again
 	// against the privacy policy (see clinical.DocumentHandler).
@@ -135,7 +126,7 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
 	if !cfg.Production {
-		mux.Handle("GET /{$}", playground.Handler("Patient portal", "/query"))
+		mux.Handle("GET /{$}", graphiQL())
 	}
 	if cfg.NHSLogin.Issuer != "" {
 		nhs, err := newNHSLogin(client, cfg.NHSLogin, now, sessions)
@@ -144,7 +135,7 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		}
 		mux.Handle("/auth/nhs/", nhs.Handler())
 	}
-	a.handler = observe.Middleware(securityHeaders(mux))
+	a.handler = observe.Middleware(securityHeaders(mux, cfg.TrustedProxyHeader != ""))
 	return a, nil
 }
 
@@ -212,23 +203,6 @@ func (a *App) whenReady(next http.Handler) http.Handler {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 			return
 		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// noStore keeps health data out of every cache.
-func noStore(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
-	})
-}
-
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
 		next.ServeHTTP(w, r)
 	})
 }

@@ -23,15 +23,15 @@ import (
 	"github.com/patientportal/portal/server/store/storetest"
 )
 
-// exchange is an answer with its status and headers.
-type exchange struct {
+// limitReply is an answer with its status and headers.
+type limitReply struct {
 	status int
 	header http.Header
 	gqlResponse
 }
 
 // do sends req and reads the answer whatever its status.
-func (e *testEnv) do(req *http.Request) exchange {
+func (e *testEnv) sendRaw(req *http.Request) limitReply {
 	e.t.Helper()
 	res, err := e.server.Client().Do(req)
 	if err != nil {
@@ -42,7 +42,7 @@ func (e *testEnv) do(req *http.Request) exchange {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	out := exchange{status: res.StatusCode, header: res.Header}
+	out := limitReply{status: res.StatusCode, header: res.Header}
 	if err := json.Unmarshal(body, &out.gqlResponse); err != nil {
 		e.t.Fatalf("status %d, body %q: %v", res.StatusCode, body, err)
 	}
@@ -51,7 +51,7 @@ func (e *testEnv) do(req *http.Request) exchange {
 }
 
 // postBody sends a GraphQL request body as it is.
-func (e *testEnv) postBody(body map[string]any, header http.Header) exchange {
+func (e *testEnv) postBody(body map[string]any, header http.Header) limitReply {
 	e.t.Helper()
 	raw, err := json.Marshal(body)
 	if err != nil {
@@ -65,17 +65,17 @@ func (e *testEnv) postBody(body map[string]any, header http.Header) exchange {
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	return e.do(req)
+	return e.sendRaw(req)
 }
 
-func (x exchange) wantCode(t *testing.T, code string) {
+func (x limitReply) wantCode(t *testing.T, code string) {
 	t.Helper()
 	if !slices.Contains(x.codes(), code) {
 		t.Errorf("status %d, codes %v, want %s: %s", x.status, x.codes(), code, x.raw)
 	}
 }
 
-func (x exchange) wantNo(t *testing.T, code string) {
+func (x limitReply) wantNo(t *testing.T, code string) {
 	t.Helper()
 	if slices.Contains(x.codes(), code) {
 		t.Errorf("status %d, want no %s: %s", x.status, code, x.raw)
@@ -229,7 +229,7 @@ func TestAtMost20AliasesAnd10Operations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x := exchange{status: res.StatusCode}
+		x := limitReply{status: res.StatusCode}
 		if err := json.NewDecoder(res.Body).Decode(&x.gqlResponse); err != nil {
 			t.Fatal(err)
 		}
@@ -270,7 +270,7 @@ func TestRequestBodyIsAtMost1MB(t *testing.T) {
 				req.Body = io.NopCloser(bytes.NewReader(body(c.size)))
 				req.ContentLength = -1
 			}
-			res := e.do(req)
+			res := e.sendRaw(req)
 			if !c.refused {
 				if res.status != http.StatusOK || len(res.Errors) > 0 {
 					t.Errorf("status %d: %.200s", res.status, res.raw)
@@ -293,7 +293,7 @@ func TestRequestBodyIsAtMost1MB(t *testing.T) {
 		_ = mw.Close()
 		req, _ := http.NewRequest(http.MethodPost, e.server.URL+"/query", &buf)
 		req.Header.Set("Content-Type", mw.FormDataContentType())
-		res := e.do(req)
+		res := e.sendRaw(req)
 		if res.status == http.StatusRequestEntityTooLarge {
 			t.Errorf("a 2 MB upload was refused: %s", res.raw)
 		}

@@ -3,9 +3,11 @@
 package config
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -28,8 +30,17 @@ type Config struct {
 	// ShutdownTimeout bounds a graceful shutdown: in-flight requests,
 	// closing subscriptions and the last outbox flush.
 	ShutdownTimeout time.Duration
-	// Production turns off GraphiQL and introspection.
+	// Production turns off GraphiQL and introspection, and needs TLS: the
+	// server's own (TLSCert, TLSKey) or a proxy's (TrustedProxyHeader).
 	Production bool
+	// TLSCert and TLSKey are PEM files; when both are set the server
+	// serves HTTPS.
+	TLSCert, TLSKey string
+	// TrustedProxyHeader names the header a trusted reverse proxy sets with
+	// the client's address (e.g. X-Forwarded-For); it also means the proxy
+	// terminates TLS and reports the scheme in X-Forwarded-Proto. Empty:
+	// no proxy header is believed.
+	TrustedProxyHeader string
 	// Demo loads the demo data into an empty store.
 	Demo bool
 	// AllowedOrigins may call the API from a browser with the session cookie.
@@ -61,9 +72,6 @@ type Config struct {
 	// APIKey is what the apikey subcommand is asked to do.
 	APIKey APIKeyCommand
 
-	// TrustedProxyHeader names the header a trusted reverse proxy sets to
-	// the client's address (e.g. X-Forwarded-For); empty: the connection's.
-	TrustedProxyHeader string
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and HTTPIdleTimeout are
 	// the HTTP server's (HTTPIdleTimeout bounds an idle keep-alive
 	// connection; IdleTimeout above is the session's).
@@ -110,6 +118,11 @@ type NHSLogin struct {
 	// RedirectURL is the portal's callback, e.g. https://portal.example/auth/nhs/callback.
 	RedirectURL string
 }
+
+// ErrInsecureProduction is a production start without TLS: neither the
+// server's own certificate nor a proxy in front that terminates TLS.
+var ErrInsecureProduction = errors.New("production mode needs TLS: give --tls-cert and --tls-key (PORTAL_TLS_CERT, PORTAL_TLS_KEY), " +
+	"or --trusted-proxy-header (PORTAL_TRUSTED_PROXY_HEADER) when a reverse proxy terminates TLS")
 
 // Defaults.
 const (
@@ -170,7 +183,11 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", shutdown,
 		"how long a graceful shutdown may take before connections are cut (PORTAL_SHUTDOWN_TIMEOUT)")
 	fs.BoolVar(&c.Production, "production", env("PORTAL_ENV", "development") == "production",
-		"production mode: no GraphiQL, no introspection (PORTAL_ENV=production)")
+		"production mode: no GraphiQL, no introspection, TLS required (PORTAL_ENV=production)")
+	fs.StringVar(&c.TLSCert, "tls-cert", getenv("PORTAL_TLS_CERT"), "PEM certificate chain: serve HTTPS (PORTAL_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", getenv("PORTAL_TLS_KEY"), "PEM private key of --tls-cert (PORTAL_TLS_KEY)")
+	fs.StringVar(&c.TrustedProxyHeader, "trusted-proxy-header", getenv("PORTAL_TRUSTED_PROXY_HEADER"),
+		"header a trusted reverse proxy sets with the client address, e.g. X-Forwarded-For; the proxy terminates TLS (PORTAL_TRUSTED_PROXY_HEADER)")
 	fs.BoolVar(&c.Demo, "demo", false, "load the demo data into an empty store")
 	origins := fs.String("allowed-origins", env("PORTAL_ALLOWED_ORIGINS", ""),
 		"comma-separated browser origins allowed to use the session cookie (PORTAL_ALLOWED_ORIGINS)")
@@ -247,8 +264,22 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	if c.ShutdownTimeout <= 0 {
 		return c, fmt.Errorf("shutdown timeout must be positive, not %v", c.ShutdownTimeout)
 	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return c, fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if c.Production {
+		if name == "serve" && c.TLSCert == "" && c.TrustedProxyHeader == "" {
+			return c, ErrInsecureProduction
+		}
+		// Browsers reach a production portal over HTTPS only, whether
+		// this server or a proxy in front of it speaks TLS.
+		c.SecureCookie = true
+	}
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
+			if err := checkOrigin(o); err != nil {
+				return c, err
+			}
 			c.AllowedOrigins = append(c.AllowedOrigins, o)
 		}
 	}
@@ -332,9 +363,22 @@ func limitFlags(fs *flag.FlagSet, c *Config, env func(key, def string) string) e
 		}
 		fs.IntVar(n.to, n.flag, def, n.usage+" ("+n.variable+")")
 	}
-	fs.StringVar(&c.TrustedProxyHeader, "trusted-proxy-header", env("PORTAL_TRUSTED_PROXY_HEADER", ""),
-		"header a trusted reverse proxy sets to the client's address, e.g. X-Forwarded-For (PORTAL_TRUSTED_PROXY_HEADER)")
 	fs.StringVar(&c.OperationsAllowlist, "operations-allowlist", env("PORTAL_OPERATIONS_ALLOWLIST", ""),
 		"JSON file of SHA-256 hashes to GraphQL documents: only those run (PORTAL_OPERATIONS_ALLOWLIST)")
+	return nil
+}
+
+// ErrBadOrigin is an allowed origin that is not exactly one origin.
+var ErrBadOrigin = errors.New("an allowed origin is scheme://host[:port], lowercase, with no path and no wildcard")
+
+// checkOrigin accepts an origin exactly as browsers send it in Origin: a
+// wildcard or a path would match pages nobody meant to trust.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" ||
+		u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.Contains(o, "*") ||
+		o != strings.ToLower(o) || u.Scheme+"://"+u.Host != o {
+		return fmt.Errorf("%w: %q", ErrBadOrigin, o)
+	}
 	return nil
 }
