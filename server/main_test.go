@@ -29,8 +29,10 @@ func start(t *testing.T, args ...string) *started {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	s := &started{done: make(chan error, 1), stop: cancel}
+	// Emails and documents go to the test's folders, not the package's.
+	env := map[string]string{"PORTAL_OUTBOX_DIR": t.TempDir(), "PORTAL_BLOB_DIR": t.TempDir()}
 	go func() {
-		s.done <- run(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, pw, io.Discard)
+		s.done <- run(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), func(k string) string { return env[k] }, pw, io.Discard)
 		pw.Close()
 	}()
 	t.Cleanup(func() {
