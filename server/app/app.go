@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	httppprof "net/http/pprof"
+	"net/url"
 	"os"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -53,7 +55,7 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		IdleTimeout:    cfg.IdleTimeout,
 		Lifetime:       cfg.SessionLifetime,
 		SecureCookie:   cfg.SecureCookie,
-		AllowedOrigins: cfg.AllowedOrigins,
+		AllowedOrigins: cookieOrigins(cfg),
 		PublicURL:      cfg.PublicURL,
 		Now:            now,
 	})
@@ -137,6 +139,21 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 	}
 	a.handler = observe.Middleware(securityHeaders(mux, cfg.TrustedProxyHeader != ""))
 	return a, nil
+}
+
+// cookieOrigins are the origins whose POSTs may use the session cookie:
+// the listed ones and, behind a proxy that terminates TLS, the portal's
+// public origin, which the server cannot recognise as its own from a
+// request it receives over plain HTTP.
+func cookieOrigins(cfg config.Config) []string {
+	origins := slices.Clone(cfg.AllowedOrigins)
+	if cfg.TrustedProxyHeader == "" {
+		return origins
+	}
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
+		origins = append(origins, u.Scheme+"://"+u.Host)
+	}
+	return origins
 }
 
 // newNHSLogin connects to NHS login (discovery happens here, at start-up).

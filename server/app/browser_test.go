@@ -348,6 +348,9 @@ func TestBrowser(t *testing.T) {
 				if origin == unlisted && !x.Cookie {
 					t.Errorf("the same-site form post went without the cookie, so this proves only SameSite: %+v", x)
 				}
+				if origin == otherSite && x.Cookie {
+					t.Errorf("a cross-site form post carried the SameSite=Strict cookie: %+v", x)
+				}
 			}
 		}
 		if got := symptoms(); got != beforeSymptoms {
@@ -362,7 +365,7 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("GraphiQL's inline script is allowed by its policy", func(t *testing.T) {
+	t.Run("GraphiQL's policy blocks nothing it loads", func(t *testing.T) {
 		if err := chromedp.Do(ctx,
 			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 				_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
@@ -377,12 +380,10 @@ document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.vi
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The scripts on jsDelivr may not load here (no internet); what
-		// must not happen is the policy blocking the page's own script.
+		// Without internet the scripts on jsDelivr fail to load, which is
+		// no violation; with it, GraphiQL runs and must break no rule either.
 		for _, v := range violations {
-			if strings.Contains(v, "inline") {
-				t.Errorf("GraphiQL's policy blocks its own script: %s", v)
-			}
+			t.Errorf("GraphiQL's policy blocks what it needs: %s", v)
 		}
 	})
 }

@@ -237,3 +237,27 @@ func TestWebsocketUpgradeChecksTheOriginList(t *testing.T) {
 		}
 	}
 }
+
+func TestBehindATLSProxyThePublicOriginUsesTheCookie(t *testing.T) {
+	const public = "https://portal.example.org"
+	e := newEnvWith(t, func(string) config.Config {
+		return config.Config{TrustedProxyHeader: "X-Forwarded-For", PublicURL: public + "/"}
+	})
+	f := seed(t, e.store.Client, 1, e.clock.Now())
+	token := e.signIn(f.Alice.Email, fixturePassword)
+	me := func(origin string) string {
+		req := e.request(`{ viewer { account { email } } }`, nil)
+		req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: token})
+		req.Header.Set("Origin", origin)
+		req.Header.Set("X-Forwarded-Proto", "https")
+		return string(e.send(req).Data)
+	}
+	// The proxy speaks HTTPS to the browser and HTTP to the server: the
+	// SPA's own origin is the public one, which the request cannot show.
+	if got := me(public); !strings.Contains(got, f.Alice.Email) {
+		t.Errorf("the portal's own page behind the proxy: %s", got)
+	}
+	if got := me("https://evil.example"); strings.Contains(got, f.Alice.Email) {
+		t.Errorf("another origin behind the proxy: %s", got)
+	}
+}
