@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/session"
 	"github.com/patientportal/portal/ent/share"
+	"github.com/patientportal/portal/server/store"
 )
 
 // lastSeenGranularity bounds how often a session's last use is written: a
@@ -79,7 +81,11 @@ func (s *Service) middleware(next http.Handler, fail func(http.ResponseWriter, *
 		}
 		v, err := s.Resolve(ctx, token)
 		if err != nil {
-			slog.ErrorContext(ctx, "resolving viewer", "err", err)
+			level := slog.LevelError
+			if errors.Is(err, store.ErrUnavailable) {
+				level = slog.LevelWarn // an outage, counted by the metrics; not a bug
+			}
+			slog.Log(ctx, level, "resolving viewer", "err", err)
 			fail(w, r.WithContext(ctx), err)
 			return
 		}
