@@ -75,6 +75,10 @@ func classify(err error) (code, message string) {
 	)
 	var limit *LimitError
 	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		// The request's own deadline: the store wraps it as unavailable
+		// too, but the client learns more from this.
+		return CodeTimeout, "the request took too long"
 	case errors.Is(err, store.ErrUnavailable):
 		return CodeUnavailable, "the service is unavailable; try again shortly"
 	case errors.As(err, &limit):
@@ -91,8 +95,6 @@ func classify(err error) (code, message string) {
 		return CodeBadUserInput, err.Error()
 	case errors.Is(err, ErrOperationNotAllowed):
 		return CodeOperationNotAllowed, ErrOperationNotAllowed.Error()
-	case errors.Is(err, context.DeadlineExceeded):
-		return CodeTimeout, "the request took too long"
 	case errors.Is(err, ErrBadRequest):
 		return CodeBadRequest, requestMessage(err)
 	case errors.Is(err, ErrUnsupportedMediaType):

@@ -119,7 +119,7 @@ func TestQueryDepthIsAtMost12(t *testing.T) {
 		{"an inline fragment counts", nested(13, "inline"), true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			res := e.postBody(map[string]any{"query": c.query}, nil)
+			res := e.postBody(map[string]any{"query": c.query}, http.Header{"Accept": {"application/graphql-response+json"}})
 			if !c.limit {
 				if len(res.Errors) > 0 {
 					t.Errorf("%s", res.raw)
@@ -130,8 +130,8 @@ func TestQueryDepthIsAtMost12(t *testing.T) {
 			if len(res.Errors) > 0 && res.Errors[0].Extensions["limit"] != "depth" {
 				t.Errorf("limit %v, want depth", res.Errors[0].Extensions["limit"])
 			}
-			if res.status != http.StatusUnprocessableEntity || len(res.Data) > 0 && string(res.Data) != "null" {
-				t.Errorf("status %d, data %s: want 422 and no data", res.status, res.Data)
+			if res.status != http.StatusBadRequest || len(res.Data) > 0 && string(res.Data) != "null" {
+				t.Errorf("status %d, data %s: want 400 and no data", res.status, res.Data)
 			}
 		})
 	}
@@ -434,9 +434,9 @@ func TestPersistedQueries(t *testing.T) {
 		ctx := access.SystemContext(context.Background())
 		before := e.store.Client.Session.Query().CountX(ctx)
 		signIn := map[string]any{"query": signInMutation, "variables": map[string]any{"email": f.Alice.Email, "password": fixturePassword}}
-		res := e.postBody(signIn, nil)
+		res := e.postBody(signIn, http.Header{"Accept": {"application/graphql-response+json"}})
 		res.wantCode(t, "OPERATION_NOT_ALLOWED")
-		if res.status != http.StatusUnprocessableEntity || string(res.Data) != "" && string(res.Data) != "null" {
+		if res.status != http.StatusBadRequest || string(res.Data) != "" && string(res.Data) != "null" {
 			t.Errorf("status %d, data %s", res.status, res.Data)
 		}
 		if after := e.store.Client.Session.Query().CountX(ctx); after != before {
