@@ -226,6 +226,20 @@ func (_c *ResultCreate) SetNillableVisibleFrom(v *time.Time) *ResultCreate {
 	return _c
 }
 
+// SetReleaseDelay sets the "release_delay" field.
+func (_c *ResultCreate) SetReleaseDelay(v int) *ResultCreate {
+	_c.mutation.SetReleaseDelay(v)
+	return _c
+}
+
+// SetNillableReleaseDelay sets the "release_delay" field if the given value is not nil.
+func (_c *ResultCreate) SetNillableReleaseDelay(v *int) *ResultCreate {
+	if v != nil {
+		_c.SetReleaseDelay(*v)
+	}
+	return _c
+}
+
 // SetNotifyAt sets the "notify_at" field.
 func (_c *ResultCreate) SetNotifyAt(v time.Time) *ResultCreate {
 	_c.mutation.SetNotifyAt(v)
@@ -538,6 +552,10 @@ func (_c *ResultCreate) createSpec() (*Result, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.VisibleFrom(); ok {
 		_spec.SetField(result.FieldVisibleFrom, field.TypeTime, value)
 		_node.VisibleFrom = &value
+	}
+	if value, ok := _c.mutation.ReleaseDelay(); ok {
+		_spec.SetField(result.FieldReleaseDelay, field.TypeInt, value)
+		_node.ReleaseDelay = &value
 	}
 	if value, ok := _c.mutation.NotifyAt(); ok {
 		_spec.SetField(result.FieldNotifyAt, field.TypeTime, value)
@@ -878,6 +896,30 @@ func (u *ResultUpsert) UpdateVisibleFrom() *ResultUpsert {
 // ClearVisibleFrom clears the value of the "visible_from" field.
 func (u *ResultUpsert) ClearVisibleFrom() *ResultUpsert {
 	u.SetNull(result.FieldVisibleFrom)
+	return u
+}
+
+// SetReleaseDelay sets the "release_delay" field.
+func (u *ResultUpsert) SetReleaseDelay(v int) *ResultUpsert {
+	u.Set(result.FieldReleaseDelay, v)
+	return u
+}
+
+// UpdateReleaseDelay sets the "release_delay" field to the value that was provided on create.
+func (u *ResultUpsert) UpdateReleaseDelay() *ResultUpsert {
+	u.SetExcluded(result.FieldReleaseDelay)
+	return u
+}
+
+// AddReleaseDelay adds v to the "release_delay" field.
+func (u *ResultUpsert) AddReleaseDelay(v int) *ResultUpsert {
+	u.Add(result.FieldReleaseDelay, v)
+	return u
+}
+
+// ClearReleaseDelay clears the value of the "release_delay" field.
+func (u *ResultUpsert) ClearReleaseDelay() *ResultUpsert {
+	u.SetNull(result.FieldReleaseDelay)
 	return u
 }
 
@@ -1252,6 +1294,34 @@ func (u *ResultUpsertOne) UpdateVisibleFrom() *ResultUpsertOne {
 func (u *ResultUpsertOne) ClearVisibleFrom() *ResultUpsertOne {
 	return u.Update(func(s *ResultUpsert) {
 		s.ClearVisibleFrom()
+	})
+}
+
+// SetReleaseDelay sets the "release_delay" field.
+func (u *ResultUpsertOne) SetReleaseDelay(v int) *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.SetReleaseDelay(v)
+	})
+}
+
+// AddReleaseDelay adds v to the "release_delay" field.
+func (u *ResultUpsertOne) AddReleaseDelay(v int) *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.AddReleaseDelay(v)
+	})
+}
+
+// UpdateReleaseDelay sets the "release_delay" field to the value that was provided on create.
+func (u *ResultUpsertOne) UpdateReleaseDelay() *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.UpdateReleaseDelay()
+	})
+}
+
+// ClearReleaseDelay clears the value of the "release_delay" field.
+func (u *ResultUpsertOne) ClearReleaseDelay() *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.ClearReleaseDelay()
 	})
 }
 
@@ -1802,6 +1872,34 @@ func (u *ResultUpsertBulk) UpdateVisibleFrom() *ResultUpsertBulk {
 func (u *ResultUpsertBulk) ClearVisibleFrom() *ResultUpsertBulk {
 	return u.Update(func(s *ResultUpsert) {
 		s.ClearVisibleFrom()
+	})
+}
+
+// SetReleaseDelay sets the "release_delay" field.
+func (u *ResultUpsertBulk) SetReleaseDelay(v int) *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.SetReleaseDelay(v)
+	})
+}
+
+// AddReleaseDelay adds v to the "release_delay" field.
+func (u *ResultUpsertBulk) AddReleaseDelay(v int) *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.AddReleaseDelay(v)
+	})
+}
+
+// UpdateReleaseDelay sets the "release_delay" field to the value that was provided on create.
+func (u *ResultUpsertBulk) UpdateReleaseDelay() *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.UpdateReleaseDelay()
+	})
+}
+
+// ClearReleaseDelay clears the value of the "release_delay" field.
+func (u *ResultUpsertBulk) ClearReleaseDelay() *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.ClearReleaseDelay()
 	})
 }
 

@@ -282,6 +282,33 @@ func (_u *ResultUpdate) ClearVisibleFrom() *ResultUpdate {
 	return _u
 }
 
+// SetReleaseDelay sets the "release_delay" field.
+func (_u *ResultUpdate) SetReleaseDelay(v int) *ResultUpdate {
+	_u.mutation.ResetReleaseDelay()
+	_u.mutation.SetReleaseDelay(v)
+	return _u
+}
+
+// SetNillableReleaseDelay sets the "release_delay" field if the given value is not nil.
+func (_u *ResultUpdate) SetNillableReleaseDelay(v *int) *ResultUpdate {
+	if v != nil {
+		_u.SetReleaseDelay(*v)
+	}
+	return _u
+}
+
+// AddReleaseDelay adds value to the "release_delay" field.
+func (_u *ResultUpdate) AddReleaseDelay(v int) *ResultUpdate {
+	_u.mutation.AddReleaseDelay(v)
+	return _u
+}
+
+// ClearReleaseDelay clears the value of the "release_delay" field.
+func (_u *ResultUpdate) ClearReleaseDelay() *ResultUpdate {
+	_u.mutation.ClearReleaseDelay()
+	return _u
+}
+
 // SetNotifyAt sets the "notify_at" field.
 func (_u *ResultUpdate) SetNotifyAt(v time.Time) *ResultUpdate {
 	_u.mutation.SetNotifyAt(v)
@@ -543,6 +570,15 @@ func (_u *ResultUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.VisibleFromCleared() {
 		_spec.ClearField(result.FieldVisibleFrom, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ReleaseDelay(); ok {
+		_spec.SetField(result.FieldReleaseDelay, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedReleaseDelay(); ok {
+		_spec.AddField(result.FieldReleaseDelay, field.TypeInt, value)
+	}
+	if _u.mutation.ReleaseDelayCleared() {
+		_spec.ClearField(result.FieldReleaseDelay, field.TypeInt)
 	}
 	if value, ok := _u.mutation.NotifyAt(); ok {
 		_spec.SetField(result.FieldNotifyAt, field.TypeTime, value)
@@ -906,6 +942,33 @@ func (_u *ResultUpdateOne) ClearVisibleFrom() *ResultUpdateOne {
 	return _u
 }
 
+// SetReleaseDelay sets the "release_delay" field.
+func (_u *ResultUpdateOne) SetReleaseDelay(v int) *ResultUpdateOne {
+	_u.mutation.ResetReleaseDelay()
+	_u.mutation.SetReleaseDelay(v)
+	return _u
+}
+
+// SetNillableReleaseDelay sets the "release_delay" field if the given value is not nil.
+func (_u *ResultUpdateOne) SetNillableReleaseDelay(v *int) *ResultUpdateOne {
+	if v != nil {
+		_u.SetReleaseDelay(*v)
+	}
+	return _u
+}
+
+// AddReleaseDelay adds value to the "release_delay" field.
+func (_u *ResultUpdateOne) AddReleaseDelay(v int) *ResultUpdateOne {
+	_u.mutation.AddReleaseDelay(v)
+	return _u
+}
+
+// ClearReleaseDelay clears the value of the "release_delay" field.
+func (_u *ResultUpdateOne) ClearReleaseDelay() *ResultUpdateOne {
+	_u.mutation.ClearReleaseDelay()
+	return _u
+}
+
 // SetNotifyAt sets the "notify_at" field.
 func (_u *ResultUpdateOne) SetNotifyAt(v time.Time) *ResultUpdateOne {
 	_u.mutation.SetNotifyAt(v)
@@ -1197,6 +1260,15 @@ func (_u *ResultUpdateOne) sqlSave(ctx context.Context) (_node *Result, err erro
 	}
 	if _u.mutation.VisibleFromCleared() {
 		_spec.ClearField(result.FieldVisibleFrom, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ReleaseDelay(); ok {
+		_spec.SetField(result.FieldReleaseDelay, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedReleaseDelay(); ok {
+		_spec.AddField(result.FieldReleaseDelay, field.TypeInt, value)
+	}
+	if _u.mutation.ReleaseDelayCleared() {
+		_spec.ClearField(result.FieldReleaseDelay, field.TypeInt)
 	}
 	if value, ok := _u.mutation.NotifyAt(); ok {
 		_spec.SetField(result.FieldNotifyAt, field.TypeTime, value)

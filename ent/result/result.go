@@ -55,6 +55,8 @@ const (
 	FieldNeverRelease = "never_release"
 	// FieldVisibleFrom holds the string denoting the visible_from field in the database.
 	FieldVisibleFrom = "visible_from"
+	// FieldReleaseDelay holds the string denoting the release_delay field in the database.
+	FieldReleaseDelay = "release_delay"
 	// FieldNotifyAt holds the string denoting the notify_at field in the database.
 	FieldNotifyAt = "notify_at"
 	// FieldConclusion holds the string denoting the conclusion field in the database.
@@ -112,6 +114,7 @@ var Columns = []string{
 	FieldReleasedAt,
 	FieldNeverRelease,
 	FieldVisibleFrom,
+	FieldReleaseDelay,
 	FieldNotifyAt,
 	FieldConclusion,
 	FieldPerformingLaboratory,
@@ -288,6 +291,11 @@ func ByNeverRelease(opts ...sql.OrderTermOption) OrderOption {
 // ByVisibleFrom orders the results by the visible_from field.
 func ByVisibleFrom(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldVisibleFrom, opts...).ToFunc()
+}
+
+// ByReleaseDelay orders the results by the release_delay field.
+func ByReleaseDelay(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReleaseDelay, opts...).ToFunc()
 }
 
 // ByNotifyAt orders the results by the notify_at field.

@@ -127,6 +127,11 @@ func VisibleFrom(v time.Time) predicate.Result {
 	return predicate.Result(sql.FieldEQ(FieldVisibleFrom, v))
 }
 
+// ReleaseDelay applies equality check predicate on the "release_delay" field. It's identical to ReleaseDelayEQ.
+func ReleaseDelay(v int) predicate.Result {
+	return predicate.Result(sql.FieldEQ(FieldReleaseDelay, v))
+}
+
 // NotifyAt applies equality check predicate on the "notify_at" field. It's identical to NotifyAtEQ.
 func NotifyAt(v time.Time) predicate.Result {
 	return predicate.Result(sql.FieldEQ(FieldNotifyAt, v))
@@ -990,6 +995,56 @@ func VisibleFromIsNil() predicate.Result {
 // VisibleFromNotNil applies the NotNil predicate on the "visible_from" field.
 func VisibleFromNotNil() predicate.Result {
 	return predicate.Result(sql.FieldNotNull(FieldVisibleFrom))
+}
+
+// ReleaseDelayEQ applies the EQ predicate on the "release_delay" field.
+func ReleaseDelayEQ(v int) predicate.Result {
+	return predicate.Result(sql.FieldEQ(FieldReleaseDelay, v))
+}
+
+// ReleaseDelayNEQ applies the NEQ predicate on the "release_delay" field.
+func ReleaseDelayNEQ(v int) predicate.Result {
+	return predicate.Result(sql.FieldNEQ(FieldReleaseDelay, v))
+}
+
+// ReleaseDelayIn applies the In predicate on the "release_delay" field.
+func ReleaseDelayIn(vs ...int) predicate.Result {
+	return predicate.Result(sql.FieldIn(FieldReleaseDelay, vs...))
+}
+
+// ReleaseDelayNotIn applies the NotIn predicate on the "release_delay" field.
+func ReleaseDelayNotIn(vs ...int) predicate.Result {
+	return predicate.Result(sql.FieldNotIn(FieldReleaseDelay, vs...))
+}
+
+// ReleaseDelayGT applies the GT predicate on the "release_delay" field.
+func ReleaseDelayGT(v int) predicate.Result {
+	return predicate.Result(sql.FieldGT(FieldReleaseDelay, v))
+}
+
+// ReleaseDelayGTE applies the GTE predicate on the "release_delay" field.
+func ReleaseDelayGTE(v int) predicate.Result {
+	return predicate.Result(sql.FieldGTE(FieldReleaseDelay, v))
+}
+
+// ReleaseDelayLT applies the LT predicate on the "release_delay" field.
+func ReleaseDelayLT(v int) predicate.Result {
+	return predicate.Result(sql.FieldLT(FieldReleaseDelay, v))
+}
+
+// ReleaseDelayLTE applies the LTE predicate on the "release_delay" field.
+func ReleaseDelayLTE(v int) predicate.Result {
+	return predicate.Result(sql.FieldLTE(FieldReleaseDelay, v))
+}
+
+// ReleaseDelayIsNil applies the IsNil predicate on the "release_delay" field.
+func ReleaseDelayIsNil() predicate.Result {
+	return predicate.Result(sql.FieldIsNull(FieldReleaseDelay))
+}
+
+// ReleaseDelayNotNil applies the NotNil predicate on the "release_delay" field.
+func ReleaseDelayNotNil() predicate.Result {
+	return predicate.Result(sql.FieldNotNull(FieldReleaseDelay))
 }
 
 // NotifyAtEQ applies the EQ predicate on the "notify_at" field.

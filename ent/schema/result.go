@@ -36,6 +36,9 @@ func (Result) Fields() []ent.Field {
 		field.Time("visible_from").SchemaType(timeSchemaType).Optional().Nillable().
 			Comment("When patients and shares may see its content: released_at, else release_at; null while held for a clinician or never.").
 			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Int("release_delay").Optional().Nillable().
+			Comment("Seconds from report to visible_from, for reporting; null while not visible.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("notify_at").SchemaType(timeSchemaType).Optional().Nillable().
 			Comment("When a result held until a release time is to be announced; null once it has been.").
 			Annotations(entgql.Skip(entgql.SkipAll)),
@@ -59,7 +62,7 @@ func (Result) Indexes() []ent.Index {
 		index.Fields("notify_at"),
 		// Reporting: an organisation's results released in a period,
 		// with what their release delay and patients are counted from.
-		index.Fields("source_organisation_id", "visible_from", "reported_at", "patient_id").
+		index.Fields("source_organisation_id", "visible_from", "release_delay", "patient_id").
 			StorageKey("result_source_organisation_id_visible_from"),
 	}
 }

@@ -10,19 +10,16 @@ import (
 	"sync"
 	"time"
 
-	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/appointment"
 	"github.com/patientportal/portal/ent/invitation"
 	"github.com/patientportal/portal/ent/letter"
-	"github.com/patientportal/portal/ent/notification"
-	"github.com/patientportal/portal/ent/patient"
+	"github.com/patientportal/portal/ent/patientactivity"
 	"github.com/patientportal/portal/ent/patientorganisation"
 	"github.com/patientportal/portal/ent/result"
 	"github.com/patientportal/portal/ent/schema/pulid"
-	"github.com/patientportal/portal/ent/session"
 	"github.com/patientportal/portal/ent/share"
 	"github.com/patientportal/portal/graph/model"
 )
@@ -95,18 +92,8 @@ func (s *Service) measure(ctx context.Context, org pulid.ID, p period, now time.
 		released.end = now
 	}
 	tasks := []func() error{
-		// Those that walk the organisation's patients first.
-		func() (err error) {
-			// Each notification is shown in the portal when written.
-			f.inApp, err = s.perPatient(ctx, org, p, notification.Table, notification.FieldPatientID, notification.FieldCreatedAt)
-			return
-		},
-		func() (err error) {
-			f.emailed, err = s.perPatient(ctx, org, p, notification.Table, notification.FieldPatientID, notification.FieldEmailedAt)
-			return
-		},
-		func() (err error) { f.activePatients, err = s.activePatients(ctx, org, p); return },
 		func() error { return s.releases(ctx, org, released, f) },
+		func() (err error) { f.activePatients, f.inApp, f.emailed, err = s.activity(ctx, org, p); return },
 		func() (err error) { f.appointments, err = s.appointments(ctx, org, p); return },
 		func() (err error) { f.shares, err = s.shares(ctx, org, p); return },
 		func() (err error) {
@@ -146,22 +133,6 @@ func (s *Service) measure(ctx context.Context, org pulid.ID, p period, now time.
 		return nil, err
 	}
 	return f, nil
-}
-
-// perPatient counts the rows of a patient-owned table whose patient (in
-// column patientColumn) is linked to org and whose time (in timeColumn)
-// falls in p. The database walks the organisation's patients in order and
-// seeks each one's rows of the period in an index that leads with the
-// patient and the time: the cost follows the organisation's patients and
-// their rows, not the size of the table or the length of the period.
-func (s *Service) perPatient(ctx context.Context, org pulid.ID, p period, table, patientColumn, timeColumn string) (int, error) {
-	return s.client.PatientOrganisation.Query().
-		Where(patientorganisation.OrganisationID(org), func(s *sql.Selector) {
-			t := sql.Table(table)
-			s.Join(t).On(s.C(patientorganisation.FieldPatientID), t.C(patientColumn))
-			s.Where(sql.And(sql.GTE(t.C(timeColumn), p.start), sql.LT(t.C(timeColumn), p.end)))
-		}).
-		Aggregate(ent.Count()).Int(ctx)
 }
 
 // linkedEach keeps the rows whose patient, in column, is linked to org, as
@@ -206,23 +177,41 @@ func (s *Service) invitationsAccepted(ctx context.Context, org pulid.ID, p perio
 	return rows[0].Count, rows[0].Patients, nil
 }
 
-// activePatients counts the patients linked to org whose account signed in
-// (started a session) in p: the organisation's patients are walked in
-// order, and for each one the database seeks its account's sessions of
-// the period.
-func (s *Service) activePatients(ctx context.Context, org pulid.ID, p period) (int, error) {
-	return s.client.PatientOrganisation.Query().
-		Where(patientorganisation.OrganisationID(org), func(s *sql.Selector) {
-			pt, ss := sql.Table(patient.Table), sql.Table(session.Table)
-			s.Join(pt).On(s.C(patientorganisation.FieldPatientID), pt.C(patient.FieldID))
-			s.Where(sql.Exists(sql.Select(ss.C(session.FieldAccountID)).From(ss).
-				Where(sql.And(
-					sql.ColumnsEQ(ss.C(session.FieldAccountID), pt.C(patient.FieldAccountID)),
-					sql.GTE(ss.C(session.FieldCreatedAt), p.start),
-					sql.LT(ss.C(session.FieldCreatedAt), p.end),
-				))))
-		}).
-		Aggregate(ent.Count()).Int(ctx)
+// activity counts the patients linked to org who signed in during p,
+// and the notifications about its patients' records written (each is
+// shown in the portal when written) and emailed in p, from the rollup the
+// writers keep (package activity): one covering index range, a row per
+// patient active in p. Sign-ins and notifications count for the
+// organisations the record was linked to when they happened.
+func (s *Service) activity(ctx context.Context, org pulid.ID, p period) (active, inApp, emailed int, err error) {
+	var rows []struct {
+		Active  int `json:"active"`
+		InApp   int `json:"in_app"`
+		Emailed int `json:"emailed"`
+	}
+	sum := func(column string) ent.AggregateFunc {
+		return func(s *sql.Selector) string { return sql.As("COALESCE(SUM("+s.C(column)+"), 0)", column) }
+	}
+	err = s.client.PatientActivity.Query().
+		Where(patientactivity.OrganisationID(org), patientactivity.PeriodEQ(periodKinds[p.kind]),
+			patientactivity.StartsAt(p.start)).
+		Aggregate(
+			func(s *sql.Selector) string {
+				return sql.As("COALESCE(SUM(CASE WHEN "+s.C(patientactivity.FieldSignIns)+" > 0 THEN 1 ELSE 0 END), 0)", "active")
+			},
+			sum(patientactivity.FieldInApp), sum(patientactivity.FieldEmailed)).
+		Scan(ctx, &rows)
+	if err != nil || len(rows) == 0 {
+		return 0, 0, 0, err
+	}
+	return rows[0].Active, rows[0].InApp, rows[0].Emailed, nil
+}
+
+// periodKinds are the rollup's names of the kinds of period.
+var periodKinds = map[model.ReportingPeriodKind]patientactivity.Period{
+	model.ReportingPeriodKindMonth:   patientactivity.PeriodMONTH,
+	model.ReportingPeriodKindQuarter: patientactivity.PeriodQUARTER,
+	model.ReportingPeriodKindYear:    patientactivity.PeriodYEAR,
 }
 
 // shares counts the shares of org's patients' records created in p, by
@@ -322,7 +311,9 @@ func (s *Service) delayQuantiles(ctx context.Context, dia string, org pulid.ID, 
 	}
 	b := sql.Dialect(dia)
 	t := b.Table(result.Table)
-	delay := sql.Expr(delayHours(dia, t.C(result.FieldReportedAt), t.C(result.FieldVisibleFrom)))
+	// The writers keep the delay in seconds (ent/schema/hooks.go), in the
+	// index the period's results are found by: sorting it reads nothing else.
+	delay := sql.Expr(t.C(result.FieldReleaseDelay) + " / 3600.0")
 	inner := b.Select().From(t).
 		AppendSelectExprAs(delay, "h").
 		AppendSelectExprAs(sql.RowNumber().OrderExpr(delay), "rn").
@@ -356,16 +347,6 @@ func (s *Service) delayQuantiles(ctx context.Context, dia string, org pulid.ID, 
 		out[i] = v
 	}
 	return out, nil
-}
-
-// delayHours is the SQL for the hours from report (column from) to release
-// (column to), to the second.
-func delayHours(dia, from, to string) string {
-	if dia == dialect.MySQL {
-		return "TIMESTAMPDIFF(SECOND, " + from + ", " + to + ") / 3600.0"
-	}
-	// SQLite holds a UTC time as text that starts "2006-01-02 15:04:05".
-	return "(julianday(substr(" + to + ", 1, 19)) - julianday(substr(" + from + ", 1, 19))) * 24.0"
 }
 
 // appointments counts the appointments of org starting in p by status and
