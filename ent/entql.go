@@ -773,6 +773,9 @@ var schemaGraph = func() *sqlgraph.Schema {
 			result.FieldNeverRelease:         {Type: field.TypeBool, Column: result.FieldNeverRelease},
 			result.FieldVisibleFrom:          {Type: field.TypeTime, Column: result.FieldVisibleFrom},
 			result.FieldReleaseDelay:         {Type: field.TypeInt, Column: result.FieldReleaseDelay},
+			result.FieldReleaseMonth:         {Type: field.TypeTime, Column: result.FieldReleaseMonth},
+			result.FieldReleaseQuarter:       {Type: field.TypeTime, Column: result.FieldReleaseQuarter},
+			result.FieldReleaseYear:          {Type: field.TypeTime, Column: result.FieldReleaseYear},
 			result.FieldNotifyAt:             {Type: field.TypeTime, Column: result.FieldNotifyAt},
 			result.FieldConclusion:           {Type: field.TypeString, Column: result.FieldConclusion},
 			result.FieldPerformingLaboratory: {Type: field.TypeString, Column: result.FieldPerformingLaboratory},
@@ -5741,6 +5744,21 @@ func (f *ResultFilter) WhereVisibleFrom(p entql.TimeP) {
 // WhereReleaseDelay applies the entql int predicate on the release_delay field.
 func (f *ResultFilter) WhereReleaseDelay(p entql.IntP) {
 	f.Where(p.Field(result.FieldReleaseDelay))
+}
+
+// WhereReleaseMonth applies the entql time.Time predicate on the release_month field.
+func (f *ResultFilter) WhereReleaseMonth(p entql.TimeP) {
+	f.Where(p.Field(result.FieldReleaseMonth))
+}
+
+// WhereReleaseQuarter applies the entql time.Time predicate on the release_quarter field.
+func (f *ResultFilter) WhereReleaseQuarter(p entql.TimeP) {
+	f.Where(p.Field(result.FieldReleaseQuarter))
+}
+
+// WhereReleaseYear applies the entql time.Time predicate on the release_year field.
+func (f *ResultFilter) WhereReleaseYear(p entql.TimeP) {
+	f.Where(p.Field(result.FieldReleaseYear))
 }
 
 // WhereNotifyAt applies the entql time.Time predicate on the notify_at field.

@@ -32600,6 +32600,9 @@ type ResultMutation struct {
 	visible_from               *time.Time
 	release_delay              *int
 	addrelease_delay           *int
+	release_month              *time.Time
+	release_quarter            *time.Time
+	release_year               *time.Time
 	notify_at                  *time.Time
 	conclusion                 *string
 	performing_laboratory      *string
@@ -33506,6 +33509,153 @@ func (m *ResultMutation) ResetReleaseDelay() {
 	delete(m.clearedFields, result.FieldReleaseDelay)
 }
 
+// SetReleaseMonth sets the "release_month" field.
+func (m *ResultMutation) SetReleaseMonth(t time.Time) {
+	m.release_month = &t
+}
+
+// ReleaseMonth returns the value of the "release_month" field in the mutation.
+func (m *ResultMutation) ReleaseMonth() (r time.Time, exists bool) {
+	v := m.release_month
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReleaseMonth returns the old "release_month" field's value of the Result entity.
+// If the Result object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResultMutation) OldReleaseMonth(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReleaseMonth is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReleaseMonth requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReleaseMonth: %w", err)
+	}
+	return oldValue.ReleaseMonth, nil
+}
+
+// ClearReleaseMonth clears the value of the "release_month" field.
+func (m *ResultMutation) ClearReleaseMonth() {
+	m.release_month = nil
+	m.clearedFields[result.FieldReleaseMonth] = struct{}{}
+}
+
+// ReleaseMonthCleared returns if the "release_month" field was cleared in this mutation.
+func (m *ResultMutation) ReleaseMonthCleared() bool {
+	_, ok := m.clearedFields[result.FieldReleaseMonth]
+	return ok
+}
+
+// ResetReleaseMonth resets all changes to the "release_month" field.
+func (m *ResultMutation) ResetReleaseMonth() {
+	m.release_month = nil
+	delete(m.clearedFields, result.FieldReleaseMonth)
+}
+
+// SetReleaseQuarter sets the "release_quarter" field.
+func (m *ResultMutation) SetReleaseQuarter(t time.Time) {
+	m.release_quarter = &t
+}
+
+// ReleaseQuarter returns the value of the "release_quarter" field in the mutation.
+func (m *ResultMutation) ReleaseQuarter() (r time.Time, exists bool) {
+	v := m.release_quarter
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReleaseQuarter returns the old "release_quarter" field's value of the Result entity.
+// If the Result object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResultMutation) OldReleaseQuarter(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReleaseQuarter is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReleaseQuarter requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReleaseQuarter: %w", err)
+	}
+	return oldValue.ReleaseQuarter, nil
+}
+
+// ClearReleaseQuarter clears the value of the "release_quarter" field.
+func (m *ResultMutation) ClearReleaseQuarter() {
+	m.release_quarter = nil
+	m.clearedFields[result.FieldReleaseQuarter] = struct{}{}
+}
+
+// ReleaseQuarterCleared returns if the "release_quarter" field was cleared in this mutation.
+func (m *ResultMutation) ReleaseQuarterCleared() bool {
+	_, ok := m.clearedFields[result.FieldReleaseQuarter]
+	return ok
+}
+
+// ResetReleaseQuarter resets all changes to the "release_quarter" field.
+func (m *ResultMutation) ResetReleaseQuarter() {
+	m.release_quarter = nil
+	delete(m.clearedFields, result.FieldReleaseQuarter)
+}
+
+// SetReleaseYear sets the "release_year" field.
+func (m *ResultMutation) SetReleaseYear(t time.Time) {
+	m.release_year = &t
+}
+
+// ReleaseYear returns the value of the "release_year" field in the mutation.
+func (m *ResultMutation) ReleaseYear() (r time.Time, exists bool) {
+	v := m.release_year
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReleaseYear returns the old "release_year" field's value of the Result entity.
+// If the Result object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResultMutation) OldReleaseYear(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReleaseYear is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReleaseYear requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReleaseYear: %w", err)
+	}
+	return oldValue.ReleaseYear, nil
+}
+
+// ClearReleaseYear clears the value of the "release_year" field.
+func (m *ResultMutation) ClearReleaseYear() {
+	m.release_year = nil
+	m.clearedFields[result.FieldReleaseYear] = struct{}{}
+}
+
+// ReleaseYearCleared returns if the "release_year" field was cleared in this mutation.
+func (m *ResultMutation) ReleaseYearCleared() bool {
+	_, ok := m.clearedFields[result.FieldReleaseYear]
+	return ok
+}
+
+// ResetReleaseYear resets all changes to the "release_year" field.
+func (m *ResultMutation) ResetReleaseYear() {
+	m.release_year = nil
+	delete(m.clearedFields, result.FieldReleaseYear)
+}
+
 // SetNotifyAt sets the "notify_at" field.
 func (m *ResultMutation) SetNotifyAt(t time.Time) {
 	m.notify_at = &t
@@ -33795,7 +33945,7 @@ func (m *ResultMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ResultMutation) Fields() []string {
-	fields := make([]string, 0, 21)
+	fields := make([]string, 0, 24)
 	if m.created_at != nil {
 		fields = append(fields, result.FieldCreatedAt)
 	}
@@ -33850,6 +34000,15 @@ func (m *ResultMutation) Fields() []string {
 	if m.release_delay != nil {
 		fields = append(fields, result.FieldReleaseDelay)
 	}
+	if m.release_month != nil {
+		fields = append(fields, result.FieldReleaseMonth)
+	}
+	if m.release_quarter != nil {
+		fields = append(fields, result.FieldReleaseQuarter)
+	}
+	if m.release_year != nil {
+		fields = append(fields, result.FieldReleaseYear)
+	}
 	if m.notify_at != nil {
 		fields = append(fields, result.FieldNotifyAt)
 	}
@@ -33903,6 +34062,12 @@ func (m *ResultMutation) Field(name string) (ent.Value, bool) {
 		return m.VisibleFrom()
 	case result.FieldReleaseDelay:
 		return m.ReleaseDelay()
+	case result.FieldReleaseMonth:
+		return m.ReleaseMonth()
+	case result.FieldReleaseQuarter:
+		return m.ReleaseQuarter()
+	case result.FieldReleaseYear:
+		return m.ReleaseYear()
 	case result.FieldNotifyAt:
 		return m.NotifyAt()
 	case result.FieldConclusion:
@@ -33954,6 +34119,12 @@ func (m *ResultMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldVisibleFrom(ctx)
 	case result.FieldReleaseDelay:
 		return m.OldReleaseDelay(ctx)
+	case result.FieldReleaseMonth:
+		return m.OldReleaseMonth(ctx)
+	case result.FieldReleaseQuarter:
+		return m.OldReleaseQuarter(ctx)
+	case result.FieldReleaseYear:
+		return m.OldReleaseYear(ctx)
 	case result.FieldNotifyAt:
 		return m.OldNotifyAt(ctx)
 	case result.FieldConclusion:
@@ -34095,6 +34266,27 @@ func (m *ResultMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetReleaseDelay(v)
 		return nil
+	case result.FieldReleaseMonth:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReleaseMonth(v)
+		return nil
+	case result.FieldReleaseQuarter:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReleaseQuarter(v)
+		return nil
+	case result.FieldReleaseYear:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReleaseYear(v)
+		return nil
 	case result.FieldNotifyAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -34188,6 +34380,15 @@ func (m *ResultMutation) ClearedFields() []string {
 	if m.FieldCleared(result.FieldReleaseDelay) {
 		fields = append(fields, result.FieldReleaseDelay)
 	}
+	if m.FieldCleared(result.FieldReleaseMonth) {
+		fields = append(fields, result.FieldReleaseMonth)
+	}
+	if m.FieldCleared(result.FieldReleaseQuarter) {
+		fields = append(fields, result.FieldReleaseQuarter)
+	}
+	if m.FieldCleared(result.FieldReleaseYear) {
+		fields = append(fields, result.FieldReleaseYear)
+	}
 	if m.FieldCleared(result.FieldNotifyAt) {
 		fields = append(fields, result.FieldNotifyAt)
 	}
@@ -34237,6 +34438,15 @@ func (m *ResultMutation) ClearField(name string) error {
 		return nil
 	case result.FieldReleaseDelay:
 		m.ClearReleaseDelay()
+		return nil
+	case result.FieldReleaseMonth:
+		m.ClearReleaseMonth()
+		return nil
+	case result.FieldReleaseQuarter:
+		m.ClearReleaseQuarter()
+		return nil
+	case result.FieldReleaseYear:
+		m.ClearReleaseYear()
 		return nil
 	case result.FieldNotifyAt:
 		m.ClearNotifyAt()
@@ -34308,6 +34518,15 @@ func (m *ResultMutation) ResetField(name string) error {
 		return nil
 	case result.FieldReleaseDelay:
 		m.ResetReleaseDelay()
+		return nil
+	case result.FieldReleaseMonth:
+		m.ResetReleaseMonth()
+		return nil
+	case result.FieldReleaseQuarter:
+		m.ResetReleaseQuarter()
+		return nil
+	case result.FieldReleaseYear:
+		m.ResetReleaseYear()
 		return nil
 	case result.FieldNotifyAt:
 		m.ResetNotifyAt()

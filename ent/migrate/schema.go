@@ -168,9 +168,9 @@ var (
 				Columns: []*schema.Column{AppointmentsColumns[19], AppointmentsColumns[7]},
 			},
 			{
-				Name:    "appointment_source_organisation_id_starts_at_status_specialty",
+				Name:    "appointment_source_organisation_id_status_specialty_starts_at",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[18], AppointmentsColumns[7], AppointmentsColumns[9], AppointmentsColumns[11]},
+				Columns: []*schema.Column{AppointmentsColumns[18], AppointmentsColumns[9], AppointmentsColumns[11], AppointmentsColumns[7]},
 			},
 		},
 	}
@@ -1247,6 +1247,9 @@ var (
 		{Name: "never_release", Type: field.TypeBool, Default: false},
 		{Name: "visible_from", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "release_delay", Type: field.TypeInt, Nullable: true},
+		{Name: "release_month", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "release_quarter", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "release_year", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "notify_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "conclusion", Type: field.TypeString, Nullable: true, Size: 2147483647},
 		{Name: "performing_laboratory", Type: field.TypeString, Nullable: true},
@@ -1261,13 +1264,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "results_patients_results",
-				Columns:    []*schema.Column{ResultsColumns[20]},
+				Columns:    []*schema.Column{ResultsColumns[23]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "results_organisations_source_organisation",
-				Columns:    []*schema.Column{ResultsColumns[21]},
+				Columns:    []*schema.Column{ResultsColumns[24]},
 				RefColumns: []*schema.Column{OrganisationsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -1276,27 +1279,42 @@ var (
 			{
 				Name:    "result_patient_id_category",
 				Unique:  false,
-				Columns: []*schema.Column{ResultsColumns[20], ResultsColumns[3]},
+				Columns: []*schema.Column{ResultsColumns[23], ResultsColumns[3]},
 			},
 			{
 				Name:    "result_source_organisation_id_external_system_external_value",
 				Unique:  true,
-				Columns: []*schema.Column{ResultsColumns[21], ResultsColumns[5], ResultsColumns[6]},
+				Columns: []*schema.Column{ResultsColumns[24], ResultsColumns[5], ResultsColumns[6]},
 			},
 			{
 				Name:    "result_patient_id_reported_at",
 				Unique:  false,
-				Columns: []*schema.Column{ResultsColumns[20], ResultsColumns[11]},
+				Columns: []*schema.Column{ResultsColumns[23], ResultsColumns[11]},
 			},
 			{
 				Name:    "result_notify_at",
 				Unique:  false,
-				Columns: []*schema.Column{ResultsColumns[17]},
+				Columns: []*schema.Column{ResultsColumns[20]},
 			},
 			{
 				Name:    "result_source_organisation_id_visible_from",
 				Unique:  false,
-				Columns: []*schema.Column{ResultsColumns[21], ResultsColumns[15], ResultsColumns[16], ResultsColumns[20]},
+				Columns: []*schema.Column{ResultsColumns[24], ResultsColumns[15], ResultsColumns[16], ResultsColumns[23]},
+			},
+			{
+				Name:    "result_release_month_delay",
+				Unique:  false,
+				Columns: []*schema.Column{ResultsColumns[24], ResultsColumns[17], ResultsColumns[16], ResultsColumns[15]},
+			},
+			{
+				Name:    "result_release_quarter_delay",
+				Unique:  false,
+				Columns: []*schema.Column{ResultsColumns[24], ResultsColumns[18], ResultsColumns[16], ResultsColumns[15]},
+			},
+			{
+				Name:    "result_release_year_delay",
+				Unique:  false,
+				Columns: []*schema.Column{ResultsColumns[24], ResultsColumns[19], ResultsColumns[16], ResultsColumns[15]},
 			},
 		},
 	}

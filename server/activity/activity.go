@@ -15,24 +15,15 @@ package activity
 import (
 	"context"
 	"time"
-	_ "time/tzdata" // Europe/London on machines without a zoneinfo database
 
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
 	"github.com/patientportal/portal/ent/patient"
 	"github.com/patientportal/portal/ent/patientactivity"
 	"github.com/patientportal/portal/ent/patientorganisation"
+	"github.com/patientportal/portal/ent/schema/calendar"
 	"github.com/patientportal/portal/ent/schema/pulid"
 )
-
-// london is where calendar periods begin and end.
-var london = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/London")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
 
 // Period is one calendar period a moment falls in.
 type Period struct {
@@ -43,13 +34,11 @@ type Period struct {
 
 // Periods are the UK month, quarter and year that t falls in.
 func Periods(t time.Time) [3]Period {
-	local := t.In(london)
-	y, m := local.Year(), local.Month()
-	start := func(first time.Month) time.Time { return time.Date(y, first, 1, 0, 0, 0, 0, london).UTC() }
+	month, quarter, year := calendar.Starts(t)
 	return [3]Period{
-		{patientactivity.PeriodMONTH, start(m)},
-		{patientactivity.PeriodQUARTER, start(3*((m-1)/3) + 1)},
-		{patientactivity.PeriodYEAR, start(time.January)},
+		{patientactivity.PeriodMONTH, month},
+		{patientactivity.PeriodQUARTER, quarter},
+		{patientactivity.PeriodYEAR, year},
 	}
 }
 

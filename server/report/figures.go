@@ -268,6 +268,14 @@ func releaseWhere(t *sql.SelectTable, org pulid.ID, p period) *sql.Predicate {
 	)
 }
 
+// releasePeriods are the result columns that hold the start of the
+// calendar period of each kind that the result's release falls in.
+var releasePeriods = map[model.ReportingPeriodKind]string{
+	model.ReportingPeriodKindMonth:   result.FieldReleaseMonth,
+	model.ReportingPeriodKindQuarter: result.FieldReleaseQuarter,
+	model.ReportingPeriodKindYear:    result.FieldReleaseYear,
+}
+
 // releasePatients counts the distinct patients of the results of org
 // visible from a time in p, up to threshold.
 func (s *Service) releasePatients(ctx context.Context, dia string, org pulid.ID, p period) (int, error) {
@@ -292,10 +300,12 @@ func (s *Service) releasePatients(ctx context.Context, dia string, org pulid.ID,
 
 // delayQuantiles returns quantiles of the release delay over the n results
 // of org visible in p, each interpolated between the two closest ranks (as
-// a spreadsheet's PERCENTILE.INC). The database sorts the delays once and
-// returns only the rows at those ranks. The statement is built here for
-// the engine dia (a window function has no place in the generated
-// queries) and runs as the service: the caller has checked the viewer.
+// a spreadsheet's PERCENTILE.INC). The database numbers the delays in the
+// order of an index and returns only the rows at those ranks; p ends at
+// the end of the period or now, whichever is sooner. The statement is
+// built here for the engine dia (a window function has no place in the
+// generated queries) and runs as the service: the caller has checked the
+// viewer.
 func (s *Service) delayQuantiles(ctx context.Context, dia string, org pulid.ID, p period, n int, qs ...float64) ([]float64, error) {
 	type rank struct {
 		lo   int64
@@ -311,13 +321,18 @@ func (s *Service) delayQuantiles(ctx context.Context, dia string, org pulid.ID, 
 	}
 	b := sql.Dialect(dia)
 	t := b.Table(result.Table)
-	// The writers keep the delay in seconds (ent/schema/hooks.go), in the
-	// index the period's results are found by: sorting it reads nothing else.
-	delay := sql.Expr(t.C(result.FieldReleaseDelay) + " / 3600.0")
+	// The writers keep the delay in seconds and the calendar periods of
+	// the release on the result (ent/schema/hooks.go), indexed by
+	// organisation, period and delay: the rows come in the order of the
+	// ranks, without a sort.
 	inner := b.Select().From(t).
-		AppendSelectExprAs(delay, "h").
-		AppendSelectExprAs(sql.RowNumber().OrderExpr(delay), "rn").
-		Where(releaseWhere(t, org, p)).As("d")
+		AppendSelectExprAs(sql.Expr(t.C(result.FieldReleaseDelay)+" / 3600.0"), "h").
+		AppendSelectExprAs(sql.RowNumber().OrderBy(t.C(result.FieldReleaseDelay)), "rn").
+		Where(sql.And(
+			sql.EQ(t.C(result.FieldSourceOrganisationID), org),
+			sql.EQ(t.C(releasePeriods[p.kind]), p.start),
+			sql.LT(t.C(result.FieldVisibleFrom), p.end),
+		)).As("d")
 	query, args := b.Select(inner.C("h"), inner.C("rn")).From(inner).Where(sql.In(inner.C("rn"), want...)).Query()
 	rows, err := s.client.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -350,15 +365,54 @@ func (s *Service) delayQuantiles(ctx context.Context, dia string, org pulid.ID, 
 }
 
 // appointments counts the appointments of org starting in p by status and
-// specialty.
+// specialty. A GROUP BY would sort every appointment of the period; the
+// groups are few, so instead the index on (organisation, status,
+// specialty, start) is read as a loose scan: a seek to each next
+// specialty of a status, then a count of that group's range of starts.
+// The cost follows the period's appointments and the number of groups,
+// never a sort.
 func (s *Service) appointments(ctx context.Context, org pulid.ID, p period) ([]appointmentGroup, error) {
-	var rows []appointmentGroup
-	err := s.client.Appointment.Query().
-		Where(appointment.SourceOrganisationID(org), appointment.StartsAtGTE(p.start), appointment.StartsAtLT(p.end)).
-		GroupBy(appointment.FieldStatus, appointment.FieldSpecialty).
-		Aggregate(ent.Count()).
-		Scan(ctx, &rows)
-	return rows, err
+	var groups []appointmentGroup
+	for _, st := range statuses {
+		var after *string
+		for first := true; ; first = false {
+			q := s.client.Appointment.Query().Where(appointment.SourceOrganisationID(org), appointment.StatusEQ(st))
+			switch {
+			case first:
+			case after == nil:
+				q.Where(appointment.SpecialtyNotNil())
+			default:
+				q.Where(appointment.SpecialtyGT(*after))
+			}
+			var next []struct {
+				Specialty *string `json:"specialty"`
+			}
+			// NULL sorts first on SQLite and MySQL alike.
+			if err := q.Order(ent.Asc(appointment.FieldSpecialty)).Limit(1).
+				Select(appointment.FieldSpecialty).Scan(ctx, &next); err != nil {
+				return nil, err
+			}
+			if len(next) == 0 {
+				break
+			}
+			after = next[0].Specialty
+			bySpecialty := appointment.SpecialtyIsNil()
+			if after != nil {
+				bySpecialty = appointment.Specialty(*after)
+			}
+			n, err := s.client.Appointment.Query().
+				Where(appointment.SourceOrganisationID(org), appointment.StatusEQ(st), bySpecialty,
+					appointment.StartsAtGTE(p.start), appointment.StartsAtLT(p.end)).
+				Aggregate(ent.Count()).Int(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				groups = append(groups, appointmentGroup{Status: string(st), Specialty: after, Count: n})
+			}
+		}
+	}
+	return groups, nil
 }
 
 // letters counts the letters org sent in p, and those of them their

@@ -134,6 +134,21 @@ func throughTheWriters(t *testing.T, ctx context.Context, c *ent.Client, org, ot
 		for range 3 {
 			write(pt, at())
 		}
+		// Results through Ent's hook, which keeps their release delay and
+		// periods: released, held until a release time, never released.
+		reported := at()
+		released := reported.Add(time.Duration(rnd.IntN(96*3600)) * time.Second)
+		r := c.Result.Create().SetPatientID(pt.ID).SetCategory(category.General).SetSourceOrganisationID(org).
+			SetName("Full blood count").SetTakenAt(reported.Add(-time.Hour)).SetReportedAt(reported)
+		switch rnd.IntN(3) {
+		case 0:
+			r.SetReleasedAt(released)
+		case 1:
+			r.SetReleaseAt(released)
+		default:
+			r.SetNeverRelease(true)
+		}
+		must(r.Exec(ctx))
 	}
 	// Patients of other only, until org links to them on 15 June: what
 	// happened to them before counts for other alone. Every write comes

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patientportal/portal/ent/schema/calendar"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/server/activity"
 )
@@ -33,7 +34,7 @@ var Specialties = []string{"Cardiology", "Dermatology", "Diabetes", "ENT", "Gast
 // invitation and a year of activity spread over year (UTC), in bulk:
 // multi-row INSERTs of up to 500 rows in one transaction per table. Rows
 // bypass Ent's hooks, policies and the writers, so Fill writes the derived
-// columns (category, visible_from, release_delay) itself, and the
+// columns (category, visible_from, the release's delay and periods) itself, and the
 // reporting rollup of sign-ins and notifications as the writers keep it
 // (activity.Add: each event counted in its UK month, quarter and year for
 // the organisation once the record is linked to it). Most records are
@@ -144,7 +145,8 @@ func (g *generator) fill(ctx context.Context, n int) (int, error) {
 	shares := cols("shares", "id", "created_at", "updated_at", "patient_id", "relationship", "mental_health",
 		"sexual_health", "social_care", "accepted_at")
 	results := cols("results", "id", "created_at", "updated_at", "patient_id", "category", "source_organisation_id",
-		"name", "status", "taken_at", "reported_at", "released_at", "never_release", "visible_from", "release_delay")
+		"name", "status", "taken_at", "reported_at", "released_at", "never_release", "visible_from", "release_delay",
+		"release_month", "release_quarter", "release_year")
 	appointments := cols("appointments", "id", "created_at", "updated_at", "patient_id", "category",
 		"source_organisation_id", "starts_at", "duration_minutes", "status", "title", "specialty")
 	letters := cols("letters", "id", "created_at", "updated_at", "patient_id", "category", "source_organisation_id",
@@ -205,7 +207,7 @@ func (g *generator) fill(ctx context.Context, n int) (int, error) {
 		}
 		for range g.times(g.v.Results) {
 			reported := g.at()
-			var released *time.Time
+			var released, month, quarter, year *time.Time
 			var delay *int
 			never := g.rnd.IntN(20) == 0
 			if !never {
@@ -214,9 +216,12 @@ func (g *generator) fill(ctx context.Context, n int) (int, error) {
 				released = &r
 				d := int(r.Sub(reported) / time.Second)
 				delay = &d
+				m, q, y := calendar.Starts(r)
+				month, quarter, year = &m, &q, &y
 			}
 			results.add(pulid.New("rs"), reported, reported, pt, "GENERAL", g.org, "Full blood count", "FINAL",
-				reported.Add(-24*time.Hour), reported, released, never, released, delay)
+				reported.Add(-24*time.Hour), reported, released, never, released, delay,
+				month, quarter, year)
 		}
 		for range g.times(g.v.Appointments) {
 			at := g.at()

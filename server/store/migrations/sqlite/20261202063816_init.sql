@@ -27,8 +27,8 @@ CREATE INDEX `appointment_patient_id_category` ON `appointments` (`patient_id`, 
 CREATE UNIQUE INDEX `appointment_source_organisation_0a9063b7befeb2dca8d76cffbf9213a1` ON `appointments` (`source_organisation_id`, `external_system`, `external_value`);
 -- create index "appointment_patient_id_starts_at" to table: "appointments"
 CREATE INDEX `appointment_patient_id_starts_at` ON `appointments` (`patient_id`, `starts_at`);
--- create index "appointment_source_organisation_id_starts_at_status_specialty" to table: "appointments"
-CREATE INDEX `appointment_source_organisation_id_starts_at_status_specialty` ON `appointments` (`source_organisation_id`, `starts_at`, `status`, `specialty`);
+-- create index "appointment_source_organisation_id_status_specialty_starts_at" to table: "appointments"
+CREATE INDEX `appointment_source_organisation_id_status_specialty_starts_at` ON `appointments` (`source_organisation_id`, `status`, `specialty`, `starts_at`);
 -- create "appointment_change_requests" table
 CREATE TABLE `appointment_change_requests` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `kind` text NOT NULL, `reason` text NULL, `preferred_times` json NULL, `status` text NOT NULL DEFAULT ('OPEN'), `answer` text NULL, `answered_at` datetime NULL, `appointment_id` text NOT NULL, `source_organisation_id` text NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `appointment_change_requests_appointments_change_requests` FOREIGN KEY (`appointment_id`) REFERENCES `appointments` (`id`) ON DELETE NO ACTION, CONSTRAINT `appointment_change_requests_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL, CONSTRAINT `appointment_change_requests_patients_appointment_change_requests` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
 -- create index "appointmentchangerequest_patient_id_category" to table: "appointment_change_requests"
@@ -196,7 +196,7 @@ CREATE INDEX `researchconsent_study_id_withdrawn_at` ON `research_consents` (`st
 -- create "research_studies" table
 CREATE TABLE `research_studies` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `title` text NOT NULL, `description` text NULL, `open` bool NOT NULL DEFAULT (true), `pseudonym_key` blob NOT NULL, `organisation_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `research_studies_organisations_organisation` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON DELETE NO ACTION);
 -- create "results" table
-CREATE TABLE `results` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `name` text NOT NULL, `code` text NULL, `status` text NOT NULL DEFAULT ('FINAL'), `taken_at` datetime NOT NULL, `reported_at` datetime NOT NULL, `release_at` datetime NULL, `released_at` datetime NULL, `never_release` bool NOT NULL DEFAULT (false), `visible_from` datetime NULL, `release_delay` integer NULL, `notify_at` datetime NULL, `conclusion` text NULL, `performing_laboratory` text NULL, `patient_id` text NOT NULL, `source_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `results_patients_results` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `results_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
+CREATE TABLE `results` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `name` text NOT NULL, `code` text NULL, `status` text NOT NULL DEFAULT ('FINAL'), `taken_at` datetime NOT NULL, `reported_at` datetime NOT NULL, `release_at` datetime NULL, `released_at` datetime NULL, `never_release` bool NOT NULL DEFAULT (false), `visible_from` datetime NULL, `release_delay` integer NULL, `release_month` datetime NULL, `release_quarter` datetime NULL, `release_year` datetime NULL, `notify_at` datetime NULL, `conclusion` text NULL, `performing_laboratory` text NULL, `patient_id` text NOT NULL, `source_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `results_patients_results` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `results_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
 -- create index "result_patient_id_category" to table: "results"
 CREATE INDEX `result_patient_id_category` ON `results` (`patient_id`, `category`);
 -- create index "result_source_organisation_id_external_system_external_value" to table: "results"
@@ -207,6 +207,12 @@ CREATE INDEX `result_patient_id_reported_at` ON `results` (`patient_id`, `report
 CREATE INDEX `result_notify_at` ON `results` (`notify_at`);
 -- create index "result_source_organisation_id_visible_from" to table: "results"
 CREATE INDEX `result_source_organisation_id_visible_from` ON `results` (`source_organisation_id`, `visible_from`, `release_delay`, `patient_id`);
+-- create index "result_release_month_delay" to table: "results"
+CREATE INDEX `result_release_month_delay` ON `results` (`source_organisation_id`, `release_month`, `release_delay`, `visible_from`);
+-- create index "result_release_quarter_delay" to table: "results"
+CREATE INDEX `result_release_quarter_delay` ON `results` (`source_organisation_id`, `release_quarter`, `release_delay`, `visible_from`);
+-- create index "result_release_year_delay" to table: "results"
+CREATE INDEX `result_release_year_delay` ON `results` (`source_organisation_id`, `release_year`, `release_delay`, `visible_from`);
 -- create "result_components" table
 CREATE TABLE `result_components` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `name` text NOT NULL, `code` text NULL, `value_numeric` real NULL, `value_text` text NULL, `comparator` text NULL, `unit` text NULL, `reference_low` real NULL, `reference_high` real NULL, `reference_text` text NULL, `flag` text NULL, `patient_id` text NOT NULL, `result_id` text NOT NULL, `source_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `result_components_patients_result_components` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `result_components_results_components` FOREIGN KEY (`result_id`) REFERENCES `results` (`id`) ON DELETE NO ACTION, CONSTRAINT `result_components_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
 -- create index "resultcomponent_patient_id_category" to table: "result_components"
@@ -293,6 +299,12 @@ DROP INDEX `resultcomponent_source_organisa_83ff4d92333b9bb3af4f6efac23a0172`;
 DROP INDEX `resultcomponent_patient_id_category`;
 -- reverse: create "result_components" table
 DROP TABLE `result_components`;
+-- reverse: create index "result_release_year_delay" to table: "results"
+DROP INDEX `result_release_year_delay`;
+-- reverse: create index "result_release_quarter_delay" to table: "results"
+DROP INDEX `result_release_quarter_delay`;
+-- reverse: create index "result_release_month_delay" to table: "results"
+DROP INDEX `result_release_month_delay`;
 -- reverse: create index "result_source_organisation_id_visible_from" to table: "results"
 DROP INDEX `result_source_organisation_id_visible_from`;
 -- reverse: create index "result_notify_at" to table: "results"
@@ -471,8 +483,8 @@ DROP INDEX `appointmentchangerequest_source_9c4896ac25a5e0d498941b00157551a3`;
 DROP INDEX `appointmentchangerequest_patient_id_category`;
 -- reverse: create "appointment_change_requests" table
 DROP TABLE `appointment_change_requests`;
--- reverse: create index "appointment_source_organisation_id_starts_at_status_specialty" to table: "appointments"
-DROP INDEX `appointment_source_organisation_id_starts_at_status_specialty`;
+-- reverse: create index "appointment_source_organisation_id_status_specialty_starts_at" to table: "appointments"
+DROP INDEX `appointment_source_organisation_id_status_specialty_starts_at`;
 -- reverse: create index "appointment_patient_id_starts_at" to table: "appointments"
 DROP INDEX `appointment_patient_id_starts_at`;
 -- reverse: create index "appointment_source_organisation_0a9063b7befeb2dca8d76cffbf9213a1" to table: "appointments"
