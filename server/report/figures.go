@@ -301,66 +301,65 @@ func (s *Service) releasePatients(ctx context.Context, dia string, org pulid.ID,
 
 // delayQuantiles returns quantiles of the release delay over the n results
 // of org visible in p, each interpolated between the two closest ranks (as
-// a spreadsheet's PERCENTILE.INC). The database numbers the delays in the
-// order of an index and returns only the rows at those ranks; p ends at
-// the end of the period or now, whichever is sooner. The statement is
-// built here for the engine dia (a window function has no place in the
-// generated queries) and runs as the service: the caller has checked the
-// viewer.
+// a spreadsheet's PERCENTILE.INC). The writers keep the delay in seconds
+// and the calendar periods of the release on the result
+// (ent/schema/hooks.go), indexed by organisation, period and delay, so
+// the two rows at a rank are read by stepping through one index range in
+// order from whichever end is nearer (LIMIT 2 OFFSET k), without a sort;
+// p ends at the end of the period or now, whichever is sooner. The
+// statements are built here for the engine dia and run as the service:
+// the caller has checked the viewer.
 func (s *Service) delayQuantiles(ctx context.Context, dia string, org pulid.ID, p period, n int, qs ...float64) ([]float64, error) {
-	type rank struct {
-		lo   int64
-		frac float64
-	}
-	ranks := make([]rank, len(qs))
-	want := make([]any, 0, 2*len(qs))
+	out := make([]float64, len(qs))
 	for i, q := range qs {
 		h := float64(n-1) * q
-		lo := int64(math.Floor(h))
-		ranks[i] = rank{lo: lo + 1, frac: h - float64(lo)} // ROW_NUMBER counts from 1
-		want = append(want, lo+1, lo+2)
-	}
-	b := sql.Dialect(dia)
-	t := b.Table(result.Table)
-	// The writers keep the delay in seconds and the calendar periods of
-	// the release on the result (ent/schema/hooks.go), indexed by
-	// organisation, period and delay: the rows come in the order of the
-	// ranks, without a sort.
-	inner := b.Select().From(t).
-		AppendSelectExprAs(sql.Expr(t.C(result.FieldReleaseDelay)+" / 3600.0"), "h").
-		AppendSelectExprAs(sql.RowNumber().OrderBy(t.C(result.FieldReleaseDelay)), "rn").
-		Where(sql.And(
+		lo := int(math.Floor(h)) // counted from 0
+		b := sql.Dialect(dia)
+		t := b.Table(result.Table)
+		delay := t.C(result.FieldReleaseDelay)
+		sel := b.Select(delay).From(t).Where(sql.And(
 			sql.EQ(t.C(result.FieldSourceOrganisationID), org),
 			sql.EQ(t.C(releasePeriods[p.kind]), p.start),
 			sql.LT(t.C(result.FieldVisibleFrom), p.end),
-		)).As("d")
-	query, args := b.Select(inner.C("h"), inner.C("rn")).From(inner).Where(sql.In(inner.C("rn"), want...)).Query()
-	rows, err := s.client.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	at := map[int64]float64{}
-	for rows.Next() {
-		var (
-			h  float64
-			rn int64
-		)
-		if err := rows.Scan(&h, &rn); err != nil {
+		)).Limit(2)
+		fromTop := n-1-(lo+1) < lo
+		if fromTop {
+			sel.OrderBy(sql.Desc(delay)).Offset(max(n-1-(lo+1), 0))
+		} else {
+			sel.OrderBy(delay).Offset(lo)
+		}
+		query, args := sel.Query()
+		rows, err := s.client.QueryContext(ctx, query, args...)
+		if err != nil {
 			return nil, err
 		}
-		at[rn] = h
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	out := make([]float64, len(qs))
-	for i, r := range ranks {
-		v := at[r.lo]
-		if next, ok := at[r.lo+1]; ok {
-			v += r.frac * (next - v)
+		var seconds []float64
+		for rows.Next() {
+			var v float64
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			seconds = append(seconds, v)
 		}
-		out[i] = v
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if len(seconds) == 0 {
+			return nil, errNoRow
+		}
+		if fromTop {
+			slices.Reverse(seconds)
+			if lo+1 > n-1 { // the last rank has no next
+				seconds = seconds[len(seconds)-1:]
+			}
+		}
+		v := seconds[0]
+		if len(seconds) > 1 {
+			v += (h - float64(lo)) * (seconds[1] - v)
+		}
+		out[i] = v / 3600
 	}
 	return out, nil
 }
