@@ -41,6 +41,7 @@ import (
 	"github.com/patientportal/portal/ent/oidclogin"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
+	"github.com/patientportal/portal/ent/patientactivity"
 	"github.com/patientportal/portal/ent/patientorganisation"
 	"github.com/patientportal/portal/ent/researchconsent"
 	"github.com/patientportal/portal/ent/researchstudy"
@@ -110,6 +111,8 @@ type Client struct {
 	Organisation *OrganisationClient
 	// Patient is the client for interacting with the Patient builders.
 	Patient *PatientClient
+	// PatientActivity is the client for interacting with the PatientActivity builders.
+	PatientActivity *PatientActivityClient
 	// PatientOrganisation is the client for interacting with the PatientOrganisation builders.
 	PatientOrganisation *PatientOrganisationClient
 	// ResearchConsent is the client for interacting with the ResearchConsent builders.
@@ -166,6 +169,7 @@ func (c *Client) init() {
 	c.OIDCLogin = NewOIDCLoginClient(c.config)
 	c.Organisation = NewOrganisationClient(c.config)
 	c.Patient = NewPatientClient(c.config)
+	c.PatientActivity = NewPatientActivityClient(c.config)
 	c.PatientOrganisation = NewPatientOrganisationClient(c.config)
 	c.ResearchConsent = NewResearchConsentClient(c.config)
 	c.ResearchStudy = NewResearchStudyClient(c.config)
@@ -293,6 +297,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		OIDCLogin:                NewOIDCLoginClient(cfg),
 		Organisation:             NewOrganisationClient(cfg),
 		Patient:                  NewPatientClient(cfg),
+		PatientActivity:          NewPatientActivityClient(cfg),
 		PatientOrganisation:      NewPatientOrganisationClient(cfg),
 		ResearchConsent:          NewResearchConsentClient(cfg),
 		ResearchStudy:            NewResearchStudyClient(cfg),
@@ -347,6 +352,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		OIDCLogin:                NewOIDCLoginClient(cfg),
 		Organisation:             NewOrganisationClient(cfg),
 		Patient:                  NewPatientClient(cfg),
+		PatientActivity:          NewPatientActivityClient(cfg),
 		PatientOrganisation:      NewPatientOrganisationClient(cfg),
 		ResearchConsent:          NewResearchConsentClient(cfg),
 		ResearchStudy:            NewResearchStudyClient(cfg),
@@ -391,9 +397,9 @@ func (c *Client) Use(hooks ...Hook) {
 		c.DirectoryEntry, c.EmailChange, c.Encounter, c.ImportReport, c.Invitation,
 		c.JournalEntry, c.Letter, c.LetterRead, c.MailMessage, c.Measurement,
 		c.MeasurementRollup, c.Membership, c.Notification, c.OIDCLogin, c.Organisation,
-		c.Patient, c.PatientOrganisation, c.ResearchConsent, c.ResearchStudy, c.Result,
-		c.ResultComponent, c.Session, c.Share, c.SignInThrottle, c.SpecialtyRule,
-		c.Symptom,
+		c.Patient, c.PatientActivity, c.PatientOrganisation, c.ResearchConsent,
+		c.ResearchStudy, c.Result, c.ResultComponent, c.Session, c.Share,
+		c.SignInThrottle, c.SpecialtyRule, c.Symptom,
 	} {
 		n.Use(hooks...)
 	}
@@ -408,9 +414,9 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.DirectoryEntry, c.EmailChange, c.Encounter, c.ImportReport, c.Invitation,
 		c.JournalEntry, c.Letter, c.LetterRead, c.MailMessage, c.Measurement,
 		c.MeasurementRollup, c.Membership, c.Notification, c.OIDCLogin, c.Organisation,
-		c.Patient, c.PatientOrganisation, c.ResearchConsent, c.ResearchStudy, c.Result,
-		c.ResultComponent, c.Session, c.Share, c.SignInThrottle, c.SpecialtyRule,
-		c.Symptom,
+		c.Patient, c.PatientActivity, c.PatientOrganisation, c.ResearchConsent,
+		c.ResearchStudy, c.Result, c.ResultComponent, c.Session, c.Share,
+		c.SignInThrottle, c.SpecialtyRule, c.Symptom,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -469,6 +475,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Organisation.mutate(ctx, m)
 	case *PatientMutation:
 		return c.Patient.mutate(ctx, m)
+	case *PatientActivityMutation:
+		return c.PatientActivity.mutate(ctx, m)
 	case *PatientOrganisationMutation:
 		return c.PatientOrganisation.mutate(ctx, m)
 	case *ResearchConsentMutation:
@@ -4658,6 +4666,22 @@ func (c *PatientClient) QueryMeasurementRollups(_m *Patient) *MeasurementRollupQ
 	return query
 }
 
+// QueryActivities queries the activities edge of a Patient.
+func (c *PatientClient) QueryActivities(_m *Patient) *PatientActivityQuery {
+	query := (&PatientActivityClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(patient.Table, patient.FieldID, id),
+			sqlgraph.To(patientactivity.Table, patientactivity.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, patient.ActivitiesTable, patient.ActivitiesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QuerySymptoms queries the symptoms edge of a Patient.
 func (c *PatientClient) QuerySymptoms(_m *Patient) *SymptomQuery {
 	query := (&SymptomClient{config: c.config}).Query()
@@ -4842,6 +4866,156 @@ func (c *PatientClient) mutate(ctx context.Context, m *PatientMutation) (Value, 
 		return (&PatientDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Patient mutation op: %q", m.Op())
+	}
+}
+
+// PatientActivityClient is a client for the PatientActivity schema.
+type PatientActivityClient struct {
+	config
+}
+
+// NewPatientActivityClient returns a client for the PatientActivity from the given config.
+func NewPatientActivityClient(c config) *PatientActivityClient {
+	return &PatientActivityClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `patientactivity.Hooks(f(g(h())))`.
+func (c *PatientActivityClient) Use(hooks ...Hook) {
+	c.hooks.PatientActivity = append(c.hooks.PatientActivity, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `patientactivity.Intercept(f(g(h())))`.
+func (c *PatientActivityClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PatientActivity = append(c.inters.PatientActivity, interceptors...)
+}
+
+// Create returns a builder for creating a PatientActivity entity.
+func (c *PatientActivityClient) Create() *PatientActivityCreate {
+	mutation := newPatientActivityMutation(c.config, OpCreate)
+	return &PatientActivityCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PatientActivity entities.
+func (c *PatientActivityClient) CreateBulk(builders ...*PatientActivityCreate) *PatientActivityCreateBulk {
+	return &PatientActivityCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PatientActivityClient) MapCreateBulk(slice any, setFunc func(*PatientActivityCreate, int)) *PatientActivityCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PatientActivityCreateBulk{err: fmt.Errorf("calling to PatientActivityClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PatientActivityCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PatientActivityCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PatientActivity.
+func (c *PatientActivityClient) Update() *PatientActivityUpdate {
+	mutation := newPatientActivityMutation(c.config, OpUpdate)
+	return &PatientActivityUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PatientActivityClient) UpdateOne(_m *PatientActivity) *PatientActivityUpdateOne {
+	mutation := newPatientActivityMutation(c.config, OpUpdateOne, withPatientActivity(_m))
+	return &PatientActivityUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PatientActivityClient) UpdateOneID(id pulid.ID) *PatientActivityUpdateOne {
+	mutation := newPatientActivityMutation(c.config, OpUpdateOne, withPatientActivityID(id))
+	return &PatientActivityUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PatientActivity.
+func (c *PatientActivityClient) Delete() *PatientActivityDelete {
+	mutation := newPatientActivityMutation(c.config, OpDelete)
+	return &PatientActivityDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PatientActivityClient) DeleteOne(_m *PatientActivity) *PatientActivityDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PatientActivityClient) DeleteOneID(id pulid.ID) *PatientActivityDeleteOne {
+	builder := c.Delete().Where(patientactivity.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PatientActivityDeleteOne{builder}
+}
+
+// Query returns a query builder for PatientActivity.
+func (c *PatientActivityClient) Query() *PatientActivityQuery {
+	return &PatientActivityQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePatientActivity},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PatientActivity entity by its id.
+func (c *PatientActivityClient) Get(ctx context.Context, id pulid.ID) (*PatientActivity, error) {
+	return c.Query().Where(patientactivity.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PatientActivityClient) GetX(ctx context.Context, id pulid.ID) *PatientActivity {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPatient queries the patient edge of a PatientActivity.
+func (c *PatientActivityClient) QueryPatient(_m *PatientActivity) *PatientQuery {
+	query := (&PatientClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(patientactivity.Table, patientactivity.FieldID, id),
+			sqlgraph.To(patient.Table, patient.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, patientactivity.PatientTable, patientactivity.PatientColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *PatientActivityClient) Hooks() []Hook {
+	hooks := c.hooks.PatientActivity
+	return append(hooks[:len(hooks):len(hooks)], patientactivity.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *PatientActivityClient) Interceptors() []Interceptor {
+	return c.inters.PatientActivity
+}
+
+func (c *PatientActivityClient) mutate(ctx context.Context, m *PatientActivityMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PatientActivityCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PatientActivityUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PatientActivityUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PatientActivityDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PatientActivity mutation op: %q", m.Op())
 	}
 }
 
@@ -6450,18 +6624,18 @@ type (
 		BreakGlass, CareResource, ContactPreference, DirectoryEntry, EmailChange,
 		Encounter, ImportReport, Invitation, JournalEntry, Letter, LetterRead,
 		MailMessage, Measurement, MeasurementRollup, Membership, Notification,
-		OIDCLogin, Organisation, Patient, PatientOrganisation, ResearchConsent,
-		ResearchStudy, Result, ResultComponent, Session, Share, SignInThrottle,
-		SpecialtyRule, Symptom []ent.Hook
+		OIDCLogin, Organisation, Patient, PatientActivity, PatientOrganisation,
+		ResearchConsent, ResearchStudy, Result, ResultComponent, Session, Share,
+		SignInThrottle, SpecialtyRule, Symptom []ent.Hook
 	}
 	inters struct {
 		APIKey, Account, Allergy, Appointment, AppointmentChangeRequest, AuditEvent,
 		BreakGlass, CareResource, ContactPreference, DirectoryEntry, EmailChange,
 		Encounter, ImportReport, Invitation, JournalEntry, Letter, LetterRead,
 		MailMessage, Measurement, MeasurementRollup, Membership, Notification,
-		OIDCLogin, Organisation, Patient, PatientOrganisation, ResearchConsent,
-		ResearchStudy, Result, ResultComponent, Session, Share, SignInThrottle,
-		SpecialtyRule, Symptom []ent.Interceptor
+		OIDCLogin, Organisation, Patient, PatientActivity, PatientOrganisation,
+		ResearchConsent, ResearchStudy, Result, ResultComponent, Session, Share,
+		SignInThrottle, SpecialtyRule, Symptom []ent.Interceptor
 	}
 )
 

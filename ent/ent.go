@@ -37,6 +37,7 @@ import (
 	"github.com/patientportal/portal/ent/oidclogin"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
+	"github.com/patientportal/portal/ent/patientactivity"
 	"github.com/patientportal/portal/ent/patientorganisation"
 	"github.com/patientportal/portal/ent/researchconsent"
 	"github.com/patientportal/portal/ent/researchstudy"
@@ -132,6 +133,7 @@ func checkColumn(t, c string) error {
 			oidclogin.Table:                oidclogin.ValidColumn,
 			organisation.Table:             organisation.ValidColumn,
 			patient.Table:                  patient.ValidColumn,
+			patientactivity.Table:          patientactivity.ValidColumn,
 			patientorganisation.Table:      patientorganisation.ValidColumn,
 			researchconsent.Table:          researchconsent.ValidColumn,
 			researchstudy.Table:            researchstudy.ValidColumn,

@@ -28,6 +28,7 @@ import (
 	"github.com/patientportal/portal/ent/oidclogin"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
+	"github.com/patientportal/portal/ent/patientactivity"
 	"github.com/patientportal/portal/ent/patientorganisation"
 	"github.com/patientportal/portal/ent/predicate"
 	"github.com/patientportal/portal/ent/researchconsent"
@@ -48,7 +49,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 35)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 36)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -661,6 +662,26 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   patientactivity.Table,
+			Columns: patientactivity.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: patientactivity.FieldID,
+			},
+		},
+		Type: "PatientActivity",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			patientactivity.FieldPatientID:      {Type: field.TypeString, Column: patientactivity.FieldPatientID},
+			patientactivity.FieldOrganisationID: {Type: field.TypeString, Column: patientactivity.FieldOrganisationID},
+			patientactivity.FieldPeriod:         {Type: field.TypeEnum, Column: patientactivity.FieldPeriod},
+			patientactivity.FieldStartsAt:       {Type: field.TypeTime, Column: patientactivity.FieldStartsAt},
+			patientactivity.FieldSignIns:        {Type: field.TypeInt, Column: patientactivity.FieldSignIns},
+			patientactivity.FieldInApp:          {Type: field.TypeInt, Column: patientactivity.FieldInApp},
+			patientactivity.FieldEmailed:        {Type: field.TypeInt, Column: patientactivity.FieldEmailed},
+		},
+	}
+	graph.Nodes[26] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   patientorganisation.Table,
 			Columns: patientorganisation.Columns,
 			CompositeID: []*sqlgraph.FieldSpec{
@@ -683,7 +704,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			patientorganisation.FieldLinkedAt:        {Type: field.TypeTime, Column: patientorganisation.FieldLinkedAt},
 		},
 	}
-	graph.Nodes[26] = &sqlgraph.Node{
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   researchconsent.Table,
 			Columns: researchconsent.Columns,
@@ -703,7 +724,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			researchconsent.FieldCategories:  {Type: field.TypeJSON, Column: researchconsent.FieldCategories},
 		},
 	}
-	graph.Nodes[27] = &sqlgraph.Node{
+	graph.Nodes[28] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   researchstudy.Table,
 			Columns: researchstudy.Columns,
@@ -723,7 +744,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			researchstudy.FieldPseudonymKey:   {Type: field.TypeBytes, Column: researchstudy.FieldPseudonymKey},
 		},
 	}
-	graph.Nodes[28] = &sqlgraph.Node{
+	graph.Nodes[29] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   result.Table,
 			Columns: result.Columns,
@@ -751,12 +772,16 @@ var schemaGraph = func() *sqlgraph.Schema {
 			result.FieldReleasedAt:           {Type: field.TypeTime, Column: result.FieldReleasedAt},
 			result.FieldNeverRelease:         {Type: field.TypeBool, Column: result.FieldNeverRelease},
 			result.FieldVisibleFrom:          {Type: field.TypeTime, Column: result.FieldVisibleFrom},
+			result.FieldReleaseDelay:         {Type: field.TypeInt, Column: result.FieldReleaseDelay},
+			result.FieldReleaseMonth:         {Type: field.TypeTime, Column: result.FieldReleaseMonth},
+			result.FieldReleaseQuarter:       {Type: field.TypeTime, Column: result.FieldReleaseQuarter},
+			result.FieldReleaseYear:          {Type: field.TypeTime, Column: result.FieldReleaseYear},
 			result.FieldNotifyAt:             {Type: field.TypeTime, Column: result.FieldNotifyAt},
 			result.FieldConclusion:           {Type: field.TypeString, Column: result.FieldConclusion},
 			result.FieldPerformingLaboratory: {Type: field.TypeString, Column: result.FieldPerformingLaboratory},
 		},
 	}
-	graph.Nodes[29] = &sqlgraph.Node{
+	graph.Nodes[30] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   resultcomponent.Table,
 			Columns: resultcomponent.Columns,
@@ -788,7 +813,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			resultcomponent.FieldFlag:                 {Type: field.TypeEnum, Column: resultcomponent.FieldFlag},
 		},
 	}
-	graph.Nodes[30] = &sqlgraph.Node{
+	graph.Nodes[31] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -809,7 +834,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldEndedAt:       {Type: field.TypeTime, Column: session.FieldEndedAt},
 		},
 	}
-	graph.Nodes[31] = &sqlgraph.Node{
+	graph.Nodes[32] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   share.Table,
 			Columns: share.Columns,
@@ -835,7 +860,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			share.FieldRevokedAt:             {Type: field.TypeTime, Column: share.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[32] = &sqlgraph.Node{
+	graph.Nodes[33] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signinthrottle.Table,
 			Columns: signinthrottle.Columns,
@@ -852,7 +877,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signinthrottle.FieldUpdatedAt:   {Type: field.TypeTime, Column: signinthrottle.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[33] = &sqlgraph.Node{
+	graph.Nodes[34] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   specialtyrule.Table,
 			Columns: specialtyrule.Columns,
@@ -871,7 +896,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			specialtyrule.FieldCategory:       {Type: field.TypeEnum, Column: specialtyrule.FieldCategory},
 		},
 	}
-	graph.Nodes[34] = &sqlgraph.Node{
+	graph.Nodes[35] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   symptom.Table,
 			Columns: symptom.Columns,
@@ -1521,6 +1546,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"MeasurementRollup",
 	)
 	graph.MustAddE(
+		"activities",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.ActivitiesTable,
+			Columns: []string{patient.ActivitiesColumn},
+			Bidi:    false,
+		},
+		"Patient",
+		"PatientActivity",
+	)
+	graph.MustAddE(
 		"symptoms",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -1639,6 +1676,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Patient",
 		"PatientOrganisation",
+	)
+	graph.MustAddE(
+		"patient",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   patientactivity.PatientTable,
+			Columns: []string{patientactivity.PatientColumn},
+			Bidi:    false,
+		},
+		"PatientActivity",
+		"Patient",
 	)
 	graph.MustAddE(
 		"patient",
@@ -5030,6 +5079,20 @@ func (f *PatientFilter) WhereHasMeasurementRollupsWith(preds ...predicate.Measur
 	})))
 }
 
+// WhereHasActivities applies a predicate to check if query has an edge activities.
+func (f *PatientFilter) WhereHasActivities() {
+	f.Where(entql.HasEdge("activities"))
+}
+
+// WhereHasActivitiesWith applies a predicate to check if query has an edge activities with a given conditions (other predicates).
+func (f *PatientFilter) WhereHasActivitiesWith(preds ...predicate.PatientActivity) {
+	f.Where(entql.HasEdgeWith("activities", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // WhereHasSymptoms applies a predicate to check if query has an edge symptoms.
 func (f *PatientFilter) WhereHasSymptoms() {
 	f.Where(entql.HasEdge("symptoms"))
@@ -5171,6 +5234,95 @@ func (f *PatientFilter) WhereHasOrganisationLinksWith(preds ...predicate.Patient
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *PatientActivityQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the PatientActivityQuery builder.
+func (_q *PatientActivityQuery) Filter() *PatientActivityFilter {
+	return &PatientActivityFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *PatientActivityMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the PatientActivityMutation builder.
+func (m *PatientActivityMutation) Filter() *PatientActivityFilter {
+	return &PatientActivityFilter{config: m.config, predicateAdder: m}
+}
+
+// PatientActivityFilter provides a generic filtering capability at runtime for PatientActivityQuery.
+type PatientActivityFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *PatientActivityFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *PatientActivityFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(patientactivity.FieldID))
+}
+
+// WherePatientID applies the entql string predicate on the patient_id field.
+func (f *PatientActivityFilter) WherePatientID(p entql.StringP) {
+	f.Where(p.Field(patientactivity.FieldPatientID))
+}
+
+// WhereOrganisationID applies the entql string predicate on the organisation_id field.
+func (f *PatientActivityFilter) WhereOrganisationID(p entql.StringP) {
+	f.Where(p.Field(patientactivity.FieldOrganisationID))
+}
+
+// WherePeriod applies the entql string predicate on the period field.
+func (f *PatientActivityFilter) WherePeriod(p entql.StringP) {
+	f.Where(p.Field(patientactivity.FieldPeriod))
+}
+
+// WhereStartsAt applies the entql time.Time predicate on the starts_at field.
+func (f *PatientActivityFilter) WhereStartsAt(p entql.TimeP) {
+	f.Where(p.Field(patientactivity.FieldStartsAt))
+}
+
+// WhereSignIns applies the entql int predicate on the sign_ins field.
+func (f *PatientActivityFilter) WhereSignIns(p entql.IntP) {
+	f.Where(p.Field(patientactivity.FieldSignIns))
+}
+
+// WhereInApp applies the entql int predicate on the in_app field.
+func (f *PatientActivityFilter) WhereInApp(p entql.IntP) {
+	f.Where(p.Field(patientactivity.FieldInApp))
+}
+
+// WhereEmailed applies the entql int predicate on the emailed field.
+func (f *PatientActivityFilter) WhereEmailed(p entql.IntP) {
+	f.Where(p.Field(patientactivity.FieldEmailed))
+}
+
+// WhereHasPatient applies a predicate to check if query has an edge patient.
+func (f *PatientActivityFilter) WhereHasPatient() {
+	f.Where(entql.HasEdge("patient"))
+}
+
+// WhereHasPatientWith applies a predicate to check if query has an edge patient with a given conditions (other predicates).
+func (f *PatientActivityFilter) WhereHasPatientWith(preds ...predicate.Patient) {
+	f.Where(entql.HasEdgeWith("patient", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *PatientOrganisationQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -5199,7 +5351,7 @@ type PatientOrganisationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PatientOrganisationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5287,7 +5439,7 @@ type ResearchConsentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResearchConsentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5390,7 +5542,7 @@ type ResearchStudyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResearchStudyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5493,7 +5645,7 @@ type ResultFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResultFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5589,6 +5741,26 @@ func (f *ResultFilter) WhereVisibleFrom(p entql.TimeP) {
 	f.Where(p.Field(result.FieldVisibleFrom))
 }
 
+// WhereReleaseDelay applies the entql int predicate on the release_delay field.
+func (f *ResultFilter) WhereReleaseDelay(p entql.IntP) {
+	f.Where(p.Field(result.FieldReleaseDelay))
+}
+
+// WhereReleaseMonth applies the entql time.Time predicate on the release_month field.
+func (f *ResultFilter) WhereReleaseMonth(p entql.TimeP) {
+	f.Where(p.Field(result.FieldReleaseMonth))
+}
+
+// WhereReleaseQuarter applies the entql time.Time predicate on the release_quarter field.
+func (f *ResultFilter) WhereReleaseQuarter(p entql.TimeP) {
+	f.Where(p.Field(result.FieldReleaseQuarter))
+}
+
+// WhereReleaseYear applies the entql time.Time predicate on the release_year field.
+func (f *ResultFilter) WhereReleaseYear(p entql.TimeP) {
+	f.Where(p.Field(result.FieldReleaseYear))
+}
+
 // WhereNotifyAt applies the entql time.Time predicate on the notify_at field.
 func (f *ResultFilter) WhereNotifyAt(p entql.TimeP) {
 	f.Where(p.Field(result.FieldNotifyAt))
@@ -5675,7 +5847,7 @@ type ResultComponentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ResultComponentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[30].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5852,7 +6024,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[30].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[31].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5946,7 +6118,7 @@ type ShareFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ShareFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[31].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[32].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -6107,7 +6279,7 @@ type SignInThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SignInThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[32].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[33].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -6167,7 +6339,7 @@ type SpecialtyRuleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SpecialtyRuleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[33].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[34].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -6237,7 +6409,7 @@ type SymptomFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SymptomFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[34].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[35].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -36,6 +36,7 @@ import (
 	"github.com/patientportal/portal/ent/oidclogin"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
+	"github.com/patientportal/portal/ent/patientactivity"
 	"github.com/patientportal/portal/ent/patientorganisation"
 	"github.com/patientportal/portal/ent/predicate"
 	"github.com/patientportal/portal/ent/researchconsent"
@@ -85,6 +86,7 @@ const (
 	TypeOIDCLogin                = "OIDCLogin"
 	TypeOrganisation             = "Organisation"
 	TypePatient                  = "Patient"
+	TypePatientActivity          = "PatientActivity"
 	TypePatientOrganisation      = "PatientOrganisation"
 	TypeResearchConsent          = "ResearchConsent"
 	TypeResearchStudy            = "ResearchStudy"
@@ -26160,6 +26162,9 @@ type PatientMutation struct {
 	measurement_rollups                 map[pulid.ID]struct{}
 	removedmeasurement_rollups          map[pulid.ID]struct{}
 	clearedmeasurement_rollups          bool
+	activities                          map[pulid.ID]struct{}
+	removedactivities                   map[pulid.ID]struct{}
+	clearedactivities                   bool
 	symptoms                            map[pulid.ID]struct{}
 	removedsymptoms                     map[pulid.ID]struct{}
 	clearedsymptoms                     bool
@@ -27870,6 +27875,60 @@ func (m *PatientMutation) ResetMeasurementRollups() {
 	m.removedmeasurement_rollups = nil
 }
 
+// AddActivityIDs adds the "activities" edge to the PatientActivity entity by ids.
+func (m *PatientMutation) AddActivityIDs(ids ...pulid.ID) {
+	if m.activities == nil {
+		m.activities = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.activities[ids[i]] = struct{}{}
+	}
+}
+
+// ClearActivities clears the "activities" edge to the PatientActivity entity.
+func (m *PatientMutation) ClearActivities() {
+	m.clearedactivities = true
+}
+
+// ActivitiesCleared reports if the "activities" edge to the PatientActivity entity was cleared.
+func (m *PatientMutation) ActivitiesCleared() bool {
+	return m.clearedactivities
+}
+
+// RemoveActivityIDs removes the "activities" edge to the PatientActivity entity by IDs.
+func (m *PatientMutation) RemoveActivityIDs(ids ...pulid.ID) {
+	if m.removedactivities == nil {
+		m.removedactivities = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.activities, ids[i])
+		m.removedactivities[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedActivities returns the removed IDs of the "activities" edge to the PatientActivity entity.
+func (m *PatientMutation) RemovedActivitiesIDs() (ids []pulid.ID) {
+	for id := range m.removedactivities {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ActivitiesIDs returns the "activities" edge IDs in the mutation.
+func (m *PatientMutation) ActivitiesIDs() (ids []pulid.ID) {
+	for id := range m.activities {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetActivities resets all changes to the "activities" edge.
+func (m *PatientMutation) ResetActivities() {
+	m.activities = nil
+	m.clearedactivities = false
+	m.removedactivities = nil
+}
+
 // AddSymptomIDs adds the "symptoms" edge to the Symptom entity by ids.
 func (m *PatientMutation) AddSymptomIDs(ids ...pulid.ID) {
 	if m.symptoms == nil {
@@ -28886,7 +28945,7 @@ func (m *PatientMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *PatientMutation) AddedEdges() []string {
-	edges := make([]string, 0, 23)
+	edges := make([]string, 0, 24)
 	if m.account != nil {
 		edges = append(edges, patient.EdgeAccount)
 	}
@@ -28928,6 +28987,9 @@ func (m *PatientMutation) AddedEdges() []string {
 	}
 	if m.measurement_rollups != nil {
 		edges = append(edges, patient.EdgeMeasurementRollups)
+	}
+	if m.activities != nil {
+		edges = append(edges, patient.EdgeActivities)
 	}
 	if m.symptoms != nil {
 		edges = append(edges, patient.EdgeSymptoms)
@@ -29043,6 +29105,12 @@ func (m *PatientMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case patient.EdgeActivities:
+		ids := make([]ent.Value, 0, len(m.activities))
+		for id := range m.activities {
+			ids = append(ids, id)
+		}
+		return ids
 	case patient.EdgeSymptoms:
 		ids := make([]ent.Value, 0, len(m.symptoms))
 		for id := range m.symptoms {
@@ -29103,7 +29171,7 @@ func (m *PatientMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *PatientMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 23)
+	edges := make([]string, 0, 24)
 	if m.removedorganisations != nil {
 		edges = append(edges, patient.EdgeOrganisations)
 	}
@@ -29139,6 +29207,9 @@ func (m *PatientMutation) RemovedEdges() []string {
 	}
 	if m.removedmeasurement_rollups != nil {
 		edges = append(edges, patient.EdgeMeasurementRollups)
+	}
+	if m.removedactivities != nil {
+		edges = append(edges, patient.EdgeActivities)
 	}
 	if m.removedsymptoms != nil {
 		edges = append(edges, patient.EdgeSymptoms)
@@ -29246,6 +29317,12 @@ func (m *PatientMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case patient.EdgeActivities:
+		ids := make([]ent.Value, 0, len(m.removedactivities))
+		for id := range m.removedactivities {
+			ids = append(ids, id)
+		}
+		return ids
 	case patient.EdgeSymptoms:
 		ids := make([]ent.Value, 0, len(m.removedsymptoms))
 		for id := range m.removedsymptoms {
@@ -29306,7 +29383,7 @@ func (m *PatientMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *PatientMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 23)
+	edges := make([]string, 0, 24)
 	if m.clearedaccount {
 		edges = append(edges, patient.EdgeAccount)
 	}
@@ -29348,6 +29425,9 @@ func (m *PatientMutation) ClearedEdges() []string {
 	}
 	if m.clearedmeasurement_rollups {
 		edges = append(edges, patient.EdgeMeasurementRollups)
+	}
+	if m.clearedactivities {
+		edges = append(edges, patient.EdgeActivities)
 	}
 	if m.clearedsymptoms {
 		edges = append(edges, patient.EdgeSymptoms)
@@ -29411,6 +29491,8 @@ func (m *PatientMutation) EdgeCleared(name string) bool {
 		return m.clearedmeasurements
 	case patient.EdgeMeasurementRollups:
 		return m.clearedmeasurement_rollups
+	case patient.EdgeActivities:
+		return m.clearedactivities
 	case patient.EdgeSymptoms:
 		return m.clearedsymptoms
 	case patient.EdgeJournalEntries:
@@ -29493,6 +29575,9 @@ func (m *PatientMutation) ResetEdge(name string) error {
 	case patient.EdgeMeasurementRollups:
 		m.ResetMeasurementRollups()
 		return nil
+	case patient.EdgeActivities:
+		m.ResetActivities()
+		return nil
 	case patient.EdgeSymptoms:
 		m.ResetSymptoms()
 		return nil
@@ -29522,6 +29607,818 @@ func (m *PatientMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Patient edge %s", name)
+}
+
+// PatientActivityMutation represents an operation that mutates the PatientActivity nodes in the graph.
+type PatientActivityMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *pulid.ID
+	organisation_id *pulid.ID
+	period          *patientactivity.Period
+	starts_at       *time.Time
+	sign_ins        *int
+	addsign_ins     *int
+	in_app          *int
+	addin_app       *int
+	emailed         *int
+	addemailed      *int
+	clearedFields   map[string]struct{}
+	patient         *pulid.ID
+	clearedpatient  bool
+	done            bool
+	oldValue        func(context.Context) (*PatientActivity, error)
+	predicates      []predicate.PatientActivity
+}
+
+var _ ent.Mutation = (*PatientActivityMutation)(nil)
+
+// patientactivityOption allows management of the mutation configuration using functional options.
+type patientactivityOption func(*PatientActivityMutation)
+
+// newPatientActivityMutation creates new mutation for the PatientActivity entity.
+func newPatientActivityMutation(c config, op Op, opts ...patientactivityOption) *PatientActivityMutation {
+	m := &PatientActivityMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePatientActivity,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPatientActivityID sets the ID field of the mutation.
+func withPatientActivityID(id pulid.ID) patientactivityOption {
+	return func(m *PatientActivityMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PatientActivity
+		)
+		m.oldValue = func(ctx context.Context) (*PatientActivity, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PatientActivity.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPatientActivity sets the old PatientActivity of the mutation.
+func withPatientActivity(node *PatientActivity) patientactivityOption {
+	return func(m *PatientActivityMutation) {
+		m.oldValue = func(context.Context) (*PatientActivity, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PatientActivityMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PatientActivityMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of PatientActivity entities.
+func (m *PatientActivityMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PatientActivityMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PatientActivityMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PatientActivity.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetPatientID sets the "patient_id" field.
+func (m *PatientActivityMutation) SetPatientID(pu pulid.ID) {
+	m.patient = &pu
+}
+
+// PatientID returns the value of the "patient_id" field in the mutation.
+func (m *PatientActivityMutation) PatientID() (r pulid.ID, exists bool) {
+	v := m.patient
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPatientID returns the old "patient_id" field's value of the PatientActivity entity.
+// If the PatientActivity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PatientActivityMutation) OldPatientID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPatientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPatientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPatientID: %w", err)
+	}
+	return oldValue.PatientID, nil
+}
+
+// ResetPatientID resets all changes to the "patient_id" field.
+func (m *PatientActivityMutation) ResetPatientID() {
+	m.patient = nil
+}
+
+// SetOrganisationID sets the "organisation_id" field.
+func (m *PatientActivityMutation) SetOrganisationID(pu pulid.ID) {
+	m.organisation_id = &pu
+}
+
+// OrganisationID returns the value of the "organisation_id" field in the mutation.
+func (m *PatientActivityMutation) OrganisationID() (r pulid.ID, exists bool) {
+	v := m.organisation_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganisationID returns the old "organisation_id" field's value of the PatientActivity entity.
+// If the PatientActivity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PatientActivityMutation) OldOrganisationID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganisationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganisationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganisationID: %w", err)
+	}
+	return oldValue.OrganisationID, nil
+}
+
+// ResetOrganisationID resets all changes to the "organisation_id" field.
+func (m *PatientActivityMutation) ResetOrganisationID() {
+	m.organisation_id = nil
+}
+
+// SetPeriod sets the "period" field.
+func (m *PatientActivityMutation) SetPeriod(pa patientactivity.Period) {
+	m.period = &pa
+}
+
+// Period returns the value of the "period" field in the mutation.
+func (m *PatientActivityMutation) Period() (r patientactivity.Period, exists bool) {
+	v := m.period
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPeriod returns the old "period" field's value of the PatientActivity entity.
+// If the PatientActivity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PatientActivityMutation) OldPeriod(ctx context.Context) (v patientactivity.Period, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPeriod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPeriod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPeriod: %w", err)
+	}
+	return oldValue.Period, nil
+}
+
+// ResetPeriod resets all changes to the "period" field.
+func (m *PatientActivityMutation) ResetPeriod() {
+	m.period = nil
+}
+
+// SetStartsAt sets the "starts_at" field.
+func (m *PatientActivityMutation) SetStartsAt(t time.Time) {
+	m.starts_at = &t
+}
+
+// StartsAt returns the value of the "starts_at" field in the mutation.
+func (m *PatientActivityMutation) StartsAt() (r time.Time, exists bool) {
+	v := m.starts_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartsAt returns the old "starts_at" field's value of the PatientActivity entity.
+// If the PatientActivity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PatientActivityMutation) OldStartsAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartsAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartsAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartsAt: %w", err)
+	}
+	return oldValue.StartsAt, nil
+}
+
+// ResetStartsAt resets all changes to the "starts_at" field.
+func (m *PatientActivityMutation) ResetStartsAt() {
+	m.starts_at = nil
+}
+
+// SetSignIns sets the "sign_ins" field.
+func (m *PatientActivityMutation) SetSignIns(i int) {
+	m.sign_ins = &i
+	m.addsign_ins = nil
+}
+
+// SignIns returns the value of the "sign_ins" field in the mutation.
+func (m *PatientActivityMutation) SignIns() (r int, exists bool) {
+	v := m.sign_ins
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSignIns returns the old "sign_ins" field's value of the PatientActivity entity.
+// If the PatientActivity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PatientActivityMutation) OldSignIns(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSignIns is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSignIns requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSignIns: %w", err)
+	}
+	return oldValue.SignIns, nil
+}
+
+// AddSignIns adds i to the "sign_ins" field.
+func (m *PatientActivityMutation) AddSignIns(i int) {
+	if m.addsign_ins != nil {
+		*m.addsign_ins += i
+	} else {
+		m.addsign_ins = &i
+	}
+}
+
+// AddedSignIns returns the value that was added to the "sign_ins" field in this mutation.
+func (m *PatientActivityMutation) AddedSignIns() (r int, exists bool) {
+	v := m.addsign_ins
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSignIns resets all changes to the "sign_ins" field.
+func (m *PatientActivityMutation) ResetSignIns() {
+	m.sign_ins = nil
+	m.addsign_ins = nil
+}
+
+// SetInApp sets the "in_app" field.
+func (m *PatientActivityMutation) SetInApp(i int) {
+	m.in_app = &i
+	m.addin_app = nil
+}
+
+// InApp returns the value of the "in_app" field in the mutation.
+func (m *PatientActivityMutation) InApp() (r int, exists bool) {
+	v := m.in_app
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInApp returns the old "in_app" field's value of the PatientActivity entity.
+// If the PatientActivity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PatientActivityMutation) OldInApp(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInApp is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInApp requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInApp: %w", err)
+	}
+	return oldValue.InApp, nil
+}
+
+// AddInApp adds i to the "in_app" field.
+func (m *PatientActivityMutation) AddInApp(i int) {
+	if m.addin_app != nil {
+		*m.addin_app += i
+	} else {
+		m.addin_app = &i
+	}
+}
+
+// AddedInApp returns the value that was added to the "in_app" field in this mutation.
+func (m *PatientActivityMutation) AddedInApp() (r int, exists bool) {
+	v := m.addin_app
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetInApp resets all changes to the "in_app" field.
+func (m *PatientActivityMutation) ResetInApp() {
+	m.in_app = nil
+	m.addin_app = nil
+}
+
+// SetEmailed sets the "emailed" field.
+func (m *PatientActivityMutation) SetEmailed(i int) {
+	m.emailed = &i
+	m.addemailed = nil
+}
+
+// Emailed returns the value of the "emailed" field in the mutation.
+func (m *PatientActivityMutation) Emailed() (r int, exists bool) {
+	v := m.emailed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmailed returns the old "emailed" field's value of the PatientActivity entity.
+// If the PatientActivity object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PatientActivityMutation) OldEmailed(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmailed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmailed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmailed: %w", err)
+	}
+	return oldValue.Emailed, nil
+}
+
+// AddEmailed adds i to the "emailed" field.
+func (m *PatientActivityMutation) AddEmailed(i int) {
+	if m.addemailed != nil {
+		*m.addemailed += i
+	} else {
+		m.addemailed = &i
+	}
+}
+
+// AddedEmailed returns the value that was added to the "emailed" field in this mutation.
+func (m *PatientActivityMutation) AddedEmailed() (r int, exists bool) {
+	v := m.addemailed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetEmailed resets all changes to the "emailed" field.
+func (m *PatientActivityMutation) ResetEmailed() {
+	m.emailed = nil
+	m.addemailed = nil
+}
+
+// ClearPatient clears the "patient" edge to the Patient entity.
+func (m *PatientActivityMutation) ClearPatient() {
+	m.clearedpatient = true
+	m.clearedFields[patientactivity.FieldPatientID] = struct{}{}
+}
+
+// PatientCleared reports if the "patient" edge to the Patient entity was cleared.
+func (m *PatientActivityMutation) PatientCleared() bool {
+	return m.clearedpatient
+}
+
+// PatientIDs returns the "patient" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PatientID instead. It exists only for internal usage by the builders.
+func (m *PatientActivityMutation) PatientIDs() (ids []pulid.ID) {
+	if id := m.patient; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPatient resets all changes to the "patient" edge.
+func (m *PatientActivityMutation) ResetPatient() {
+	m.patient = nil
+	m.clearedpatient = false
+}
+
+// Where appends a list predicates to the PatientActivityMutation builder.
+func (m *PatientActivityMutation) Where(ps ...predicate.PatientActivity) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PatientActivityMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PatientActivityMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PatientActivity, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PatientActivityMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PatientActivityMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PatientActivity).
+func (m *PatientActivityMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PatientActivityMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.patient != nil {
+		fields = append(fields, patientactivity.FieldPatientID)
+	}
+	if m.organisation_id != nil {
+		fields = append(fields, patientactivity.FieldOrganisationID)
+	}
+	if m.period != nil {
+		fields = append(fields, patientactivity.FieldPeriod)
+	}
+	if m.starts_at != nil {
+		fields = append(fields, patientactivity.FieldStartsAt)
+	}
+	if m.sign_ins != nil {
+		fields = append(fields, patientactivity.FieldSignIns)
+	}
+	if m.in_app != nil {
+		fields = append(fields, patientactivity.FieldInApp)
+	}
+	if m.emailed != nil {
+		fields = append(fields, patientactivity.FieldEmailed)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PatientActivityMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case patientactivity.FieldPatientID:
+		return m.PatientID()
+	case patientactivity.FieldOrganisationID:
+		return m.OrganisationID()
+	case patientactivity.FieldPeriod:
+		return m.Period()
+	case patientactivity.FieldStartsAt:
+		return m.StartsAt()
+	case patientactivity.FieldSignIns:
+		return m.SignIns()
+	case patientactivity.FieldInApp:
+		return m.InApp()
+	case patientactivity.FieldEmailed:
+		return m.Emailed()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PatientActivityMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case patientactivity.FieldPatientID:
+		return m.OldPatientID(ctx)
+	case patientactivity.FieldOrganisationID:
+		return m.OldOrganisationID(ctx)
+	case patientactivity.FieldPeriod:
+		return m.OldPeriod(ctx)
+	case patientactivity.FieldStartsAt:
+		return m.OldStartsAt(ctx)
+	case patientactivity.FieldSignIns:
+		return m.OldSignIns(ctx)
+	case patientactivity.FieldInApp:
+		return m.OldInApp(ctx)
+	case patientactivity.FieldEmailed:
+		return m.OldEmailed(ctx)
+	}
+	return nil, fmt.Errorf("unknown PatientActivity field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PatientActivityMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case patientactivity.FieldPatientID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPatientID(v)
+		return nil
+	case patientactivity.FieldOrganisationID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganisationID(v)
+		return nil
+	case patientactivity.FieldPeriod:
+		v, ok := value.(patientactivity.Period)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPeriod(v)
+		return nil
+	case patientactivity.FieldStartsAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartsAt(v)
+		return nil
+	case patientactivity.FieldSignIns:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSignIns(v)
+		return nil
+	case patientactivity.FieldInApp:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInApp(v)
+		return nil
+	case patientactivity.FieldEmailed:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmailed(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PatientActivity field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PatientActivityMutation) AddedFields() []string {
+	var fields []string
+	if m.addsign_ins != nil {
+		fields = append(fields, patientactivity.FieldSignIns)
+	}
+	if m.addin_app != nil {
+		fields = append(fields, patientactivity.FieldInApp)
+	}
+	if m.addemailed != nil {
+		fields = append(fields, patientactivity.FieldEmailed)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PatientActivityMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case patientactivity.FieldSignIns:
+		return m.AddedSignIns()
+	case patientactivity.FieldInApp:
+		return m.AddedInApp()
+	case patientactivity.FieldEmailed:
+		return m.AddedEmailed()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PatientActivityMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case patientactivity.FieldSignIns:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSignIns(v)
+		return nil
+	case patientactivity.FieldInApp:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddInApp(v)
+		return nil
+	case patientactivity.FieldEmailed:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEmailed(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PatientActivity numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PatientActivityMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PatientActivityMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PatientActivityMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown PatientActivity nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PatientActivityMutation) ResetField(name string) error {
+	switch name {
+	case patientactivity.FieldPatientID:
+		m.ResetPatientID()
+		return nil
+	case patientactivity.FieldOrganisationID:
+		m.ResetOrganisationID()
+		return nil
+	case patientactivity.FieldPeriod:
+		m.ResetPeriod()
+		return nil
+	case patientactivity.FieldStartsAt:
+		m.ResetStartsAt()
+		return nil
+	case patientactivity.FieldSignIns:
+		m.ResetSignIns()
+		return nil
+	case patientactivity.FieldInApp:
+		m.ResetInApp()
+		return nil
+	case patientactivity.FieldEmailed:
+		m.ResetEmailed()
+		return nil
+	}
+	return fmt.Errorf("unknown PatientActivity field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PatientActivityMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.patient != nil {
+		edges = append(edges, patientactivity.EdgePatient)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PatientActivityMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case patientactivity.EdgePatient:
+		if id := m.patient; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PatientActivityMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PatientActivityMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PatientActivityMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedpatient {
+		edges = append(edges, patientactivity.EdgePatient)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PatientActivityMutation) EdgeCleared(name string) bool {
+	switch name {
+	case patientactivity.EdgePatient:
+		return m.clearedpatient
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PatientActivityMutation) ClearEdge(name string) error {
+	switch name {
+	case patientactivity.EdgePatient:
+		m.ClearPatient()
+		return nil
+	}
+	return fmt.Errorf("unknown PatientActivity unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PatientActivityMutation) ResetEdge(name string) error {
+	switch name {
+	case patientactivity.EdgePatient:
+		m.ResetPatient()
+		return nil
+	}
+	return fmt.Errorf("unknown PatientActivity edge %s", name)
 }
 
 // PatientOrganisationMutation represents an operation that mutates the PatientOrganisation nodes in the graph.
@@ -31701,6 +32598,11 @@ type ResultMutation struct {
 	released_at                *time.Time
 	never_release              *bool
 	visible_from               *time.Time
+	release_delay              *int
+	addrelease_delay           *int
+	release_month              *time.Time
+	release_quarter            *time.Time
+	release_year               *time.Time
 	notify_at                  *time.Time
 	conclusion                 *string
 	performing_laboratory      *string
@@ -32537,6 +33439,223 @@ func (m *ResultMutation) ResetVisibleFrom() {
 	delete(m.clearedFields, result.FieldVisibleFrom)
 }
 
+// SetReleaseDelay sets the "release_delay" field.
+func (m *ResultMutation) SetReleaseDelay(i int) {
+	m.release_delay = &i
+	m.addrelease_delay = nil
+}
+
+// ReleaseDelay returns the value of the "release_delay" field in the mutation.
+func (m *ResultMutation) ReleaseDelay() (r int, exists bool) {
+	v := m.release_delay
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReleaseDelay returns the old "release_delay" field's value of the Result entity.
+// If the Result object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResultMutation) OldReleaseDelay(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReleaseDelay is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReleaseDelay requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReleaseDelay: %w", err)
+	}
+	return oldValue.ReleaseDelay, nil
+}
+
+// AddReleaseDelay adds i to the "release_delay" field.
+func (m *ResultMutation) AddReleaseDelay(i int) {
+	if m.addrelease_delay != nil {
+		*m.addrelease_delay += i
+	} else {
+		m.addrelease_delay = &i
+	}
+}
+
+// AddedReleaseDelay returns the value that was added to the "release_delay" field in this mutation.
+func (m *ResultMutation) AddedReleaseDelay() (r int, exists bool) {
+	v := m.addrelease_delay
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearReleaseDelay clears the value of the "release_delay" field.
+func (m *ResultMutation) ClearReleaseDelay() {
+	m.release_delay = nil
+	m.addrelease_delay = nil
+	m.clearedFields[result.FieldReleaseDelay] = struct{}{}
+}
+
+// ReleaseDelayCleared returns if the "release_delay" field was cleared in this mutation.
+func (m *ResultMutation) ReleaseDelayCleared() bool {
+	_, ok := m.clearedFields[result.FieldReleaseDelay]
+	return ok
+}
+
+// ResetReleaseDelay resets all changes to the "release_delay" field.
+func (m *ResultMutation) ResetReleaseDelay() {
+	m.release_delay = nil
+	m.addrelease_delay = nil
+	delete(m.clearedFields, result.FieldReleaseDelay)
+}
+
+// SetReleaseMonth sets the "release_month" field.
+func (m *ResultMutation) SetReleaseMonth(t time.Time) {
+	m.release_month = &t
+}
+
+// ReleaseMonth returns the value of the "release_month" field in the mutation.
+func (m *ResultMutation) ReleaseMonth() (r time.Time, exists bool) {
+	v := m.release_month
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReleaseMonth returns the old "release_month" field's value of the Result entity.
+// If the Result object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResultMutation) OldReleaseMonth(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReleaseMonth is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReleaseMonth requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReleaseMonth: %w", err)
+	}
+	return oldValue.ReleaseMonth, nil
+}
+
+// ClearReleaseMonth clears the value of the "release_month" field.
+func (m *ResultMutation) ClearReleaseMonth() {
+	m.release_month = nil
+	m.clearedFields[result.FieldReleaseMonth] = struct{}{}
+}
+
+// ReleaseMonthCleared returns if the "release_month" field was cleared in this mutation.
+func (m *ResultMutation) ReleaseMonthCleared() bool {
+	_, ok := m.clearedFields[result.FieldReleaseMonth]
+	return ok
+}
+
+// ResetReleaseMonth resets all changes to the "release_month" field.
+func (m *ResultMutation) ResetReleaseMonth() {
+	m.release_month = nil
+	delete(m.clearedFields, result.FieldReleaseMonth)
+}
+
+// SetReleaseQuarter sets the "release_quarter" field.
+func (m *ResultMutation) SetReleaseQuarter(t time.Time) {
+	m.release_quarter = &t
+}
+
+// ReleaseQuarter returns the value of the "release_quarter" field in the mutation.
+func (m *ResultMutation) ReleaseQuarter() (r time.Time, exists bool) {
+	v := m.release_quarter
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReleaseQuarter returns the old "release_quarter" field's value of the Result entity.
+// If the Result object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResultMutation) OldReleaseQuarter(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReleaseQuarter is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReleaseQuarter requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReleaseQuarter: %w", err)
+	}
+	return oldValue.ReleaseQuarter, nil
+}
+
+// ClearReleaseQuarter clears the value of the "release_quarter" field.
+func (m *ResultMutation) ClearReleaseQuarter() {
+	m.release_quarter = nil
+	m.clearedFields[result.FieldReleaseQuarter] = struct{}{}
+}
+
+// ReleaseQuarterCleared returns if the "release_quarter" field was cleared in this mutation.
+func (m *ResultMutation) ReleaseQuarterCleared() bool {
+	_, ok := m.clearedFields[result.FieldReleaseQuarter]
+	return ok
+}
+
+// ResetReleaseQuarter resets all changes to the "release_quarter" field.
+func (m *ResultMutation) ResetReleaseQuarter() {
+	m.release_quarter = nil
+	delete(m.clearedFields, result.FieldReleaseQuarter)
+}
+
+// SetReleaseYear sets the "release_year" field.
+func (m *ResultMutation) SetReleaseYear(t time.Time) {
+	m.release_year = &t
+}
+
+// ReleaseYear returns the value of the "release_year" field in the mutation.
+func (m *ResultMutation) ReleaseYear() (r time.Time, exists bool) {
+	v := m.release_year
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReleaseYear returns the old "release_year" field's value of the Result entity.
+// If the Result object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResultMutation) OldReleaseYear(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReleaseYear is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReleaseYear requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReleaseYear: %w", err)
+	}
+	return oldValue.ReleaseYear, nil
+}
+
+// ClearReleaseYear clears the value of the "release_year" field.
+func (m *ResultMutation) ClearReleaseYear() {
+	m.release_year = nil
+	m.clearedFields[result.FieldReleaseYear] = struct{}{}
+}
+
+// ReleaseYearCleared returns if the "release_year" field was cleared in this mutation.
+func (m *ResultMutation) ReleaseYearCleared() bool {
+	_, ok := m.clearedFields[result.FieldReleaseYear]
+	return ok
+}
+
+// ResetReleaseYear resets all changes to the "release_year" field.
+func (m *ResultMutation) ResetReleaseYear() {
+	m.release_year = nil
+	delete(m.clearedFields, result.FieldReleaseYear)
+}
+
 // SetNotifyAt sets the "notify_at" field.
 func (m *ResultMutation) SetNotifyAt(t time.Time) {
 	m.notify_at = &t
@@ -32826,7 +33945,7 @@ func (m *ResultMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ResultMutation) Fields() []string {
-	fields := make([]string, 0, 20)
+	fields := make([]string, 0, 24)
 	if m.created_at != nil {
 		fields = append(fields, result.FieldCreatedAt)
 	}
@@ -32877,6 +33996,18 @@ func (m *ResultMutation) Fields() []string {
 	}
 	if m.visible_from != nil {
 		fields = append(fields, result.FieldVisibleFrom)
+	}
+	if m.release_delay != nil {
+		fields = append(fields, result.FieldReleaseDelay)
+	}
+	if m.release_month != nil {
+		fields = append(fields, result.FieldReleaseMonth)
+	}
+	if m.release_quarter != nil {
+		fields = append(fields, result.FieldReleaseQuarter)
+	}
+	if m.release_year != nil {
+		fields = append(fields, result.FieldReleaseYear)
 	}
 	if m.notify_at != nil {
 		fields = append(fields, result.FieldNotifyAt)
@@ -32929,6 +34060,14 @@ func (m *ResultMutation) Field(name string) (ent.Value, bool) {
 		return m.NeverRelease()
 	case result.FieldVisibleFrom:
 		return m.VisibleFrom()
+	case result.FieldReleaseDelay:
+		return m.ReleaseDelay()
+	case result.FieldReleaseMonth:
+		return m.ReleaseMonth()
+	case result.FieldReleaseQuarter:
+		return m.ReleaseQuarter()
+	case result.FieldReleaseYear:
+		return m.ReleaseYear()
 	case result.FieldNotifyAt:
 		return m.NotifyAt()
 	case result.FieldConclusion:
@@ -32978,6 +34117,14 @@ func (m *ResultMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldNeverRelease(ctx)
 	case result.FieldVisibleFrom:
 		return m.OldVisibleFrom(ctx)
+	case result.FieldReleaseDelay:
+		return m.OldReleaseDelay(ctx)
+	case result.FieldReleaseMonth:
+		return m.OldReleaseMonth(ctx)
+	case result.FieldReleaseQuarter:
+		return m.OldReleaseQuarter(ctx)
+	case result.FieldReleaseYear:
+		return m.OldReleaseYear(ctx)
 	case result.FieldNotifyAt:
 		return m.OldNotifyAt(ctx)
 	case result.FieldConclusion:
@@ -33112,6 +34259,34 @@ func (m *ResultMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetVisibleFrom(v)
 		return nil
+	case result.FieldReleaseDelay:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReleaseDelay(v)
+		return nil
+	case result.FieldReleaseMonth:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReleaseMonth(v)
+		return nil
+	case result.FieldReleaseQuarter:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReleaseQuarter(v)
+		return nil
+	case result.FieldReleaseYear:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReleaseYear(v)
+		return nil
 	case result.FieldNotifyAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -33140,13 +34315,21 @@ func (m *ResultMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *ResultMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addrelease_delay != nil {
+		fields = append(fields, result.FieldReleaseDelay)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *ResultMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case result.FieldReleaseDelay:
+		return m.AddedReleaseDelay()
+	}
 	return nil, false
 }
 
@@ -33155,6 +34338,13 @@ func (m *ResultMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *ResultMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case result.FieldReleaseDelay:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReleaseDelay(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Result numeric field %s", name)
 }
@@ -33186,6 +34376,18 @@ func (m *ResultMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(result.FieldVisibleFrom) {
 		fields = append(fields, result.FieldVisibleFrom)
+	}
+	if m.FieldCleared(result.FieldReleaseDelay) {
+		fields = append(fields, result.FieldReleaseDelay)
+	}
+	if m.FieldCleared(result.FieldReleaseMonth) {
+		fields = append(fields, result.FieldReleaseMonth)
+	}
+	if m.FieldCleared(result.FieldReleaseQuarter) {
+		fields = append(fields, result.FieldReleaseQuarter)
+	}
+	if m.FieldCleared(result.FieldReleaseYear) {
+		fields = append(fields, result.FieldReleaseYear)
 	}
 	if m.FieldCleared(result.FieldNotifyAt) {
 		fields = append(fields, result.FieldNotifyAt)
@@ -33233,6 +34435,18 @@ func (m *ResultMutation) ClearField(name string) error {
 		return nil
 	case result.FieldVisibleFrom:
 		m.ClearVisibleFrom()
+		return nil
+	case result.FieldReleaseDelay:
+		m.ClearReleaseDelay()
+		return nil
+	case result.FieldReleaseMonth:
+		m.ClearReleaseMonth()
+		return nil
+	case result.FieldReleaseQuarter:
+		m.ClearReleaseQuarter()
+		return nil
+	case result.FieldReleaseYear:
+		m.ClearReleaseYear()
 		return nil
 	case result.FieldNotifyAt:
 		m.ClearNotifyAt()
@@ -33301,6 +34515,18 @@ func (m *ResultMutation) ResetField(name string) error {
 		return nil
 	case result.FieldVisibleFrom:
 		m.ResetVisibleFrom()
+		return nil
+	case result.FieldReleaseDelay:
+		m.ResetReleaseDelay()
+		return nil
+	case result.FieldReleaseMonth:
+		m.ResetReleaseMonth()
+		return nil
+	case result.FieldReleaseQuarter:
+		m.ResetReleaseQuarter()
+		return nil
+	case result.FieldReleaseYear:
+		m.ResetReleaseYear()
 		return nil
 	case result.FieldNotifyAt:
 		m.ResetNotifyAt()

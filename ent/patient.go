@@ -92,6 +92,8 @@ type PatientEdges struct {
 	Measurements []*Measurement `json:"measurements,omitempty"`
 	// MeasurementRollups holds the value of the measurement_rollups edge.
 	MeasurementRollups []*MeasurementRollup `json:"measurement_rollups,omitempty"`
+	// Activities holds the value of the activities edge.
+	Activities []*PatientActivity `json:"activities,omitempty"`
 	// Symptoms holds the value of the symptoms edge.
 	Symptoms []*Symptom `json:"symptoms,omitempty"`
 	// JournalEntries holds the value of the journal_entries edge.
@@ -114,7 +116,7 @@ type PatientEdges struct {
 	OrganisationLinks []*PatientOrganisation `json:"organisation_links,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [24]bool
+	loadedTypes [25]bool
 	// totalCount holds the count of the edges above.
 	totalCount [13]map[string]int
 
@@ -130,6 +132,7 @@ type PatientEdges struct {
 	namedLetters                   map[string][]*Letter
 	namedMeasurements              map[string][]*Measurement
 	namedMeasurementRollups        map[string][]*MeasurementRollup
+	namedActivities                map[string][]*PatientActivity
 	namedSymptoms                  map[string][]*Symptom
 	namedJournalEntries            map[string][]*JournalEntry
 	namedCareResources             map[string][]*CareResource
@@ -272,10 +275,19 @@ func (e PatientEdges) MeasurementRollupsOrErr() ([]*MeasurementRollup, error) {
 	return nil, &NotLoadedError{edge: "measurement_rollups"}
 }
 
+// ActivitiesOrErr returns the Activities value or an error if the edge
+// was not loaded in eager-loading.
+func (e PatientEdges) ActivitiesOrErr() ([]*PatientActivity, error) {
+	if e.loadedTypes[14] {
+		return e.Activities, nil
+	}
+	return nil, &NotLoadedError{edge: "activities"}
+}
+
 // SymptomsOrErr returns the Symptoms value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) SymptomsOrErr() ([]*Symptom, error) {
-	if e.loadedTypes[14] {
+	if e.loadedTypes[15] {
 		return e.Symptoms, nil
 	}
 	return nil, &NotLoadedError{edge: "symptoms"}
@@ -284,7 +296,7 @@ func (e PatientEdges) SymptomsOrErr() ([]*Symptom, error) {
 // JournalEntriesOrErr returns the JournalEntries value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) JournalEntriesOrErr() ([]*JournalEntry, error) {
-	if e.loadedTypes[15] {
+	if e.loadedTypes[16] {
 		return e.JournalEntries, nil
 	}
 	return nil, &NotLoadedError{edge: "journal_entries"}
@@ -293,7 +305,7 @@ func (e PatientEdges) JournalEntriesOrErr() ([]*JournalEntry, error) {
 // CareResourcesOrErr returns the CareResources value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) CareResourcesOrErr() ([]*CareResource, error) {
-	if e.loadedTypes[16] {
+	if e.loadedTypes[17] {
 		return e.CareResources, nil
 	}
 	return nil, &NotLoadedError{edge: "care_resources"}
@@ -302,7 +314,7 @@ func (e PatientEdges) CareResourcesOrErr() ([]*CareResource, error) {
 // SharesOrErr returns the Shares value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) SharesOrErr() ([]*Share, error) {
-	if e.loadedTypes[17] {
+	if e.loadedTypes[18] {
 		return e.Shares, nil
 	}
 	return nil, &NotLoadedError{edge: "shares"}
@@ -311,7 +323,7 @@ func (e PatientEdges) SharesOrErr() ([]*Share, error) {
 // InvitationsOrErr returns the Invitations value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) InvitationsOrErr() ([]*Invitation, error) {
-	if e.loadedTypes[18] {
+	if e.loadedTypes[19] {
 		return e.Invitations, nil
 	}
 	return nil, &NotLoadedError{edge: "invitations"}
@@ -320,7 +332,7 @@ func (e PatientEdges) InvitationsOrErr() ([]*Invitation, error) {
 // ResearchConsentsOrErr returns the ResearchConsents value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) ResearchConsentsOrErr() ([]*ResearchConsent, error) {
-	if e.loadedTypes[19] {
+	if e.loadedTypes[20] {
 		return e.ResearchConsents, nil
 	}
 	return nil, &NotLoadedError{edge: "research_consents"}
@@ -329,7 +341,7 @@ func (e PatientEdges) ResearchConsentsOrErr() ([]*ResearchConsent, error) {
 // NotificationsOrErr returns the Notifications value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) NotificationsOrErr() ([]*Notification, error) {
-	if e.loadedTypes[20] {
+	if e.loadedTypes[21] {
 		return e.Notifications, nil
 	}
 	return nil, &NotLoadedError{edge: "notifications"}
@@ -338,7 +350,7 @@ func (e PatientEdges) NotificationsOrErr() ([]*Notification, error) {
 // AuditEventsOrErr returns the AuditEvents value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) AuditEventsOrErr() ([]*AuditEvent, error) {
-	if e.loadedTypes[21] {
+	if e.loadedTypes[22] {
 		return e.AuditEvents, nil
 	}
 	return nil, &NotLoadedError{edge: "audit_events"}
@@ -347,7 +359,7 @@ func (e PatientEdges) AuditEventsOrErr() ([]*AuditEvent, error) {
 // BreakGlassesOrErr returns the BreakGlasses value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) BreakGlassesOrErr() ([]*BreakGlass, error) {
-	if e.loadedTypes[22] {
+	if e.loadedTypes[23] {
 		return e.BreakGlasses, nil
 	}
 	return nil, &NotLoadedError{edge: "break_glasses"}
@@ -356,7 +368,7 @@ func (e PatientEdges) BreakGlassesOrErr() ([]*BreakGlass, error) {
 // OrganisationLinksOrErr returns the OrganisationLinks value or an error if the edge
 // was not loaded in eager-loading.
 func (e PatientEdges) OrganisationLinksOrErr() ([]*PatientOrganisation, error) {
-	if e.loadedTypes[23] {
+	if e.loadedTypes[24] {
 		return e.OrganisationLinks, nil
 	}
 	return nil, &NotLoadedError{edge: "organisation_links"}
@@ -600,6 +612,11 @@ func (_m *Patient) QueryMeasurements() *MeasurementQuery {
 // QueryMeasurementRollups queries the "measurement_rollups" edge of the Patient entity.
 func (_m *Patient) QueryMeasurementRollups() *MeasurementRollupQuery {
 	return NewPatientClient(_m.config).QueryMeasurementRollups(_m)
+}
+
+// QueryActivities queries the "activities" edge of the Patient entity.
+func (_m *Patient) QueryActivities() *PatientActivityQuery {
+	return NewPatientClient(_m.config).QueryActivities(_m)
 }
 
 // QuerySymptoms queries the "symptoms" edge of the Patient entity.
@@ -1043,6 +1060,30 @@ func (_m *Patient) appendNamedMeasurementRollups(name string, edges ...*Measurem
 		_m.Edges.namedMeasurementRollups[name] = []*MeasurementRollup{}
 	} else {
 		_m.Edges.namedMeasurementRollups[name] = append(_m.Edges.namedMeasurementRollups[name], edges...)
+	}
+}
+
+// NamedActivities returns the Activities named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Patient) NamedActivities(name string) ([]*PatientActivity, error) {
+	if _m.Edges.namedActivities == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedActivities[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Patient) appendNamedActivities(name string, edges ...*PatientActivity) {
+	if _m.Edges.namedActivities == nil {
+		_m.Edges.namedActivities = make(map[string][]*PatientActivity)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedActivities[name] = []*PatientActivity{}
+	} else {
+		_m.Edges.namedActivities[name] = append(_m.Edges.namedActivities[name], edges...)
 	}
 }
 

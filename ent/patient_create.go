@@ -30,6 +30,7 @@ import (
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
+	"github.com/patientportal/portal/ent/patientactivity"
 	"github.com/patientportal/portal/ent/researchconsent"
 	"github.com/patientportal/portal/ent/result"
 	"github.com/patientportal/portal/ent/resultcomponent"
@@ -490,6 +491,21 @@ func (_c *PatientCreate) AddMeasurementRollups(v ...*MeasurementRollup) *Patient
 		ids[i] = v[i].ID
 	}
 	return _c.AddMeasurementRollupIDs(ids...)
+}
+
+// AddActivityIDs adds the "activities" edge to the PatientActivity entity by IDs.
+func (_c *PatientCreate) AddActivityIDs(ids ...pulid.ID) *PatientCreate {
+	_c.mutation.AddActivityIDs(ids...)
+	return _c
+}
+
+// AddActivities adds the "activities" edges to the PatientActivity entity.
+func (_c *PatientCreate) AddActivities(v ...*PatientActivity) *PatientCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddActivityIDs(ids...)
 }
 
 // AddSymptomIDs adds the "symptoms" edge to the Symptom entity by IDs.
@@ -1078,6 +1094,22 @@ func (_c *PatientCreate) createSpec() (*Patient, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(measurementrollup.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ActivitiesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.ActivitiesTable,
+			Columns: []string{patient.ActivitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(patientactivity.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -31,6 +31,7 @@ import (
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
+	"github.com/patientportal/portal/ent/patientactivity"
 	"github.com/patientportal/portal/ent/patientorganisation"
 	"github.com/patientportal/portal/ent/predicate"
 	"github.com/patientportal/portal/ent/researchconsent"
@@ -62,6 +63,7 @@ type PatientQuery struct {
 	withLetters                        *LetterQuery
 	withMeasurements                   *MeasurementQuery
 	withMeasurementRollups             *MeasurementRollupQuery
+	withActivities                     *PatientActivityQuery
 	withSymptoms                       *SymptomQuery
 	withJournalEntries                 *JournalEntryQuery
 	withCareResources                  *CareResourceQuery
@@ -86,6 +88,7 @@ type PatientQuery struct {
 	withNamedLetters                   map[string]*LetterQuery
 	withNamedMeasurements              map[string]*MeasurementQuery
 	withNamedMeasurementRollups        map[string]*MeasurementRollupQuery
+	withNamedActivities                map[string]*PatientActivityQuery
 	withNamedSymptoms                  map[string]*SymptomQuery
 	withNamedJournalEntries            map[string]*JournalEntryQuery
 	withNamedCareResources             map[string]*CareResourceQuery
@@ -433,6 +436,28 @@ func (_q *PatientQuery) QueryMeasurementRollups() *MeasurementRollupQuery {
 			sqlgraph.From(patient.Table, patient.FieldID, selector),
 			sqlgraph.To(measurementrollup.Table, measurementrollup.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, patient.MeasurementRollupsTable, patient.MeasurementRollupsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryActivities chains the current query on the "activities" edge.
+func (_q *PatientQuery) QueryActivities() *PatientActivityQuery {
+	query := (&PatientActivityClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(patient.Table, patient.FieldID, selector),
+			sqlgraph.To(patientactivity.Table, patientactivity.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, patient.ActivitiesTable, patient.ActivitiesColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -866,6 +891,7 @@ func (_q *PatientQuery) Clone() *PatientQuery {
 		withLetters:                   _q.withLetters.Clone(),
 		withMeasurements:              _q.withMeasurements.Clone(),
 		withMeasurementRollups:        _q.withMeasurementRollups.Clone(),
+		withActivities:                _q.withActivities.Clone(),
 		withSymptoms:                  _q.withSymptoms.Clone(),
 		withJournalEntries:            _q.withJournalEntries.Clone(),
 		withCareResources:             _q.withCareResources.Clone(),
@@ -1033,6 +1059,17 @@ func (_q *PatientQuery) WithMeasurementRollups(opts ...func(*MeasurementRollupQu
 		opt(query)
 	}
 	_q.withMeasurementRollups = query
+	return _q
+}
+
+// WithActivities tells the query-builder to eager-load the nodes that are connected to
+// the "activities" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *PatientQuery) WithActivities(opts ...func(*PatientActivityQuery)) *PatientQuery {
+	query := (&PatientActivityClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withActivities = query
 	return _q
 }
 
@@ -1230,7 +1267,7 @@ func (_q *PatientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pati
 	var (
 		nodes       = []*Patient{}
 		_spec       = _q.querySpec()
-		loadedTypes = [24]bool{
+		loadedTypes = [25]bool{
 			_q.withAccount != nil,
 			_q.withInvitedBy != nil,
 			_q.withOrganisations != nil,
@@ -1245,6 +1282,7 @@ func (_q *PatientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pati
 			_q.withLetters != nil,
 			_q.withMeasurements != nil,
 			_q.withMeasurementRollups != nil,
+			_q.withActivities != nil,
 			_q.withSymptoms != nil,
 			_q.withJournalEntries != nil,
 			_q.withCareResources != nil,
@@ -1377,6 +1415,13 @@ func (_q *PatientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pati
 			func(n *Patient, e *MeasurementRollup) {
 				n.Edges.MeasurementRollups = append(n.Edges.MeasurementRollups, e)
 			}); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withActivities; query != nil {
+		if err := _q.loadActivities(ctx, query, nodes,
+			func(n *Patient) { n.Edges.Activities = []*PatientActivity{} },
+			func(n *Patient, e *PatientActivity) { n.Edges.Activities = append(n.Edges.Activities, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1533,6 +1578,13 @@ func (_q *PatientQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pati
 		if err := _q.loadMeasurementRollups(ctx, query, nodes,
 			func(n *Patient) { n.appendNamedMeasurementRollups(name) },
 			func(n *Patient, e *MeasurementRollup) { n.appendNamedMeasurementRollups(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedActivities {
+		if err := _q.loadActivities(ctx, query, nodes,
+			func(n *Patient) { n.appendNamedActivities(name) },
+			func(n *Patient, e *PatientActivity) { n.appendNamedActivities(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -2054,6 +2106,36 @@ func (_q *PatientQuery) loadMeasurementRollups(ctx context.Context, query *Measu
 	}
 	query.Where(predicate.MeasurementRollup(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(patient.MeasurementRollupsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.PatientID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "patient_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *PatientQuery) loadActivities(ctx context.Context, query *PatientActivityQuery, nodes []*Patient, init func(*Patient), assign func(*Patient, *PatientActivity)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Patient)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(patientactivity.FieldPatientID)
+	}
+	query.Where(predicate.PatientActivity(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(patient.ActivitiesColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -2628,6 +2710,20 @@ func (_q *PatientQuery) WithNamedMeasurementRollups(name string, opts ...func(*M
 		_q.withNamedMeasurementRollups = make(map[string]*MeasurementRollupQuery)
 	}
 	_q.withNamedMeasurementRollups[name] = query
+	return _q
+}
+
+// WithNamedActivities tells the query-builder to eager-load the nodes that are connected to the "activities"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *PatientQuery) WithNamedActivities(name string, opts ...func(*PatientActivityQuery)) *PatientQuery {
+	query := (&PatientActivityClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedActivities == nil {
+		_q.withNamedActivities = make(map[string]*PatientActivityQuery)
+	}
+	_q.withNamedActivities[name] = query
 	return _q
 }
 

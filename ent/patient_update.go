@@ -29,6 +29,7 @@ import (
 	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
+	"github.com/patientportal/portal/ent/patientactivity"
 	"github.com/patientportal/portal/ent/predicate"
 	"github.com/patientportal/portal/ent/researchconsent"
 	"github.com/patientportal/portal/ent/result"
@@ -577,6 +578,21 @@ func (_u *PatientUpdate) AddMeasurementRollups(v ...*MeasurementRollup) *Patient
 	return _u.AddMeasurementRollupIDs(ids...)
 }
 
+// AddActivityIDs adds the "activities" edge to the PatientActivity entity by IDs.
+func (_u *PatientUpdate) AddActivityIDs(ids ...pulid.ID) *PatientUpdate {
+	_u.mutation.AddActivityIDs(ids...)
+	return _u
+}
+
+// AddActivities adds the "activities" edges to the PatientActivity entity.
+func (_u *PatientUpdate) AddActivities(v ...*PatientActivity) *PatientUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddActivityIDs(ids...)
+}
+
 // AddSymptomIDs adds the "symptoms" edge to the Symptom entity by IDs.
 func (_u *PatientUpdate) AddSymptomIDs(ids ...pulid.ID) *PatientUpdate {
 	_u.mutation.AddSymptomIDs(ids...)
@@ -979,6 +995,27 @@ func (_u *PatientUpdate) RemoveMeasurementRollups(v ...*MeasurementRollup) *Pati
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveMeasurementRollupIDs(ids...)
+}
+
+// ClearActivities clears all "activities" edges to the PatientActivity entity.
+func (_u *PatientUpdate) ClearActivities() *PatientUpdate {
+	_u.mutation.ClearActivities()
+	return _u
+}
+
+// RemoveActivityIDs removes the "activities" edge to PatientActivity entities by IDs.
+func (_u *PatientUpdate) RemoveActivityIDs(ids ...pulid.ID) *PatientUpdate {
+	_u.mutation.RemoveActivityIDs(ids...)
+	return _u
+}
+
+// RemoveActivities removes "activities" edges to PatientActivity entities.
+func (_u *PatientUpdate) RemoveActivities(v ...*PatientActivity) *PatientUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveActivityIDs(ids...)
 }
 
 // ClearSymptoms clears all "symptoms" edges to the Symptom entity.
@@ -1968,6 +2005,51 @@ func (_u *PatientUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.ActivitiesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.ActivitiesTable,
+			Columns: []string{patient.ActivitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(patientactivity.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedActivitiesIDs(); len(nodes) > 0 && !_u.mutation.ActivitiesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.ActivitiesTable,
+			Columns: []string{patient.ActivitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(patientactivity.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ActivitiesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.ActivitiesTable,
+			Columns: []string{patient.ActivitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(patientactivity.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	if _u.mutation.SymptomsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -2919,6 +3001,21 @@ func (_u *PatientUpdateOne) AddMeasurementRollups(v ...*MeasurementRollup) *Pati
 	return _u.AddMeasurementRollupIDs(ids...)
 }
 
+// AddActivityIDs adds the "activities" edge to the PatientActivity entity by IDs.
+func (_u *PatientUpdateOne) AddActivityIDs(ids ...pulid.ID) *PatientUpdateOne {
+	_u.mutation.AddActivityIDs(ids...)
+	return _u
+}
+
+// AddActivities adds the "activities" edges to the PatientActivity entity.
+func (_u *PatientUpdateOne) AddActivities(v ...*PatientActivity) *PatientUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddActivityIDs(ids...)
+}
+
 // AddSymptomIDs adds the "symptoms" edge to the Symptom entity by IDs.
 func (_u *PatientUpdateOne) AddSymptomIDs(ids ...pulid.ID) *PatientUpdateOne {
 	_u.mutation.AddSymptomIDs(ids...)
@@ -3321,6 +3418,27 @@ func (_u *PatientUpdateOne) RemoveMeasurementRollups(v ...*MeasurementRollup) *P
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveMeasurementRollupIDs(ids...)
+}
+
+// ClearActivities clears all "activities" edges to the PatientActivity entity.
+func (_u *PatientUpdateOne) ClearActivities() *PatientUpdateOne {
+	_u.mutation.ClearActivities()
+	return _u
+}
+
+// RemoveActivityIDs removes the "activities" edge to PatientActivity entities by IDs.
+func (_u *PatientUpdateOne) RemoveActivityIDs(ids ...pulid.ID) *PatientUpdateOne {
+	_u.mutation.RemoveActivityIDs(ids...)
+	return _u
+}
+
+// RemoveActivities removes "activities" edges to PatientActivity entities.
+func (_u *PatientUpdateOne) RemoveActivities(v ...*PatientActivity) *PatientUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveActivityIDs(ids...)
 }
 
 // ClearSymptoms clears all "symptoms" edges to the Symptom entity.
@@ -4333,6 +4451,51 @@ func (_u *PatientUpdateOne) sqlSave(ctx context.Context) (_node *Patient, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(measurementrollup.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ActivitiesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.ActivitiesTable,
+			Columns: []string{patient.ActivitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(patientactivity.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedActivitiesIDs(); len(nodes) > 0 && !_u.mutation.ActivitiesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.ActivitiesTable,
+			Columns: []string{patient.ActivitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(patientactivity.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ActivitiesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   patient.ActivitiesTable,
+			Columns: []string{patient.ActivitiesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(patientactivity.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -55,6 +55,14 @@ type Result struct {
 	NeverRelease bool `json:"never_release,omitempty"`
 	// When patients and shares may see its content: released_at, else release_at; null while held for a clinician or never.
 	VisibleFrom *time.Time `json:"visible_from,omitempty"`
+	// Seconds from report to visible_from, for reporting; null while not visible.
+	ReleaseDelay *int `json:"release_delay,omitempty"`
+	// Start of the UK month of visible_from, for reporting.
+	ReleaseMonth *time.Time `json:"release_month,omitempty"`
+	// Start of the UK quarter of visible_from, for reporting.
+	ReleaseQuarter *time.Time `json:"release_quarter,omitempty"`
+	// Start of the UK year of visible_from, for reporting.
+	ReleaseYear *time.Time `json:"release_year,omitempty"`
 	// When a result held until a release time is to be announced; null once it has been.
 	NotifyAt *time.Time `json:"notify_at,omitempty"`
 	// Conclusion holds the value of the "conclusion" field.
@@ -126,9 +134,11 @@ func (*Result) scanValues(columns []string) ([]any, error) {
 			values[i] = new(pulid.ID)
 		case result.FieldNeverRelease:
 			values[i] = new(sql.NullBool)
+		case result.FieldReleaseDelay:
+			values[i] = new(sql.NullInt64)
 		case result.FieldCategory, result.FieldAssignedCategory, result.FieldExternalSystem, result.FieldExternalValue, result.FieldName, result.FieldCode, result.FieldStatus, result.FieldConclusion, result.FieldPerformingLaboratory:
 			values[i] = new(sql.NullString)
-		case result.FieldCreatedAt, result.FieldUpdatedAt, result.FieldTakenAt, result.FieldReportedAt, result.FieldReleaseAt, result.FieldReleasedAt, result.FieldVisibleFrom, result.FieldNotifyAt:
+		case result.FieldCreatedAt, result.FieldUpdatedAt, result.FieldTakenAt, result.FieldReportedAt, result.FieldReleaseAt, result.FieldReleasedAt, result.FieldVisibleFrom, result.FieldReleaseMonth, result.FieldReleaseQuarter, result.FieldReleaseYear, result.FieldNotifyAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -260,6 +270,34 @@ func (_m *Result) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.VisibleFrom = new(time.Time)
 				*_m.VisibleFrom = value.Time
+			}
+		case result.FieldReleaseDelay:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field release_delay", values[i])
+			} else if value.Valid {
+				_m.ReleaseDelay = new(int)
+				*_m.ReleaseDelay = int(value.Int64)
+			}
+		case result.FieldReleaseMonth:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field release_month", values[i])
+			} else if value.Valid {
+				_m.ReleaseMonth = new(time.Time)
+				*_m.ReleaseMonth = value.Time
+			}
+		case result.FieldReleaseQuarter:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field release_quarter", values[i])
+			} else if value.Valid {
+				_m.ReleaseQuarter = new(time.Time)
+				*_m.ReleaseQuarter = value.Time
+			}
+		case result.FieldReleaseYear:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field release_year", values[i])
+			} else if value.Valid {
+				_m.ReleaseYear = new(time.Time)
+				*_m.ReleaseYear = value.Time
 			}
 		case result.FieldNotifyAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -397,6 +435,26 @@ func (_m *Result) String() string {
 	builder.WriteString(", ")
 	if v := _m.VisibleFrom; v != nil {
 		builder.WriteString("visible_from=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.ReleaseDelay; v != nil {
+		builder.WriteString("release_delay=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.ReleaseMonth; v != nil {
+		builder.WriteString("release_month=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.ReleaseQuarter; v != nil {
+		builder.WriteString("release_quarter=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.ReleaseYear; v != nil {
+		builder.WriteString("release_year=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")

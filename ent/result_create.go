@@ -226,6 +226,62 @@ func (_c *ResultCreate) SetNillableVisibleFrom(v *time.Time) *ResultCreate {
 	return _c
 }
 
+// SetReleaseDelay sets the "release_delay" field.
+func (_c *ResultCreate) SetReleaseDelay(v int) *ResultCreate {
+	_c.mutation.SetReleaseDelay(v)
+	return _c
+}
+
+// SetNillableReleaseDelay sets the "release_delay" field if the given value is not nil.
+func (_c *ResultCreate) SetNillableReleaseDelay(v *int) *ResultCreate {
+	if v != nil {
+		_c.SetReleaseDelay(*v)
+	}
+	return _c
+}
+
+// SetReleaseMonth sets the "release_month" field.
+func (_c *ResultCreate) SetReleaseMonth(v time.Time) *ResultCreate {
+	_c.mutation.SetReleaseMonth(v)
+	return _c
+}
+
+// SetNillableReleaseMonth sets the "release_month" field if the given value is not nil.
+func (_c *ResultCreate) SetNillableReleaseMonth(v *time.Time) *ResultCreate {
+	if v != nil {
+		_c.SetReleaseMonth(*v)
+	}
+	return _c
+}
+
+// SetReleaseQuarter sets the "release_quarter" field.
+func (_c *ResultCreate) SetReleaseQuarter(v time.Time) *ResultCreate {
+	_c.mutation.SetReleaseQuarter(v)
+	return _c
+}
+
+// SetNillableReleaseQuarter sets the "release_quarter" field if the given value is not nil.
+func (_c *ResultCreate) SetNillableReleaseQuarter(v *time.Time) *ResultCreate {
+	if v != nil {
+		_c.SetReleaseQuarter(*v)
+	}
+	return _c
+}
+
+// SetReleaseYear sets the "release_year" field.
+func (_c *ResultCreate) SetReleaseYear(v time.Time) *ResultCreate {
+	_c.mutation.SetReleaseYear(v)
+	return _c
+}
+
+// SetNillableReleaseYear sets the "release_year" field if the given value is not nil.
+func (_c *ResultCreate) SetNillableReleaseYear(v *time.Time) *ResultCreate {
+	if v != nil {
+		_c.SetReleaseYear(*v)
+	}
+	return _c
+}
+
 // SetNotifyAt sets the "notify_at" field.
 func (_c *ResultCreate) SetNotifyAt(v time.Time) *ResultCreate {
 	_c.mutation.SetNotifyAt(v)
@@ -538,6 +594,22 @@ func (_c *ResultCreate) createSpec() (*Result, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.VisibleFrom(); ok {
 		_spec.SetField(result.FieldVisibleFrom, field.TypeTime, value)
 		_node.VisibleFrom = &value
+	}
+	if value, ok := _c.mutation.ReleaseDelay(); ok {
+		_spec.SetField(result.FieldReleaseDelay, field.TypeInt, value)
+		_node.ReleaseDelay = &value
+	}
+	if value, ok := _c.mutation.ReleaseMonth(); ok {
+		_spec.SetField(result.FieldReleaseMonth, field.TypeTime, value)
+		_node.ReleaseMonth = &value
+	}
+	if value, ok := _c.mutation.ReleaseQuarter(); ok {
+		_spec.SetField(result.FieldReleaseQuarter, field.TypeTime, value)
+		_node.ReleaseQuarter = &value
+	}
+	if value, ok := _c.mutation.ReleaseYear(); ok {
+		_spec.SetField(result.FieldReleaseYear, field.TypeTime, value)
+		_node.ReleaseYear = &value
 	}
 	if value, ok := _c.mutation.NotifyAt(); ok {
 		_spec.SetField(result.FieldNotifyAt, field.TypeTime, value)
@@ -878,6 +950,84 @@ func (u *ResultUpsert) UpdateVisibleFrom() *ResultUpsert {
 // ClearVisibleFrom clears the value of the "visible_from" field.
 func (u *ResultUpsert) ClearVisibleFrom() *ResultUpsert {
 	u.SetNull(result.FieldVisibleFrom)
+	return u
+}
+
+// SetReleaseDelay sets the "release_delay" field.
+func (u *ResultUpsert) SetReleaseDelay(v int) *ResultUpsert {
+	u.Set(result.FieldReleaseDelay, v)
+	return u
+}
+
+// UpdateReleaseDelay sets the "release_delay" field to the value that was provided on create.
+func (u *ResultUpsert) UpdateReleaseDelay() *ResultUpsert {
+	u.SetExcluded(result.FieldReleaseDelay)
+	return u
+}
+
+// AddReleaseDelay adds v to the "release_delay" field.
+func (u *ResultUpsert) AddReleaseDelay(v int) *ResultUpsert {
+	u.Add(result.FieldReleaseDelay, v)
+	return u
+}
+
+// ClearReleaseDelay clears the value of the "release_delay" field.
+func (u *ResultUpsert) ClearReleaseDelay() *ResultUpsert {
+	u.SetNull(result.FieldReleaseDelay)
+	return u
+}
+
+// SetReleaseMonth sets the "release_month" field.
+func (u *ResultUpsert) SetReleaseMonth(v time.Time) *ResultUpsert {
+	u.Set(result.FieldReleaseMonth, v)
+	return u
+}
+
+// UpdateReleaseMonth sets the "release_month" field to the value that was provided on create.
+func (u *ResultUpsert) UpdateReleaseMonth() *ResultUpsert {
+	u.SetExcluded(result.FieldReleaseMonth)
+	return u
+}
+
+// ClearReleaseMonth clears the value of the "release_month" field.
+func (u *ResultUpsert) ClearReleaseMonth() *ResultUpsert {
+	u.SetNull(result.FieldReleaseMonth)
+	return u
+}
+
+// SetReleaseQuarter sets the "release_quarter" field.
+func (u *ResultUpsert) SetReleaseQuarter(v time.Time) *ResultUpsert {
+	u.Set(result.FieldReleaseQuarter, v)
+	return u
+}
+
+// UpdateReleaseQuarter sets the "release_quarter" field to the value that was provided on create.
+func (u *ResultUpsert) UpdateReleaseQuarter() *ResultUpsert {
+	u.SetExcluded(result.FieldReleaseQuarter)
+	return u
+}
+
+// ClearReleaseQuarter clears the value of the "release_quarter" field.
+func (u *ResultUpsert) ClearReleaseQuarter() *ResultUpsert {
+	u.SetNull(result.FieldReleaseQuarter)
+	return u
+}
+
+// SetReleaseYear sets the "release_year" field.
+func (u *ResultUpsert) SetReleaseYear(v time.Time) *ResultUpsert {
+	u.Set(result.FieldReleaseYear, v)
+	return u
+}
+
+// UpdateReleaseYear sets the "release_year" field to the value that was provided on create.
+func (u *ResultUpsert) UpdateReleaseYear() *ResultUpsert {
+	u.SetExcluded(result.FieldReleaseYear)
+	return u
+}
+
+// ClearReleaseYear clears the value of the "release_year" field.
+func (u *ResultUpsert) ClearReleaseYear() *ResultUpsert {
+	u.SetNull(result.FieldReleaseYear)
 	return u
 }
 
@@ -1252,6 +1402,97 @@ func (u *ResultUpsertOne) UpdateVisibleFrom() *ResultUpsertOne {
 func (u *ResultUpsertOne) ClearVisibleFrom() *ResultUpsertOne {
 	return u.Update(func(s *ResultUpsert) {
 		s.ClearVisibleFrom()
+	})
+}
+
+// SetReleaseDelay sets the "release_delay" field.
+func (u *ResultUpsertOne) SetReleaseDelay(v int) *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.SetReleaseDelay(v)
+	})
+}
+
+// AddReleaseDelay adds v to the "release_delay" field.
+func (u *ResultUpsertOne) AddReleaseDelay(v int) *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.AddReleaseDelay(v)
+	})
+}
+
+// UpdateReleaseDelay sets the "release_delay" field to the value that was provided on create.
+func (u *ResultUpsertOne) UpdateReleaseDelay() *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.UpdateReleaseDelay()
+	})
+}
+
+// ClearReleaseDelay clears the value of the "release_delay" field.
+func (u *ResultUpsertOne) ClearReleaseDelay() *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.ClearReleaseDelay()
+	})
+}
+
+// SetReleaseMonth sets the "release_month" field.
+func (u *ResultUpsertOne) SetReleaseMonth(v time.Time) *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.SetReleaseMonth(v)
+	})
+}
+
+// UpdateReleaseMonth sets the "release_month" field to the value that was provided on create.
+func (u *ResultUpsertOne) UpdateReleaseMonth() *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.UpdateReleaseMonth()
+	})
+}
+
+// ClearReleaseMonth clears the value of the "release_month" field.
+func (u *ResultUpsertOne) ClearReleaseMonth() *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.ClearReleaseMonth()
+	})
+}
+
+// SetReleaseQuarter sets the "release_quarter" field.
+func (u *ResultUpsertOne) SetReleaseQuarter(v time.Time) *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.SetReleaseQuarter(v)
+	})
+}
+
+// UpdateReleaseQuarter sets the "release_quarter" field to the value that was provided on create.
+func (u *ResultUpsertOne) UpdateReleaseQuarter() *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.UpdateReleaseQuarter()
+	})
+}
+
+// ClearReleaseQuarter clears the value of the "release_quarter" field.
+func (u *ResultUpsertOne) ClearReleaseQuarter() *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.ClearReleaseQuarter()
+	})
+}
+
+// SetReleaseYear sets the "release_year" field.
+func (u *ResultUpsertOne) SetReleaseYear(v time.Time) *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.SetReleaseYear(v)
+	})
+}
+
+// UpdateReleaseYear sets the "release_year" field to the value that was provided on create.
+func (u *ResultUpsertOne) UpdateReleaseYear() *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.UpdateReleaseYear()
+	})
+}
+
+// ClearReleaseYear clears the value of the "release_year" field.
+func (u *ResultUpsertOne) ClearReleaseYear() *ResultUpsertOne {
+	return u.Update(func(s *ResultUpsert) {
+		s.ClearReleaseYear()
 	})
 }
 
@@ -1802,6 +2043,97 @@ func (u *ResultUpsertBulk) UpdateVisibleFrom() *ResultUpsertBulk {
 func (u *ResultUpsertBulk) ClearVisibleFrom() *ResultUpsertBulk {
 	return u.Update(func(s *ResultUpsert) {
 		s.ClearVisibleFrom()
+	})
+}
+
+// SetReleaseDelay sets the "release_delay" field.
+func (u *ResultUpsertBulk) SetReleaseDelay(v int) *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.SetReleaseDelay(v)
+	})
+}
+
+// AddReleaseDelay adds v to the "release_delay" field.
+func (u *ResultUpsertBulk) AddReleaseDelay(v int) *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.AddReleaseDelay(v)
+	})
+}
+
+// UpdateReleaseDelay sets the "release_delay" field to the value that was provided on create.
+func (u *ResultUpsertBulk) UpdateReleaseDelay() *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.UpdateReleaseDelay()
+	})
+}
+
+// ClearReleaseDelay clears the value of the "release_delay" field.
+func (u *ResultUpsertBulk) ClearReleaseDelay() *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.ClearReleaseDelay()
+	})
+}
+
+// SetReleaseMonth sets the "release_month" field.
+func (u *ResultUpsertBulk) SetReleaseMonth(v time.Time) *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.SetReleaseMonth(v)
+	})
+}
+
+// UpdateReleaseMonth sets the "release_month" field to the value that was provided on create.
+func (u *ResultUpsertBulk) UpdateReleaseMonth() *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.UpdateReleaseMonth()
+	})
+}
+
+// ClearReleaseMonth clears the value of the "release_month" field.
+func (u *ResultUpsertBulk) ClearReleaseMonth() *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.ClearReleaseMonth()
+	})
+}
+
+// SetReleaseQuarter sets the "release_quarter" field.
+func (u *ResultUpsertBulk) SetReleaseQuarter(v time.Time) *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.SetReleaseQuarter(v)
+	})
+}
+
+// UpdateReleaseQuarter sets the "release_quarter" field to the value that was provided on create.
+func (u *ResultUpsertBulk) UpdateReleaseQuarter() *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.UpdateReleaseQuarter()
+	})
+}
+
+// ClearReleaseQuarter clears the value of the "release_quarter" field.
+func (u *ResultUpsertBulk) ClearReleaseQuarter() *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.ClearReleaseQuarter()
+	})
+}
+
+// SetReleaseYear sets the "release_year" field.
+func (u *ResultUpsertBulk) SetReleaseYear(v time.Time) *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.SetReleaseYear(v)
+	})
+}
+
+// UpdateReleaseYear sets the "release_year" field to the value that was provided on create.
+func (u *ResultUpsertBulk) UpdateReleaseYear() *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.UpdateReleaseYear()
+	})
+}
+
+// ClearReleaseYear clears the value of the "release_year" field.
+func (u *ResultUpsertBulk) ClearReleaseYear() *ResultUpsertBulk {
+	return u.Update(func(s *ResultUpsert) {
+		s.ClearReleaseYear()
 	})
 }
 

@@ -282,6 +282,93 @@ func (_u *ResultUpdate) ClearVisibleFrom() *ResultUpdate {
 	return _u
 }
 
+// SetReleaseDelay sets the "release_delay" field.
+func (_u *ResultUpdate) SetReleaseDelay(v int) *ResultUpdate {
+	_u.mutation.ResetReleaseDelay()
+	_u.mutation.SetReleaseDelay(v)
+	return _u
+}
+
+// SetNillableReleaseDelay sets the "release_delay" field if the given value is not nil.
+func (_u *ResultUpdate) SetNillableReleaseDelay(v *int) *ResultUpdate {
+	if v != nil {
+		_u.SetReleaseDelay(*v)
+	}
+	return _u
+}
+
+// AddReleaseDelay adds value to the "release_delay" field.
+func (_u *ResultUpdate) AddReleaseDelay(v int) *ResultUpdate {
+	_u.mutation.AddReleaseDelay(v)
+	return _u
+}
+
+// ClearReleaseDelay clears the value of the "release_delay" field.
+func (_u *ResultUpdate) ClearReleaseDelay() *ResultUpdate {
+	_u.mutation.ClearReleaseDelay()
+	return _u
+}
+
+// SetReleaseMonth sets the "release_month" field.
+func (_u *ResultUpdate) SetReleaseMonth(v time.Time) *ResultUpdate {
+	_u.mutation.SetReleaseMonth(v)
+	return _u
+}
+
+// SetNillableReleaseMonth sets the "release_month" field if the given value is not nil.
+func (_u *ResultUpdate) SetNillableReleaseMonth(v *time.Time) *ResultUpdate {
+	if v != nil {
+		_u.SetReleaseMonth(*v)
+	}
+	return _u
+}
+
+// ClearReleaseMonth clears the value of the "release_month" field.
+func (_u *ResultUpdate) ClearReleaseMonth() *ResultUpdate {
+	_u.mutation.ClearReleaseMonth()
+	return _u
+}
+
+// SetReleaseQuarter sets the "release_quarter" field.
+func (_u *ResultUpdate) SetReleaseQuarter(v time.Time) *ResultUpdate {
+	_u.mutation.SetReleaseQuarter(v)
+	return _u
+}
+
+// SetNillableReleaseQuarter sets the "release_quarter" field if the given value is not nil.
+func (_u *ResultUpdate) SetNillableReleaseQuarter(v *time.Time) *ResultUpdate {
+	if v != nil {
+		_u.SetReleaseQuarter(*v)
+	}
+	return _u
+}
+
+// ClearReleaseQuarter clears the value of the "release_quarter" field.
+func (_u *ResultUpdate) ClearReleaseQuarter() *ResultUpdate {
+	_u.mutation.ClearReleaseQuarter()
+	return _u
+}
+
+// SetReleaseYear sets the "release_year" field.
+func (_u *ResultUpdate) SetReleaseYear(v time.Time) *ResultUpdate {
+	_u.mutation.SetReleaseYear(v)
+	return _u
+}
+
+// SetNillableReleaseYear sets the "release_year" field if the given value is not nil.
+func (_u *ResultUpdate) SetNillableReleaseYear(v *time.Time) *ResultUpdate {
+	if v != nil {
+		_u.SetReleaseYear(*v)
+	}
+	return _u
+}
+
+// ClearReleaseYear clears the value of the "release_year" field.
+func (_u *ResultUpdate) ClearReleaseYear() *ResultUpdate {
+	_u.mutation.ClearReleaseYear()
+	return _u
+}
+
 // SetNotifyAt sets the "notify_at" field.
 func (_u *ResultUpdate) SetNotifyAt(v time.Time) *ResultUpdate {
 	_u.mutation.SetNotifyAt(v)
@@ -543,6 +630,33 @@ func (_u *ResultUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.VisibleFromCleared() {
 		_spec.ClearField(result.FieldVisibleFrom, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ReleaseDelay(); ok {
+		_spec.SetField(result.FieldReleaseDelay, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedReleaseDelay(); ok {
+		_spec.AddField(result.FieldReleaseDelay, field.TypeInt, value)
+	}
+	if _u.mutation.ReleaseDelayCleared() {
+		_spec.ClearField(result.FieldReleaseDelay, field.TypeInt)
+	}
+	if value, ok := _u.mutation.ReleaseMonth(); ok {
+		_spec.SetField(result.FieldReleaseMonth, field.TypeTime, value)
+	}
+	if _u.mutation.ReleaseMonthCleared() {
+		_spec.ClearField(result.FieldReleaseMonth, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ReleaseQuarter(); ok {
+		_spec.SetField(result.FieldReleaseQuarter, field.TypeTime, value)
+	}
+	if _u.mutation.ReleaseQuarterCleared() {
+		_spec.ClearField(result.FieldReleaseQuarter, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ReleaseYear(); ok {
+		_spec.SetField(result.FieldReleaseYear, field.TypeTime, value)
+	}
+	if _u.mutation.ReleaseYearCleared() {
+		_spec.ClearField(result.FieldReleaseYear, field.TypeTime)
 	}
 	if value, ok := _u.mutation.NotifyAt(); ok {
 		_spec.SetField(result.FieldNotifyAt, field.TypeTime, value)
@@ -906,6 +1020,93 @@ func (_u *ResultUpdateOne) ClearVisibleFrom() *ResultUpdateOne {
 	return _u
 }
 
+// SetReleaseDelay sets the "release_delay" field.
+func (_u *ResultUpdateOne) SetReleaseDelay(v int) *ResultUpdateOne {
+	_u.mutation.ResetReleaseDelay()
+	_u.mutation.SetReleaseDelay(v)
+	return _u
+}
+
+// SetNillableReleaseDelay sets the "release_delay" field if the given value is not nil.
+func (_u *ResultUpdateOne) SetNillableReleaseDelay(v *int) *ResultUpdateOne {
+	if v != nil {
+		_u.SetReleaseDelay(*v)
+	}
+	return _u
+}
+
+// AddReleaseDelay adds value to the "release_delay" field.
+func (_u *ResultUpdateOne) AddReleaseDelay(v int) *ResultUpdateOne {
+	_u.mutation.AddReleaseDelay(v)
+	return _u
+}
+
+// ClearReleaseDelay clears the value of the "release_delay" field.
+func (_u *ResultUpdateOne) ClearReleaseDelay() *ResultUpdateOne {
+	_u.mutation.ClearReleaseDelay()
+	return _u
+}
+
+// SetReleaseMonth sets the "release_month" field.
+func (_u *ResultUpdateOne) SetReleaseMonth(v time.Time) *ResultUpdateOne {
+	_u.mutation.SetReleaseMonth(v)
+	return _u
+}
+
+// SetNillableReleaseMonth sets the "release_month" field if the given value is not nil.
+func (_u *ResultUpdateOne) SetNillableReleaseMonth(v *time.Time) *ResultUpdateOne {
+	if v != nil {
+		_u.SetReleaseMonth(*v)
+	}
+	return _u
+}
+
+// ClearReleaseMonth clears the value of the "release_month" field.
+func (_u *ResultUpdateOne) ClearReleaseMonth() *ResultUpdateOne {
+	_u.mutation.ClearReleaseMonth()
+	return _u
+}
+
+// SetReleaseQuarter sets the "release_quarter" field.
+func (_u *ResultUpdateOne) SetReleaseQuarter(v time.Time) *ResultUpdateOne {
+	_u.mutation.SetReleaseQuarter(v)
+	return _u
+}
+
+// SetNillableReleaseQuarter sets the "release_quarter" field if the given value is not nil.
+func (_u *ResultUpdateOne) SetNillableReleaseQuarter(v *time.Time) *ResultUpdateOne {
+	if v != nil {
+		_u.SetReleaseQuarter(*v)
+	}
+	return _u
+}
+
+// ClearReleaseQuarter clears the value of the "release_quarter" field.
+func (_u *ResultUpdateOne) ClearReleaseQuarter() *ResultUpdateOne {
+	_u.mutation.ClearReleaseQuarter()
+	return _u
+}
+
+// SetReleaseYear sets the "release_year" field.
+func (_u *ResultUpdateOne) SetReleaseYear(v time.Time) *ResultUpdateOne {
+	_u.mutation.SetReleaseYear(v)
+	return _u
+}
+
+// SetNillableReleaseYear sets the "release_year" field if the given value is not nil.
+func (_u *ResultUpdateOne) SetNillableReleaseYear(v *time.Time) *ResultUpdateOne {
+	if v != nil {
+		_u.SetReleaseYear(*v)
+	}
+	return _u
+}
+
+// ClearReleaseYear clears the value of the "release_year" field.
+func (_u *ResultUpdateOne) ClearReleaseYear() *ResultUpdateOne {
+	_u.mutation.ClearReleaseYear()
+	return _u
+}
+
 // SetNotifyAt sets the "notify_at" field.
 func (_u *ResultUpdateOne) SetNotifyAt(v time.Time) *ResultUpdateOne {
 	_u.mutation.SetNotifyAt(v)
@@ -1197,6 +1398,33 @@ func (_u *ResultUpdateOne) sqlSave(ctx context.Context) (_node *Result, err erro
 	}
 	if _u.mutation.VisibleFromCleared() {
 		_spec.ClearField(result.FieldVisibleFrom, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ReleaseDelay(); ok {
+		_spec.SetField(result.FieldReleaseDelay, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedReleaseDelay(); ok {
+		_spec.AddField(result.FieldReleaseDelay, field.TypeInt, value)
+	}
+	if _u.mutation.ReleaseDelayCleared() {
+		_spec.ClearField(result.FieldReleaseDelay, field.TypeInt)
+	}
+	if value, ok := _u.mutation.ReleaseMonth(); ok {
+		_spec.SetField(result.FieldReleaseMonth, field.TypeTime, value)
+	}
+	if _u.mutation.ReleaseMonthCleared() {
+		_spec.ClearField(result.FieldReleaseMonth, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ReleaseQuarter(); ok {
+		_spec.SetField(result.FieldReleaseQuarter, field.TypeTime, value)
+	}
+	if _u.mutation.ReleaseQuarterCleared() {
+		_spec.ClearField(result.FieldReleaseQuarter, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ReleaseYear(); ok {
+		_spec.SetField(result.FieldReleaseYear, field.TypeTime, value)
+	}
+	if _u.mutation.ReleaseYearCleared() {
+		_spec.ClearField(result.FieldReleaseYear, field.TypeTime)
 	}
 	if value, ok := _u.mutation.NotifyAt(); ok {
 		_spec.SetField(result.FieldNotifyAt, field.TypeTime, value)

@@ -64,6 +64,8 @@ type Tx struct {
 	Organisation *OrganisationClient
 	// Patient is the client for interacting with the Patient builders.
 	Patient *PatientClient
+	// PatientActivity is the client for interacting with the PatientActivity builders.
+	PatientActivity *PatientActivityClient
 	// PatientOrganisation is the client for interacting with the PatientOrganisation builders.
 	PatientOrganisation *PatientOrganisationClient
 	// ResearchConsent is the client for interacting with the ResearchConsent builders.
@@ -240,6 +242,7 @@ func (tx *Tx) init() {
 	tx.OIDCLogin = NewOIDCLoginClient(tx.config)
 	tx.Organisation = NewOrganisationClient(tx.config)
 	tx.Patient = NewPatientClient(tx.config)
+	tx.PatientActivity = NewPatientActivityClient(tx.config)
 	tx.PatientOrganisation = NewPatientOrganisationClient(tx.config)
 	tx.ResearchConsent = NewResearchConsentClient(tx.config)
 	tx.ResearchStudy = NewResearchStudyClient(tx.config)

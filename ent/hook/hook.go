@@ -309,6 +309,18 @@ func (f PatientFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PatientMutation", m)
 }
 
+// The PatientActivityFunc type is an adapter to allow the use of ordinary
+// function as PatientActivity mutator.
+type PatientActivityFunc func(context.Context, *ent.PatientActivityMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PatientActivityFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PatientActivityMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PatientActivityMutation", m)
+}
+
 // The PatientOrganisationFunc type is an adapter to allow the use of ordinary
 // function as PatientOrganisation mutator.
 type PatientOrganisationFunc func(context.Context, *ent.PatientOrganisationMutation) (ent.Value, error)

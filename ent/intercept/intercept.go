@@ -33,6 +33,7 @@ import (
 	"github.com/patientportal/portal/ent/oidclogin"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
+	"github.com/patientportal/portal/ent/patientactivity"
 	"github.com/patientportal/portal/ent/patientorganisation"
 	"github.com/patientportal/portal/ent/predicate"
 	"github.com/patientportal/portal/ent/researchconsent"
@@ -777,6 +778,33 @@ func (f TraversePatient) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.PatientQuery", q)
 }
 
+// The PatientActivityFunc type is an adapter to allow the use of ordinary function as a Querier.
+type PatientActivityFunc func(context.Context, *ent.PatientActivityQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f PatientActivityFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.PatientActivityQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.PatientActivityQuery", q)
+}
+
+// The TraversePatientActivity type is an adapter to allow the use of ordinary function as Traverser.
+type TraversePatientActivity func(context.Context, *ent.PatientActivityQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraversePatientActivity) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraversePatientActivity) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PatientActivityQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.PatientActivityQuery", q)
+}
+
 // The PatientOrganisationFunc type is an adapter to allow the use of ordinary function as a Querier.
 type PatientOrganisationFunc func(context.Context, *ent.PatientOrganisationQuery) (ent.Value, error)
 
@@ -1100,6 +1128,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.OrganisationQuery, predicate.Organisation, organisation.OrderOption]{typ: ent.TypeOrganisation, tq: q}, nil
 	case *ent.PatientQuery:
 		return &query[*ent.PatientQuery, predicate.Patient, patient.OrderOption]{typ: ent.TypePatient, tq: q}, nil
+	case *ent.PatientActivityQuery:
+		return &query[*ent.PatientActivityQuery, predicate.PatientActivity, patientactivity.OrderOption]{typ: ent.TypePatientActivity, tq: q}, nil
 	case *ent.PatientOrganisationQuery:
 		return &query[*ent.PatientOrganisationQuery, predicate.PatientOrganisation, patientorganisation.OrderOption]{typ: ent.TypePatientOrganisation, tq: q}, nil
 	case *ent.ResearchConsentQuery:

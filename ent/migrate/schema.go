@@ -168,9 +168,9 @@ var (
 				Columns: []*schema.Column{AppointmentsColumns[19], AppointmentsColumns[7]},
 			},
 			{
-				Name:    "appointment_source_organisation_id_starts_at_status_specialty",
+				Name:    "appointment_source_organisation_id_status_specialty_starts_at",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[18], AppointmentsColumns[7], AppointmentsColumns[9], AppointmentsColumns[11]},
+				Columns: []*schema.Column{AppointmentsColumns[18], AppointmentsColumns[9], AppointmentsColumns[11], AppointmentsColumns[7]},
 			},
 		},
 	}
@@ -991,16 +991,6 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{NotificationsColumns[8]},
 			},
-			{
-				Name:    "notification_patient_id_created_at",
-				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[10], NotificationsColumns[4]},
-			},
-			{
-				Name:    "notification_patient_id_emailed_at",
-				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[10], NotificationsColumns[7]},
-			},
 		},
 	}
 	// OidcLoginsColumns holds the columns for the "oidc_logins" table.
@@ -1090,6 +1080,43 @@ var (
 				Name:    "patient_family_name_date_of_birth",
 				Unique:  false,
 				Columns: []*schema.Column{PatientsColumns[5], PatientsColumns[6]},
+			},
+		},
+	}
+	// PatientActivitiesColumns holds the columns for the "patient_activities" table.
+	PatientActivitiesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "organisation_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+		{Name: "period", Type: field.TypeEnum, Enums: []string{"MONTH", "QUARTER", "YEAR"}},
+		{Name: "starts_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "sign_ins", Type: field.TypeInt, Default: 0},
+		{Name: "in_app", Type: field.TypeInt, Default: 0},
+		{Name: "emailed", Type: field.TypeInt, Default: 0},
+		{Name: "patient_id", Type: field.TypeString, SchemaType: map[string]string{"mysql": "char(28)"}},
+	}
+	// PatientActivitiesTable holds the schema information for the "patient_activities" table.
+	PatientActivitiesTable = &schema.Table{
+		Name:       "patient_activities",
+		Columns:    PatientActivitiesColumns,
+		PrimaryKey: []*schema.Column{PatientActivitiesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "patient_activities_patients_activities",
+				Columns:    []*schema.Column{PatientActivitiesColumns[7]},
+				RefColumns: []*schema.Column{PatientsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "patientactivity_patient_id_organisation_id_period_starts_at",
+				Unique:  true,
+				Columns: []*schema.Column{PatientActivitiesColumns[7], PatientActivitiesColumns[1], PatientActivitiesColumns[2], PatientActivitiesColumns[3]},
+			},
+			{
+				Name:    "patientactivity_organisation_id_period_starts_at_sign_ins_in_app_emailed",
+				Unique:  false,
+				Columns: []*schema.Column{PatientActivitiesColumns[1], PatientActivitiesColumns[2], PatientActivitiesColumns[3], PatientActivitiesColumns[4], PatientActivitiesColumns[5], PatientActivitiesColumns[6]},
 			},
 		},
 	}
@@ -1219,6 +1246,10 @@ var (
 		{Name: "released_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "never_release", Type: field.TypeBool, Default: false},
 		{Name: "visible_from", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "release_delay", Type: field.TypeInt, Nullable: true},
+		{Name: "release_month", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "release_quarter", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "release_year", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "notify_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "conclusion", Type: field.TypeString, Nullable: true, Size: 2147483647},
 		{Name: "performing_laboratory", Type: field.TypeString, Nullable: true},
@@ -1233,13 +1264,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "results_patients_results",
-				Columns:    []*schema.Column{ResultsColumns[19]},
+				Columns:    []*schema.Column{ResultsColumns[23]},
 				RefColumns: []*schema.Column{PatientsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "results_organisations_source_organisation",
-				Columns:    []*schema.Column{ResultsColumns[20]},
+				Columns:    []*schema.Column{ResultsColumns[24]},
 				RefColumns: []*schema.Column{OrganisationsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -1248,27 +1279,42 @@ var (
 			{
 				Name:    "result_patient_id_category",
 				Unique:  false,
-				Columns: []*schema.Column{ResultsColumns[19], ResultsColumns[3]},
+				Columns: []*schema.Column{ResultsColumns[23], ResultsColumns[3]},
 			},
 			{
 				Name:    "result_source_organisation_id_external_system_external_value",
 				Unique:  true,
-				Columns: []*schema.Column{ResultsColumns[20], ResultsColumns[5], ResultsColumns[6]},
+				Columns: []*schema.Column{ResultsColumns[24], ResultsColumns[5], ResultsColumns[6]},
 			},
 			{
 				Name:    "result_patient_id_reported_at",
 				Unique:  false,
-				Columns: []*schema.Column{ResultsColumns[19], ResultsColumns[11]},
+				Columns: []*schema.Column{ResultsColumns[23], ResultsColumns[11]},
 			},
 			{
 				Name:    "result_notify_at",
 				Unique:  false,
-				Columns: []*schema.Column{ResultsColumns[16]},
+				Columns: []*schema.Column{ResultsColumns[20]},
 			},
 			{
 				Name:    "result_source_organisation_id_visible_from",
 				Unique:  false,
-				Columns: []*schema.Column{ResultsColumns[20], ResultsColumns[15], ResultsColumns[11], ResultsColumns[19]},
+				Columns: []*schema.Column{ResultsColumns[24], ResultsColumns[15], ResultsColumns[16], ResultsColumns[23]},
+			},
+			{
+				Name:    "result_release_month_delay",
+				Unique:  false,
+				Columns: []*schema.Column{ResultsColumns[24], ResultsColumns[17], ResultsColumns[16], ResultsColumns[15]},
+			},
+			{
+				Name:    "result_release_quarter_delay",
+				Unique:  false,
+				Columns: []*schema.Column{ResultsColumns[24], ResultsColumns[18], ResultsColumns[16], ResultsColumns[15]},
+			},
+			{
+				Name:    "result_release_year_delay",
+				Unique:  false,
+				Columns: []*schema.Column{ResultsColumns[24], ResultsColumns[19], ResultsColumns[16], ResultsColumns[15]},
 			},
 		},
 	}
@@ -1373,11 +1419,6 @@ var (
 				Name:    "session_account_id_ended_at",
 				Unique:  false,
 				Columns: []*schema.Column{SessionsColumns[8], SessionsColumns[7]},
-			},
-			{
-				Name:    "session_account_id_created_at",
-				Unique:  false,
-				Columns: []*schema.Column{SessionsColumns[8], SessionsColumns[2]},
 			},
 		},
 	}
@@ -1569,6 +1610,7 @@ var (
 		OidcLoginsTable,
 		OrganisationsTable,
 		PatientsTable,
+		PatientActivitiesTable,
 		PatientOrganisationsTable,
 		ResearchConsentsTable,
 		ResearchStudiesTable,
@@ -1615,6 +1657,7 @@ func init() {
 	NotificationsTable.ForeignKeys[1].RefTable = PatientsTable
 	PatientsTable.ForeignKeys[0].RefTable = AccountsTable
 	PatientsTable.ForeignKeys[1].RefTable = OrganisationsTable
+	PatientActivitiesTable.ForeignKeys[0].RefTable = PatientsTable
 	PatientOrganisationsTable.ForeignKeys[0].RefTable = PatientsTable
 	PatientOrganisationsTable.ForeignKeys[1].RefTable = OrganisationsTable
 	ResearchConsentsTable.ForeignKeys[0].RefTable = PatientsTable

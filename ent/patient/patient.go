@@ -80,6 +80,8 @@ const (
 	EdgeMeasurements = "measurements"
 	// EdgeMeasurementRollups holds the string denoting the measurement_rollups edge name in mutations.
 	EdgeMeasurementRollups = "measurement_rollups"
+	// EdgeActivities holds the string denoting the activities edge name in mutations.
+	EdgeActivities = "activities"
 	// EdgeSymptoms holds the string denoting the symptoms edge name in mutations.
 	EdgeSymptoms = "symptoms"
 	// EdgeJournalEntries holds the string denoting the journal_entries edge name in mutations.
@@ -198,6 +200,13 @@ const (
 	MeasurementRollupsInverseTable = "measurement_rollups"
 	// MeasurementRollupsColumn is the table column denoting the measurement_rollups relation/edge.
 	MeasurementRollupsColumn = "patient_id"
+	// ActivitiesTable is the table that holds the activities relation/edge.
+	ActivitiesTable = "patient_activities"
+	// ActivitiesInverseTable is the table name for the PatientActivity entity.
+	// It exists in this package in order to avoid circular dependency with the "patientactivity" package.
+	ActivitiesInverseTable = "patient_activities"
+	// ActivitiesColumn is the table column denoting the activities relation/edge.
+	ActivitiesColumn = "patient_id"
 	// SymptomsTable is the table that holds the symptoms relation/edge.
 	SymptomsTable = "symptoms"
 	// SymptomsInverseTable is the table name for the Symptom entity.
@@ -620,6 +629,20 @@ func ByMeasurementRollups(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOptio
 	}
 }
 
+// ByActivitiesCount orders the results by activities count.
+func ByActivitiesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newActivitiesStep(), opts...)
+	}
+}
+
+// ByActivities orders the results by activities terms.
+func ByActivities(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newActivitiesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // BySymptomsCount orders the results by symptoms count.
 func BySymptomsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -855,6 +878,13 @@ func newMeasurementRollupsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(MeasurementRollupsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, MeasurementRollupsTable, MeasurementRollupsColumn),
+	)
+}
+func newActivitiesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ActivitiesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, ActivitiesTable, ActivitiesColumn),
 	)
 }
 func newSymptomsStep() *sqlgraph.Step {

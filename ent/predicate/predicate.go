@@ -81,6 +81,9 @@ type Organisation func(*sql.Selector)
 // Patient is the predicate function for patient builders.
 type Patient func(*sql.Selector)
 
+// PatientActivity is the predicate function for patientactivity builders.
+type PatientActivity func(*sql.Selector)
+
 // PatientOrganisation is the predicate function for patientorganisation builders.
 type PatientOrganisation func(*sql.Selector)
 

@@ -711,6 +711,30 @@ func (f PatientMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PatientMutation", m)
 }
 
+// The PatientActivityQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type PatientActivityQueryRuleFunc func(context.Context, *ent.PatientActivityQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f PatientActivityQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PatientActivityQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.PatientActivityQuery", q)
+}
+
+// The PatientActivityMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type PatientActivityMutationRuleFunc func(context.Context, *ent.PatientActivityMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f PatientActivityMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.PatientActivityMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PatientActivityMutation", m)
+}
+
 // The PatientOrganisationQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type PatientOrganisationQueryRuleFunc func(context.Context, *ent.PatientOrganisationQuery) error
@@ -1036,6 +1060,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.PatientQuery:
 		return q.Filter(), nil
+	case *ent.PatientActivityQuery:
+		return q.Filter(), nil
 	case *ent.PatientOrganisationQuery:
 		return q.Filter(), nil
 	case *ent.ResearchConsentQuery:
@@ -1112,6 +1138,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.OrganisationMutation:
 		return m.Filter(), nil
 	case *ent.PatientMutation:
+		return m.Filter(), nil
+	case *ent.PatientActivityMutation:
 		return m.Filter(), nil
 	case *ent.PatientOrganisationMutation:
 		return m.Filter(), nil

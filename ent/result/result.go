@@ -55,6 +55,14 @@ const (
 	FieldNeverRelease = "never_release"
 	// FieldVisibleFrom holds the string denoting the visible_from field in the database.
 	FieldVisibleFrom = "visible_from"
+	// FieldReleaseDelay holds the string denoting the release_delay field in the database.
+	FieldReleaseDelay = "release_delay"
+	// FieldReleaseMonth holds the string denoting the release_month field in the database.
+	FieldReleaseMonth = "release_month"
+	// FieldReleaseQuarter holds the string denoting the release_quarter field in the database.
+	FieldReleaseQuarter = "release_quarter"
+	// FieldReleaseYear holds the string denoting the release_year field in the database.
+	FieldReleaseYear = "release_year"
 	// FieldNotifyAt holds the string denoting the notify_at field in the database.
 	FieldNotifyAt = "notify_at"
 	// FieldConclusion holds the string denoting the conclusion field in the database.
@@ -112,6 +120,10 @@ var Columns = []string{
 	FieldReleasedAt,
 	FieldNeverRelease,
 	FieldVisibleFrom,
+	FieldReleaseDelay,
+	FieldReleaseMonth,
+	FieldReleaseQuarter,
+	FieldReleaseYear,
 	FieldNotifyAt,
 	FieldConclusion,
 	FieldPerformingLaboratory,
@@ -288,6 +300,26 @@ func ByNeverRelease(opts ...sql.OrderTermOption) OrderOption {
 // ByVisibleFrom orders the results by the visible_from field.
 func ByVisibleFrom(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldVisibleFrom, opts...).ToFunc()
+}
+
+// ByReleaseDelay orders the results by the release_delay field.
+func ByReleaseDelay(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReleaseDelay, opts...).ToFunc()
+}
+
+// ByReleaseMonth orders the results by the release_month field.
+func ByReleaseMonth(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReleaseMonth, opts...).ToFunc()
+}
+
+// ByReleaseQuarter orders the results by the release_quarter field.
+func ByReleaseQuarter(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReleaseQuarter, opts...).ToFunc()
+}
+
+// ByReleaseYear orders the results by the release_year field.
+func ByReleaseYear(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReleaseYear, opts...).ToFunc()
 }
 
 // ByNotifyAt orders the results by the notify_at field.

@@ -127,6 +127,26 @@ func VisibleFrom(v time.Time) predicate.Result {
 	return predicate.Result(sql.FieldEQ(FieldVisibleFrom, v))
 }
 
+// ReleaseDelay applies equality check predicate on the "release_delay" field. It's identical to ReleaseDelayEQ.
+func ReleaseDelay(v int) predicate.Result {
+	return predicate.Result(sql.FieldEQ(FieldReleaseDelay, v))
+}
+
+// ReleaseMonth applies equality check predicate on the "release_month" field. It's identical to ReleaseMonthEQ.
+func ReleaseMonth(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldEQ(FieldReleaseMonth, v))
+}
+
+// ReleaseQuarter applies equality check predicate on the "release_quarter" field. It's identical to ReleaseQuarterEQ.
+func ReleaseQuarter(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldEQ(FieldReleaseQuarter, v))
+}
+
+// ReleaseYear applies equality check predicate on the "release_year" field. It's identical to ReleaseYearEQ.
+func ReleaseYear(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldEQ(FieldReleaseYear, v))
+}
+
 // NotifyAt applies equality check predicate on the "notify_at" field. It's identical to NotifyAtEQ.
 func NotifyAt(v time.Time) predicate.Result {
 	return predicate.Result(sql.FieldEQ(FieldNotifyAt, v))
@@ -990,6 +1010,206 @@ func VisibleFromIsNil() predicate.Result {
 // VisibleFromNotNil applies the NotNil predicate on the "visible_from" field.
 func VisibleFromNotNil() predicate.Result {
 	return predicate.Result(sql.FieldNotNull(FieldVisibleFrom))
+}
+
+// ReleaseDelayEQ applies the EQ predicate on the "release_delay" field.
+func ReleaseDelayEQ(v int) predicate.Result {
+	return predicate.Result(sql.FieldEQ(FieldReleaseDelay, v))
+}
+
+// ReleaseDelayNEQ applies the NEQ predicate on the "release_delay" field.
+func ReleaseDelayNEQ(v int) predicate.Result {
+	return predicate.Result(sql.FieldNEQ(FieldReleaseDelay, v))
+}
+
+// ReleaseDelayIn applies the In predicate on the "release_delay" field.
+func ReleaseDelayIn(vs ...int) predicate.Result {
+	return predicate.Result(sql.FieldIn(FieldReleaseDelay, vs...))
+}
+
+// ReleaseDelayNotIn applies the NotIn predicate on the "release_delay" field.
+func ReleaseDelayNotIn(vs ...int) predicate.Result {
+	return predicate.Result(sql.FieldNotIn(FieldReleaseDelay, vs...))
+}
+
+// ReleaseDelayGT applies the GT predicate on the "release_delay" field.
+func ReleaseDelayGT(v int) predicate.Result {
+	return predicate.Result(sql.FieldGT(FieldReleaseDelay, v))
+}
+
+// ReleaseDelayGTE applies the GTE predicate on the "release_delay" field.
+func ReleaseDelayGTE(v int) predicate.Result {
+	return predicate.Result(sql.FieldGTE(FieldReleaseDelay, v))
+}
+
+// ReleaseDelayLT applies the LT predicate on the "release_delay" field.
+func ReleaseDelayLT(v int) predicate.Result {
+	return predicate.Result(sql.FieldLT(FieldReleaseDelay, v))
+}
+
+// ReleaseDelayLTE applies the LTE predicate on the "release_delay" field.
+func ReleaseDelayLTE(v int) predicate.Result {
+	return predicate.Result(sql.FieldLTE(FieldReleaseDelay, v))
+}
+
+// ReleaseDelayIsNil applies the IsNil predicate on the "release_delay" field.
+func ReleaseDelayIsNil() predicate.Result {
+	return predicate.Result(sql.FieldIsNull(FieldReleaseDelay))
+}
+
+// ReleaseDelayNotNil applies the NotNil predicate on the "release_delay" field.
+func ReleaseDelayNotNil() predicate.Result {
+	return predicate.Result(sql.FieldNotNull(FieldReleaseDelay))
+}
+
+// ReleaseMonthEQ applies the EQ predicate on the "release_month" field.
+func ReleaseMonthEQ(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldEQ(FieldReleaseMonth, v))
+}
+
+// ReleaseMonthNEQ applies the NEQ predicate on the "release_month" field.
+func ReleaseMonthNEQ(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldNEQ(FieldReleaseMonth, v))
+}
+
+// ReleaseMonthIn applies the In predicate on the "release_month" field.
+func ReleaseMonthIn(vs ...time.Time) predicate.Result {
+	return predicate.Result(sql.FieldIn(FieldReleaseMonth, vs...))
+}
+
+// ReleaseMonthNotIn applies the NotIn predicate on the "release_month" field.
+func ReleaseMonthNotIn(vs ...time.Time) predicate.Result {
+	return predicate.Result(sql.FieldNotIn(FieldReleaseMonth, vs...))
+}
+
+// ReleaseMonthGT applies the GT predicate on the "release_month" field.
+func ReleaseMonthGT(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldGT(FieldReleaseMonth, v))
+}
+
+// ReleaseMonthGTE applies the GTE predicate on the "release_month" field.
+func ReleaseMonthGTE(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldGTE(FieldReleaseMonth, v))
+}
+
+// ReleaseMonthLT applies the LT predicate on the "release_month" field.
+func ReleaseMonthLT(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldLT(FieldReleaseMonth, v))
+}
+
+// ReleaseMonthLTE applies the LTE predicate on the "release_month" field.
+func ReleaseMonthLTE(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldLTE(FieldReleaseMonth, v))
+}
+
+// ReleaseMonthIsNil applies the IsNil predicate on the "release_month" field.
+func ReleaseMonthIsNil() predicate.Result {
+	return predicate.Result(sql.FieldIsNull(FieldReleaseMonth))
+}
+
+// ReleaseMonthNotNil applies the NotNil predicate on the "release_month" field.
+func ReleaseMonthNotNil() predicate.Result {
+	return predicate.Result(sql.FieldNotNull(FieldReleaseMonth))
+}
+
+// ReleaseQuarterEQ applies the EQ predicate on the "release_quarter" field.
+func ReleaseQuarterEQ(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldEQ(FieldReleaseQuarter, v))
+}
+
+// ReleaseQuarterNEQ applies the NEQ predicate on the "release_quarter" field.
+func ReleaseQuarterNEQ(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldNEQ(FieldReleaseQuarter, v))
+}
+
+// ReleaseQuarterIn applies the In predicate on the "release_quarter" field.
+func ReleaseQuarterIn(vs ...time.Time) predicate.Result {
+	return predicate.Result(sql.FieldIn(FieldReleaseQuarter, vs...))
+}
+
+// ReleaseQuarterNotIn applies the NotIn predicate on the "release_quarter" field.
+func ReleaseQuarterNotIn(vs ...time.Time) predicate.Result {
+	return predicate.Result(sql.FieldNotIn(FieldReleaseQuarter, vs...))
+}
+
+// ReleaseQuarterGT applies the GT predicate on the "release_quarter" field.
+func ReleaseQuarterGT(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldGT(FieldReleaseQuarter, v))
+}
+
+// ReleaseQuarterGTE applies the GTE predicate on the "release_quarter" field.
+func ReleaseQuarterGTE(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldGTE(FieldReleaseQuarter, v))
+}
+
+// ReleaseQuarterLT applies the LT predicate on the "release_quarter" field.
+func ReleaseQuarterLT(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldLT(FieldReleaseQuarter, v))
+}
+
+// ReleaseQuarterLTE applies the LTE predicate on the "release_quarter" field.
+func ReleaseQuarterLTE(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldLTE(FieldReleaseQuarter, v))
+}
+
+// ReleaseQuarterIsNil applies the IsNil predicate on the "release_quarter" field.
+func ReleaseQuarterIsNil() predicate.Result {
+	return predicate.Result(sql.FieldIsNull(FieldReleaseQuarter))
+}
+
+// ReleaseQuarterNotNil applies the NotNil predicate on the "release_quarter" field.
+func ReleaseQuarterNotNil() predicate.Result {
+	return predicate.Result(sql.FieldNotNull(FieldReleaseQuarter))
+}
+
+// ReleaseYearEQ applies the EQ predicate on the "release_year" field.
+func ReleaseYearEQ(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldEQ(FieldReleaseYear, v))
+}
+
+// ReleaseYearNEQ applies the NEQ predicate on the "release_year" field.
+func ReleaseYearNEQ(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldNEQ(FieldReleaseYear, v))
+}
+
+// ReleaseYearIn applies the In predicate on the "release_year" field.
+func ReleaseYearIn(vs ...time.Time) predicate.Result {
+	return predicate.Result(sql.FieldIn(FieldReleaseYear, vs...))
+}
+
+// ReleaseYearNotIn applies the NotIn predicate on the "release_year" field.
+func ReleaseYearNotIn(vs ...time.Time) predicate.Result {
+	return predicate.Result(sql.FieldNotIn(FieldReleaseYear, vs...))
+}
+
+// ReleaseYearGT applies the GT predicate on the "release_year" field.
+func ReleaseYearGT(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldGT(FieldReleaseYear, v))
+}
+
+// ReleaseYearGTE applies the GTE predicate on the "release_year" field.
+func ReleaseYearGTE(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldGTE(FieldReleaseYear, v))
+}
+
+// ReleaseYearLT applies the LT predicate on the "release_year" field.
+func ReleaseYearLT(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldLT(FieldReleaseYear, v))
+}
+
+// ReleaseYearLTE applies the LTE predicate on the "release_year" field.
+func ReleaseYearLTE(v time.Time) predicate.Result {
+	return predicate.Result(sql.FieldLTE(FieldReleaseYear, v))
+}
+
+// ReleaseYearIsNil applies the IsNil predicate on the "release_year" field.
+func ReleaseYearIsNil() predicate.Result {
+	return predicate.Result(sql.FieldIsNull(FieldReleaseYear))
+}
+
+// ReleaseYearNotNil applies the NotNil predicate on the "release_year" field.
+func ReleaseYearNotNil() predicate.Result {
+	return predicate.Result(sql.FieldNotNull(FieldReleaseYear))
 }
 
 // NotifyAtEQ applies the EQ predicate on the "notify_at" field.

@@ -31,6 +31,7 @@ import (
 	"github.com/patientportal/portal/ent/oidclogin"
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/patient"
+	"github.com/patientportal/portal/ent/patientactivity"
 	"github.com/patientportal/portal/ent/patientorganisation"
 	"github.com/patientportal/portal/ent/researchconsent"
 	"github.com/patientportal/portal/ent/researchstudy"
@@ -1024,6 +1025,36 @@ func init() {
 	patientDescID := patientMixinFields0[0].Descriptor()
 	// patient.DefaultID holds the default value on creation for the id field.
 	patient.DefaultID = patientDescID.Default.(func() pulid.ID)
+	patientactivityMixin := schema.PatientActivity{}.Mixin()
+	patientactivity.Policy = privacy.NewPolicies(schema.PatientActivity{})
+	patientactivity.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := patientactivity.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	patientactivityMixinFields0 := patientactivityMixin[0].Fields()
+	_ = patientactivityMixinFields0
+	patientactivityFields := schema.PatientActivity{}.Fields()
+	_ = patientactivityFields
+	// patientactivityDescSignIns is the schema descriptor for sign_ins field.
+	patientactivityDescSignIns := patientactivityFields[4].Descriptor()
+	// patientactivity.DefaultSignIns holds the default value on creation for the sign_ins field.
+	patientactivity.DefaultSignIns = patientactivityDescSignIns.Default.(int)
+	// patientactivityDescInApp is the schema descriptor for in_app field.
+	patientactivityDescInApp := patientactivityFields[5].Descriptor()
+	// patientactivity.DefaultInApp holds the default value on creation for the in_app field.
+	patientactivity.DefaultInApp = patientactivityDescInApp.Default.(int)
+	// patientactivityDescEmailed is the schema descriptor for emailed field.
+	patientactivityDescEmailed := patientactivityFields[6].Descriptor()
+	// patientactivity.DefaultEmailed holds the default value on creation for the emailed field.
+	patientactivity.DefaultEmailed = patientactivityDescEmailed.Default.(int)
+	// patientactivityDescID is the schema descriptor for id field.
+	patientactivityDescID := patientactivityMixinFields0[0].Descriptor()
+	// patientactivity.DefaultID holds the default value on creation for the id field.
+	patientactivity.DefaultID = patientactivityDescID.Default.(func() pulid.ID)
 	patientorganisation.Policy = privacy.NewPolicies(schema.PatientOrganisation{})
 	patientorganisation.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {

@@ -48,7 +48,7 @@ func (Appointment) Indexes() []ent.Index {
 		index.Fields("patient_id", "starts_at"),
 		// Reporting: an organisation's appointments in a period, by
 		// status and specialty.
-		index.Fields("source_organisation_id", "starts_at", "status", "specialty"),
+		index.Fields("source_organisation_id", "status", "specialty", "starts_at"),
 	}
 }
 

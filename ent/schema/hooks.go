@@ -17,6 +17,7 @@ import (
 	"github.com/patientportal/portal/ent/access"
 	"github.com/patientportal/portal/ent/encounter"
 	"github.com/patientportal/portal/ent/hook"
+	"github.com/patientportal/portal/ent/schema/calendar"
 	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/specialtyrule"
@@ -36,8 +37,40 @@ func (Result) Hooks() []ent.Hook {
 
 // resultVisibility sets visible_from: when patients and shares may see the
 // content. Released results from their release; held ones from their
-// release time, if any; never-released ones never.
+// release time, if any; never-released ones never. It also sets the
+// release delay, the seconds from report to visible_from, and the UK
+// month, quarter and year of visible_from, that reporting takes
+// percentiles by.
 func resultVisibility(ctx context.Context, m *gen.ResultMutation) error {
+	visible, err := resultVisibleFrom(ctx, m)
+	if err != nil {
+		return err
+	}
+	if visible == nil {
+		m.ClearVisibleFrom()
+		m.ClearReleaseDelay()
+		m.ClearReleaseMonth()
+		m.ClearReleaseQuarter()
+		m.ClearReleaseYear()
+		return nil
+	}
+	m.SetVisibleFrom(visible.UTC())
+	month, quarter, year := calendar.Starts(*visible)
+	m.SetReleaseMonth(month)
+	m.SetReleaseQuarter(quarter)
+	m.SetReleaseYear(year)
+	reported, ok := m.ReportedAt()
+	if !ok && m.Op().Is(ent.OpUpdateOne) {
+		if reported, err = m.OldReportedAt(ctx); err != nil {
+			return err
+		}
+	}
+	m.SetReleaseDelay(int(visible.Sub(reported) / time.Second))
+	return nil
+}
+
+// resultVisibleFrom is visible_from after the mutation.
+func resultVisibleFrom(ctx context.Context, m *gen.ResultMutation) (*time.Time, error) {
 	never, ok := m.NeverRelease()
 	if !ok && m.Op().Is(ent.OpUpdateOne) {
 		never, _ = m.OldNeverRelease(ctx)
@@ -46,15 +79,13 @@ func resultVisibility(ctx context.Context, m *gen.ResultMutation) error {
 	releaseAt := optionalTime(ctx, m.ReleaseAt, m.ReleaseAtCleared, m.OldReleaseAt, m.Op())
 	switch {
 	case never:
-		m.ClearVisibleFrom()
+		return nil, nil
 	case released != nil:
-		m.SetVisibleFrom(released.UTC())
+		return released, nil
 	case releaseAt != nil:
-		m.SetVisibleFrom(releaseAt.UTC())
-	default:
-		m.ClearVisibleFrom()
+		return releaseAt, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // optionalTime is a nillable time field's value after the mutation.

@@ -66,10 +66,6 @@ func (Notification) Indexes() []ent.Index {
 		index.Fields("patient_id", "category"),
 		index.Fields("email_due_at"),
 		index.Fields("reminder_due_at"),
-		// Reporting: a patient's notifications written, and emailed, in
-		// a period (the organisation's patients are walked one by one).
-		index.Fields("patient_id", "created_at"),
-		index.Fields("patient_id", "emailed_at"),
 	}
 }
 

@@ -86,6 +86,7 @@ func (Patient) Edges() []ent.Edge {
 		edge.To("letters", Letter.Type).Annotations(connection()),
 		edge.To("measurements", Measurement.Type).Annotations(connection()),
 		edge.To("measurement_rollups", MeasurementRollup.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("activities", PatientActivity.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 		edge.To("symptoms", Symptom.Type).Annotations(connection()),
 		edge.To("journal_entries", JournalEntry.Type).Annotations(connection()),
 		edge.To("care_resources", CareResource.Type).Annotations(connection()),

@@ -162,3 +162,6 @@ func (ImportReport) Policy() ent.Policy { return access.SystemPolicy() }
 
 // Policy of the DirectoryEntry.
 func (DirectoryEntry) Policy() ent.Policy { return access.SystemPolicy() }
+
+// Policy of the PatientActivity: written and summed by the service alone.
+func (PatientActivity) Policy() ent.Policy { return access.SystemPolicy() }

@@ -36,6 +36,18 @@ func (Result) Fields() []ent.Field {
 		field.Time("visible_from").SchemaType(timeSchemaType).Optional().Nillable().
 			Comment("When patients and shares may see its content: released_at, else release_at; null while held for a clinician or never.").
 			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Int("release_delay").Optional().Nillable().
+			Comment("Seconds from report to visible_from, for reporting; null while not visible.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("release_month").SchemaType(timeSchemaType).Optional().Nillable().
+			Comment("Start of the UK month of visible_from, for reporting.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("release_quarter").SchemaType(timeSchemaType).Optional().Nillable().
+			Comment("Start of the UK quarter of visible_from, for reporting.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("release_year").SchemaType(timeSchemaType).Optional().Nillable().
+			Comment("Start of the UK year of visible_from, for reporting.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("notify_at").SchemaType(timeSchemaType).Optional().Nillable().
 			Comment("When a result held until a release time is to be announced; null once it has been.").
 			Annotations(entgql.Skip(entgql.SkipAll)),
@@ -59,8 +71,17 @@ func (Result) Indexes() []ent.Index {
 		index.Fields("notify_at"),
 		// Reporting: an organisation's results released in a period,
 		// with what their release delay and patients are counted from.
-		index.Fields("source_organisation_id", "visible_from", "reported_at", "patient_id").
+		index.Fields("source_organisation_id", "visible_from", "release_delay", "patient_id").
 			StorageKey("result_source_organisation_id_visible_from"),
+		// Reporting: the delays of a calendar period's releases in order,
+		// so that a percentile is the n-th entry of one index range
+		// rather than a sort.
+		index.Fields("source_organisation_id", "release_month", "release_delay", "visible_from").
+			StorageKey("result_release_month_delay"),
+		index.Fields("source_organisation_id", "release_quarter", "release_delay", "visible_from").
+			StorageKey("result_release_quarter_delay"),
+		index.Fields("source_organisation_id", "release_year", "release_delay", "visible_from").
+			StorageKey("result_release_year_delay"),
 	}
 }
 

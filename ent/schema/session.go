@@ -46,8 +46,6 @@ func (Session) Edges() []ent.Edge {
 func (Session) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("account_id", "ended_at"),
-		// Reporting: whether an account signed in during a period.
-		index.Fields("account_id", "created_at"),
 	}
 }
 

@@ -75,7 +75,9 @@ func seed(t testing.TB, client *ent.Client, perList int, now time.Time) *fixture
 			SetDateOfBirth(time.Date(1980, 5, 17, 0, 0, 0, 0, time.UTC)).
 			SetInvitedByID(org.ID).Save(ctx)
 		must(err)
-		must(client.PatientOrganisation.Create().SetPatientID(pt.ID).SetOrganisationID(org.ID).Exec(ctx))
+		// Linked on the test's clock, which reporting counts sign-ins by.
+		must(client.PatientOrganisation.Create().SetPatientID(pt.ID).SetOrganisationID(org.ID).
+			SetLinkedAt(now).Exec(ctx))
 		p.PatientID = pt.ID
 	}
 	f.Alice = newAccount("alice@example.org", "Alice Example")

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patientportal/portal/ent/access"
 	"github.com/patientportal/portal/ent/membership"
@@ -125,6 +126,39 @@ func TestReportingIsForTheOrganisationsAnalysts(t *testing.T) {
 			t.Errorf("month 13: codes %v: %s", got, res.raw)
 		}
 	})
+}
+
+// TestReportingCountsASignInThroughTheAPI signs a patient in as the portal
+// does and finds her among the organisation's active patients of the
+// month: the sign-in keeps the reporting rollup.
+func TestReportingCountsASignInThroughTheAPI(t *testing.T) {
+	e := newEnv(t)
+	f := seed(t, e.store.Client, 1, e.clock.Now())
+	analyst := reportingAnalyst(t, e, "analyst@example.org", f.OrgID)
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := e.clock.Now().In(london)
+	month := int(now.Month())
+	vars := reportingVars(f.OrgID, model.ReportingPeriodInput{Kind: model.ReportingPeriodKindMonth,
+		Year: now.Year(), Number: &month})
+	active := func() string {
+		t.Helper()
+		var data struct{ Reporting *model.ReportingOverview }
+		e.post(analyst, reportingQuery, vars).decode(t, &data)
+		if data.Reporting == nil {
+			t.Fatal("no overview")
+		}
+		return reporttest.Flatten(data.Reporting)["activePatients"]
+	}
+	if got := active(); got != "0" {
+		t.Fatalf("before any patient signed in: activePatients %s, want 0", got)
+	}
+	e.signIn(f.Alice.Email, fixturePassword)
+	if got := active(); got != "*" {
+		t.Errorf("after Alice signed in: activePatients %s, want suppressed (one patient)", got)
+	}
 }
 
 // anyID matches a global ID anywhere in a response.

@@ -20,6 +20,7 @@ import (
 	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/session"
+	"github.com/patientportal/portal/server/activity"
 )
 
 // ErrInvalidCredentials is the one answer to a wrong password and to an
@@ -151,15 +152,22 @@ func (s *Service) startSession(ctx context.Context, acc *ent.Account, level sess
 		return "", err
 	}
 	now := s.now()
-	if _, err := s.client.Session.Create().
-		SetAccountID(acc.ID).
-		SetTokenHash(hashToken(token)).
-		SetCreatedAt(now).
-		SetLastSeenAt(now).
-		SetExpiresAt(now.Add(s.cfg.Lifetime)).
-		SetIdentityLevel(level).
-		SetMethod(method).
-		Save(sys); err != nil {
+	// The sign-in is counted for reporting with the session, or not at all.
+	err = s.withTx(ctx, func(tx *ent.Client) error {
+		if err := tx.Session.Create().
+			SetAccountID(acc.ID).
+			SetTokenHash(hashToken(token)).
+			SetCreatedAt(now).
+			SetLastSeenAt(now).
+			SetExpiresAt(now.Add(s.cfg.Lifetime)).
+			SetIdentityLevel(level).
+			SetMethod(method).
+			Exec(sys); err != nil {
+			return err
+		}
+		return activity.SignedIn(ctx, tx, acc.ID, now)
+	})
+	if err != nil {
 		return "", err
 	}
 	s.audit(sys, &acc.ID, "SIGN_IN", clientAddress(ctx))

@@ -222,7 +222,7 @@ func (m *Mailer) mailNotifications(ctx context.Context, recipient pulid.ID, now 
 		if len(emailed) == 0 {
 			return nil
 		}
-		return tx.Notification.Update().Where(notification.IDIn(emailed...)).SetEmailedAt(now).Exec(sys)
+		return MarkEmailed(ctx, tx, now, emailed...)
 	})
 	return emails, err
 }

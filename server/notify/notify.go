@@ -21,6 +21,7 @@ import (
 	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/share"
+	"github.com/patientportal/portal/server/activity"
 )
 
 // Note is one kind of news about a patient's record.
@@ -69,7 +70,33 @@ func To(ctx context.Context, tx *ent.Client, n Note, now time.Time, recipients .
 	if len(builders) == 0 {
 		return nil
 	}
-	return tx.Notification.CreateBulk(builders...).Exec(access.SystemContext(ctx))
+	if err := tx.Notification.CreateBulk(builders...).Exec(access.SystemContext(ctx)); err != nil {
+		return err
+	}
+	return activity.Notified(ctx, tx, n.Patient, now, len(builders))
+}
+
+// MarkEmailed records that an email told of the notifications ids at now,
+// and counts them for reporting by channel.
+func MarkEmailed(ctx context.Context, tx *ent.Client, now time.Time, ids ...pulid.ID) error {
+	sys := access.SystemContext(ctx)
+	if err := tx.Notification.Update().Where(notification.IDIn(ids...)).SetEmailedAt(now).Exec(sys); err != nil {
+		return err
+	}
+	var perPatient []struct {
+		PatientID pulid.ID `json:"patient_id"`
+		Count     int      `json:"count"`
+	}
+	if err := tx.Notification.Query().Where(notification.IDIn(ids...)).
+		GroupBy(notification.FieldPatientID).Aggregate(ent.Count()).Scan(sys, &perPatient); err != nil {
+		return err
+	}
+	for _, p := range perPatient {
+		if err := activity.Emailed(ctx, tx, p.PatientID, now, p.Count); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readers are the accounts that may see an item of category c on the
@@ -135,7 +162,10 @@ func LinkOrganisation(ctx context.Context, tx *ent.Client, patientID, org pulid.
 	if err != nil || exists {
 		return err
 	}
-	if err := tx.PatientOrganisation.Create().SetPatientID(patientID).SetOrganisationID(org).Exec(ctx); err != nil {
+	// Linked at now, the clock the record's activity is counted by
+	// (package activity): from now on it counts for org too.
+	if err := tx.PatientOrganisation.Create().SetPatientID(patientID).SetOrganisationID(org).
+		SetLinkedAt(now).Exec(ctx); err != nil {
 		return err
 	}
 	owner, err := tx.Patient.Query().Where(patient.ID(patientID)).Only(access.SystemContext(ctx))

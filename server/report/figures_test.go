@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -12,8 +13,14 @@ import (
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
 	"github.com/patientportal/portal/ent/invitation"
+	"github.com/patientportal/portal/ent/notification"
 	"github.com/patientportal/portal/ent/organisation"
+	"github.com/patientportal/portal/ent/patient"
+	"github.com/patientportal/portal/ent/schema/category"
 	"github.com/patientportal/portal/ent/schema/pulid"
+	"github.com/patientportal/portal/graph/model"
+	"github.com/patientportal/portal/server/activity"
+	"github.com/patientportal/portal/server/notify"
 	"github.com/patientportal/portal/server/report/reporttest"
 	"github.com/patientportal/portal/server/store/storetest"
 )
@@ -40,19 +47,30 @@ func TestFiguresMatchACountOfTheRows(t *testing.T) {
 	if _, err := reporttest.Fill(ctx, st.DB, other.ID, 75, 2025, reporttest.DefaultVolume, 8); err != nil {
 		t.Fatal(err)
 	}
+	throughTheWriters(t, ctx, st.Client, org.ID, other.ID)
 	rows := loadAll(t, ctx, st.Client)
 	svc := New(st.Client, Config{})
+	number := func(n int) *int { return &n }
 	for _, tc := range []struct {
 		name string
-		p    period
+		in   model.ReportingPeriodInput
 		now  time.Time
 	}{
-		{"a month", period{start: utc(2025, 6, 1), end: utc(2025, 7, 1)}, utc(2026, 1, 1)},
-		{"a quarter in summer time", period{start: time.Date(2025, 3, 31, 23, 0, 0, 0, time.UTC), end: time.Date(2025, 6, 30, 23, 0, 0, 0, time.UTC)}, utc(2026, 1, 1)},
-		{"a year", period{start: utc(2025, 1, 1), end: utc(2026, 1, 1)}, utc(2026, 1, 1)},
-		{"a year under way", period{start: utc(2025, 1, 1), end: utc(2026, 1, 1)}, utc(2025, 8, 15)},
+		{"a month in summer time", model.ReportingPeriodInput{Kind: model.ReportingPeriodKindMonth, Year: 2025, Number: number(6)}, utc(2026, 1, 1)},
+		{"a month in winter time", model.ReportingPeriodInput{Kind: model.ReportingPeriodKindMonth, Year: 2025, Number: number(11)}, utc(2026, 1, 1)},
+		{"a quarter in summer time", model.ReportingPeriodInput{Kind: model.ReportingPeriodKindQuarter, Year: 2025, Number: number(2)}, utc(2026, 1, 1)},
+		{"a year", model.ReportingPeriodInput{Kind: model.ReportingPeriodKindYear, Year: 2025}, utc(2026, 1, 1)},
+		{"a year under way", model.ReportingPeriodInput{Kind: model.ReportingPeriodKindYear, Year: 2025}, utc(2025, 8, 15)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			p, err := periodOf(tc.in, tc.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc := struct {
+				p   period
+				now time.Time
+			}{p, tc.now}
 			got, err := svc.measure(ctx, org.ID, tc.p, tc.now)
 			if err != nil {
 				t.Fatal(err)
@@ -77,6 +95,85 @@ func TestFiguresMatchACountOfTheRows(t *testing.T) {
 }
 
 func utc(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+// throughTheWriters adds to the bulk dataset notifications, emails and
+// sign-ins written by the code that writes them in the service, which
+// keeps the reporting rollup: about org's patients, and about patients
+// of other that org links to in the middle of the year (only what
+// happens from then on counts for org).
+func throughTheWriters(t *testing.T, ctx context.Context, c *ent.Client, org, other pulid.ID) {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rnd := rand.New(rand.NewPCG(9, 9))
+	at := func() time.Time {
+		return utc(2025, 1, 1).Add(time.Duration(rnd.Int64N(int64(365 * 24 * time.Hour)))).Truncate(time.Second)
+	}
+	write := func(pt *ent.Patient, when time.Time) {
+		must(notify.To(ctx, c, notify.Note{Kind: notification.KindRESULT_RELEASED, Patient: pt.ID,
+			Category: category.General}, when, *pt.AccountID))
+		if rnd.IntN(2) == 0 {
+			n, err := c.Notification.Query().Where(notification.PatientID(pt.ID), notification.CreatedAt(when)).
+				Only(ctx)
+			must(err)
+			must(notify.MarkEmailed(ctx, c, when.Add(time.Duration(rnd.IntN(48))*time.Hour), n.ID))
+		}
+		signedIn := when.Add(time.Duration(rnd.IntN(48)) * time.Hour)
+		must(c.Session.Create().SetAccountID(*pt.AccountID).SetTokenHash(fmt.Sprintf("%016x%048d", rnd.Uint64(), 0)).
+			SetCreatedAt(signedIn).SetLastSeenAt(signedIn).SetExpiresAt(signedIn.Add(time.Hour)).Exec(ctx))
+		must(activity.SignedIn(ctx, c, *pt.AccountID, signedIn))
+	}
+	mine, err := c.Patient.Query().Where(patient.HasOrganisationsWith(organisation.ID(org))).
+		Order(ent.Asc(patient.FieldID)).Limit(40).All(ctx)
+	must(err)
+	for _, pt := range mine {
+		for range 3 {
+			write(pt, at())
+		}
+		// Results through Ent's hook, which keeps their release delay and
+		// periods: released, held until a release time, never released.
+		reported := at()
+		released := reported.Add(time.Duration(rnd.IntN(96*3600)) * time.Second)
+		r := c.Result.Create().SetPatientID(pt.ID).SetCategory(category.General).SetSourceOrganisationID(org).
+			SetName("Full blood count").SetTakenAt(reported.Add(-time.Hour)).SetReportedAt(reported)
+		switch rnd.IntN(3) {
+		case 0:
+			r.SetReleasedAt(released)
+		case 1:
+			r.SetReleaseAt(released)
+		default:
+			r.SetNeverRelease(true)
+		}
+		must(r.Exec(ctx))
+	}
+	// Patients of other only, until org links to them on 15 June: what
+	// happened to them before counts for other alone. Every write comes
+	// after what it records, as in the service.
+	linkedOn := time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
+	for i := range 20 {
+		acc, err := c.Account.Create().SetEmail(fmt.Sprintf("writers-%02d@example.org", i)).
+			SetDisplayName("Writer Patient").Save(ctx)
+		must(err)
+		pt, err := c.Patient.Create().SetAccountID(acc.ID).SetGivenName("Writer").SetFamilyName("Patient").
+			SetDateOfBirth(utc(1970, 1, 1)).Save(ctx)
+		must(err)
+		must(c.PatientOrganisation.Create().SetPatientID(pt.ID).SetOrganisationID(other).
+			SetLinkedAt(utc(2024, 12, 1)).Exec(ctx))
+		for range 3 {
+			// Emailed and signed in up to 48 hours later: still before.
+			before := linkedOn.Add(-48 * time.Hour).Sub(utc(2025, 1, 1))
+			write(pt, utc(2025, 1, 1).Add(time.Duration(rnd.Int64N(int64(before)))).Truncate(time.Second))
+		}
+		must(notify.LinkOrganisation(ctx, c, pt.ID, org, linkedOn))
+		for range 6 {
+			write(pt, linkedOn.Add(time.Duration(rnd.Int64N(int64(utc(2026, 1, 1).Sub(linkedOn))))).Truncate(time.Second))
+		}
+	}
+}
 
 // summary writes the counts of f, groups sorted, for comparison.
 func (f *figures) summary() string {
@@ -146,11 +243,15 @@ func (e *everything) figures(org pulid.ID, p period, now time.Time) *figures {
 	in := func(t time.Time) bool { return !t.Before(p.start) && t.Before(p.end) }
 	inPtr := func(t *time.Time) bool { return t != nil && in(*t) }
 	linked := map[pulid.ID]bool{}
+	linkedAt := map[pulid.ID]time.Time{}
 	for _, l := range e.links {
 		if l.OrganisationID == org {
 			linked[l.PatientID] = true
+			linkedAt[l.PatientID] = l.LinkedAt
 		}
 	}
+	// Sign-ins and notifications count for org from the record's link on.
+	linkedBy := func(pt pulid.ID, t time.Time) bool { return linked[pt] && !t.Before(linkedAt[pt]) }
 	f := &figures{}
 	registered := map[pulid.ID]bool{}
 	for _, iv := range e.invitations {
@@ -166,17 +267,19 @@ func (e *everything) figures(org pulid.ID, p period, now time.Time) *figures {
 		}
 	}
 	f.registrations = len(registered)
-	signedIn := map[pulid.ID]bool{}
-	for _, s := range e.sessions {
-		if in(s.CreatedAt) {
-			signedIn[s.AccountID] = true
-		}
-	}
+	owner := map[pulid.ID]pulid.ID{}
 	for _, pt := range e.patients {
-		if linked[pt.ID] && pt.AccountID != nil && signedIn[*pt.AccountID] {
-			f.activePatients++
+		if pt.AccountID != nil {
+			owner[*pt.AccountID] = pt.ID
 		}
 	}
+	active := map[pulid.ID]bool{}
+	for _, s := range e.sessions {
+		if pt, ok := owner[s.AccountID]; ok && in(s.CreatedAt) && linkedBy(pt, s.CreatedAt) {
+			active[pt] = true
+		}
+	}
+	f.activePatients = len(active)
 	groups := map[string]*shareGroup{}
 	for _, sh := range e.shares {
 		if !linked[sh.PatientID] || !in(sh.CreatedAt) {
@@ -258,13 +361,10 @@ func (e *everything) figures(org pulid.ID, p period, now time.Time) *figures {
 		}
 	}
 	for _, n := range e.notifications {
-		if !linked[n.PatientID] {
-			continue
-		}
-		if in(n.CreatedAt) {
+		if in(n.CreatedAt) && linkedBy(n.PatientID, n.CreatedAt) {
 			f.inApp++
 		}
-		if inPtr(n.EmailedAt) {
+		if inPtr(n.EmailedAt) && linkedBy(n.PatientID, *n.EmailedAt) {
 			f.emailed++
 		}
 	}

@@ -14,6 +14,7 @@ package report
 import (
 	"context"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/patientportal/portal/ent"
@@ -45,6 +46,9 @@ type Config struct {
 type Service struct {
 	client *ent.Client
 	cfg    Config
+
+	once sync.Once
+	dia  string // the engine's dialect, found on first use
 }
 
 // New returns a Service over client.

@@ -25,6 +25,7 @@ var Types = map[string]string{
 	"mr": "measurement_rollups",
 	"no": "notifications",
 	"og": "organisations",
+	"pa": "patient_activities",
 	"ol": "oidc_logins",
 	"pt": "patients",
 	"rs": "results",

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patientportal/portal/ent/schema/calendar"
 	"github.com/patientportal/portal/ent/schema/pulid"
+	"github.com/patientportal/portal/server/activity"
 )
 
 // Volume is how much one generated patient does in the year, on average.
@@ -31,8 +33,13 @@ var Specialties = []string{"Cardiology", "Dermatology", "Diabetes", "ENT", "Gast
 // Fill writes n patients of org, each with an account, a registration
 // invitation and a year of activity spread over year (UTC), in bulk:
 // multi-row INSERTs of up to 500 rows in one transaction per table. Rows
-// bypass Ent's hooks and policies, so Fill writes the derived columns
-// (category, visible_from) itself. It returns the rows written.
+// bypass Ent's hooks, policies and the writers, so Fill writes the derived
+// columns (category, visible_from, the release's delay and periods) itself, and the
+// reporting rollup of sign-ins and notifications as the writers keep it
+// (activity.Add: each event counted in its UK month, quarter and year for
+// the organisation once the record is linked to it). Most records are
+// linked before the year, a quarter of them when their patient joins. It
+// returns the rows written.
 func Fill(ctx context.Context, db *sql.DB, org pulid.ID, n int, year int, v Volume, seed uint64) (int, error) {
 	g := &generator{db: db, rnd: rand.New(rand.NewPCG(seed, uint64(n))), org: org, year: year, v: v,
 		from: time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -138,7 +145,8 @@ func (g *generator) fill(ctx context.Context, n int) (int, error) {
 	shares := cols("shares", "id", "created_at", "updated_at", "patient_id", "relationship", "mental_health",
 		"sexual_health", "social_care", "accepted_at")
 	results := cols("results", "id", "created_at", "updated_at", "patient_id", "category", "source_organisation_id",
-		"name", "status", "taken_at", "reported_at", "released_at", "never_release", "visible_from")
+		"name", "status", "taken_at", "reported_at", "released_at", "never_release", "visible_from", "release_delay",
+		"release_month", "release_quarter", "release_year")
 	appointments := cols("appointments", "id", "created_at", "updated_at", "patient_id", "category",
 		"source_organisation_id", "starts_at", "duration_minutes", "status", "title", "specialty")
 	letters := cols("letters", "id", "created_at", "updated_at", "patient_id", "category", "source_organisation_id",
@@ -146,9 +154,11 @@ func (g *generator) fill(ctx context.Context, n int) (int, error) {
 	reads := cols("letter_reads", "id", "patient_id", "letter_id", "account_id", "read_at")
 	notifications := cols("notifications", "id", "recipient_account_id", "patient_id", "kind", "category",
 		"created_at", "emailed_at")
+	activities := cols("patient_activities", "id", "patient_id", "organisation_id", "period", "starts_at",
+		"sign_ins", "in_app", "emailed")
 	// Parents before children, for the foreign keys.
 	order := []*table{accounts, patients, links, invitations, sessions, shares, results, appointments, letters,
-		reads, notifications}
+		reads, notifications, activities}
 
 	relationships := []string{"CARER", "FAMILY", "PROFESSIONAL", "ORGANISATION"}
 	statuses := []string{"BOOKED", "CANCELLED", "ATTENDED", "DID_NOT_ATTEND"}
@@ -161,7 +171,23 @@ func (g *generator) fill(ctx context.Context, n int) (int, error) {
 			"Bulk Patient", "P9", "DAILY")
 		patients.add(pt, joined, joined, "Bulk", fmt.Sprintf("Patient%07d", i),
 			time.Date(1940+g.rnd.IntN(66), time.Month(1+g.rnd.IntN(12)), 1+g.rnd.IntN(28), 0, 0, 0, 0, time.UTC), acc)
-		links.add(pt, g.org, joined)
+		linked := g.from.AddDate(0, 0, -30)
+		if g.rnd.IntN(4) == 0 {
+			linked = joined
+		}
+		links.add(pt, g.org, linked)
+		tally := map[activity.Period]*activity.Counts{}
+		count := func(at time.Time, add func(*activity.Counts)) {
+			if at.Before(linked) {
+				return
+			}
+			for _, p := range activity.Periods(at) {
+				if tally[p] == nil {
+					tally[p] = &activity.Counts{}
+				}
+				add(tally[p])
+			}
+		}
 		var accepted *time.Time
 		if g.rnd.Float64() < 0.8 {
 			a := joined.Add(time.Duration(g.rnd.IntN(72*3600)) * time.Second)
@@ -172,6 +198,7 @@ func (g *generator) fill(ctx context.Context, n int) (int, error) {
 		for range g.times(g.v.Sessions) {
 			at := g.at()
 			sessions.add(pulid.New("ss"), acc, token(), at, at, at.Add(12*time.Hour), "P9", "PASSWORD")
+			count(at, func(c *activity.Counts) { c.SignIns++ })
 		}
 		if g.rnd.Float64() < g.v.Shares {
 			at := g.at()
@@ -180,15 +207,21 @@ func (g *generator) fill(ctx context.Context, n int) (int, error) {
 		}
 		for range g.times(g.v.Results) {
 			reported := g.at()
-			var released *time.Time
+			var released, month, quarter, year *time.Time
+			var delay *int
 			never := g.rnd.IntN(20) == 0
 			if !never {
 				// Mostly within a day or two, with a long tail.
 				r := reported.Add(time.Duration(g.rnd.ExpFloat64()*30*3600) * time.Second)
 				released = &r
+				d := int(r.Sub(reported) / time.Second)
+				delay = &d
+				m, q, y := calendar.Starts(r)
+				month, quarter, year = &m, &q, &y
 			}
 			results.add(pulid.New("rs"), reported, reported, pt, "GENERAL", g.org, "Full blood count", "FINAL",
-				reported.Add(-24*time.Hour), reported, released, never, released)
+				reported.Add(-24*time.Hour), reported, released, never, released, delay,
+				month, quarter, year)
 		}
 		for range g.times(g.v.Appointments) {
 			at := g.at()
@@ -218,6 +251,13 @@ func (g *generator) fill(ctx context.Context, n int) (int, error) {
 				emailed = &e
 			}
 			notifications.add(pulid.New("no"), acc, pt, "RESULT_RELEASED", "GENERAL", at, emailed)
+			count(at, func(c *activity.Counts) { c.InApp++ })
+			if emailed != nil {
+				count(*emailed, func(c *activity.Counts) { c.Emailed++ })
+			}
+		}
+		for p, c := range tally {
+			activities.add(pulid.New("pa"), pt, g.org, string(p.Kind), p.Start, c.SignIns, c.InApp, c.Emailed)
 		}
 		if (i+1)%chunk == 0 || i == n-1 {
 			for _, t := range order {

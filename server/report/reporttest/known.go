@@ -22,6 +22,8 @@ import (
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/share"
 	"github.com/patientportal/portal/graph/model"
+	"github.com/patientportal/portal/server/activity"
+	notifypkg "github.com/patientportal/portal/server/notify"
 )
 
 // February is the month the known dataset is about: February 2026, in UK
@@ -175,6 +177,9 @@ func Known(t testing.TB, client *ent.Client, org pulid.ID) *Dataset {
 	jan31 := time.Date(2026, 1, 31, 23, 59, 59, 0, time.UTC)
 	march1 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	jan20 := time.Date(2026, 1, 20, 9, 0, 0, 0, time.UTC)
+	// Every record is linked before anything below happens, so all of it
+	// counts for the organisations linked.
+	linked := time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)
 	seq := 0
 	next := func() int { seq++; return seq }
 
@@ -192,7 +197,8 @@ func Known(t testing.TB, client *ent.Client, org pulid.ID) *Dataset {
 			SetDateOfBirth(time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)).Save(ctx)
 		must(err)
 		for _, o := range orgs {
-			must(client.PatientOrganisation.Create().SetPatientID(pt.ID).SetOrganisationID(o).Exec(ctx))
+			must(client.PatientOrganisation.Create().SetPatientID(pt.ID).SetOrganisationID(o).
+				SetLinkedAt(linked).Exec(ctx))
 		}
 		return Patient{ID: pt.ID, AccountID: acc.ID}
 	}
@@ -234,10 +240,12 @@ func Known(t testing.TB, client *ent.Client, org pulid.ID) *Dataset {
 
 	// Sessions: patients 0 to 5 signed in during February (0 three
 	// times) -> 6 -> suppressed. Just outside, another organisation's
-	// patient, and an account that owns no record do not count.
+	// patient, and an account that owns no record do not count. Each
+	// sign-in is counted for reporting as the sign-in code does.
 	signIn := func(acc pulid.ID, when time.Time) {
 		must(client.Session.Create().SetAccountID(acc).SetTokenHash(fmt.Sprintf("%064d", next())).
 			SetCreatedAt(when).SetLastSeenAt(when).SetExpiresAt(when.Add(12 * time.Hour)).Exec(ctx))
+		must(activity.SignedIn(ctx, client, acc, when))
 	}
 	for i := range 6 {
 		signIn(p[i].AccountID, at(4+i, 9))
@@ -372,10 +380,17 @@ func Known(t testing.TB, client *ent.Client, org pulid.ID) *Dataset {
 	// Notifications about the organisation's patients: 17 written in
 	// February (IN_APP -> 15), 8 of them emailed in February and one
 	// written in January emailed in February (EMAIL 9 -> 10); one
-	// written in February was emailed on 1 March. Total 26 -> 25.
+	// written in February was emailed on 1 March. Total 26 -> 25. Each
+	// is counted for reporting as notify.To counts it, and emailed through
+	// the mailer's notify.MarkEmailed.
 	notify := func(pt Patient, recipient pulid.ID, created time.Time, emailed *time.Time) {
-		must(client.Notification.Create().SetRecipientAccountID(recipient).SetPatientID(pt.ID).
-			SetKind(notification.KindLETTER_RECEIVED).SetCreatedAt(created).SetNillableEmailedAt(emailed).Exec(ctx))
+		n, err := client.Notification.Create().SetRecipientAccountID(recipient).SetPatientID(pt.ID).
+			SetKind(notification.KindLETTER_RECEIVED).SetCreatedAt(created).Save(ctx)
+		must(err)
+		must(activity.Notified(ctx, client, pt.ID, created, 1))
+		if emailed != nil {
+			must(notifypkg.MarkEmailed(ctx, client, *emailed, n.ID))
+		}
 	}
 	for i := range 17 {
 		var emailed *time.Time

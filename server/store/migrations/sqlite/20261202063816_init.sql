@@ -27,8 +27,8 @@ CREATE INDEX `appointment_patient_id_category` ON `appointments` (`patient_id`, 
 CREATE UNIQUE INDEX `appointment_source_organisation_0a9063b7befeb2dca8d76cffbf9213a1` ON `appointments` (`source_organisation_id`, `external_system`, `external_value`);
 -- create index "appointment_patient_id_starts_at" to table: "appointments"
 CREATE INDEX `appointment_patient_id_starts_at` ON `appointments` (`patient_id`, `starts_at`);
--- create index "appointment_source_organisation_id_starts_at_status_specialty" to table: "appointments"
-CREATE INDEX `appointment_source_organisation_id_starts_at_status_specialty` ON `appointments` (`source_organisation_id`, `starts_at`, `status`, `specialty`);
+-- create index "appointment_source_organisation_id_status_specialty_starts_at" to table: "appointments"
+CREATE INDEX `appointment_source_organisation_id_status_specialty_starts_at` ON `appointments` (`source_organisation_id`, `status`, `specialty`, `starts_at`);
 -- create "appointment_change_requests" table
 CREATE TABLE `appointment_change_requests` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `kind` text NOT NULL, `reason` text NULL, `preferred_times` json NULL, `status` text NOT NULL DEFAULT ('OPEN'), `answer` text NULL, `answered_at` datetime NULL, `appointment_id` text NOT NULL, `source_organisation_id` text NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `appointment_change_requests_appointments_change_requests` FOREIGN KEY (`appointment_id`) REFERENCES `appointments` (`id`) ON DELETE NO ACTION, CONSTRAINT `appointment_change_requests_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL, CONSTRAINT `appointment_change_requests_patients_appointment_change_requests` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
 -- create index "appointmentchangerequest_patient_id_category" to table: "appointment_change_requests"
@@ -159,10 +159,6 @@ CREATE INDEX `notification_patient_id_category` ON `notifications` (`patient_id`
 CREATE INDEX `notification_email_due_at` ON `notifications` (`email_due_at`);
 -- create index "notification_reminder_due_at" to table: "notifications"
 CREATE INDEX `notification_reminder_due_at` ON `notifications` (`reminder_due_at`);
--- create index "notification_patient_id_created_at" to table: "notifications"
-CREATE INDEX `notification_patient_id_created_at` ON `notifications` (`patient_id`, `created_at`);
--- create index "notification_patient_id_emailed_at" to table: "notifications"
-CREATE INDEX `notification_patient_id_emailed_at` ON `notifications` (`patient_id`, `emailed_at`);
 -- create "oidc_logins" table
 CREATE TABLE `oidc_logins` (`id` text NOT NULL, `state_hash` text NOT NULL, `nonce` text NOT NULL, `code_verifier` text NOT NULL, `return_to` text NULL, `created_at` datetime NOT NULL, `expires_at` datetime NOT NULL, `used_at` datetime NULL, PRIMARY KEY (`id`));
 -- create index "oidc_logins_state_hash_key" to table: "oidc_logins"
@@ -179,6 +175,12 @@ CREATE UNIQUE INDEX `patients_nhs_number_key` ON `patients` (`nhs_number`);
 CREATE UNIQUE INDEX `patients_account_id_key` ON `patients` (`account_id`);
 -- create index "patient_family_name_date_of_birth" to table: "patients"
 CREATE INDEX `patient_family_name_date_of_birth` ON `patients` (`family_name`, `date_of_birth`);
+-- create "patient_activities" table
+CREATE TABLE `patient_activities` (`id` text NOT NULL, `organisation_id` text NOT NULL, `period` text NOT NULL, `starts_at` datetime NOT NULL, `sign_ins` integer NOT NULL DEFAULT (0), `in_app` integer NOT NULL DEFAULT (0), `emailed` integer NOT NULL DEFAULT (0), `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `patient_activities_patients_activities` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
+-- create index "patientactivity_patient_id_organisation_id_period_starts_at" to table: "patient_activities"
+CREATE UNIQUE INDEX `patientactivity_patient_id_organisation_id_period_starts_at` ON `patient_activities` (`patient_id`, `organisation_id`, `period`, `starts_at`);
+-- create index "patientactivity_organisation_id_60d192d7a7f082639b62042101e2c35e" to table: "patient_activities"
+CREATE INDEX `patientactivity_organisation_id_60d192d7a7f082639b62042101e2c35e` ON `patient_activities` (`organisation_id`, `period`, `starts_at`, `sign_ins`, `in_app`, `emailed`);
 -- create "patient_organisations" table
 CREATE TABLE `patient_organisations` (`local_identifier` text NULL, `fhir_id` text NULL, `linked_at` datetime NOT NULL, `patient_id` text NOT NULL, `organisation_id` text NOT NULL, PRIMARY KEY (`patient_id`, `organisation_id`), CONSTRAINT `patient_organisations_patients_patient` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `patient_organisations_organisations_organisation` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON DELETE NO ACTION);
 -- create index "patientorganisation_organisation_id_local_identifier" to table: "patient_organisations"
@@ -194,7 +196,7 @@ CREATE INDEX `researchconsent_study_id_withdrawn_at` ON `research_consents` (`st
 -- create "research_studies" table
 CREATE TABLE `research_studies` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `title` text NOT NULL, `description` text NULL, `open` bool NOT NULL DEFAULT (true), `pseudonym_key` blob NOT NULL, `organisation_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `research_studies_organisations_organisation` FOREIGN KEY (`organisation_id`) REFERENCES `organisations` (`id`) ON DELETE NO ACTION);
 -- create "results" table
-CREATE TABLE `results` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `name` text NOT NULL, `code` text NULL, `status` text NOT NULL DEFAULT ('FINAL'), `taken_at` datetime NOT NULL, `reported_at` datetime NOT NULL, `release_at` datetime NULL, `released_at` datetime NULL, `never_release` bool NOT NULL DEFAULT (false), `visible_from` datetime NULL, `notify_at` datetime NULL, `conclusion` text NULL, `performing_laboratory` text NULL, `patient_id` text NOT NULL, `source_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `results_patients_results` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `results_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
+CREATE TABLE `results` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `name` text NOT NULL, `code` text NULL, `status` text NOT NULL DEFAULT ('FINAL'), `taken_at` datetime NOT NULL, `reported_at` datetime NOT NULL, `release_at` datetime NULL, `released_at` datetime NULL, `never_release` bool NOT NULL DEFAULT (false), `visible_from` datetime NULL, `release_delay` integer NULL, `release_month` datetime NULL, `release_quarter` datetime NULL, `release_year` datetime NULL, `notify_at` datetime NULL, `conclusion` text NULL, `performing_laboratory` text NULL, `patient_id` text NOT NULL, `source_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `results_patients_results` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `results_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
 -- create index "result_patient_id_category" to table: "results"
 CREATE INDEX `result_patient_id_category` ON `results` (`patient_id`, `category`);
 -- create index "result_source_organisation_id_external_system_external_value" to table: "results"
@@ -204,7 +206,13 @@ CREATE INDEX `result_patient_id_reported_at` ON `results` (`patient_id`, `report
 -- create index "result_notify_at" to table: "results"
 CREATE INDEX `result_notify_at` ON `results` (`notify_at`);
 -- create index "result_source_organisation_id_visible_from" to table: "results"
-CREATE INDEX `result_source_organisation_id_visible_from` ON `results` (`source_organisation_id`, `visible_from`, `reported_at`, `patient_id`);
+CREATE INDEX `result_source_organisation_id_visible_from` ON `results` (`source_organisation_id`, `visible_from`, `release_delay`, `patient_id`);
+-- create index "result_release_month_delay" to table: "results"
+CREATE INDEX `result_release_month_delay` ON `results` (`source_organisation_id`, `release_month`, `release_delay`, `visible_from`);
+-- create index "result_release_quarter_delay" to table: "results"
+CREATE INDEX `result_release_quarter_delay` ON `results` (`source_organisation_id`, `release_quarter`, `release_delay`, `visible_from`);
+-- create index "result_release_year_delay" to table: "results"
+CREATE INDEX `result_release_year_delay` ON `results` (`source_organisation_id`, `release_year`, `release_delay`, `visible_from`);
 -- create "result_components" table
 CREATE TABLE `result_components` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `name` text NOT NULL, `code` text NULL, `value_numeric` real NULL, `value_text` text NULL, `comparator` text NULL, `unit` text NULL, `reference_low` real NULL, `reference_high` real NULL, `reference_text` text NULL, `flag` text NULL, `patient_id` text NOT NULL, `result_id` text NOT NULL, `source_organisation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `result_components_patients_result_components` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `result_components_results_components` FOREIGN KEY (`result_id`) REFERENCES `results` (`id`) ON DELETE NO ACTION, CONSTRAINT `result_components_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL);
 -- create index "resultcomponent_patient_id_category" to table: "result_components"
@@ -221,8 +229,6 @@ CREATE TABLE `sessions` (`id` text NOT NULL, `token_hash` text NOT NULL, `create
 CREATE UNIQUE INDEX `sessions_token_hash_key` ON `sessions` (`token_hash`);
 -- create index "session_account_id_ended_at" to table: "sessions"
 CREATE INDEX `session_account_id_ended_at` ON `sessions` (`account_id`, `ended_at`);
--- create index "session_account_id_created_at" to table: "sessions"
-CREATE INDEX `session_account_id_created_at` ON `sessions` (`account_id`, `created_at`);
 -- create "shares" table
 CREATE TABLE `shares` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `relationship` text NOT NULL, `mental_health` bool NOT NULL DEFAULT (false), `sexual_health` bool NOT NULL DEFAULT (false), `social_care` bool NOT NULL DEFAULT (false), `accepted_at` datetime NULL, `expires_at` datetime NULL, `revoked_at` datetime NULL, `patient_id` text NOT NULL, `grantee_account_id` text NULL, `grantee_organisation_id` text NULL, `invitation_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `shares_patients_shares` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION, CONSTRAINT `shares_accounts_grantee_account` FOREIGN KEY (`grantee_account_id`) REFERENCES `accounts` (`id`) ON DELETE SET NULL, CONSTRAINT `shares_organisations_grantee_organisation` FOREIGN KEY (`grantee_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL, CONSTRAINT `shares_invitations_invitation` FOREIGN KEY (`invitation_id`) REFERENCES `invitations` (`id`) ON DELETE SET NULL);
 -- create index "share_patient_id_revoked_at" to table: "shares"
@@ -277,8 +283,6 @@ DROP INDEX `share_grantee_account_id_revoked_at`;
 DROP INDEX `share_patient_id_revoked_at`;
 -- reverse: create "shares" table
 DROP TABLE `shares`;
--- reverse: create index "session_account_id_created_at" to table: "sessions"
-DROP INDEX `session_account_id_created_at`;
 -- reverse: create index "session_account_id_ended_at" to table: "sessions"
 DROP INDEX `session_account_id_ended_at`;
 -- reverse: create index "sessions_token_hash_key" to table: "sessions"
@@ -295,6 +299,12 @@ DROP INDEX `resultcomponent_source_organisa_83ff4d92333b9bb3af4f6efac23a0172`;
 DROP INDEX `resultcomponent_patient_id_category`;
 -- reverse: create "result_components" table
 DROP TABLE `result_components`;
+-- reverse: create index "result_release_year_delay" to table: "results"
+DROP INDEX `result_release_year_delay`;
+-- reverse: create index "result_release_quarter_delay" to table: "results"
+DROP INDEX `result_release_quarter_delay`;
+-- reverse: create index "result_release_month_delay" to table: "results"
+DROP INDEX `result_release_month_delay`;
 -- reverse: create index "result_source_organisation_id_visible_from" to table: "results"
 DROP INDEX `result_source_organisation_id_visible_from`;
 -- reverse: create index "result_notify_at" to table: "results"
@@ -321,6 +331,12 @@ DROP INDEX `patientorganisation_organisation_id_patient_id`;
 DROP INDEX `patientorganisation_organisation_id_local_identifier`;
 -- reverse: create "patient_organisations" table
 DROP TABLE `patient_organisations`;
+-- reverse: create index "patientactivity_organisation_id_60d192d7a7f082639b62042101e2c35e" to table: "patient_activities"
+DROP INDEX `patientactivity_organisation_id_60d192d7a7f082639b62042101e2c35e`;
+-- reverse: create index "patientactivity_patient_id_organisation_id_period_starts_at" to table: "patient_activities"
+DROP INDEX `patientactivity_patient_id_organisation_id_period_starts_at`;
+-- reverse: create "patient_activities" table
+DROP TABLE `patient_activities`;
 -- reverse: create index "patient_family_name_date_of_birth" to table: "patients"
 DROP INDEX `patient_family_name_date_of_birth`;
 -- reverse: create index "patients_account_id_key" to table: "patients"
@@ -337,10 +353,6 @@ DROP TABLE `organisations`;
 DROP INDEX `oidc_logins_state_hash_key`;
 -- reverse: create "oidc_logins" table
 DROP TABLE `oidc_logins`;
--- reverse: create index "notification_patient_id_emailed_at" to table: "notifications"
-DROP INDEX `notification_patient_id_emailed_at`;
--- reverse: create index "notification_patient_id_created_at" to table: "notifications"
-DROP INDEX `notification_patient_id_created_at`;
 -- reverse: create index "notification_reminder_due_at" to table: "notifications"
 DROP INDEX `notification_reminder_due_at`;
 -- reverse: create index "notification_email_due_at" to table: "notifications"
@@ -471,8 +483,8 @@ DROP INDEX `appointmentchangerequest_source_9c4896ac25a5e0d498941b00157551a3`;
 DROP INDEX `appointmentchangerequest_patient_id_category`;
 -- reverse: create "appointment_change_requests" table
 DROP TABLE `appointment_change_requests`;
--- reverse: create index "appointment_source_organisation_id_starts_at_status_specialty" to table: "appointments"
-DROP INDEX `appointment_source_organisation_id_starts_at_status_specialty`;
+-- reverse: create index "appointment_source_organisation_id_status_specialty_starts_at" to table: "appointments"
+DROP INDEX `appointment_source_organisation_id_status_specialty_starts_at`;
 -- reverse: create index "appointment_patient_id_starts_at" to table: "appointments"
 DROP INDEX `appointment_patient_id_starts_at`;
 -- reverse: create index "appointment_source_organisation_0a9063b7befeb2dca8d76cffbf9213a1" to table: "appointments"
