@@ -18,7 +18,7 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/go-sql-driver/mysql"
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+	"modernc.org/sqlite" // the pure-Go SQLite driver (it registers "sqlite" too)
 
 	"github.com/patientportal/portal/ent"
 	_ "github.com/patientportal/portal/ent/runtime" // registers privacy policies and hooks
@@ -121,10 +121,8 @@ func openSQLite(path string) (*sql.DB, string, error) {
 	if strings.Contains(path, "?") {
 		sep = "&"
 	}
-	db, err := sql.Open("sqlite", path+sep+sqlitePragmas)
-	if err != nil {
-		return nil, "", fmt.Errorf("store: opening sqlite: %w", err)
-	}
+	// Each connection keeps its compiled statements (see stmtcache.go).
+	db := sql.OpenDB(cachingConnector{dsn: path + sep + sqlitePragmas, drv: &sqlite.Driver{}})
 	return db, dialect.SQLite, nil
 }
 
