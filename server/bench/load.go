@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -28,6 +29,10 @@ type Step struct {
 	Mallocs, Bytes float64
 	// Statements is SQL statements per request over the step.
 	Statements float64
+	// CPU is the process's CPU time (user and system) per request over
+	// the step, load generator included: unlike latency it hardly
+	// depends on what else the machine runs.
+	CPU time.Duration
 }
 
 // Sustained reports whether the step held: no errors and p99 under limit.
@@ -37,8 +42,8 @@ func (s Step) Sustained(limit time.Duration) bool {
 
 // String is one line of the report.
 func (s Step) String() string {
-	line := fmt.Sprintf("%5d req/s: %6d sent, %d errors, p50 %6.2f ms, p99 %6.2f ms, max %7.2f ms, %6.0f allocs/req, %5.1f KB/req",
-		s.Rate, s.Sent, s.Errors, ms(s.P50), ms(s.P99), ms(s.Max), s.Mallocs, s.Bytes/1024)
+	line := fmt.Sprintf("%5d req/s: %6d sent, %d errors, p50 %6.2f ms, p99 %6.2f ms, max %7.2f ms, %.2f ms CPU/req, %6.0f allocs/req, %5.1f KB/req",
+		s.Rate, s.Sent, s.Errors, ms(s.P50), ms(s.P99), ms(s.Max), ms(s.CPU), s.Mallocs, s.Bytes/1024)
 	if s.Statements > 0 {
 		line += fmt.Sprintf(", %.1f stmts/req", s.Statements)
 	}
@@ -76,6 +81,7 @@ func Open(ctx context.Context, rate int, d time.Duration, send Send, statements 
 	if statements != nil {
 		stmts = statements()
 	}
+	cpu := cpuTime()
 	start := time.Now().Add(5 * time.Millisecond)
 	for i := range n {
 		due := start.Add(time.Duration(i) * interval)
@@ -94,6 +100,7 @@ func Open(ctx context.Context, rate int, d time.Duration, send Send, statements 
 		}()
 	}
 	wg.Wait()
+	step.CPU = (cpuTime() - cpu) / time.Duration(n)
 	runtime.ReadMemStats(&after)
 	if statements != nil {
 		step.Statements = float64(statements()-stmts) / float64(n)
@@ -106,6 +113,15 @@ func Open(ctx context.Context, rate int, d time.Duration, send Send, statements 
 	step.P99 = latencies[min(n-1, n*99/100)]
 	step.Max = latencies[n-1]
 	return step
+}
+
+// cpuTime is the CPU time the process has used.
+func cpuTime() time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
 // Ramp runs Open at each rate in turn and stops after the first rate that
