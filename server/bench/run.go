@@ -273,7 +273,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	p99 := fs.Duration("p99", 25*time.Millisecond, "p99 latency a sustained rate stays under")
 	retry := fs.Bool("retry", true, "run a failed rate once more before ending the ramp")
 	load := fs.Duration("load", 60*time.Second, "duration of the mixed read/write load test (0: skip)")
-	loadRate := fs.Int("load-rate", 100, "arrival rate of the mixed load test, req/s")
+	loadRate := fs.Int("load-rate", 50, "arrival rate of the mixed load test, req/s")
 	dashboard := fs.Bool("dashboard", true, "measure the dashboard")
 	smoke := fs.Bool("smoke", false, "a quick check: a tiny dataset, 1 s steps at 200 and 400 req/s, 3 s of mixed load")
 	printSQL := fs.Bool("sql", false, "print the SQL of one patient's and one carer's dashboard request, and stop")
