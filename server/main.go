@@ -24,6 +24,7 @@ import (
 
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/server/app"
+	"github.com/patientportal/portal/server/bench"
 	"github.com/patientportal/portal/server/config"
 	"github.com/patientportal/portal/server/demo"
 	"github.com/patientportal/portal/server/fhir"
@@ -49,6 +50,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		command, args = args[0], args[1:]
 	}
+	if command == "bench" {
+		// The performance harness parses its own flags (the server's go
+		// after --); see README "Performance".
+		return bench.Main(ctx, args, getenv, stdout, stderr)
+	}
 	cfg, err := config.Load(command, args, getenv, stderr)
 	if err != nil {
 		return err
@@ -61,7 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "apikey":
 		return apiKey(ctx, cfg, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (serve, migrate, apikey)", command)
+		return fmt.Errorf("unknown command %q (serve, migrate, apikey, bench)", command)
 	}
 }
 
