@@ -616,6 +616,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{InvitationsColumns[13], InvitationsColumns[3], InvitationsColumns[11], InvitationsColumns[14]},
 			},
+			{
+				Name:    "invitation_registered_patients",
+				Unique:  false,
+				Columns: []*schema.Column{InvitationsColumns[13], InvitationsColumns[3], InvitationsColumns[14], InvitationsColumns[11]},
+			},
 		},
 	}
 	// JournalEntriesColumns holds the columns for the "journal_entries" table.
@@ -1487,9 +1492,9 @@ var (
 				Columns: []*schema.Column{SharesColumns[12], SharesColumns[9]},
 			},
 			{
-				Name:    "share_created_at",
+				Name:    "share_created_at_counted",
 				Unique:  false,
-				Columns: []*schema.Column{SharesColumns[1]},
+				Columns: []*schema.Column{SharesColumns[1], SharesColumns[10], SharesColumns[3], SharesColumns[4], SharesColumns[5], SharesColumns[6]},
 			},
 		},
 	}

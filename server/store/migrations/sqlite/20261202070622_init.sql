@@ -101,6 +101,8 @@ CREATE INDEX `invitation_email` ON `invitations` (`email`);
 CREATE INDEX `invitation_organisation_id_purpose_created_at` ON `invitations` (`organisation_id`, `purpose`, `created_at`);
 -- create index "invitation_organisation_id_purpose_accepted_at_patient_id" to table: "invitations"
 CREATE INDEX `invitation_organisation_id_purpose_accepted_at_patient_id` ON `invitations` (`organisation_id`, `purpose`, `accepted_at`, `patient_id`);
+-- create index "invitation_registered_patients" to table: "invitations"
+CREATE INDEX `invitation_registered_patients` ON `invitations` (`organisation_id`, `purpose`, `patient_id`, `accepted_at`);
 -- create "journal_entries" table
 CREATE TABLE `journal_entries` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `category` text NOT NULL, `assigned_category` text NULL, `external_system` text NULL, `external_value` text NULL, `title` text NOT NULL, `body` text NOT NULL, `written_at` datetime NOT NULL, `source_organisation_id` text NULL, `patient_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `journal_entries_organisations_source_organisation` FOREIGN KEY (`source_organisation_id`) REFERENCES `organisations` (`id`) ON DELETE SET NULL, CONSTRAINT `journal_entries_patients_journal_entries` FOREIGN KEY (`patient_id`) REFERENCES `patients` (`id`) ON DELETE NO ACTION);
 -- create index "journalentry_patient_id_category" to table: "journal_entries"
@@ -237,8 +239,8 @@ CREATE INDEX `share_patient_id_revoked_at` ON `shares` (`patient_id`, `revoked_a
 CREATE INDEX `share_grantee_account_id_revoked_at` ON `shares` (`grantee_account_id`, `revoked_at`);
 -- create index "share_grantee_organisation_id_revoked_at" to table: "shares"
 CREATE INDEX `share_grantee_organisation_id_revoked_at` ON `shares` (`grantee_organisation_id`, `revoked_at`);
--- create index "share_created_at" to table: "shares"
-CREATE INDEX `share_created_at` ON `shares` (`created_at`);
+-- create index "share_created_at_counted" to table: "shares"
+CREATE INDEX `share_created_at_counted` ON `shares` (`created_at`, `patient_id`, `relationship`, `mental_health`, `sexual_health`, `social_care`);
 -- create "sign_in_throttles" table
 CREATE TABLE `sign_in_throttles` (`id` text NOT NULL, `key_hash` text NOT NULL, `failures` integer NOT NULL DEFAULT (0), `locked_until` datetime NULL, `updated_at` datetime NOT NULL, PRIMARY KEY (`id`));
 -- create index "sign_in_throttles_key_hash_key" to table: "sign_in_throttles"
@@ -273,8 +275,8 @@ DROP TABLE `specialty_rules`;
 DROP INDEX `sign_in_throttles_key_hash_key`;
 -- reverse: create "sign_in_throttles" table
 DROP TABLE `sign_in_throttles`;
--- reverse: create index "share_created_at" to table: "shares"
-DROP INDEX `share_created_at`;
+-- reverse: create index "share_created_at_counted" to table: "shares"
+DROP INDEX `share_created_at_counted`;
 -- reverse: create index "share_grantee_organisation_id_revoked_at" to table: "shares"
 DROP INDEX `share_grantee_organisation_id_revoked_at`;
 -- reverse: create index "share_grantee_account_id_revoked_at" to table: "shares"
@@ -411,6 +413,8 @@ DROP INDEX `journalentry_source_organisatio_dbb9809f05f35083aac5708bff207cab`;
 DROP INDEX `journalentry_patient_id_category`;
 -- reverse: create "journal_entries" table
 DROP TABLE `journal_entries`;
+-- reverse: create index "invitation_registered_patients" to table: "invitations"
+DROP INDEX `invitation_registered_patients`;
 -- reverse: create index "invitation_organisation_id_purpose_accepted_at_patient_id" to table: "invitations"
 DROP INDEX `invitation_organisation_id_purpose_accepted_at_patient_id`;
 -- reverse: create index "invitation_organisation_id_purpose_created_at" to table: "invitations"
