@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patientportal/portal/ent/access"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/server/auth"
 	"github.com/patientportal/portal/server/demo"
@@ -99,6 +100,20 @@ func TestSignIn(t *testing.T) {
 		}
 		if got := e.post(token, `{ viewer { account { email } } }`, nil); string(got.Data) != `{"viewer":null}` {
 			t.Errorf("after sign-out: %s", got.raw)
+		}
+	})
+
+	t.Run("disabling the account ends its live sessions", func(t *testing.T) {
+		token := e.signIn(f.Bob.Email, fixturePassword)
+		if got := e.post(token, `{ viewer { account { email } } }`, nil); !strings.Contains(string(got.Data), f.Bob.Email) {
+			t.Fatalf("viewer: %s", got.raw)
+		}
+		sys := access.SystemContext(t.Context())
+		if err := e.store.Client.Account.UpdateOneID(f.Bob.AccountID).SetDisabledAt(e.clock.Now()).Exec(sys); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.post(token, `{ viewer { account { email } } }`, nil); string(got.Data) != `{"viewer":null}` {
+			t.Errorf("after the account was disabled: %s", got.raw)
 		}
 	})
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
+	"github.com/patientportal/portal/ent/account"
 	"github.com/patientportal/portal/ent/breakglass"
 	"github.com/patientportal/portal/ent/membership"
 	"github.com/patientportal/portal/ent/patient"
@@ -198,9 +199,10 @@ func (s *Service) Resolve(ctx context.Context, token string) (*access.Viewer, er
 // not ended, not past its lifetime, not idle too long, its account enabled.
 func (s *Service) liveSession(ctx context.Context, which predicate.Session) (*ent.Session, error) {
 	now := s.now()
+	// The account is checked in the same statement, not loaded: every
+	// request comes through here.
 	sess, err := s.client.Session.Query().
-		Where(which, session.EndedAtIsNil()).
-		WithAccount().
+		Where(which, session.EndedAtIsNil(), session.HasAccountWith(account.DisabledAtIsNil())).
 		Only(access.SystemContext(ctx))
 	if ent.IsNotFound(err) {
 		return nil, nil
@@ -208,8 +210,7 @@ func (s *Service) liveSession(ctx context.Context, which predicate.Session) (*en
 	if err != nil {
 		return nil, err
 	}
-	acc := sess.Edges.Account
-	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.IdleTimeout || acc == nil || acc.DisabledAt != nil {
+	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.IdleTimeout {
 		return nil, nil
 	}
 	return sess, nil

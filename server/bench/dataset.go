@@ -123,6 +123,12 @@ func OpenDataset(ctx context.Context, path string, sizes Sizes, progress func(st
 		st.Close()
 		return nil, nil, err
 	}
+	// Opened afresh, as the portal would open it: Open prepares the
+	// planner statistics Generate's ANALYZE wrote (see store.Open).
+	st.Close()
+	if st, err = store.Open(ctx, "sqlite:"+path, opts...); err != nil {
+		return nil, nil, err
+	}
 	return st, &ds, nil
 }
 

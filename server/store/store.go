@@ -78,6 +78,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connecting to %s: %w", dia, err)
 	}
+	if dia == dialect.SQLite {
+		if err := dropStat4(ctx, db); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	var drv dialect.Driver = &edgeDriver{Driver: entsql.OpenDB(dia, db)}
 	if o.counter != nil {
 		drv = &countingDriver{Driver: drv, n: &o.counter.n}
@@ -135,6 +141,30 @@ func openSQLite(path string) (*sql.DB, string, error) {
 	db.SetMaxOpenConns(sqlitePool)
 	db.SetMaxIdleConns(sqlitePool)
 	return db, dialect.SQLite, nil
+}
+
+// dropStat4 deletes the histogram samples that ANALYZE writes to
+// sqlite_stat4 (this SQLite is built with STAT4), keeping the per-index
+// figures in sqlite_stat1. With samples, SQLite re-plans a statement
+// whenever a value bound to an indexed range changes, and nearly every
+// request binds the current time: the dashboard then spent a fifth of its
+// CPU re-compiling statements the connection had cached (see
+// stmtcache.go). It runs on Open, while the pool holds only the
+// connection Ping opened, and reloads that connection's statistics.
+func dropStat4(ctx context.Context, db *sql.DB) error {
+	var samples int
+	err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat4'").Scan(&samples)
+	if err != nil || samples == 0 {
+		return err
+	}
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_stat4").Scan(&samples); err != nil || samples == 0 {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, "DELETE FROM sqlite_stat4"); err != nil {
+		return fmt.Errorf("store: dropping sqlite_stat4: %w", err)
+	}
+	_, err = db.ExecContext(ctx, "ANALYZE sqlite_schema")
+	return err
 }
 
 func openMySQL(raw string) (*sql.DB, error) {

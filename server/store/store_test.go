@@ -145,3 +145,43 @@ func TestMySQLSessionIsUTF8MB4AndUTC(t *testing.T) {
 		t.Errorf("name = %q, %v", name, err)
 	}
 }
+
+// A SQLite store that an operator ANALYZEd keeps its per-index statistics
+// but loses STAT4's samples when it is next opened: with them SQLite
+// re-plans every statement whose bound time changed, which is nearly every
+// statement of every request.
+func TestOpenSQLiteDropsStat4SamplesAndKeepsIndexStatistics(t *testing.T) {
+	ctx := t.Context()
+	url := "sqlite:" + filepath.Join(t.TempDir(), "a.db")
+	count := func(s *store.Store, table string) int {
+		t.Helper()
+		var n int
+		if err := s.DB.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	s := storetest.OpenEmpty(t, url)
+	for _, q := range []string{
+		"CREATE TABLE t (x int, y int)",
+		"CREATE INDEX t_x ON t (x)",
+		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) INSERT INTO t SELECT i % 50, i FROM n",
+		"ANALYZE",
+	} {
+		if _, err := s.DB.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if count(s, "sqlite_stat4") == 0 {
+		t.Fatal("ANALYZE wrote no STAT4 samples: the driver's SQLite changed, and with it the reason for dropping them")
+	}
+	s.Close()
+
+	s = storetest.OpenEmpty(t, url)
+	if n := count(s, "sqlite_stat4"); n != 0 {
+		t.Errorf("sqlite_stat4 holds %d samples after Open, want none", n)
+	}
+	if count(s, "sqlite_stat1") == 0 {
+		t.Error("Open dropped sqlite_stat1 too: the planner lost its index statistics")
+	}
+}
