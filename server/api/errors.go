@@ -55,6 +55,9 @@ const (
 	// CodeUnavailable means the database could not be reached: try again
 	// shortly; nothing was wrong with the request.
 	CodeUnavailable = "UNAVAILABLE"
+	// CodeCancelled means the client went away before the answer was
+	// ready: no one reads it, and it is no fault of the server's.
+	CodeCancelled = "CANCELLED"
 	// Requests refused before any GraphQL runs (GraphQL over HTTP).
 	CodeBadRequest           = "BAD_REQUEST"
 	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
@@ -79,6 +82,8 @@ func classify(err error) (code, message string) {
 		// The request's own deadline: the store wraps it as unavailable
 		// too, but the client learns more from this.
 		return CodeTimeout, "the request took too long"
+	case errors.Is(err, context.Canceled):
+		return CodeCancelled, "the request was cancelled"
 	case errors.Is(err, store.ErrUnavailable):
 		return CodeUnavailable, "the service is unavailable; try again shortly"
 	case errors.As(err, &limit):
@@ -179,8 +184,9 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	}
 	presented := graphql.DefaultErrorPresenter(ctx, err)
 	code, message := classify(err)
-	if code == CodeInternal && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		// A driver's error after the request's deadline need not wrap it.
+	if code == CodeInternal && ctx.Err() != nil {
+		// A driver's error after the request's deadline, or after the
+		// client went away, need not wrap the context's.
 		code, message = classify(ctx.Err())
 	}
 	if code == CodeInternal {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"log/slog"
 	"net"
@@ -13,13 +14,9 @@ import (
 	"github.com/patientportal/portal/ent"
 	"github.com/patientportal/portal/ent/access"
 	"github.com/patientportal/portal/ent/account"
-	"github.com/patientportal/portal/ent/breakglass"
-	"github.com/patientportal/portal/ent/membership"
-	"github.com/patientportal/portal/ent/patient"
 	"github.com/patientportal/portal/ent/predicate"
 	"github.com/patientportal/portal/ent/schema/pulid"
 	"github.com/patientportal/portal/ent/session"
-	"github.com/patientportal/portal/ent/share"
 	"github.com/patientportal/portal/server/store"
 )
 
@@ -216,61 +213,63 @@ func (s *Service) liveSession(ctx context.Context, which predicate.Session) (*en
 	return sess, nil
 }
 
-// loadViewer loads every grant the account holds, once per request: its
-// own records, its memberships, the active shares made to it or to an
-// organisation it is a clinician at, and its open break-the-glass windows.
-// Shares and windows of a record whose sharing a privacy officer turned off
-// give nothing.
+// grantsQuery reads every grant an account holds in one statement, as
+// every request needs them: its own records (kind 0), its memberships (1),
+// the active shares made to it or to an organisation it is a clinician at
+// (2, oldest first), and its open break-the-glass windows (3). Shares and
+// windows of a record whose sharing a privacy officer turned off give
+// nothing. Its parameters: the account four times, the role, then now
+// three times.
+const grantsQuery = "SELECT 0 AS `kind`, `p`.`id` AS `patient_id`, `p`.`id` AS `id`, NULL AS `organisation_id`, NULL AS `role`, " +
+	"0 AS `mental_health`, 0 AS `sexual_health`, 0 AS `social_care`, NULL AS `at` " +
+	"FROM `patients` AS `p` WHERE `p`.`account_id` = ? " +
+	"UNION ALL SELECT 1, NULL, `m`.`id`, `m`.`organisation_id`, `m`.`role`, 0, 0, 0, NULL " +
+	"FROM `memberships` AS `m` WHERE `m`.`account_id` = ? " +
+	"UNION ALL SELECT 2, `s`.`patient_id`, `s`.`id`, NULL, NULL, `s`.`mental_health`, `s`.`sexual_health`, `s`.`social_care`, `s`.`created_at` " +
+	"FROM `shares` AS `s` WHERE (`s`.`grantee_account_id` = ? OR `s`.`grantee_organisation_id` IN " +
+	"(SELECT `organisation_id` FROM `memberships` WHERE `account_id` = ? AND `role` = ?)) " +
+	"AND `s`.`accepted_at` IS NOT NULL AND `s`.`revoked_at` IS NULL AND (`s`.`expires_at` IS NULL OR `s`.`expires_at` > ?) " +
+	"AND EXISTS (SELECT 1 FROM `patients` AS `sp` WHERE `sp`.`id` = `s`.`patient_id` AND `sp`.`sharing_disabled_at` IS NULL) " +
+	"UNION ALL SELECT 3, `g`.`patient_id`, `g`.`id`, NULL, NULL, 0, 0, 0, `g`.`started_at` " +
+	"FROM `break_glasses` AS `g` WHERE `g`.`account_id` = ? AND `g`.`started_at` <= ? AND `g`.`expires_at` > ? " +
+	"AND EXISTS (SELECT 1 FROM `patients` AS `gp` WHERE `gp`.`id` = `g`.`patient_id` AND `gp`.`sharing_disabled_at` IS NULL) " +
+	"ORDER BY `kind`, `at`, `id`"
+
+// loadViewer loads every grant the account holds, once per request (see
+// grantsQuery).
 func (s *Service) loadViewer(ctx context.Context, accountID, sessionID pulid.ID, level string, now time.Time) (*access.Viewer, error) {
-	sys := access.SystemContext(ctx)
 	v := &access.Viewer{AccountID: accountID, SessionID: sessionID, IdentityLevel: level, Now: now}
-	own, err := s.client.Patient.Query().Where(patient.AccountID(accountID)).IDs(sys)
+	rows, err := s.client.QueryContext(ctx, grantsQuery,
+		accountID, accountID, accountID, accountID, access.RoleClinician, now, accountID, now, now)
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range own {
-		v.Grants = append(v.Grants, access.Grant{PatientID: id, Owner: true})
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			kind                   int
+			patientID, org, role   sql.NullString
+			id                     pulid.ID
+			mental, sexual, social bool
+			at                     any
+		)
+		if err := rows.Scan(&kind, &patientID, &id, &org, &role, &mental, &sexual, &social, &at); err != nil {
+			return nil, err
+		}
+		p := pulid.ID(patientID.String)
+		switch kind {
+		case 0:
+			v.Grants = append(v.Grants, access.Grant{PatientID: p, Owner: true})
+		case 1:
+			v.Memberships = append(v.Memberships, access.Membership{OrganisationID: pulid.ID(org.String), Role: role.String})
+		case 2:
+			v.Grants = append(v.Grants, access.ShareGrant(p, id, mental, sexual, social))
+		case 3:
+			v.Grants = append(v.Grants, access.Grant{PatientID: p, BreakGlassID: id})
+		}
 	}
-	ms, err := s.client.Membership.Query().Where(membership.AccountID(accountID)).All(sys)
-	if err != nil {
+	if err := rows.Err(); err != nil {
 		return nil, err
-	}
-	for _, m := range ms {
-		v.Memberships = append(v.Memberships, access.Membership{OrganisationID: m.OrganisationID, Role: string(m.Role)})
-	}
-	grantee := []predicate.Share{share.GranteeAccountID(accountID)}
-	if orgs := v.OrganisationsWithRole(access.RoleClinician); len(orgs) > 0 {
-		grantee = append(grantee, share.GranteeOrganisationIDIn(orgs...))
-	}
-	shares, err := s.client.Share.Query().
-		Where(
-			share.Or(grantee...),
-			share.AcceptedAtNotNil(),
-			share.RevokedAtIsNil(),
-			share.Or(share.ExpiresAtIsNil(), share.ExpiresAtGT(now)),
-			share.HasPatientWith(patient.SharingDisabledAtIsNil()),
-		).
-		Order(ent.Asc(share.FieldCreatedAt)).
-		All(sys)
-	if err != nil {
-		return nil, err
-	}
-	for _, sh := range shares {
-		v.Grants = append(v.Grants, access.ShareGrant(sh.PatientID, sh.ID, sh.MentalHealth, sh.SexualHealth, sh.SocialCare))
-	}
-	windows, err := s.client.BreakGlass.Query().
-		Where(
-			breakglass.AccountID(accountID),
-			breakglass.StartedAtLTE(now),
-			breakglass.ExpiresAtGT(now),
-			breakglass.HasPatientWith(patient.SharingDisabledAtIsNil()),
-		).
-		All(sys)
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range windows {
-		v.Grants = append(v.Grants, access.Grant{PatientID: w.PatientID, BreakGlassID: w.ID})
 	}
 	return v, nil
 }

@@ -197,10 +197,10 @@ func (b *Baseline) dashboard(ctx context.Context, token string, patientID pulid.
 		expires, lastSeen    time.Time
 		level                string
 		acc                  bAccount
-		disabled             sql.NullTime
 	)
 	err := b.queryRow(ctx, "SELECT `id`, `account_id`, `expires_at`, `last_seen_at`, `identity_level` FROM `sessions` "+
-		"WHERE `token_hash` = ? AND `ended_at` IS NULL", hex.EncodeToString(sum[:])).
+		"WHERE `token_hash` = ? AND `ended_at` IS NULL AND EXISTS (SELECT 1 FROM `accounts` "+
+		"WHERE `accounts`.`id` = `sessions`.`account_id` AND `disabled_at` IS NULL)", hex.EncodeToString(sum[:])).
 		Scan(&sessionID, &accountID, &expires, &lastSeen, &level)
 	if errors.Is(err, sql.ErrNoRows) {
 		return out, nil
@@ -208,10 +208,7 @@ func (b *Baseline) dashboard(ctx context.Context, token string, patientID pulid.
 	if err != nil {
 		return nil, err
 	}
-	if err := b.queryRow(ctx, "SELECT `disabled_at` FROM `accounts` WHERE `id` = ?", accountID).Scan(&disabled); err != nil {
-		return nil, err
-	}
-	if !now.Before(expires) || now.Sub(lastSeen) >= baselineIdleTimeout || disabled.Valid {
+	if !now.Before(expires) || now.Sub(lastSeen) >= baselineIdleTimeout {
 		return out, nil
 	}
 	if now.Sub(lastSeen) >= baselineLastSeen {
@@ -220,70 +217,58 @@ func (b *Baseline) dashboard(ctx context.Context, token string, patientID pulid.
 		}
 	}
 
-	// The viewer's grants: own records, memberships, shares, windows.
+	// The viewer's grants in one statement, as the portal reads them: own
+	// records, memberships, shares, windows. The dashboard's viewers are
+	// neither clinicians nor professionals, so only the first and the
+	// third kind come back.
 	var grants []baselineGrant
-	rows, err := b.query(ctx, "SELECT `id` FROM `patients` WHERE `account_id` = ?", accountID)
+	rows, err := b.query(ctx, "SELECT 0 AS `kind`, `id` AS `patient_id`, `id`, 0 AS `mh`, 0 AS `sh`, 0 AS `sc`, NULL AS `at` FROM `patients` WHERE `account_id` = ? "+
+		"UNION ALL SELECT 1, NULL, `id`, 0, 0, 0, NULL FROM `memberships` WHERE `account_id` = ? "+
+		"UNION ALL SELECT 2, s.`patient_id`, s.`id`, s.`mental_health`, s.`sexual_health`, s.`social_care`, s.`created_at` FROM `shares` s "+
+		"WHERE (s.`grantee_account_id` = ? OR s.`grantee_organisation_id` IN (SELECT `organisation_id` FROM `memberships` WHERE `account_id` = ? AND `role` = 'CLINICIAN')) "+
+		"AND s.`accepted_at` IS NOT NULL AND s.`revoked_at` IS NULL AND (s.`expires_at` IS NULL OR s.`expires_at` > ?) "+
+		"AND EXISTS (SELECT 1 FROM `patients` p WHERE p.`id` = s.`patient_id` AND p.`sharing_disabled_at` IS NULL) "+
+		"UNION ALL SELECT 3, g.`patient_id`, g.`id`, 0, 0, 0, g.`started_at` FROM `break_glasses` g "+
+		"WHERE g.`account_id` = ? AND g.`started_at` <= ? AND g.`expires_at` > ? "+
+		"AND EXISTS (SELECT 1 FROM `patients` p WHERE p.`id` = g.`patient_id` AND p.`sharing_disabled_at` IS NULL) "+
+		"ORDER BY `kind`, `at`, `id`", accountID, accountID, accountID, accountID, now, accountID, now, now)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
-		var g baselineGrant
-		if err := rows.Scan(&g.patient); err != nil {
+		var (
+			kind       int
+			patient    sql.NullString
+			id         pulid.ID
+			mh, sh, sc bool
+			at         any
+		)
+		if err := rows.Scan(&kind, &patient, &id, &mh, &sh, &sc, &at); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		g.owner = true
-		grants = append(grants, g)
-	}
-	if err := closeRows(rows); err != nil {
-		return nil, err
-	}
-	rows, err = b.query(ctx, "SELECT `organisation_id`, `role` FROM `memberships` WHERE `account_id` = ?", accountID)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() { // the dashboard's viewers are no clinicians; read as the portal does
-	}
-	if err := closeRows(rows); err != nil {
-		return nil, err
-	}
-	rows, err = b.query(ctx, "SELECT s.`id`, s.`patient_id`, s.`mental_health`, s.`sexual_health`, s.`social_care` "+
-		"FROM `shares` s JOIN `patients` p ON p.`id` = s.`patient_id` AND p.`sharing_disabled_at` IS NULL "+
-		"WHERE s.`grantee_account_id` = ? AND s.`accepted_at` IS NOT NULL AND s.`revoked_at` IS NULL "+
-		"AND (s.`expires_at` IS NULL OR s.`expires_at` > ?) ORDER BY s.`created_at`", accountID, now)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var g baselineGrant
-		var mh, sh, sc bool
-		if err := rows.Scan(&g.share, &g.patient, &mh, &sh, &sc); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		g.labels = []string{"GENERAL"}
-		for _, l := range []struct {
-			on   bool
-			name string
-		}{{mh, "MENTAL_HEALTH"}, {sh, "SEXUAL_HEALTH"}, {sc, "SOCIAL_CARE"}} {
-			if l.on {
-				g.labels = append(g.labels, l.name)
+		g := baselineGrant{patient: pulid.ID(patient.String)}
+		switch kind {
+		case 0:
+			g.owner = true
+		case 2:
+			g.share = id
+			g.labels = []string{"GENERAL"}
+			for _, l := range []struct {
+				on   bool
+				name string
+			}{{mh, "MENTAL_HEALTH"}, {sh, "SEXUAL_HEALTH"}, {sc, "SOCIAL_CARE"}} {
+				if l.on {
+					g.labels = append(g.labels, l.name)
+				}
 			}
-		}
-		if mh && sh && sc {
-			g.labels = append(g.labels, "RESTRICTED")
+			if mh && sh && sc {
+				g.labels = append(g.labels, "RESTRICTED")
+			}
+		default:
+			continue
 		}
 		grants = append(grants, g)
-	}
-	if err := closeRows(rows); err != nil {
-		return nil, err
-	}
-	rows, err = b.query(ctx, "SELECT g.`id` FROM `break_glasses` g JOIN `patients` p ON p.`id` = g.`patient_id` "+
-		"AND p.`sharing_disabled_at` IS NULL WHERE g.`account_id` = ? AND g.`started_at` <= ? AND g.`expires_at` > ?", accountID, now, now)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() { // no professional among the dashboard's viewers
 	}
 	if err := closeRows(rows); err != nil {
 		return nil, err
