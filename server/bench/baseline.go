@@ -187,6 +187,14 @@ const (
 	baselineLastSeen    = time.Minute
 )
 
+// baselineShares and baselineActive make the share arms of the grants
+// statement (baselineActive's parameter is now).
+const (
+	baselineShares = "SELECT 2, s.`patient_id`, s.`id`, s.`mental_health`, s.`sexual_health`, s.`social_care`, s.`created_at` "
+	baselineActive = "s.`accepted_at` IS NOT NULL AND s.`revoked_at` IS NULL AND (s.`expires_at` IS NULL OR s.`expires_at` > ?) " +
+		"AND EXISTS (SELECT 1 FROM `patients` p WHERE p.`id` = s.`patient_id` AND p.`sharing_disabled_at` IS NULL) "
+)
+
 // dashboard runs the statements and builds the answer.
 func (b *Baseline) dashboard(ctx context.Context, token string, patientID pulid.ID, since time.Time, addr string) (*bDashboard, error) {
 	now := time.Now().UTC()
@@ -224,14 +232,13 @@ func (b *Baseline) dashboard(ctx context.Context, token string, patientID pulid.
 	var grants []baselineGrant
 	rows, err := b.query(ctx, "SELECT 0 AS `kind`, `id` AS `patient_id`, `id`, 0 AS `mh`, 0 AS `sh`, 0 AS `sc`, NULL AS `at` FROM `patients` WHERE `account_id` = ? "+
 		"UNION ALL SELECT 1, NULL, `id`, 0, 0, 0, NULL FROM `memberships` WHERE `account_id` = ? "+
-		"UNION ALL SELECT 2, s.`patient_id`, s.`id`, s.`mental_health`, s.`sexual_health`, s.`social_care`, s.`created_at` FROM `shares` s "+
-		"WHERE (s.`grantee_account_id` = ? OR s.`grantee_organisation_id` IN (SELECT `organisation_id` FROM `memberships` WHERE `account_id` = ? AND `role` = 'CLINICIAN')) "+
-		"AND s.`accepted_at` IS NOT NULL AND s.`revoked_at` IS NULL AND (s.`expires_at` IS NULL OR s.`expires_at` > ?) "+
-		"AND EXISTS (SELECT 1 FROM `patients` p WHERE p.`id` = s.`patient_id` AND p.`sharing_disabled_at` IS NULL) "+
+		"UNION ALL "+baselineShares+"FROM `shares` s WHERE s.`grantee_account_id` = ? AND "+baselineActive+
+		"UNION ALL "+baselineShares+"FROM `memberships` m CROSS JOIN `shares` s ON s.`grantee_organisation_id` = m.`organisation_id` "+
+		"WHERE m.`account_id` = ? AND m.`role` = 'CLINICIAN' AND "+baselineActive+
 		"UNION ALL SELECT 3, g.`patient_id`, g.`id`, 0, 0, 0, g.`started_at` FROM `break_glasses` g "+
 		"WHERE g.`account_id` = ? AND g.`started_at` <= ? AND g.`expires_at` > ? "+
 		"AND EXISTS (SELECT 1 FROM `patients` p WHERE p.`id` = g.`patient_id` AND p.`sharing_disabled_at` IS NULL) "+
-		"ORDER BY `kind`, `at`, `id`", accountID, accountID, accountID, accountID, now, accountID, now, now)
+		"ORDER BY `kind`, `at`, `id`", accountID, accountID, accountID, now, accountID, now, accountID, now, now)
 	if err != nil {
 		return nil, err
 	}
