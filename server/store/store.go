@@ -30,9 +30,12 @@ var ErrUnsupportedURL = errors.New("store: unsupported database URL")
 
 // sqlitePragmas go in the DSN because modernc applies them to every pooled
 // connection; _txlock=immediate takes the write lock at BEGIN so that
-// read-then-write transactions wait on busy_timeout instead of failing.
+// read-then-write transactions wait on busy_timeout instead of failing;
+// wal_autocheckpoint(0) leaves checkpoints to the store's timer
+// (checkpoint.go).
 const sqlitePragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)" +
-	"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=secure_delete(1)&_txlock=immediate"
+	"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=secure_delete(1)" +
+	"&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
 
 // sqlitePool is how many connections a SQLite store keeps open: readers
 // run in parallel under WAL, a writer at a time.
@@ -46,6 +49,8 @@ type Store struct {
 	DB *sql.DB
 	// Dialect is dialect.SQLite or dialect.MySQL.
 	Dialect string
+
+	checkpoints *checkpointer // SQLite only
 }
 
 // Option configures Open.
@@ -88,11 +93,20 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if o.counter != nil {
 		drv = &countingDriver{Driver: drv, n: &o.counter.n}
 	}
-	return &Store{Client: ent.NewClient(ent.Driver(drv)), DB: db, Dialect: dia}, nil
+	st := &Store{Client: ent.NewClient(ent.Driver(drv)), DB: db, Dialect: dia}
+	if dia == dialect.SQLite {
+		st.checkpoints = startCheckpointer(db, checkpointEvery)
+	}
+	return st, nil
 }
 
-// Close closes the Ent client and the pool beneath it.
+// Close closes the Ent client and the pool beneath it. SQLite checkpoints
+// the whole log as its last connection closes.
 func (s *Store) Close() error {
+	if s.checkpoints != nil {
+		s.checkpoints.Stop()
+		s.checkpoints = nil
+	}
 	return s.Client.Close()
 }
 

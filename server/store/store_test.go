@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patientportal/portal/ent/organisation"
 	"github.com/patientportal/portal/ent/privacy"
@@ -183,5 +184,41 @@ func TestOpenSQLiteDropsStat4SamplesAndKeepsIndexStatistics(t *testing.T) {
 	}
 	if count(s, "sqlite_stat1") == 0 {
 		t.Error("Open dropped sqlite_stat1 too: the planner lost its index statistics")
+	}
+}
+
+// A SQLite store's requests never run a checkpoint (the pool's connections
+// have wal_autocheckpoint 0), yet what they write reaches the database
+// file within a few seconds: the store checkpoints on a timer.
+func TestSQLiteCheckpointsOnATimerNotInRequests(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "a.db")
+	s := storetest.OpenEmpty(t, "sqlite:"+path)
+	var auto int
+	if err := s.DB.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("wal_autocheckpoint = %d, %v; want 0", auto, err)
+	}
+	for _, q := range []string{
+		"CREATE TABLE t (x blob)",
+		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO t SELECT randomblob(4000) FROM n",
+	} {
+		if _, err := s.DB.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const written = 2000 * 4000
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() >= written {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file is %d bytes 10 s after %d were written: the log was never checkpointed", fi.Size(), written)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
