@@ -17,6 +17,7 @@ import (
 	"entgo.io/ent/entc"
 	"entgo.io/ent/entc/gen"
 	"github.com/99designs/gqlgen/api"
+	"github.com/99designs/gqlgen/codegen"
 	"github.com/99designs/gqlgen/codegen/config"
 )
 
@@ -59,7 +60,24 @@ func main() {
 	if err != nil {
 		log.Fatalf("entc: loading gqlgen.yml: %v", err)
 	}
-	if err := api.Generate(cfg); err != nil {
+	if err := api.Generate(cfg, api.AddPlugin(sequentialFields{})); err != nil {
 		log.Fatalf("entc: running gqlgen: %v", err)
 	}
+}
+
+// sequentialFields resolves the fields of every object below Query on the
+// request's goroutine. Their edges are eager-loaded with the parent, so a
+// goroutine per field buys no parallelism, only its own cost (a stack, a
+// wait group, and a stack copy when the field's work outgrows it).
+type sequentialFields struct{}
+
+func (sequentialFields) Name() string { return "sequentialfields" }
+
+func (sequentialFields) GenerateCode(data *codegen.Data) error {
+	for _, o := range data.Objects {
+		if o.Definition != data.Schema.Query && o.Definition != data.Schema.Subscription {
+			o.DisableConcurrency = true
+		}
+	}
+	return nil
 }
