@@ -24,8 +24,9 @@ const (
 
 // cachingConnector opens SQLite connections that keep their statements.
 type cachingConnector struct {
-	dsn string
-	drv driver.Driver
+	dsn  string
+	drv  driver.Driver
+	gate writeGate // shared by the pool's connections (see writegate.go)
 }
 
 func (c cachingConnector) Connect(context.Context) (driver.Conn, error) {
@@ -33,7 +34,12 @@ func (c cachingConnector) Connect(context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCachingConn(conn)
+	cc, err := newCachingConn(conn)
+	if err != nil {
+		return nil, err
+	}
+	cc.gate = c.gate
+	return cc, nil
 }
 
 func (c cachingConnector) Driver() driver.Driver { return c.drv }
@@ -58,6 +64,8 @@ type cachingConn struct {
 	sqliteConn
 	stmts map[string]*cachedStmt
 	order []string // oldest first, for eviction
+	gate  writeGate
+	inTx  bool
 }
 
 type cachedStmt struct {
@@ -72,7 +80,7 @@ type cachedStmt struct {
 	busy bool
 }
 
-func newCachingConn(c driver.Conn) (driver.Conn, error) {
+func newCachingConn(c driver.Conn) (*cachingConn, error) {
 	sc, ok := c.(sqliteConn)
 	if !ok {
 		_ = c.Close()
@@ -139,6 +147,9 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.gate != nil && !c.inTx && writes(query) {
+		defer c.gate.enter(ctx)()
+	}
 	s, err := c.cached(ctx, query)
 	if err != nil {
 		return nil, err
@@ -147,6 +158,27 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 		return c.sqliteConn.ExecContext(ctx, query, args)
 	}
 	return s.stmt.ExecContext(ctx, args)
+}
+
+// BeginTx queues at the pool's write gate: with _txlock=immediate every
+// transaction takes SQLite's write lock at BEGIN.
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if c.gate == nil {
+		return c.sqliteConn.BeginTx(ctx, opts)
+	}
+	leave := c.gate.enter(ctx)
+	tx, err := c.sqliteConn.BeginTx(ctx, opts)
+	if err != nil {
+		leave()
+		return nil, err
+	}
+	c.inTx = true
+	return &gatedTx{Tx: tx, end: func() {
+		if c.inTx {
+			c.inTx = false
+			leave()
+		}
+	}}, nil
 }
 
 // Close finalizes the cached statements, then closes the connection.

@@ -145,8 +145,9 @@ func openSQLite(path string) (*sql.DB, string, error) {
 	if strings.Contains(path, "?") {
 		sep = "&"
 	}
-	// Each connection keeps its compiled statements (see stmtcache.go).
-	db := sql.OpenDB(cachingConnector{dsn: path + sep + sqlitePragmas, drv: &sqlite.Driver{}})
+	// Each connection keeps its compiled statements (see stmtcache.go); the
+	// pool's writers queue at one gate (see writegate.go).
+	db := sql.OpenDB(cachingConnector{dsn: path + sep + sqlitePragmas, drv: &sqlite.Driver{}, gate: newWriteGate()})
 	// database/sql keeps 2 idle connections by default: under concurrent
 	// requests it then opens and closes SQLite connections all the time,
 	// each reading the schema, compiling its statements and warming its
