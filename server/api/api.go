@@ -54,6 +54,9 @@ type Config struct {
 	Metrics *observe.Metrics
 	// Drain ends subscriptions at shutdown; optional.
 	Drain *drain.Drain
+	// Rates, when set, also counts each operation sent over a websocket
+	// (see RateLimiter.Sockets); HTTP requests are the caller's to wrap.
+	Rates *RateLimiter
 }
 
 // Services are the capabilities behind the resolvers.
@@ -110,6 +113,9 @@ func NewHandler(client *ent.Client, svc Services, cfg Config) http.Handler {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(deadline{timeout: cfg.RequestTimeout})
+	if cfg.Rates != nil {
+		srv.Use(cfg.Rates.Sockets())
+	}
 	if cfg.Metrics != nil {
 		srv.Use(cfg.Metrics.Extension())
 	}

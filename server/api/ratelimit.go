@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"math"
 	"net"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"golang.org/x/time/rate"
 
 	"github.com/patientportal/portal/ent/access"
@@ -79,6 +82,11 @@ func (l *RateLimiter) ByAddress(next http.Handler) http.Handler {
 		if ip != nil {
 			key = addressKey(ip)
 		}
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			// The connection's operations are counted against it too
+			// (see Sockets).
+			r = r.WithContext(context.WithValue(r.Context(), socketKey{}, key))
+		}
 		if wait, ok := l.addresses.take(key, l.cfg.Now()); !ok {
 			refuseRate(w, wait)
 			return
@@ -99,6 +107,49 @@ func (l *RateLimiter) ByViewer(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// socketKey holds, in a websocket connection's context, the address key
+// its upgrade was counted under.
+type socketKey struct{}
+
+// Sockets returns the gqlgen extension that counts each operation sent
+// over a websocket against its address's and its viewer's buckets, as if
+// it were a request of its own: ByAddress and ByViewer see only the
+// upgrade, after which a connection could otherwise send operations
+// without limit. An operation over the rate is refused with RATE_LIMITED.
+func (l *RateLimiter) Sockets() graphql.HandlerExtension { return socketRates{l} }
+
+type socketRates struct{ l *RateLimiter }
+
+var (
+	_ graphql.HandlerExtension        = socketRates{}
+	_ graphql.OperationContextMutator = socketRates{}
+)
+
+// ExtensionName implements graphql.HandlerExtension.
+func (socketRates) ExtensionName() string { return "SocketRates" }
+
+// Validate implements graphql.HandlerExtension.
+func (socketRates) Validate(graphql.ExecutableSchema) error { return nil }
+
+// MutateOperationContext implements graphql.OperationContextMutator.
+func (s socketRates) MutateOperationContext(ctx context.Context, _ *graphql.OperationContext) *gqlerror.Error {
+	key, onSocket := ctx.Value(socketKey{}).(string)
+	if !onSocket {
+		return nil // an HTTP request, counted by ByAddress and ByViewer
+	}
+	now := s.l.cfg.Now()
+	wait, ok := s.l.addresses.take(key, now)
+	if v := access.FromContext(ctx); ok && v != nil && v.AccountID != "" {
+		wait, ok = s.l.viewers.take(string(v.AccountID), now)
+	}
+	if ok {
+		return nil
+	}
+	return &gqlerror.Error{Message: ErrRateLimited.Error(), Err: ErrRateLimited, Extensions: map[string]any{
+		"code": CodeRateLimited, "retryAfter": int(math.Ceil(max(wait, time.Second).Seconds())),
+	}}
 }
 
 // clientIP is the request's client: from the trusted header when one is

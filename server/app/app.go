@@ -86,6 +86,12 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 			return nil, err
 		}
 	}
+	limits := api.NewRateLimiter(api.RateConfig{
+		PerAddress:         api.Rate{Limit: cfg.AddressRate, Burst: cfg.AddressBurst},
+		PerViewer:          api.Rate{Limit: cfg.ViewerRate, Burst: cfg.ViewerBurst},
+		TrustedProxyHeader: cfg.TrustedProxyHeader,
+		Now:                now,
+	})
 	gql := api.NewHandler(client, api.Services{
 		Identity:  sessions,
 		Sharing:   sharing.New(client, sharing.Config{PublicURL: cfg.PublicURL, Now: now}),
@@ -95,14 +101,8 @@ func New(client *ent.Client, cfg config.Config, now func() time.Time) (*App, err
 		Reporting: report.New(client, report.Config{PostagePence: cfg.PostagePence, Now: now}),
 		Waker:     wakes,
 	}, api.Config{Introspection: !cfg.Production, Suggestions: !cfg.Production, AllowedOrigins: cfg.AllowedOrigins,
-		FeedInterval: cfg.FeedInterval, RequestTimeout: cfg.RequestTimeout, Allowlist: allow, Metrics: a.Metrics, Drain: a.Drain,
+		FeedInterval: cfg.FeedInterval, RequestTimeout: cfg.RequestTimeout, Allowlist: allow, Metrics: a.Metrics, Drain: a.Drain, Rates: limits,
 		Limits: api.Limits{Depth: cfg.MaxQueryDepth, Complexity: cfg.MaxQueryComplexity, Aliases: cfg.MaxQueryAliases}})
-	limits := api.NewRateLimiter(api.RateConfig{
-		PerAddress:         api.Rate{Limit: cfg.AddressRate, Burst: cfg.AddressBurst},
-		PerViewer:          api.Rate{Limit: cfg.ViewerRate, Burst: cfg.ViewerBurst},
-		TrustedProxyHeader: cfg.TrustedProxyHeader,
-		Now:                now,
-	})
 	// An address is limited before its session is looked up, a viewer
 	// once it is known.
 	limited := func(h http.Handler) http.Handler { return limits.ByAddress(sessions.Middleware(limits.ByViewer(h))) }

@@ -476,3 +476,84 @@ func TestQueriesAndMutationsHaveADeadline(t *testing.T) {
 		t.Errorf("%d sessions after a sign-in past its deadline", n)
 	}
 }
+
+func TestRateLimitsCountEachOperationOverAWebsocket(t *testing.T) {
+	// run sends a query over s as id and returns its error code: "" when
+	// it was answered.
+	run := func(t *testing.T, s *socket, id string) string {
+		t.Helper()
+		s.send(map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": "{ viewer { account { id } } }"}})
+		for {
+			m := s.next(5 * time.Second)
+			if m == nil {
+				t.Fatalf("no answer to %s", id)
+			}
+			if m["id"] != id {
+				continue
+			}
+			if m["type"] != "next" {
+				t.Fatalf("%s answered %v", id, m)
+			}
+			payload, _ := m["payload"].(map[string]any)
+			data, _ := payload["data"].(map[string]any)
+			if errs, _ := payload["errors"].([]any); len(errs) > 0 {
+				if len(errs) != 1 || data != nil {
+					t.Fatalf("%s: %v, want one error and no data", id, m)
+				}
+				ext, _ := errs[0].(map[string]any)["extensions"].(map[string]any)
+				code, _ := ext["code"].(string)
+				return code
+			}
+			if v, _ := data["viewer"].(map[string]any); v == nil {
+				t.Fatalf("%s answered without the viewer: %v", id, m)
+			}
+			return ""
+		}
+	}
+
+	t.Run("a viewer's operations over a websocket spend its bucket", func(t *testing.T) {
+		e := newEnvWith(t, func(string) config.Config { return config.Config{ViewerRate: 1, ViewerBurst: 3} })
+		f := seed(t, e.store.Client, 1, e.clock.Now())
+		s := e.subscribe(t, e.signIn(f.Alice.Email, fixturePassword)) // the subscription is the first
+		for _, id := range []string{"q1", "q2"} {
+			if code := run(t, s, id); code != "" {
+				t.Fatalf("%s within the burst: %s", id, code)
+			}
+		}
+		if code := run(t, s, "q3"); code != "RATE_LIMITED" {
+			t.Fatalf("the fourth operation of a burst of 3: %q, want RATE_LIMITED", code)
+		}
+		e.clock.Advance(time.Second)
+		if code := run(t, s, "q4"); code != "" {
+			t.Fatalf("a second later, on the same connection: %s", code)
+		}
+	})
+
+	t.Run("an address's operations over a websocket spend its bucket, signed in or not", func(t *testing.T) {
+		e := newEnvWith(t, func(string) config.Config { return config.Config{AddressRate: 1, AddressBurst: 4} })
+		f := seed(t, e.store.Client, 1, e.clock.Now())
+		s := e.subscribe(t, e.signIn(f.Alice.Email, fixturePassword))
+		answered := 0
+		for i := range 5 {
+			code := run(t, s, fmt.Sprintf("q%d", i))
+			if code == "RATE_LIMITED" {
+				break
+			}
+			if code != "" {
+				t.Fatalf("q%d: %s", i, code)
+			}
+			answered++
+		}
+		// The sign-in, the upgrade and the subscription spent three.
+		if answered != 1 {
+			t.Fatalf("%d queries answered over the socket with a burst of 4, want 1", answered)
+		}
+		e.clock.Advance(time.Second)
+		if code := run(t, s, "later"); code != "" {
+			t.Fatalf("a second later: %s", code)
+		}
+		if res := e.postBody(map[string]any{"query": "{ __typename }"}, nil); res.status != http.StatusTooManyRequests {
+			t.Errorf("an HTTP request from the same address right after: %d, want 429 (the socket spent the token)", res.status)
+		}
+	})
+}
