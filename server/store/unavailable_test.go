@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -29,5 +31,48 @@ func TestAStoreThatCannotAnswerIsUnavailable(t *testing.T) {
 	}
 	if err := s.Ping(live); err != nil {
 		t.Errorf("a ping afterwards: %v", err)
+	}
+}
+
+// A SQLite file whose write lock another process holds past the busy
+// timeout (5 s) is unavailable to writers, not broken: the write fails
+// with ErrUnavailable, reads go on, and the next write after the lock is
+// released succeeds.
+func TestASQLiteFileLockedByAnotherProcessIsUnavailableToWriters(t *testing.T) {
+	ctx := access.SystemContext(t.Context())
+	path := filepath.Join(t.TempDir(), "locked.db")
+	s := storetest.OpenEmpty(t, "sqlite:"+path)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Another process: its own connection to the file, outside the
+	// store's pool and its write gate.
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	create := func(code string) error {
+		return s.Client.Organisation.Create().SetOdsCode(code).SetName("Trust " + code).SetKind("TRUST").Exec(ctx)
+	}
+	if err := create("RA1"); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("a write while another process holds the lock: %v, want ErrUnavailable", err)
+	}
+	if n, err := s.Client.Organisation.Query().Count(ctx); err != nil || n != 0 {
+		t.Fatalf("a read meanwhile: %d, %v", n, err)
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := create("RA2"); err != nil {
+		t.Fatalf("a write once the lock is released: %v", err)
 	}
 }
