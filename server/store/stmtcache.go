@@ -66,6 +66,8 @@ type cachingConn struct {
 	order []string // oldest first, for eviction
 	gate  writeGate
 	inTx  bool
+	// endTx leaves the gate for the open transaction; a no-op otherwise.
+	endTx func()
 }
 
 type cachedStmt struct {
@@ -172,17 +174,25 @@ func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 		leave()
 		return nil, err
 	}
-	c.inTx = true
-	return &gatedTx{Tx: tx, end: func() {
-		if c.inTx {
-			c.inTx = false
+	ended := false
+	end := func() {
+		if !ended {
+			ended, c.inTx, c.endTx = true, false, nil
 			leave()
 		}
-	}}, nil
+	}
+	c.inTx, c.endTx = true, end
+	return &gatedTx{Tx: tx, end: end}, nil
 }
 
 // Close finalizes the cached statements, then closes the connection.
 func (c *cachingConn) Close() error {
+	if c.endTx != nil {
+		// database/sql ends a transaction before it closes the
+		// connection; should one close inside a transaction anyway, the
+		// other writers must not wait for it.
+		c.endTx()
+	}
 	var errs []error
 	for _, s := range c.stmts {
 		errs = append(errs, s.stmt.Close())
