@@ -65,8 +65,7 @@ type cachingConn struct {
 	stmts map[string]*cachedStmt
 	order []string // oldest first, for eviction
 	gate  writeGate
-	inTx  bool
-	// endTx leaves the gate for the open transaction; a no-op otherwise.
+	// endTx leaves the gate for the open transaction; nil outside one.
 	endTx func()
 }
 
@@ -149,7 +148,7 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if c.gate != nil && !c.inTx && writes(query) {
+	if c.gate != nil && c.endTx == nil && writes(query) {
 		defer c.gate.enter(ctx)()
 	}
 	s, err := c.cached(ctx, query)
@@ -177,11 +176,11 @@ func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 	ended := false
 	end := func() {
 		if !ended {
-			ended, c.inTx, c.endTx = true, false, nil
+			ended, c.endTx = true, nil
 			leave()
 		}
 	}
-	c.inTx, c.endTx = true, end
+	c.endTx = end
 	return &gatedTx{Tx: tx, end: end}, nil
 }
 
