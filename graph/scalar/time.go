@@ -4,7 +4,6 @@ package scalar
 import (
 	"errors"
 	"io"
-	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -16,7 +15,12 @@ var ErrInvalidTime = errors.New("time must be an RFC 3339 string")
 // MarshalTime writes a time as RFC 3339 in UTC.
 func MarshalTime(t time.Time) graphql.Marshaler {
 	return graphql.WriterFunc(func(w io.Writer) {
-		_, _ = io.WriteString(w, strconv.Quote(t.UTC().Format(time.RFC3339Nano)))
+		// RFC 3339 needs no escaping: append it between quotes, in one
+		// buffer, rather than format, quote and copy.
+		b := make([]byte, 0, len(time.RFC3339Nano)+2)
+		b = append(b, '"')
+		b = t.UTC().AppendFormat(b, time.RFC3339Nano)
+		_, _ = w.Write(append(b, '"'))
 	})
 }
 

@@ -4,9 +4,9 @@
 package category
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 )
 
 // Category is a privacy label.
@@ -59,5 +59,14 @@ func (c *Category) UnmarshalGQL(v any) error {
 
 // MarshalGQL implements graphql.Marshaler.
 func (c Category) MarshalGQL(w io.Writer) {
-	_, _ = io.WriteString(w, strconv.Quote(string(c)))
+	if !c.Valid() {
+		// strconv.Quote would write Go escapes (\x00), which JSON has not.
+		b, _ := json.Marshal(string(c))
+		_, _ = w.Write(b)
+		return
+	}
+	// A label is an upper-case ASCII name: nothing to escape.
+	_, _ = io.WriteString(w, `"`)
+	_, _ = io.WriteString(w, string(c))
+	_, _ = io.WriteString(w, `"`)
 }

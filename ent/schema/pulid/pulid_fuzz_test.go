@@ -1,9 +1,12 @@
 package pulid_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/patientportal/portal/ent/schema/pulid"
 )
@@ -11,7 +14,8 @@ import (
 // FuzzValidate checks ID decoding on any input: it never panics, a
 // well-formed ID is exactly a lowercase prefix and a canonical ULID, its
 // table is known or it is refused as malformed, and it survives the
-// round trips through the database and GraphQL unchanged.
+// round trips through the database and GraphQL unchanged; whatever it
+// holds, it is written to an answer as a JSON string of itself.
 func FuzzValidate(f *testing.F) {
 	for _, s := range []string{string(pulid.New("pt")), string(pulid.New("zz")), "pt01JD8W4ZQ6TBN3CZ1P5X2R7Q9M", "PT01JD8W4ZQ6TBN3CZ1P5X2R7Q9M",
 		"pt81JD8W4ZQ6TBN3CZ1P5X2R7Q9M", "pt01jd8w4zq6tbn3cz1p5x2r7q9m", "pt", "", "pt01JD8W4ZQ6TBN3CZ1P5X2R7Q9", "é01JD8W4ZQ6TBN3CZ1P5X2R7Q9M"} {
@@ -19,6 +23,12 @@ func FuzzValidate(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		id := pulid.ID(s)
+		var out bytes.Buffer
+		id.MarshalGQL(&out)
+		var written string
+		if err := json.Unmarshal(out.Bytes(), &written); err != nil || (utf8.ValidString(s) && written != s) {
+			t.Fatalf("%q written to GraphQL as %s (%v)", s, out.Bytes(), err)
+		}
 		table, tableErr := pulid.TableOf(id)
 		if err := id.Validate(); err != nil {
 			if !errors.Is(err, pulid.ErrMalformed) {
