@@ -270,19 +270,65 @@ func refuse(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, 
 // write sends resp. A response without data leaves the entry out, as the
 // draft asks for a request that never reached execution.
 func write(w http.ResponseWriter, media string, status int, resp *graphql.Response) {
-	var out any = resp
-	if resp.Data == nil {
-		out = struct {
-			Errors     gqlerror.List  `json:"errors,omitempty"`
-			Extensions map[string]any `json:"extensions,omitempty"`
-		}{resp.Errors, resp.Extensions}
-	}
-	b, err := json.Marshal(out)
+	b, err := encodeResponse(resp)
 	if err != nil {
 		status = http.StatusInternalServerError
 		b = []byte(`{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`)
 	}
 	w.Header().Set("Content-Type", media+"; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// encodeResponse writes resp as encoding/json would, in the same order of
+// entries, but copies resp.Data as it is: the executor wrote it as compact
+// JSON already, and json.Marshal would check and copy all of it again (a
+// dashboard's answer is tens of kilobytes).
+func encodeResponse(resp *graphql.Response) ([]byte, error) {
+	out := make([]byte, 0, len(resp.Data)+128)
+	out = append(out, '{')
+	entry := func(name string, value any) error {
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = strconv.AppendQuote(out, name)
+		out = append(out, ':')
+		if raw, ok := value.(json.RawMessage); ok {
+			out = append(out, raw...)
+			return nil
+		}
+		b, err := json.Marshal(value)
+		out = append(out, b...)
+		return err
+	}
+	var err error
+	add := func(name string, value any) {
+		if err == nil {
+			err = entry(name, value)
+		}
+	}
+	if len(resp.Errors) > 0 {
+		add("errors", resp.Errors)
+	}
+	if resp.Data != nil {
+		data := resp.Data
+		if len(data) == 0 {
+			data = json.RawMessage("null")
+		}
+		add("data", data)
+	}
+	if resp.Label != "" {
+		add("label", resp.Label)
+	}
+	if len(resp.Path) > 0 {
+		add("path", resp.Path)
+	}
+	if resp.HasNext != nil {
+		add("hasNext", resp.HasNext)
+	}
+	if len(resp.Extensions) > 0 {
+		add("extensions", resp.Extensions)
+	}
+	return append(out, '}'), err
 }
