@@ -9,6 +9,8 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"log"
 	"os"
 	"path/filepath"
@@ -63,19 +65,40 @@ func main() {
 	if err := api.Generate(cfg, api.AddPlugin(sequentialFields{})); err != nil {
 		log.Fatalf("entc: running gqlgen: %v", err)
 	}
+	if err := marshalListsInOrder(cfg.Exec.Filename); err != nil {
+		log.Fatalf("entc: %v", err)
+	}
 }
 
-// sequentialFields resolves the fields of every object below Query on the
-// request's goroutine. Their edges are eager-loaded with the parent, so a
-// goroutine per field buys no parallelism, only its own cost (a stack, a
-// wait group, and a stack copy when the field's work outgrows it).
+// marshalListsInOrder points the executable schema's lists of objects at
+// graph.marshalInOrder (see there why) instead of gqlgen's goroutine per
+// element. gqlgen has no setting for it, and a plugin runs before the
+// code is written, so the one call is renamed in the file it wrote.
+func marshalListsInOrder(file string) error {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	from, to := []byte("graphql.MarshalSliceConcurrently("), []byte("marshalInOrder(")
+	if !bytes.Contains(src, from) {
+		return fmt.Errorf("%s calls no %s: has gqlgen changed how it marshals lists?", file, from)
+	}
+	return os.WriteFile(file, bytes.ReplaceAll(src, from, to), 0o644)
+}
+
+// sequentialFields resolves the fields of every object, Query's included,
+// on the request's goroutine. Edges are eager-loaded with their parent, so
+// a goroutine per field buys no parallelism, only its own cost (a stack, a
+// wait group, and a stack copy when the field's work outgrows it); under
+// load the other cores are busy with other requests anyway. Mutation's
+// fields run in order by the specification, and a subscription's is one.
 type sequentialFields struct{}
 
 func (sequentialFields) Name() string { return "sequentialfields" }
 
 func (sequentialFields) GenerateCode(data *codegen.Data) error {
 	for _, o := range data.Objects {
-		if o.Definition != data.Schema.Query && o.Definition != data.Schema.Subscription {
+		if o.Definition != data.Schema.Subscription {
 			o.DisableConcurrency = true
 		}
 	}

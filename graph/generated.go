@@ -35075,72 +35075,81 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Query")
 		case "node":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_node(ctx, field)
-				})
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_node(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "nodes":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_nodes(ctx, field)
-				})
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_nodes(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "viewer":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_viewer(ctx, field)
-				})
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_viewer(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "patient":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_patient(ctx, field)
-				})
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_patient(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "invitation":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_invitation(ctx, field)
-				})
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_invitation(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "staffAccessLog":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_staffAccessLog(ctx, field)
-				})
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_staffAccessLog(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "patients":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_patients(ctx, field)
-				})
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_patients(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "reporting":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_reporting(ctx, field)
-				})
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_reporting(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "researchStudies":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_researchStudies(ctx, field)
-				})
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_researchStudies(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "__schema":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___schema(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -37137,7 +37146,7 @@ func (ec *executionContext) marshalNBulkInvitationReport2ᚖgithubᚗcomᚋpatie
 }
 
 func (ec *executionContext) marshalNBulkInvitationRow2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBulkInvitationRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BulkInvitationRow) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNBulkInvitationRow2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐBulkInvitationRow(ctx, sel, v[i])
@@ -37230,7 +37239,7 @@ func (ec *executionContext) unmarshalNCategory2ᚕgithubᚗcomᚋpatientportal�
 }
 
 func (ec *executionContext) marshalNCategory2ᚕgithubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategoryᚄ(ctx context.Context, sel ast.SelectionSet, v []category.Category) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCategory2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, sel, v[i])
@@ -37251,7 +37260,7 @@ func (ec *executionContext) unmarshalNChangePasswordInput2githubᚗcomᚋpatient
 }
 
 func (ec *executionContext) marshalNComponentPoint2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐComponentPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ComponentPoint) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNComponentPoint2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐComponentPoint(ctx, sel, v[i])
@@ -37385,7 +37394,7 @@ func (ec *executionContext) marshalNFigure2ᚖgithubᚗcomᚋpatientportalᚋpor
 }
 
 func (ec *executionContext) marshalNFigurePart2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigurePartᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FigurePart) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNFigurePart2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐFigurePart(ctx, sel, v[i])
@@ -37619,7 +37628,7 @@ func (ec *executionContext) marshalNMeasure2ᚖgithubᚗcomᚋpatientportalᚋpo
 }
 
 func (ec *executionContext) marshalNMeasurement2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐMeasurementᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Measurement) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMeasurement2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐMeasurement(ctx, sel, v[i])
@@ -37643,7 +37652,7 @@ func (ec *executionContext) marshalNMeasurement2ᚖgithubᚗcomᚋpatientportal�
 }
 
 func (ec *executionContext) marshalNMeasurementBucket2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasurementBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MeasurementBucket) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMeasurementBucket2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐMeasurementBucket(ctx, sel, v[i])
@@ -37771,7 +37780,7 @@ func (ec *executionContext) marshalNMembershipRole2githubᚗcomᚋpatientportal�
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋpatientportalᚋportalᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalONode2githubᚗcomᚋpatientportalᚋportalᚋentᚐNoder(ctx, sel, v[i])
@@ -37890,7 +37899,7 @@ func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPag
 }
 
 func (ec *executionContext) marshalNPatient2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐPatientᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Patient) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPatient2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐPatient(ctx, sel, v[i])
@@ -37936,7 +37945,7 @@ func (ec *executionContext) marshalNPatientOrderField2ᚖgithubᚗcomᚋpatientp
 }
 
 func (ec *executionContext) marshalNPatientStudy2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐPatientStudyᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PatientStudy) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPatientStudy2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐPatientStudy(ctx, sel, v[i])
@@ -37980,7 +37989,7 @@ func (ec *executionContext) unmarshalNRecordSymptomInput2githubᚗcomᚋpatientp
 }
 
 func (ec *executionContext) marshalNRefusedReading2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRefusedReadingᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RefusedReading) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRefusedReading2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐRefusedReading(ctx, sel, v[i])
@@ -38045,7 +38054,7 @@ func (ec *executionContext) unmarshalNRequestEmailChangeInput2githubᚗcomᚋpat
 }
 
 func (ec *executionContext) marshalNResearchStudy2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResearchStudyᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ResearchStudy) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNResearchStudy2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResearchStudy(ctx, sel, v[i])
@@ -38184,7 +38193,7 @@ func (ec *executionContext) marshalNSeriesBucket2githubᚗcomᚋpatientportalᚋ
 }
 
 func (ec *executionContext) marshalNSession2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐSessionᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Session) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSession2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐSession(ctx, sel, v[i])
@@ -38385,7 +38394,7 @@ func (ec *executionContext) marshalNSymptomOrderField2ᚖgithubᚗcomᚋpatientp
 }
 
 func (ec *executionContext) marshalNSymptomPoint2ᚕᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐSymptomPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SymptomPoint) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSymptomPoint2ᚖgithubᚗcomᚋpatientportalᚋportalᚋgraphᚋmodelᚐSymptomPoint(ctx, sel, v[i])
@@ -38488,7 +38497,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -38532,7 +38541,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -38560,7 +38569,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -38588,7 +38597,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -38653,7 +38662,7 @@ func (ec *executionContext) marshalOAllergyCriticality2ᚕgithubᚗcomᚋpatient
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAllergyCriticality2githubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐCriticality(ctx, sel, v[i])
@@ -38688,7 +38697,7 @@ func (ec *executionContext) marshalOAllergyEdge2ᚕᚖgithubᚗcomᚋpatientport
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOAllergyEdge2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAllergyEdge(ctx, sel, v[i])
@@ -38725,7 +38734,7 @@ func (ec *executionContext) marshalOAllergyKind2ᚕgithubᚗcomᚋpatientportal�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAllergyKind2githubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐKind(ctx, sel, v[i])
@@ -38785,7 +38794,7 @@ func (ec *executionContext) marshalOAllergyRecordedBy2ᚕgithubᚗcomᚋpatientp
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAllergyRecordedBy2githubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐRecordedBy(ctx, sel, v[i])
@@ -38837,7 +38846,7 @@ func (ec *executionContext) marshalOAllergySeverity2ᚕgithubᚗcomᚋpatientpor
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAllergySeverity2githubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐSeverity(ctx, sel, v[i])
@@ -38889,7 +38898,7 @@ func (ec *executionContext) marshalOAllergyStatus2ᚕgithubᚗcomᚋpatientporta
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAllergyStatus2githubᚗcomᚋpatientportalᚋportalᚋentᚋallergyᚐStatus(ctx, sel, v[i])
@@ -38956,7 +38965,7 @@ func (ec *executionContext) marshalOAppointmentChangeRequest2ᚕᚖgithubᚗcom�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAppointmentChangeRequest2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointmentChangeRequest(ctx, sel, v[i])
@@ -38975,7 +38984,7 @@ func (ec *executionContext) marshalOAppointmentEdge2ᚕᚖgithubᚗcomᚋpatient
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOAppointmentEdge2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAppointmentEdge(ctx, sel, v[i])
@@ -39020,7 +39029,7 @@ func (ec *executionContext) marshalOAppointmentStatus2ᚕgithubᚗcomᚋpatientp
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAppointmentStatus2githubᚗcomᚋpatientportalᚋportalᚋentᚋappointmentᚐStatus(ctx, sel, v[i])
@@ -39087,7 +39096,7 @@ func (ec *executionContext) marshalOAuditEventEdge2ᚕᚖgithubᚗcomᚋpatientp
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOAuditEventEdge2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐAuditEventEdge(ctx, sel, v[i])
@@ -39151,7 +39160,7 @@ func (ec *executionContext) marshalOCareResourceEdge2ᚕᚖgithubᚗcomᚋpatien
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOCareResourceEdge2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐCareResourceEdge(ctx, sel, v[i])
@@ -39221,7 +39230,7 @@ func (ec *executionContext) marshalOCategory2ᚕgithubᚗcomᚋpatientportalᚋp
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCategory2githubᚗcomᚋpatientportalᚋportalᚋentᚋschemaᚋcategoryᚐCategory(ctx, sel, v[i])
@@ -39256,7 +39265,7 @@ func (ec *executionContext) marshalOContactPreference2ᚕᚖgithubᚗcomᚋpatie
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNContactPreference2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐContactPreference(ctx, sel, v[i])
@@ -39315,7 +39324,7 @@ func (ec *executionContext) marshalOEncounterEdge2ᚕᚖgithubᚗcomᚋpatientpo
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOEncounterEdge2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐEncounterEdge(ctx, sel, v[i])
@@ -39352,7 +39361,7 @@ func (ec *executionContext) marshalOEncounterKind2ᚕgithubᚗcomᚋpatientporta
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNEncounterKind2githubᚗcomᚋpatientportalᚋportalᚋentᚋencounterᚐKind(ctx, sel, v[i])
@@ -39412,7 +39421,7 @@ func (ec *executionContext) marshalOEncounterStatus2ᚕgithubᚗcomᚋpatientpor
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNEncounterStatus2githubᚗcomᚋpatientportalᚋportalᚋentᚋencounterᚐStatus(ctx, sel, v[i])
@@ -39597,7 +39606,7 @@ func (ec *executionContext) marshalOJournalEntryEdge2ᚕᚖgithubᚗcomᚋpatien
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOJournalEntryEdge2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐJournalEntryEdge(ctx, sel, v[i])
@@ -39673,7 +39682,7 @@ func (ec *executionContext) marshalOLetterEdge2ᚕᚖgithubᚗcomᚋpatientporta
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOLetterEdge2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐLetterEdge(ctx, sel, v[i])
@@ -39733,7 +39742,7 @@ func (ec *executionContext) marshalOMeasurementEdge2ᚕᚖgithubᚗcomᚋpatient
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOMeasurementEdge2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐMeasurementEdge(ctx, sel, v[i])
@@ -39778,7 +39787,7 @@ func (ec *executionContext) marshalOMeasurementType2ᚕgithubᚗcomᚋpatientpor
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMeasurementType2githubᚗcomᚋpatientportalᚋportalᚋentᚋmeasurementᚐType(ctx, sel, v[i])
@@ -39838,7 +39847,7 @@ func (ec *executionContext) marshalOMembership2ᚕᚖgithubᚗcomᚋpatientporta
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMembership2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐMembership(ctx, sel, v[i])
@@ -39871,7 +39880,7 @@ func (ec *executionContext) marshalONotificationEdge2ᚕᚖgithubᚗcomᚋpatien
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalONotificationEdge2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐNotificationEdge(ctx, sel, v[i])
@@ -39898,7 +39907,7 @@ func (ec *executionContext) marshalOOrganisationEdge2ᚕᚖgithubᚗcomᚋpatien
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOOrganisationEdge2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐOrganisationEdge(ctx, sel, v[i])
@@ -39935,7 +39944,7 @@ func (ec *executionContext) marshalOOrganisationKind2ᚕgithubᚗcomᚋpatientpo
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrganisationKind2githubᚗcomᚋpatientportalᚋportalᚋentᚋorganisationᚐKind(ctx, sel, v[i])
@@ -40010,7 +40019,7 @@ func (ec *executionContext) marshalOPatientEdge2ᚕᚖgithubᚗcomᚋpatientport
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOPatientEdge2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐPatientEdge(ctx, sel, v[i])
@@ -40045,7 +40054,7 @@ func (ec *executionContext) marshalOResultComponent2ᚕᚖgithubᚗcomᚋpatient
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNResultComponent2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResultComponent(ctx, sel, v[i])
@@ -40113,7 +40122,7 @@ func (ec *executionContext) marshalOResultEdge2ᚕᚖgithubᚗcomᚋpatientporta
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOResultEdge2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐResultEdge(ctx, sel, v[i])
@@ -40158,7 +40167,7 @@ func (ec *executionContext) marshalOResultStatus2ᚕgithubᚗcomᚋpatientportal
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNResultStatus2githubᚗcomᚋpatientportalᚋportalᚋentᚋresultᚐStatus(ctx, sel, v[i])
@@ -40225,7 +40234,7 @@ func (ec *executionContext) marshalOShareEdge2ᚕᚖgithubᚗcomᚋpatientportal
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOShareEdge2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐShareEdge(ctx, sel, v[i])
@@ -40270,7 +40279,7 @@ func (ec *executionContext) marshalOShareRelationship2ᚕgithubᚗcomᚋpatientp
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNShareRelationship2githubᚗcomᚋpatientportalᚋportalᚋentᚋshareᚐRelationship(ctx, sel, v[i])
@@ -40397,7 +40406,7 @@ func (ec *executionContext) marshalOSymptomEdge2ᚕᚖgithubᚗcomᚋpatientport
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOSymptomEdge2ᚖgithubᚗcomᚋpatientportalᚋportalᚋentᚐSymptomEdge(ctx, sel, v[i])
@@ -40570,7 +40579,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -40589,7 +40598,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -40608,7 +40617,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -40627,7 +40636,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
