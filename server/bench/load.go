@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,10 @@ type Step struct {
 	// Mallocs and Bytes are heap allocations per request over the step,
 	// in the whole process (load generator included).
 	Mallocs, Bytes float64
+	// GCs is garbage collections per 1,000 requests over the step, and
+	// HeapGoal the collector's heap goal at its end.
+	GCs      float64
+	HeapGoal int64
 	// Statements is SQL statements per request over the step.
 	Statements float64
 	// CPU is the process's CPU time (user and system) per request over
@@ -42,8 +47,8 @@ func (s Step) Sustained(limit time.Duration) bool {
 
 // String is one line of the report.
 func (s Step) String() string {
-	line := fmt.Sprintf("%5d req/s: %6d sent, %d errors, p50 %6.2f ms, p99 %6.2f ms, max %7.2f ms, %.2f ms CPU/req, %6.0f allocs/req, %5.1f KB/req",
-		s.Rate, s.Sent, s.Errors, ms(s.P50), ms(s.P99), ms(s.Max), ms(s.CPU), s.Mallocs, s.Bytes/1024)
+	line := fmt.Sprintf("%5d req/s: %6d sent, %d errors, p50 %6.2f ms, p99 %6.2f ms, max %7.2f ms, %.2f ms CPU/req, %6.0f allocs/req, %5.1f KB/req, %.0f GCs/1000 req",
+		s.Rate, s.Sent, s.Errors, ms(s.P50), ms(s.P99), ms(s.Max), ms(s.CPU), s.Mallocs, s.Bytes/1024, s.GCs)
 	if s.Statements > 0 {
 		line += fmt.Sprintf(", %.1f stmts/req", s.Statements)
 	}
@@ -108,11 +113,36 @@ func Open(ctx context.Context, rate int, d time.Duration, send Send, statements 
 	step.Errors = int(errs.Load())
 	step.Mallocs = float64(after.Mallocs-before.Mallocs) / float64(n)
 	step.Bytes = float64(after.TotalAlloc-before.TotalAlloc) / float64(n)
+	step.GCs = float64(after.NumGC-before.NumGC) * 1000 / float64(n)
+	step.HeapGoal = heapGoal()
 	slices.Sort(latencies)
 	step.P50 = latencies[n/2]
 	step.P99 = latencies[min(n-1, n*99/100)]
 	step.Max = latencies[n-1]
 	return step
+}
+
+// peakRSS is the most resident memory the process has had, in bytes.
+func peakRSS() int64 {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0
+	}
+	return u.Maxrss << 10 // Linux counts kilobytes
+}
+
+// gcPercent is the GOGC in effect.
+func gcPercent() int {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return int(s[0].Value.Uint64())
+}
+
+// heapGoal is the heap size at which the next collection starts.
+func heapGoal() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64())
 }
 
 // cpuTime is the CPU time the process has used.

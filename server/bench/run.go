@@ -246,9 +246,22 @@ func (r *Report) Summary(out io.Writer, o Options) {
 		}
 	}
 	fmt.Fprintf(out, "\nload generator alone: %.2f ms CPU/req, %.0f allocs/req\n", ms(r.Overhead.CPU), r.Overhead.Mallocs)
+	fmt.Fprintf(out, "GOGC %d; peak resident memory of the process %d MB, peak heap goal %d MB\n", gcPercent(),
+		peakRSS()>>20, r.peakHeapGoal()>>20)
 	if r.Load != nil {
 		fmt.Fprintf(out, "\nmixed load: %s\n", r.Load)
 	}
+}
+
+// peakHeapGoal is the largest heap goal at the end of a step.
+func (r *Report) peakHeapGoal() int64 {
+	var peak int64
+	for _, m := range r.Measures {
+		for _, s := range m.Steps {
+			peak = max(peak, s.HeapGoal)
+		}
+	}
+	return peak
 }
 
 // Main is `server bench`: it parses args (bench flags, then optionally
