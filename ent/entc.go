@@ -65,25 +65,39 @@ func main() {
 	if err := api.Generate(cfg, api.AddPlugin(sequentialFields{})); err != nil {
 		log.Fatalf("entc: running gqlgen: %v", err)
 	}
-	if err := marshalListsInOrder(cfg.Exec.Filename); err != nil {
+	if err := lightenExecution(cfg.Exec.Filename); err != nil {
 		log.Fatalf("entc: %v", err)
 	}
 }
 
-// marshalListsInOrder points the executable schema's lists of objects at
-// graph.marshalInOrder (see there why) instead of gqlgen's goroutine per
-// element. gqlgen has no setting for it, and a plugin runs before the
-// code is written, so the one call is renamed in the file it wrote.
-func marshalListsInOrder(file string) error {
+// lightenExecution changes two calls in the executable schema gqlgen
+// wrote, each for a cost it has no setting for (a plugin runs before the
+// code is written, so the file is edited after):
+//
+//   - lists of objects marshal with graph.marshalInOrder (see there why)
+//     instead of a goroutine per element;
+//   - an object's deferred group is left empty instead of built (its path
+//     from the root, a field set and a map, for every object answered):
+//     only a field resolved concurrently can be deferred, and
+//     sequentialFields leaves none, so the group was never filled.
+func lightenExecution(file string) error {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
-	from, to := []byte("graphql.MarshalSliceConcurrently("), []byte("marshalInOrder(")
-	if !bytes.Contains(src, from) {
-		return fmt.Errorf("%s calls no %s: has gqlgen changed how it marshals lists?", file, from)
+	if bytes.Contains(src, []byte("&deferred")) {
+		return fmt.Errorf("%s defers a concurrent field: its deferred groups must be built", file)
 	}
-	return os.WriteFile(file, bytes.ReplaceAll(src, from, to), 0o644)
+	for _, r := range []struct{ from, to string }{
+		{"graphql.MarshalSliceConcurrently(", "marshalInOrder("},
+		{"deferred := graphql.NewDeferredGroup(ctx)", "var deferred graphql.DeferredGroup"},
+	} {
+		if !bytes.Contains(src, []byte(r.from)) {
+			return fmt.Errorf("%s has no %s: has gqlgen changed what it writes?", file, r.from)
+		}
+		src = bytes.ReplaceAll(src, []byte(r.from), []byte(r.to))
+	}
+	return os.WriteFile(file, src, 0o644)
 }
 
 // sequentialFields resolves the fields of every object, Query's included,
