@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +200,30 @@ func TestAPIKeyCommandMakesListsAndRevokesKeys(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"apikey", "--database", db, "--org", "NOPE1"}, noenv, io.Discard, io.Discard); err == nil {
 		t.Error("a key was made for an unknown organisation")
+	}
+}
+
+// The portal collects garbage at GOGC 400 unless the operator set GOGC, in
+// which case the runtime has read it and the portal leaves it alone.
+func TestGCTargetIsTheOperatorsOrFourHundred(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	db := "sqlite:" + t.TempDir() + "/gc.db"
+	for _, c := range []struct {
+		gogc string
+		want int
+	}{{"", defaultGCPercent}, {"150", 150}} {
+		debug.SetGCPercent(150) // as the runtime would have from GOGC=150
+		env := func(k string) string {
+			if k == "GOGC" {
+				return c.gogc
+			}
+			return ""
+		}
+		if err := run(context.Background(), []string{"migrate", "--database", db}, env, io.Discard, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if got := debug.SetGCPercent(150); got != c.want {
+			t.Errorf("GOGC=%q: collecting at %d, want %d", c.gogc, got, c.want)
+		}
 	}
 }
