@@ -288,7 +288,11 @@ func write(w http.ResponseWriter, media string, status int, resp *graphql.Respon
 func encodeResponse(resp *graphql.Response) ([]byte, error) {
 	out := make([]byte, 0, len(resp.Data)+128)
 	out = append(out, '{')
-	entry := func(name string, value any) error {
+	var err error
+	add := func(name string, value any) {
+		if err != nil {
+			return
+		}
 		if len(out) > 1 {
 			out = append(out, ',')
 		}
@@ -296,17 +300,11 @@ func encodeResponse(resp *graphql.Response) ([]byte, error) {
 		out = append(out, ':')
 		if raw, ok := value.(json.RawMessage); ok {
 			out = append(out, raw...)
-			return nil
+			return
 		}
-		b, err := json.Marshal(value)
+		var b []byte
+		b, err = json.Marshal(value)
 		out = append(out, b...)
-		return err
-	}
-	var err error
-	add := func(name string, value any) {
-		if err == nil {
-			err = entry(name, value)
-		}
 	}
 	if len(resp.Errors) > 0 {
 		add("errors", resp.Errors)

@@ -4,9 +4,10 @@
 package category
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
+
+	"github.com/patientportal/portal/ent/schema/jsonstring"
 )
 
 // Category is a privacy label.
@@ -59,14 +60,5 @@ func (c *Category) UnmarshalGQL(v any) error {
 
 // MarshalGQL implements graphql.Marshaler.
 func (c Category) MarshalGQL(w io.Writer) {
-	if !c.Valid() {
-		// strconv.Quote would write Go escapes (\x00), which JSON has not.
-		b, _ := json.Marshal(string(c))
-		_, _ = w.Write(b)
-		return
-	}
-	// A label is an upper-case ASCII name: nothing to escape.
-	_, _ = io.WriteString(w, `"`)
-	_, _ = io.WriteString(w, string(c))
-	_, _ = io.WriteString(w, `"`)
+	jsonstring.Write(w, string(c))
 }

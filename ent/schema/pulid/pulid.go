@@ -5,12 +5,13 @@ package pulid
 
 import (
 	"database/sql/driver"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/oklog/ulid/v2"
+
+	"github.com/patientportal/portal/ent/schema/jsonstring"
 )
 
 // ID is a prefixed ULID, e.g. "pt01JD8W4ZQ6TBN3CZ1P5X2R7Q9M".
@@ -94,25 +95,5 @@ func (id *ID) UnmarshalGQL(v any) error {
 
 // MarshalGQL implements graphql.Marshaler.
 func (id ID) MarshalGQL(w io.Writer) {
-	if !plain(string(id)) {
-		// strconv.Quote would write Go escapes (\x00), which JSON has not.
-		b, _ := json.Marshal(string(id))
-		_, _ = w.Write(b)
-		return
-	}
-	// Every ID the portal makes is plain ASCII: written as it is, an ID
-	// costs no allocation (a dashboard writes a hundred of them).
-	_, _ = io.WriteString(w, `"`)
-	_, _ = io.WriteString(w, string(id))
-	_, _ = io.WriteString(w, `"`)
-}
-
-// plain reports whether s needs no escaping inside a JSON string.
-func plain(s string) bool {
-	for i := range len(s) {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
+	jsonstring.Write(w, string(id))
 }
